@@ -1,0 +1,1 @@
+"""The platform's shared vocabulary: messages, their envelope, subjects and streams."""

@@ -1,0 +1,3 @@
+from services.measures.bootstrap import main
+
+main()

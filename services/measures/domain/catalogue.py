@@ -1,0 +1,253 @@
+"""The measure catalogue and the responsible units, as immutable validated data.
+
+Both are versioned YAML files shipped with the service (data/catalogue/<year>.yaml and
+data/units.yaml). They are validated as a whole when loaded, so a bad edit fails at start-up with a
+message naming the offending code instead of surfacing later as an unknown measure on the bus.
+"""
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from contracts.envelope import UNIT_CODE_PATTERN
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def catalogue_path(year: int) -> Path:
+    """Each programme year has its own file, so past scores stay explainable by past rules."""
+    return DATA_DIR / "catalogue" / f"{year}.yaml"
+
+
+DEFAULT_CATALOGUE_PATH = catalogue_path(2026)
+DEFAULT_UNITS_PATH = DATA_DIR / "units.yaml"
+
+TYPE_COUNT = 5  # the programme is "five-type" by definition
+MEASURE_CODE = {"measure": re.compile(r"^M\d{2}$"), "guarantee": re.compile(r"^G\d$")}
+# Targets and sub-tasks are addressed on the bus like measures, so they share the code alphabet.
+PART_CODE = re.compile(r"^(?P<measure>[MG]\d+)-(?P<kind>[TS])\d+$")
+
+Metric = Literal["count", "rate", "boolean", "report"]
+Comparator = Literal[">=", "<=", "=="]
+Cadence = Literal["weekly", "half_yearly", "annual", "once", "continuous"]
+Direction = Literal["up", "down"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _duplicates(codes: Iterable[str]) -> list[str]:
+    return sorted(code for code, n in Counter(codes).items() if n > 1)
+
+
+class MeasureType(_Frozen):
+    """One of the five dimensions (忠诚型, 创新型, 担当型, 服务型, 过硬型)."""
+
+    code: str = Field(pattern=r"^[a-z]+$")
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    goal_zh: str = Field(min_length=1)
+
+
+class Target(_Frozen):
+    """A checkable requirement of a measure.
+
+    Either a threshold (`comparator` + `value`, e.g. >= 1 per year) or, where the document only
+    says "raise", a `direction`; scoring needs one of the two to judge progress.
+    """
+
+    code: str
+    description_zh: str = Field(min_length=1)
+    description_en: str = Field(min_length=1)
+    metric: Metric
+    unit_zh: str | None = None
+    comparator: Comparator | None = None
+    value: bool | int | float | None = None
+    direction: Direction | None = None
+    cadence: Cadence
+
+    @model_validator(mode="after")
+    def _threshold_or_direction(self) -> Self:
+        if (self.comparator is None) != (self.value is None):
+            raise ValueError(f"target {self.code}: comparator and value go together")
+        if self.comparator is None and self.direction is None:
+            raise ValueError(f"target {self.code}: needs a threshold or a direction")
+        if self.value is None:
+            return self
+        if (self.metric == "boolean") != isinstance(self.value, bool):
+            raise ValueError(f"target {self.code}: only a boolean metric takes a true/false value")
+        if self.metric == "rate" and not 0 <= self.value <= 100:
+            raise ValueError(f"target {self.code}: a rate is a percentage, got {self.value}")
+        return self
+
+
+class Subtask(_Frozen):
+    """A named piece of work inside a measure, e.g. one of M10's two special actions."""
+
+    code: str
+    title_zh: str = Field(min_length=1)
+    title_en: str = Field(min_length=1)
+
+
+class Measure(_Frozen):
+    """A numbered measure (M01..M18, belongs to a type) or a guarantee measure (G1..G4, no type)."""
+
+    code: str
+    kind: Literal["measure", "guarantee"]
+    type: str | None
+    title_zh: str = Field(min_length=1)
+    title_en: str = Field(min_length=1)
+    summary_zh: str = Field(min_length=1)
+    summary_en: str = Field(min_length=1)
+    targets: tuple[Target, ...] = ()
+    subtasks: tuple[Subtask, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not MEASURE_CODE[self.kind].fullmatch(self.code):
+            raise ValueError(f"{self.kind} {self.code}: code does not fit its kind")
+        if self.kind == "guarantee" and self.type is not None:
+            raise ValueError(f"guarantee {self.code}: a guarantee has no type, got {self.type!r}")
+        if self.kind == "measure" and self.type is None:
+            raise ValueError(f"measure {self.code}: a numbered measure needs a type")
+        for part in self.parts:
+            self._check_part_code(part.code, "T" if isinstance(part, Target) else "S")
+        return self
+
+    @property
+    def parts(self) -> tuple[Target | Subtask, ...]:
+        return (*self.targets, *self.subtasks)
+
+    def _check_part_code(self, code: str, kind: str) -> None:
+        # The prefix lets a bare target code (e.g. from a progress report) name its measure.
+        found = PART_CODE.fullmatch(code)
+        if not found or found["measure"] != self.code or found["kind"] != kind:
+            expected = f"{self.code}-{kind}<n>"
+            raise ValueError(f"measure {self.code}: code {code} must look like {expected}")
+
+
+class Catalogue(_Frozen):
+    """The catalogue of one programme year: five types, then numbered and guarantee measures."""
+
+    year: int = Field(ge=2022)
+    version: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    types: tuple[MeasureType, ...]
+    measures: tuple[Measure, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not self.version.startswith(f"{self.year}."):
+            raise ValueError(f"version {self.version} does not belong to year {self.year}")
+        if len(self.types) != TYPE_COUNT:
+            codes = ", ".join(t.code for t in self.types)
+            raise ValueError(f"expected exactly {TYPE_COUNT} types, got {len(self.types)}: {codes}")
+        self._check_unique()
+        type_codes = {t.code for t in self.types}
+        for m in self.measures:
+            if m.kind == "measure" and m.type not in type_codes:
+                raise ValueError(f"measure {m.code}: unknown type {m.type!r}")
+        return self
+
+    def _check_unique(self) -> None:
+        groups = {
+            "type": (t.code for t in self.types),
+            "measure": (m.code for m in self.measures),
+            "target or sub-task": (p.code for m in self.measures for p in m.parts),
+        }
+        for what, codes in groups.items():
+            if dupes := _duplicates(codes):
+                raise ValueError(f"duplicate {what} code(s): {', '.join(dupes)}")
+
+    def measure(self, code: str) -> Measure | None:
+        return next((m for m in self.measures if m.code == code), None)
+
+    def measure_type(self, code: str) -> MeasureType | None:
+        return next((t for t in self.types if t.code == code), None)
+
+    def measures_of_type(self, type_code: str) -> tuple[Measure, ...]:
+        return tuple(m for m in self.measures if m.type == type_code)
+
+
+class PeerGroup(_Frozen):
+    """Units are ranked only against their peers (counties, development zones, departments)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+
+
+class Unit(_Frozen):
+    """A responsible unit (责任单位); the office has no peer group because it is never ranked."""
+
+    code: str
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    peer_group: str | None
+    is_office: bool = False
+
+    @field_validator("code")
+    @classmethod
+    def _subject_token(cls, code: str) -> str:
+        # The code is the last token of the unit's NATS subjects; anything else breaks routing.
+        if not re.fullmatch(UNIT_CODE_PATTERN, code):
+            raise ValueError(f"unit code {code!r} must match {UNIT_CODE_PATTERN}")
+        return code
+
+    @model_validator(mode="after")
+    def _office_unranked(self) -> Self:
+        if self.is_office != (self.peer_group is None):
+            raise ValueError(f"unit {self.code}: exactly the office has no peer group")
+        return self
+
+
+class UnitDirectory(_Frozen):
+    """All responsible units and the peer groups they are compared in."""
+
+    peer_groups: tuple[PeerGroup, ...]
+    units: tuple[Unit, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if dupes := _duplicates(g.code for g in self.peer_groups):
+            raise ValueError(f"duplicate peer group code(s): {', '.join(dupes)}")
+        if dupes := _duplicates(u.code for u in self.units):
+            raise ValueError(f"duplicate unit code(s): {', '.join(dupes)}")
+        groups = {g.code for g in self.peer_groups}
+        for u in self.units:
+            if u.peer_group is not None and u.peer_group not in groups:
+                raise ValueError(f"unit {u.code}: unknown peer group {u.peer_group!r}")
+        return self
+
+    def unit(self, code: str) -> Unit | None:
+        return next((u for u in self.units if u.code == code), None)
+
+    def in_peer_group(self, peer_group: str) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.peer_group == peer_group)
+
+    @property
+    def office(self) -> Unit | None:
+        return next((u for u in self.units if u.is_office), None)
+
+
+def _read_yaml(path: Path | str) -> dict[str, Any]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a YAML mapping at the top level")
+    return data
+
+
+def load_catalogue(path: Path | str = DEFAULT_CATALOGUE_PATH) -> Catalogue:
+    """Read and validate a catalogue file; raises pydantic.ValidationError naming the bad code."""
+    return Catalogue.model_validate(_read_yaml(path))
+
+
+def load_units(path: Path | str = DEFAULT_UNITS_PATH) -> UnitDirectory:
+    """Read and validate the unit directory; raises pydantic.ValidationError naming the bad code."""
+    return UnitDirectory.model_validate(_read_yaml(path))

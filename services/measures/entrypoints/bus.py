@@ -1,0 +1,55 @@
+"""Bus subscriptions of the measures service: progress intake from units' systems."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import streams, subjects
+from contracts.envelope import ContractError, Envelope
+from contracts.messages import ReportProgress
+from services.measures import handlers
+from services.measures.domain.progress import Refusal
+from services.runtime.bus import Bus
+
+INTAKE_CONSUMER = "measures-intake"
+
+
+def register(bus: Bus, intake: handlers.Intake) -> None:
+    async def on_reports(session: AsyncSession, batch: list[Envelope[ReportProgress]]) -> None:
+        for envelope in batch:
+            outcome = await handlers.report_progress(session, envelope.data, intake, via="nats")
+            if isinstance(outcome, Refusal):
+                await handlers.reject(
+                    session,
+                    envelope.subject,
+                    outcome,
+                    command_id=envelope.id,
+                    command_type=envelope.type,
+                    reference=envelope.data.report_id,
+                )
+
+    async def on_invalid(session: AsyncSession, subject: str, error: ContractError) -> bool:
+        document = error.document or {}
+        raw_data = document.get("data")
+        data = raw_data if isinstance(raw_data, dict) else {}
+        return await handlers.reject(
+            session,
+            subjects.unit_of(subject),
+            Refusal(error.reason, error.detail),
+            command_id=_text(document.get("id")),
+            command_type=_text(document.get("type")),
+            reference=_text(data.get("report_id")),
+            errors=error.errors,
+        )
+
+    bus.consume(
+        ReportProgress,
+        subjects.intake(ReportProgress.NAME),
+        streams.INTAKE,
+        INTAKE_CONSUMER,
+        on_reports,
+        on_invalid,
+    )
+
+
+def _text(value: object) -> str | None:
+    """A field of an untrusted document, kept only if it is a short string."""
+    return value if isinstance(value, str) and 0 < len(value) <= 128 else None

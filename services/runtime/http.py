@@ -1,0 +1,153 @@
+"""The HTTP side every service shares: health and readiness probes, /metrics, RED metrics,
+a request size limit, and errors as RFC 9457 problem details in Chinese or English."""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
+
+from services.runtime import metrics
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error a client can act on: a stable `code` and a title in both languages."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title_zh: str,
+        title_en: str,
+        detail: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ):
+        super().__init__(code)
+        self.status, self.code = status, code
+        self.titles = {"zh": title_zh, "en": title_en}
+        self.detail, self.errors = detail, errors
+
+
+def language(request: Request) -> str:
+    """Chinese unless the client prefers English."""
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "zh"
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:fivetype:problem:{problem.code}",
+        "title": problem.titles[language(request)],
+        "status": problem.status,
+        "code": problem.code,
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    if problem.errors:
+        body["errors"] = problem.errors
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON)
+
+
+_STATUS_TITLES = {
+    404: ("not_found", "资源不存在", "Not found"),
+    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
+    413: ("payload_too_large", "请求体过大", "Request body too large"),
+}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()
+        ]
+        return problem_response(
+            request,
+            Problem(
+                422,
+                "validation_failed",
+                "请求内容不符合接口规范",
+                "The request does not match the API schema",
+                errors=errors,
+            ),
+        )
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code, zh, en = _STATUS_TITLES.get(
+            exc.status_code, ("http_error", "请求失败", "Request failed")
+        )
+        return problem_response(request, Problem(exc.status_code, code, zh, en))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+
+
+def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> None:
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_request_bytes:
+            code, zh, en = _STATUS_TITLES[413]
+            return problem_response(
+                request, Problem(413, code, zh, en, detail=f"limit {max_request_bytes} bytes")
+            )
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")  # the template, never the raw path
+        metrics.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
+        metrics.HTTP_DURATION.labels(service, request.method, path).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+
+def create_app(
+    *,
+    title: str,
+    service: str,
+    readiness: Callable[[], Awaitable[dict[str, bool]]],
+    max_request_bytes: int,
+    lifespan: Any = None,
+) -> FastAPI:
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    _install_error_handlers(app)
+    _install_middleware(app, service, max_request_bytes)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        checks = await readiness()
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

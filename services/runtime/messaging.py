@@ -1,0 +1,247 @@
+"""Transactional outbox and inbox.
+
+Outbox: a service writes the events it emits into `outbox` in the same transaction as its state
+change; the relay publishes them with `Nats-Msg-Id` = event id (JetStream drops duplicates inside
+its window) and marks a row sent only after the PubAck. Rows that fail stay unsent and are retried.
+
+Inbox: a consumer records each message id it processed in the same transaction as its writes, so a
+redelivered message changes nothing.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.envelope import Envelope
+from services.runtime import metrics
+from services.runtime.db import Database, UtcDateTime
+
+log = structlog.get_logger()
+
+_metadata = sa.MetaData()
+outbox = sa.Table(
+    "outbox",
+    _metadata,
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("message_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("message_type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.LargeBinary(), nullable=False),
+    sa.Column("headers", sa.JSON(), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text(), nullable=True),
+)
+processed = sa.Table(
+    "processed_messages",
+    _metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("message_id", sa.String(128), primary_key=True),
+    sa.Column("processed_at", UtcDateTime, nullable=False),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def add_to_outbox(session: AsyncSession, envelope: Envelope[Any], subject: str) -> None:
+    """Stage an event in the caller's transaction; a duplicate id (a re-derived fact) is ignored."""
+    exists = await session.scalar(
+        sa.select(sa.literal(1)).where(outbox.c.message_id == envelope.id)
+    )
+    if exists:
+        return
+    await session.execute(
+        outbox.insert().values(
+            message_id=envelope.id,
+            subject=subject,
+            message_type=envelope.type,
+            payload=envelope.to_json(),
+            headers={},
+            created_at=_now(),
+        )
+    )
+
+
+async def claim(session: AsyncSession, consumer: str, message_ids: Iterable[str]) -> set[str]:
+    """Record `message_ids` as processed by `consumer`; returns the ones not seen before.
+
+    Two replicas racing on the same id make one transaction fail on the primary key; that
+    message is then redelivered and found here as already processed.
+    """
+    ids = set(message_ids)
+    if not ids:
+        return ids
+    seen = set(
+        await session.scalars(
+            sa.select(processed.c.message_id).where(
+                processed.c.consumer == consumer, processed.c.message_id.in_(ids)
+            )
+        )
+    )
+    fresh = ids - seen
+    if fresh:
+        now = _now()
+        await session.execute(
+            processed.insert(),
+            [{"consumer": consumer, "message_id": i, "processed_at": now} for i in fresh],
+        )
+    return fresh
+
+
+async def _acks(futures: list[asyncio.Future[Any]], wait_seconds: float) -> list[object]:
+    """PubAcks or errors, in order; an ack lost with the connection counts as a timeout."""
+    if futures:
+        _done, pending = await asyncio.wait(futures, timeout=wait_seconds)
+        for future in pending:
+            future.cancel()
+    return [
+        TimeoutError("no PubAck") if f.cancelled() else (f.exception() or f.result())
+        for f in futures
+    ]
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in order, in batches with async PubAcks."""
+
+    def __init__(
+        self,
+        db: Database,
+        jetstream: Callable[[], JetStreamContext | None],
+        *,
+        service: str,
+        batch_size: int,
+        poll_seconds: float,
+        retention: timedelta,
+    ):
+        self._db = db
+        self._jetstream = jetstream
+        self._service = service
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._retention = retention
+        self._ack_timeout = 10.0
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def notify(self) -> None:
+        """Called after a commit that staged events, so they go out without waiting for a poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            self._wake.clear()
+            try:
+                published, full = await self.publish_pending()
+                failures = 0
+                if full:
+                    self._wake.set()
+                elif published == 0:
+                    await self._purge_sent()
+                await self._observe_backlog()
+            except Exception as exc:
+                failures += 1
+                log.warning("outbox relay pass failed", error=str(exc), failures=failures)
+                await asyncio.sleep(min(30.0, self._poll_seconds * 2 ** min(failures, 5)))
+
+    async def drain(self, within_seconds: float) -> None:
+        """Publish what is pending before shutdown, within `within_seconds`."""
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(within_seconds):
+                while (await self.publish_pending())[1]:
+                    pass
+
+    async def publish_pending(self) -> tuple[int, bool]:
+        """One pass: returns (rows published, whether the batch was full)."""
+        js = self._jetstream()
+        if js is None:
+            return 0, False
+        async with self._db.session() as session, session.begin():
+            rows = (
+                await session.execute(
+                    sa.select(
+                        outbox.c.seq,
+                        outbox.c.message_id,
+                        outbox.c.subject,
+                        outbox.c.payload,
+                        outbox.c.headers,
+                    )
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0, False
+            futures = [
+                await js.publish_async(
+                    row.subject, row.payload, headers={**row.headers, "Nats-Msg-Id": row.message_id}
+                )
+                for row in rows
+            ]
+            results = await _acks(futures, self._ack_timeout)
+            sent = [
+                row.seq
+                for row, r in zip(rows, results, strict=True)
+                if not isinstance(r, BaseException)
+            ]
+            failed = [
+                (row.seq, r)
+                for row, r in zip(rows, results, strict=True)
+                if isinstance(r, BaseException)
+            ]
+            if sent:
+                await session.execute(
+                    outbox.update().where(outbox.c.seq.in_(sent)).values(sent_at=_now())
+                )
+            for seq, error in failed:
+                await session.execute(
+                    outbox.update()
+                    .where(outbox.c.seq == seq)
+                    .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:500])
+                )
+        metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
+        if failed:
+            raise RuntimeError(
+                f"{len(failed)} of {len(rows)} outbox messages were not acknowledged"
+            )
+        return len(sent), len(rows) == self._batch_size
+
+    async def _purge_sent(self) -> None:
+        async with self._db.session() as session, session.begin():
+            await session.execute(
+                outbox.delete().where(outbox.c.sent_at < _now() - self._retention)
+            )
+
+    async def _observe_backlog(self) -> None:
+        async with self._db.session() as session:
+            count, oldest = (
+                await session.execute(
+                    sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
+                        outbox.c.sent_at.is_(None)
+                    )
+                )
+            ).one()
+        metrics.OUTBOX_BACKLOG.labels(self._service).set(count)
+        age = (_now() - oldest).total_seconds() if oldest is not None else 0.0
+        metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(age)

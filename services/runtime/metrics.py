@@ -1,0 +1,44 @@
+"""Prometheus metrics shared by all services: one `fivetype_` prefix, base units in names,
+bounded labels (service, consumer, message type, outcome; never ids or raw subjects)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "fivetype_http_requests_total",
+    "HTTP requests handled.",
+    ["service", "method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "fivetype_http_request_duration_seconds",
+    "HTTP request latency.",
+    ["service", "method", "route"],
+)
+MESSAGES = Counter(
+    "fivetype_messages_processed_total",
+    "Messages taken from the bus, by outcome (ok, duplicate, retried, dead_lettered).",
+    ["service", "consumer", "type", "outcome"],
+)
+BATCH_DURATION = Histogram(
+    "fivetype_message_batch_duration_seconds",
+    "Time to process one pulled batch of messages.",
+    ["service", "consumer"],
+)
+LAST_SUCCESS = Gauge(
+    "fivetype_consumer_last_success_timestamp_seconds",
+    "Unix time of the consumer's last successfully processed batch.",
+    ["service", "consumer"],
+)
+DEAD_LETTERS = Counter(
+    "fivetype_dead_letters_total",
+    "Messages sent to the dead-letter stream.",
+    ["service", "consumer", "reason"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "fivetype_outbox_published_total", "Outbox messages acknowledged by JetStream.", ["service"]
+)
+OUTBOX_BACKLOG = Gauge("fivetype_outbox_backlog", "Outbox messages not yet published.", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "fivetype_outbox_oldest_age_seconds",
+    "Age of the oldest unpublished outbox message.",
+    ["service"],
+)

@@ -1,0 +1,105 @@
+"""The life of one service process: migrate, connect, consume, relay the outbox, serve HTTP, and
+on SIGTERM stop taking messages, drain the outbox and exit within the grace period."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from services.runtime import http, logs
+from services.runtime.bus import Bus
+from services.runtime.db import Database, migrate
+from services.runtime.messaging import OutboxRelay
+from services.runtime.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings, migrations: Path):
+        self.settings = settings
+        self.migrations = migrations
+        self.db = Database(settings.resolved_database_url)
+        self.bus = Bus(settings, self.db)
+        self.relay = OutboxRelay(
+            self.db,
+            self.bus.jetstream,
+            service=settings.service_name,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+            retention=timedelta(hours=settings.outbox_retention_hours),
+        )
+        self.bus.relay = self.relay
+        self._migrated = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def readiness(self) -> dict[str, bool]:
+        return {
+            "database": self._migrated.is_set() and await self.db.ping(),
+            "nats": self.bus.connected,
+        }
+
+    def migrate(self) -> None:
+        migrate(self.settings.resolved_database_url, self.migrations)
+
+    async def _prepare_database(self) -> None:
+        """Migrate, waiting for the database if it is not up yet."""
+        delay = 0.5
+        while self.settings.migrate_on_start:
+            try:
+                await asyncio.to_thread(self.migrate)
+                break
+            except Exception as exc:
+                log.warning("database not ready; retrying", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self._migrated.set()
+
+    async def _start(self) -> None:
+        await self._prepare_database()
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        await self.bus.run()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        logs.configure(
+            self.settings.log_level, self.settings.log_format, self.settings.service_name
+        )
+        self._tasks.append(asyncio.create_task(self._start(), name="start"))
+        log.info("service starting", http=f"{self.settings.http_host}:{self.settings.http_port}")
+        yield
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        grace = self.settings.shutdown_grace_seconds
+        await self.bus.stop_consuming()
+        await self.relay.drain(within_seconds=grace / 2)
+        await self.bus.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.db.dispose()
+        log.info("service stopped")
+
+    def create_app(self, title: str) -> FastAPI:
+        return http.create_app(
+            title=title,
+            service=self.settings.service_name,
+            readiness=self.readiness,
+            max_request_bytes=self.settings.max_request_bytes,
+            lifespan=self.lifespan,
+        )
+
+    def serve(self, app: FastAPI) -> None:
+        uvicorn.run(
+            app,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            timeout_graceful_shutdown=int(self.settings.shutdown_grace_seconds),
+        )

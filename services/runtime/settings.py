@@ -1,0 +1,44 @@
+"""Settings every service reads from its environment (one prefix per service, e.g.
+FIVETYPE_MEASURES_NATS_URL) with defaults that run the embedded stack on one machine."""
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+    service_name: ClassVar[str]
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = ""  # empty: a SQLite file <data_dir>/<service>.db
+    data_dir: Path = Path("data")
+    migrate_on_start: bool = True
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8100
+    max_request_bytes: int = 256 * 1024
+
+    log_format: Literal["json", "console"] = "json"
+    log_level: str = "INFO"
+
+    stream_replicas: int = 1
+    consumer_batch_size: int = 100
+    consumer_batch_timeout_seconds: float = 0.2
+    consumer_max_deliver: int = 8
+    consumer_ack_wait_seconds: float = 30.0
+    retry_base_delay_seconds: float = 1.0
+    max_message_bytes: int = 256 * 1024
+
+    outbox_poll_seconds: float = 1.0
+    outbox_batch_size: int = 500
+    outbox_retention_hours: float = 24.0
+
+    shutdown_grace_seconds: float = 20.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"

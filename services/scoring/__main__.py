@@ -1,0 +1,3 @@
+from services.scoring.bootstrap import main
+
+main()

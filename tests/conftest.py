@@ -1,0 +1,149 @@
+"""Fixtures that start real servers: nats-server on free loopback ports with a temporary store,
+databases on SQLite files or on PostgreSQL (one database per service), and the platform's
+services as child processes."""
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from fivetype.natsserver import NatsServer, free_port
+from fivetype.stack import SERVICES, Stack
+
+POSTGRES_URL = os.environ.get(
+    "FIVETYPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Poll `check` until it returns a truthy value (returned) or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+            failure: Exception | None = None
+        except AssertionError as exc:
+            failure = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s") from failure
+        time.sleep(interval)
+
+
+def _postgres_reachable() -> bool:
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres() -> str:
+    """The admin URL of a reachable PostgreSQL; required under CI=true, skipped elsewhere."""
+    if _postgres_reachable():
+        return POSTGRES_URL
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required under CI=true but {POSTGRES_URL} is unreachable")
+    pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+
+
+class Databases:
+    """Creates one database per service name on the chosen backend, and drops them after."""
+
+    def __init__(self, backend: str, directory: Path, admin_url: str | None):
+        self.backend, self.directory, self.admin_url = backend, directory, admin_url
+        self.created: list[str] = []
+
+    def url(self, name: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.directory / f'{name}.db'}"
+        assert self.admin_url is not None
+        database = f"ft_{name}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        self.created.append(database)
+        return self.admin_url.rsplit("/", 1)[0] + "/" + database
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        with psycopg.connect(self.admin_url or "", autocommit=True) as connection:
+            for database in self.created:
+                connection.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(database)
+                    )
+                )
+
+
+def _databases(request: pytest.FixtureRequest, directory: Path) -> Iterator[Databases]:
+    backend = request.param
+    admin = request.getfixturevalue("postgres") if backend == "postgres" else None
+    databases = Databases(backend, directory, admin)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
+    yield from _databases(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_databases(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Databases]:
+    yield from _databases(request, tmp_path_factory.mktemp("db"))
+
+
+def start_nats(directory: Path) -> NatsServer:
+    server = NatsServer(directory / "jetstream", free_port())
+    server.start()
+    return server
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[NatsServer]:
+    server = start_nats(tmp_path)
+    yield server
+    server.stop()
+
+
+# Fast timings so tests wait on conditions for milliseconds, not seconds.
+_FAST = {
+    "CONSUMER_BATCH_TIMEOUT_SECONDS": "0.05",
+    "RETRY_BASE_DELAY_SECONDS": "0.1",
+    "CONSUMER_MAX_DELIVER": "3",
+    "CONSUMER_ACK_WAIT_SECONDS": "5",
+    "OUTBOX_POLL_SECONDS": "0.2",
+    "SHUTDOWN_GRACE_SECONDS": "5",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def start_platform(data_dir: Path, nats_url: str, databases: Databases) -> Stack:
+    env = dict(os.environ)
+    for name in SERVICES:
+        prefix = f"FIVETYPE_{name.upper()}_"
+        env[f"{prefix}DATABASE_URL"] = databases.url(name)
+        env[f"{prefix}HTTP_PORT"] = str(free_port())
+        env.update({prefix + key: value for key, value in _FAST.items()})
+    stack = Stack(data_dir, nats_url=nats_url, env=env)
+    try:
+        stack.start(timeout=90)
+    except Exception:
+        stack.stop(grace=2)
+        for service in stack.services:
+            print(f"--- {service.name} log ---\n{service.log_file.read_text()[-3000:]}")
+        raise
+    return stack
