@@ -34,8 +34,8 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.UNKNOWN_MEASURE: ("举措不存在", "Unknown measure"),
     Reason.REPORTED_IN_FUTURE: ("报告时间晚于当前时间", "The report is dated in the future"),
     Reason.DUPLICATE_CONFLICT: (
-        "该报告编号已使用，且内容不同",
-        "This report id was already used with different content",
+        "该编号已被使用，且内容不同",
+        "This id was already used with different content",
     ),
     Reason.RETRIES_EXHAUSTED: ("多次重试后仍处理失败", "Processing failed after all retries"),
 }

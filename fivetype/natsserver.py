@@ -47,6 +47,7 @@ class NatsServer:
 
     def start(self, timeout: float = 10.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._process = subprocess.Popen(
             [
                 binary(),

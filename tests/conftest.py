@@ -2,10 +2,11 @@
 databases on SQLite files or on PostgreSQL (one database per service), and the platform's
 services as child processes."""
 
+import asyncio
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,6 +38,16 @@ def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s") from failure
         time.sleep(interval)
+
+
+async def eventually_async(
+    fetch: Callable[[], Awaitable[T]], within: float = 15.0, interval: float = 0.1
+) -> T:
+    """`eventually` for async checks."""
+    async with asyncio.timeout(within):
+        while not (result := await fetch()):
+            await asyncio.sleep(interval)
+    return result
 
 
 def _postgres_reachable() -> bool:

@@ -107,19 +107,27 @@ class Consumer(Generic[DataT]):
                 await self._ack(raw, "duplicate")
             else:
                 valid[envelope.id] = (raw, envelope)
-        if valid:
-            try:
-                await self._handle(list(valid.values()))
-            except Exception as exc:
-                log.warning(
-                    "batch failed; retrying its messages one by one",
-                    consumer=self.durable,
-                    size=len(valid),
-                    error=repr(exc),
-                )
-                for item in valid.values():
-                    await self._handle_alone(item)
+        # A redelivered message failed before: it is handled alone so it cannot fail a batch again.
+        batch = [item for item in valid.values() if (item[0].metadata.num_delivered or 1) == 1]
+        alone = [item for item in valid.values() if item not in batch]
+        if len(batch) < 2 or not await self._try_batch(batch):
+            alone = batch + alone
+        for item in alone:
+            await self._handle_alone(item)
         metrics.BATCH_DURATION.labels(*self._labels).observe(time.perf_counter() - started)
+
+    async def _try_batch(self, items: list[tuple[Msg, Envelope[DataT]]]) -> bool:
+        try:
+            await self._handle(items)
+        except Exception as exc:
+            log.warning(
+                "batch failed; retrying its messages one by one",
+                consumer=self.durable,
+                size=len(items),
+                error=repr(exc),
+            )
+            return False
+        return True
 
     async def _handle(self, items: list[tuple[Msg, Envelope[DataT]]]) -> None:
         async with self.bus.db.session() as session, session.begin():

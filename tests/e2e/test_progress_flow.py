@@ -135,7 +135,7 @@ def test_http_refusals_are_problem_details(platform: Stack) -> None:
         url, json=report("360103", "x-6", percent_complete=50), headers={"Accept-Language": "en"}
     )
     assert (conflict.status_code, conflict.json()["code"]) == (409, "duplicate_conflict")
-    assert conflict.json()["title"] == "This report id was already used with different content"
+    assert conflict.json()["title"] == "This id was already used with different content"
     assert [r["report_id"] for r in measures.get(url).json()] == ["x-6"]
 
 

@@ -1,0 +1,3 @@
+from services.inspections.bootstrap import main
+
+main()

@@ -1,0 +1,43 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from starlette.requests import Request
+
+from services.runtime.db import UtcDateTime, async_url, sync_url
+from services.runtime.http import language
+
+
+def test_drivers_are_chosen_from_plain_urls() -> None:
+    assert async_url("postgresql://u:p@h:5432/db") == "postgresql+psycopg://u:p@h:5432/db"
+    assert sync_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert async_url("sqlite:////tmp/x.db") == "sqlite+aiosqlite:////tmp/x.db"
+    assert sync_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+    with pytest.raises(ValueError, match="unsupported"):
+        async_url("mysql://h/db")
+
+
+def test_datetimes_are_stored_as_utc_and_naive_ones_refused() -> None:
+    column = UtcDateTime()
+    dialect = sa.create_engine("sqlite://").dialect
+    beijing = datetime(2026, 11, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    stored = column.process_bind_param(beijing, dialect)
+    assert stored == datetime(2026, 11, 1, 1, 30, tzinfo=UTC)
+    assert column.process_result_value(stored.replace(tzinfo=None), dialect) == stored
+    with pytest.raises(ValueError, match="naive"):
+        column.process_bind_param(datetime(2026, 11, 1), dialect)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("", "zh"),
+        ("zh-CN,zh;q=0.9", "zh"),
+        ("en-US,en;q=0.8", "en"),
+        ("fr, en;q=0.5", "en"),
+        ("fr", "zh"),
+    ],
+)
+def test_chinese_unless_english_is_preferred(header: str, expected: str) -> None:
+    scope = {"type": "http", "headers": [(b"accept-language", header.encode())]}
+    assert language(Request(scope)) == expected

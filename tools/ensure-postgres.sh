@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Make sure a PostgreSQL server answers on 127.0.0.1:5432 for the test suite: start the
+# machine's cluster if it is stopped, install Debian's postgresql if there is none.
+set -euo pipefail
+
+ready() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+
+start_cluster() {
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$version" ] || return 1
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+}
+
+if ready; then exit 0; fi
+if ! start_cluster; then
+  echo "installing PostgreSQL from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  # A throwaway test server: trust loopback, as the suite connects as postgres without a password.
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | sort -V | tail -n 1)
+  sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  start_cluster
+fi
+for _ in $(seq 1 30); do ready && break; sleep 1; done
+ready || { echo "PostgreSQL did not start" >&2; exit 1; }
