@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import subjects
 from contracts.envelope import fact_id, wrap
-from contracts.messages import InspectionFiled
+from contracts.inspections import InspectionFiled
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Inspection
 from services.inspections.domain.inspections import (

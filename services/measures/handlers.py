@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import subjects
+from contracts.common import FieldError
 from contracts.envelope import UNIT_CODE_PATTERN, fact_id, wrap
-from contracts.messages import FieldError, IntakeRejected, ReportProgress
+from contracts.measures import IntakeRejected, ReportProgress
 from contracts.reasons import REASON_TEXT, Reason
 from services.measures.adapters import repository
 from services.measures.adapters.tables import ProgressReport

@@ -4,7 +4,7 @@ the runtime has filtered out messages it already processed."""
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import Envelope, utcnow
-from contracts.messages import ProgressReported
+from contracts.measures import ProgressReported
 from services.notifications.adapters.tables import InboxMessage
 from services.notifications.domain import templates
 

@@ -42,3 +42,14 @@ OUTBOX_OLDEST_AGE = Gauge(
     "Age of the oldest unpublished outbox message.",
     ["service"],
 )
+JOB_LAST_SUCCESS = Gauge(
+    "fivetype_job_last_success_timestamp_seconds",
+    "Unix time of a periodic job's last successful run (e.g. the deadline watcher).",
+    ["service", "job"],
+)
+JOB_FAILURES = Counter(
+    "fivetype_job_failures_total", "Failed runs of a periodic job.", ["service", "job"]
+)
+JOB_DURATION = Histogram(
+    "fivetype_job_duration_seconds", "Duration of one run of a periodic job.", ["service", "job"]
+)

@@ -3,7 +3,8 @@ on SIGTERM stop taking messages, drain the outbox and exit within the grace peri
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from services.runtime import http, logs
+from services.runtime import http, logs, metrics
 from services.runtime.bus import Bus
 from services.runtime.db import Database, migrate
 from services.runtime.messaging import OutboxRelay
@@ -37,6 +38,26 @@ class ServiceRuntime:
         self.bus.relay = self.relay
         self._migrated = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
+
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` every `seconds` once the database is migrated (e.g. a deadline sweep).
+        A failing run is logged and counted; the next one still comes."""
+        self._periodic.append((name, seconds, job))
+
+    async def _repeat(self, name: str, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            started = time.perf_counter()
+            try:
+                await job()
+                metrics.JOB_LAST_SUCCESS.labels(self.settings.service_name, name).set(time.time())
+            except Exception as exc:
+                metrics.JOB_FAILURES.labels(self.settings.service_name, name).inc()
+                log.warning("periodic job failed", job=name, error=repr(exc))
+            metrics.JOB_DURATION.labels(self.settings.service_name, name).observe(
+                time.perf_counter() - started
+            )
+            await asyncio.sleep(seconds)
 
     async def readiness(self) -> dict[str, bool]:
         return {
@@ -63,6 +84,8 @@ class ServiceRuntime:
     async def _start(self) -> None:
         await self._prepare_database()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for name, seconds, job in self._periodic:
+            self._tasks.append(asyncio.create_task(self._repeat(name, seconds, job), name=name))
         await self.bus.run()
 
     @contextlib.asynccontextmanager

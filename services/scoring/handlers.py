@@ -4,7 +4,7 @@ runtime has filtered out messages it already processed."""
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import Envelope, utcnow
-from contracts.messages import ProgressReported
+from contracts.measures import ProgressReported
 from services.scoring.adapters.tables import ProgressFact
 
 

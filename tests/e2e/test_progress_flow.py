@@ -12,7 +12,7 @@ import pytest
 
 from contracts import streams, subjects
 from contracts.envelope import fact_id, wrap
-from contracts.messages import ProgressReported, ReportProgress
+from contracts.measures import ProgressReported, ReportProgress
 from fivetype.stack import Stack
 from tests import busclient
 from tests.conftest import Databases, eventually, start_nats, start_platform

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import streams, subjects
 from contracts.envelope import Envelope, wrap
-from contracts.messages import ProgressReported
+from contracts.measures import ProgressReported
 from services.runtime.messaging import processed
 from services.runtime.service import ServiceRuntime
 from tests.conftest import Databases, eventually_async

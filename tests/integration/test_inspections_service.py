@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 
 from contracts import streams, subjects
 from contracts.envelope import decode, fact_id
-from contracts.messages import InspectionFiled
+from contracts.inspections import InspectionFiled
 from fivetype.natsserver import NatsServer, free_port
 
 if TYPE_CHECKING:

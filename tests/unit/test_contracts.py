@@ -7,7 +7,7 @@ import pytest
 
 from contracts import subjects
 from contracts.envelope import ContractError, decode, fact_id, wrap
-from contracts.messages import ReportProgress
+from contracts.measures import ReportProgress
 from contracts.reasons import REASON_TEXT, Reason
 
 

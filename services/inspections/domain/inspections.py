@@ -10,15 +10,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.common import Evidence, MeasureCode, Name
 from contracts.envelope import UnitCode
-from contracts.messages import (
-    Evidence,
-    InspectionFiled,
-    InspectionKind,
-    InspectionMethod,
-    MeasureCode,
-    Name,
-)
+from contracts.inspections import InspectionFiled, InspectionKind, InspectionMethod
 
 INSPECTION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 InspectionId = Annotated[

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
+from contracts.common import EvidenceRef
 from contracts.envelope import UNIT_CODE_PATTERN
-from contracts.messages import EvidenceRef, InspectionKind, InspectionMethod
+from contracts.inspections import InspectionKind, InspectionMethod
 from services.inspections import handlers
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Inspection

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from contracts.messages import ProgressReported, ReportProgress
+from contracts.measures import ProgressReported, ReportProgress
 from contracts.reasons import Reason
 from services.measures.domain.catalogue import Catalogue, UnitDirectory
 

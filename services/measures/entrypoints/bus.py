@@ -4,7 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import streams, subjects
 from contracts.envelope import ContractError, Envelope
-from contracts.messages import ReportProgress
+from contracts.measures import ReportProgress
 from services.measures import handlers
 from services.measures.domain.progress import Refusal
 from services.runtime.bus import Bus

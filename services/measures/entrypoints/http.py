@@ -7,8 +7,9 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
+from contracts.common import EvidenceRef
 from contracts.envelope import UNIT_CODE_PATTERN
-from contracts.messages import EvidenceRef, ReportProgress
+from contracts.measures import ReportProgress
 from contracts.reasons import REASON_TEXT, Reason
 from services.measures import handlers
 from services.measures.adapters import repository

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.messages import ProgressReported
+from contracts.measures import ProgressReported
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 from contracts import streams, subjects
-from contracts.messages import ProgressReported
+from contracts.measures import ProgressReported
 from services.runtime.bus import Bus
 from services.scoring import handlers
 

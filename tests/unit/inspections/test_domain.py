@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from contracts.messages import InspectionKind, InspectionMethod
+from contracts.inspections import InspectionKind, InspectionMethod
 from services.inspections.domain.inspections import (
     KIND_NAMES,
     METHOD_NAMES,

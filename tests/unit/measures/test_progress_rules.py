@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from contracts.messages import ReportProgress
+from contracts.measures import ReportProgress
 from contracts.reasons import Reason
 from services.measures.domain.catalogue import load_catalogue, load_units
 from services.measures.domain.progress import fingerprint, refusal_for, reported_event

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from contracts.messages import ProgressReported
+from contracts.measures import ProgressReported
 from services.notifications.domain.templates import progress_reported
 
 

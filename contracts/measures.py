@@ -1,36 +1,14 @@
-"""The data of every message on the bus. Services add theirs here; nothing else is shared."""
+"""Messages of the measures service: progress intake, its answers, and deadlines."""
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
+from contracts.common import Evidence, FieldError, MeasureCode, Name, Text
 from contracts.envelope import Message, UnitCode
 from contracts.reasons import Reason
-
-MeasureCode = Annotated[
-    str,
-    Field(
-        pattern=r"^[A-Z][A-Z0-9-]{1,31}$",
-        description="Catalogue code of a measure or sub-task, e.g. M07 or G4.",
-        examples=["M07"],
-    ),
-]
-Text = Annotated[str, Field(max_length=2000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class EvidenceRef(BaseModel):
-    """A reference to evidence kept elsewhere, pinned by the SHA-256 of its content."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    uri: str = Field(min_length=1, max_length=2048)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    title: str | None = Field(default=None, max_length=200)
-
-
-Evidence = Annotated[list[EvidenceRef], Field(default_factory=list, max_length=50)]
+from contracts.spec import MessageSpec
 
 
 class ReportProgress(Message):
@@ -68,12 +46,6 @@ class ProgressReported(Message):
     evidence: Evidence
 
 
-class FieldError(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    loc: str
-    msg: str
-
-
 class IntakeRejected(Message):
     """Event: a command from a unit was refused; published on the unit's rejection subject."""
 
@@ -86,37 +58,6 @@ class IntakeRejected(Message):
     message_zh: str
     message_en: str
     errors: list[FieldError] = Field(default_factory=list)
-
-
-class InspectionKind(StrEnum):
-    COMPREHENSIVE = "comprehensive"  # 综合督查
-    SPECIAL = "special"  # 专项督查
-    INCIDENT = "incident"  # 事件调查
-    ROUTINE = "routine"  # 日常督办
-    CLUE = "clue"  # 线索核查
-
-
-class InspectionMethod(StrEnum):
-    SCHEDULED = "scheduled"  # 常规督查
-    UNANNOUNCED = "unannounced"  # 四不两直 暗访
-    DOCUMENT_REVIEW = "document_review"  # 资料审查
-    REMOTE = "remote"  # 线上督查
-
-
-class InspectionFiled(Message):
-    """Event: an inspection was filed; one event per target unit, sharing `inspection_id`."""
-
-    NAME = "InspectionFiled"
-    inspection_id: str
-    unit: UnitCode
-    kind: InspectionKind
-    method: InspectionMethod
-    title: Name
-    inspector: Name
-    inspected_on: date
-    target_units: list[UnitCode] = Field(min_length=1)
-    measure_codes: list[MeasureCode] = Field(default_factory=list)
-    evidence: Evidence
 
 
 class DeadlineItem(StrEnum):
@@ -139,3 +80,11 @@ class DeadlineMissed(Message):
     measure_code: MeasureCode | None = None
     due_date: date
     detected_at: AwareDatetime
+
+
+SPECS = (
+    MessageSpec(ReportProgress, "command", "unit systems", ("measures",)),
+    MessageSpec(IntakeRejected, "rejection", "measures", ("unit systems",)),
+    MessageSpec(ProgressReported, "event", "measures", ("scoring", "notifications")),
+    MessageSpec(DeadlineMissed, "event", "measures, inspections", ("scoring", "notifications")),
+)
