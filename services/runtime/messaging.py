@@ -25,10 +25,10 @@ from services.runtime.db import Database, UtcDateTime
 
 log = structlog.get_logger()
 
-_metadata = sa.MetaData()
+metadata = sa.MetaData()  # the runtime tables every service database has
 outbox = sa.Table(
     "outbox",
-    _metadata,
+    metadata,
     sa.Column(
         "seq",
         sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -44,10 +44,11 @@ outbox = sa.Table(
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Index("ix_outbox_unsent", "sent_at", "seq"),
 )
 processed = sa.Table(
     "processed_messages",
-    _metadata,
+    metadata,
     sa.Column("consumer", sa.String(64), primary_key=True),
     sa.Column("message_id", sa.String(128), primary_key=True),
     sa.Column("processed_at", UtcDateTime, nullable=False),

@@ -1,13 +1,15 @@
 """What every service's Alembic env.py and first migration share."""
 
-from typing import Any
-
 import sqlalchemy as sa
 from alembic import context, op
 
+from services.runtime import messaging
 
-def run_migrations(target_metadata: Any) -> None:
-    """Body of a service's env.py: online migrations against the URL the runtime passed in."""
+
+def run_migrations(service_metadata: sa.MetaData) -> None:
+    """Body of a service's env.py: online migrations against the URL the runtime passed in.
+    Autogenerate compares with the service's tables and the runtime's outbox and inbox."""
+    target_metadata = [service_metadata, messaging.metadata]
     url = context.config.attributes["url"]
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
