@@ -149,6 +149,8 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             self._wake.clear()
+            if self._stopping:
+                return  # drain() makes the last passes
             try:
                 published, full = await self.publish_pending()
                 failures = 0

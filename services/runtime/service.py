@@ -37,6 +37,7 @@ class ServiceRuntime:
         )
         self.bus.relay = self.relay
         self._migrated = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
 
@@ -46,7 +47,7 @@ class ServiceRuntime:
         self._periodic.append((name, seconds, job))
 
     async def _repeat(self, name: str, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
-        while True:
+        while not self._stopping.is_set():
             started = time.perf_counter()
             try:
                 await job()
@@ -57,7 +58,8 @@ class ServiceRuntime:
             metrics.JOB_DURATION.labels(self.settings.service_name, name).observe(
                 time.perf_counter() - started
             )
-            await asyncio.sleep(seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def readiness(self) -> dict[str, bool]:
         return {
@@ -99,13 +101,18 @@ class ServiceRuntime:
         await self.shutdown()
 
     async def shutdown(self) -> None:
+        """Stop taking messages, let jobs finish their current run, drain the outbox, close."""
         grace = self.settings.shutdown_grace_seconds
+        self._stopping.set()
         await self.bus.stop_consuming()
         await self.relay.drain(within_seconds=grace / 2)
-        await self.bus.close()
-        for task in self._tasks:
+        _done, unfinished = (
+            await asyncio.wait(self._tasks, timeout=grace / 4) if self._tasks else (set(), set())
+        )
+        for task in unfinished:  # still connecting or migrating: nothing to lose
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        await self.bus.close()
         await self.db.dispose()
         log.info("service stopped")
 
