@@ -33,3 +33,8 @@ def dead_letter(consumer: str) -> str:
 
 def unit_of(subject: str) -> str:
     return subject.rsplit(".", 1)[-1]
+
+
+def template(subject: str) -> str:
+    """fivetype.events.progress_reported.360102 -> fivetype.events.progress_reported.{unit}"""
+    return subject.rsplit(".", 1)[0] + ".{unit}"

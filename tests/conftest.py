@@ -142,8 +142,10 @@ _FAST = {
 }
 
 
-def start_platform(data_dir: Path, nats_url: str, databases: Databases) -> Stack:
-    env = dict(os.environ)
+def start_platform(
+    data_dir: Path, nats_url: str, databases: Databases, extra_env: dict[str, str] | None = None
+) -> Stack:
+    env = {**os.environ, **(extra_env or {})}
     for name in SERVICES:
         prefix = f"FIVETYPE_{name.upper()}_"
         env[f"{prefix}DATABASE_URL"] = databases.url(name)

@@ -33,13 +33,15 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import streams, subjects
 from contracts.envelope import ContractError, DataT, Envelope, decode
 from contracts.reasons import Reason
 from contracts.streams import StreamSpec
-from services.runtime import metrics
+from services.runtime import metrics, tracing
 from services.runtime.db import Database
 from services.runtime.messaging import OutboxRelay, claim
 from services.runtime.settings import ServiceSettings
@@ -194,13 +196,50 @@ class Consumer(Generic[DataT]):
         return True
 
     async def _handle(self, items: list[tuple[Msg, Envelope[DataT]]]) -> None:
-        async with self.bus.db.session() as session, session.begin():
-            fresh = await claim(session, self.durable, (env.id for _, env in items))
-            await self.handler(session, [env for _, env in items if env.id in fresh])
-        self.bus.outbox_written()
-        for raw, envelope in items:
-            await self._ack(raw, "ok" if envelope.id in fresh else "duplicate")
-        metrics.LAST_SUCCESS.labels(*self._labels).set(time.time())
+        """One transaction for `items`; each message gets a span in its producer's trace, and a
+        lone message's span is current, so the events its handler stages continue that trace."""
+        spans = [self._span(raw, envelope) for raw, envelope in items]
+        current = (
+            spans[0]
+            if len(spans) == 1
+            else tracing.tracer.start_span(
+                f"process batch {self.durable}",
+                kind=SpanKind.CONSUMER,
+                links=[Link(span.get_span_context()) for span in spans],
+            )
+        )
+        try:
+            with trace.use_span(current, end_on_exit=False):
+                async with self.bus.db.session() as session, session.begin():
+                    fresh = await claim(session, self.durable, (env.id for _, env in items))
+                    await self.handler(session, [env for _, env in items if env.id in fresh])
+            self.bus.outbox_written()
+            for raw, envelope in items:
+                await self._ack(raw, "ok" if envelope.id in fresh else "duplicate")
+            metrics.LAST_SUCCESS.labels(*self._labels).set(time.time())
+        except Exception as exc:
+            for span in {current, *spans}:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, repr(exc)))
+            raise
+        finally:
+            for span in {current, *spans}:
+                span.end()
+
+    def _span(self, raw: Msg, envelope: Envelope[DataT]) -> Span:
+        return tracing.tracer.start_span(
+            f"process {subjects.template(raw.subject)}",
+            context=tracing.context_from(raw.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": raw.subject,
+                "messaging.consumer.group.name": self.durable,
+                "messaging.message.id": envelope.id,
+                "messaging.message.delivery_count": raw.metadata.num_delivered or 1,
+            },
+        )
 
     async def _handle_alone(self, item: tuple[Msg, Envelope[DataT]]) -> None:
         raw, envelope = item

@@ -111,7 +111,7 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
                 request, Problem(413, code, zh, en, detail=f"limit {max_request_bytes} bytes")
             )
         started = time.perf_counter()
-        response = await call_next(request)
+        response = await call_next(request)  # FastAPI itself makes the server span
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")  # the template, never the raw path
         metrics.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()

@@ -5,6 +5,17 @@ import sys
 
 import structlog
 
+from services.runtime import tracing
+
+
+def _trace_ids(
+    _logger: object, _method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    ids = tracing.current_ids()
+    if ids is not None:
+        event["trace_id"], event["span_id"] = ids
+    return event
+
 
 def configure(level: str = "INFO", fmt: str = "json", service: str = "") -> None:
     renderer: structlog.typing.Processor = (
@@ -15,6 +26,7 @@ def configure(level: str = "INFO", fmt: str = "json", service: str = "") -> None
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        _trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(

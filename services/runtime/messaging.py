@@ -17,10 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts import subjects
 from contracts.envelope import Envelope
-from services.runtime import metrics
+from services.runtime import metrics, tracing
 from services.runtime.db import Database, UtcDateTime
 
 log = structlog.get_logger()
@@ -72,7 +74,7 @@ async def add_to_outbox(session: AsyncSession, envelope: Envelope[Any], subject:
             subject=subject,
             message_type=envelope.type,
             payload=envelope.to_json(),
-            headers={},
+            headers=tracing.headers_for_current_span(),
             created_at=_now(),
         )
     )
@@ -196,12 +198,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0, False
-            futures = [
-                await js.publish_async(
-                    row.subject, row.payload, headers={**row.headers, "Nats-Msg-Id": row.message_id}
-                )
-                for row in rows
-            ]
+            futures = [await self._publish(js, row) for row in rows]
             results = await _acks(futures, self._ack_timeout)
             sent = [
                 row.seq
@@ -229,6 +226,22 @@ class OutboxRelay:
                 f"{len(failed)} of {len(rows)} outbox messages were not acknowledged"
             )
         return len(sent), len(rows) == self._batch_size
+
+    async def _publish(self, js: JetStreamContext, row: Any) -> asyncio.Future[Any]:
+        """Send one row in a producer span that continues the trace it was staged in."""
+        with tracing.tracer.start_as_current_span(
+            f"send {subjects.template(row.subject)}",
+            context=tracing.context_from(row.headers),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": row.subject,
+                "messaging.message.id": row.message_id,
+            },
+        ):
+            headers = {**tracing.headers_for_current_span(), "Nats-Msg-Id": row.message_id}
+            return await js.publish_async(row.subject, row.payload, headers=headers)
 
     async def _purge_sent(self) -> None:
         async with self._db.session() as session, session.begin():

@@ -12,7 +12,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from services.runtime import http, logs, metrics
+from services.runtime import http, logs, metrics, tracing
 from services.runtime.bus import Bus
 from services.runtime.db import Database, migrate
 from services.runtime.messaging import OutboxRelay
@@ -92,6 +92,7 @@ class ServiceRuntime:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        tracing.configure(self.settings.service_name)
         logs.configure(
             self.settings.log_level, self.settings.log_format, self.settings.service_name
         )
@@ -114,6 +115,7 @@ class ServiceRuntime:
         await asyncio.gather(*unfinished, return_exceptions=True)
         await self.bus.close()
         await self.db.dispose()
+        tracing.shutdown()
         log.info("service stopped")
 
     def create_app(self, title: str) -> FastAPI:
