@@ -159,6 +159,8 @@ class Consumer(Generic[DataT]):
         started = time.perf_counter()
         valid: dict[str, tuple[Msg, Envelope[DataT]]] = {}
         for raw in raws:
+            if (raw.metadata.num_delivered or 1) > 1:
+                metrics.REDELIVERED.labels(*self._labels).inc()
             try:
                 envelope = decode(
                     raw.data,
@@ -368,6 +370,22 @@ class Bus:
             self._ready.set()
             log.info("bus ready", url=self.settings.nats_url)
             return
+
+    async def sample_metrics(self) -> None:
+        """Consumer lag and dead-letter depth, read from the server (for the dashboards)."""
+        js = self.jetstream()
+        if js is None:
+            return
+        for consumer in self._consumers:
+            info = await js.consumer_info(consumer.stream.name, consumer.durable)
+            labels = (self.service, consumer.durable)
+            metrics.CONSUMER_PENDING.labels(*labels).set(info.num_pending or 0)
+            metrics.CONSUMER_ACK_PENDING.labels(*labels).set(info.num_ack_pending or 0)
+            dead = await js.stream_info(
+                streams.DEAD_LETTERS.name, subjects_filter=subjects.dead_letter(consumer.durable)
+            )
+            depth = (dead.state.subjects or {}).get(subjects.dead_letter(consumer.durable), 0)
+            metrics.DEAD_LETTER_DEPTH.labels(*labels).set(depth)
 
     async def dead_letter(self, raw: Msg, consumer: str, reason: Reason, detail: str) -> None:
         assert self._js is not None

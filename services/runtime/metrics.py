@@ -1,7 +1,9 @@
 """Prometheus metrics shared by all services: one `fivetype_` prefix, base units in names,
 bounded labels (service, consumer, message type, outcome; never ids or raw subjects)."""
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+disable_created_metrics()  # `_created` series double the scrape size and no dashboard reads them
 
 HTTP_REQUESTS = Counter(
     "fivetype_http_requests_total",
@@ -52,4 +54,24 @@ JOB_FAILURES = Counter(
 )
 JOB_DURATION = Histogram(
     "fivetype_job_duration_seconds", "Duration of one run of a periodic job.", ["service", "job"]
+)
+CONSUMER_PENDING = Gauge(
+    "fivetype_consumer_pending_messages",
+    "Messages in the stream not yet delivered to the durable consumer (its lag).",
+    ["service", "consumer"],
+)
+CONSUMER_ACK_PENDING = Gauge(
+    "fivetype_consumer_ack_pending_messages",
+    "Messages delivered to the durable consumer and not yet acknowledged.",
+    ["service", "consumer"],
+)
+REDELIVERED = Counter(
+    "fivetype_messages_redelivered_total",
+    "Messages received again after an earlier delivery was not acknowledged.",
+    ["service", "consumer"],
+)
+DEAD_LETTER_DEPTH = Gauge(
+    "fivetype_dead_letter_messages",
+    "Messages kept in the dead-letter stream for the consumer.",
+    ["service", "consumer"],
 )

@@ -40,6 +40,7 @@ class ServiceRuntime:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
+        self.every(settings.metrics_sample_seconds, "bus-metrics", self.bus.sample_metrics)
 
     def every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
         """Run `job` every `seconds` once the database is migrated (e.g. a deadline sweep).

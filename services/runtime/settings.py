@@ -36,6 +36,7 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = 24.0
 
     shutdown_grace_seconds: float = 20.0
+    metrics_sample_seconds: float = 15.0  # how often consumer lag is read from the server
 
     @property
     def resolved_database_url(self) -> str:
