@@ -1,0 +1,1 @@
+"""Sub-commands of the `fivetype` command, one module each."""
