@@ -19,17 +19,15 @@ class ProbeSettings(ServiceSettings):
 
 
 def probe(nats_url: str, database_url: str, **overrides: object) -> ServiceRuntime:
-    settings = ProbeSettings(
-        nats_url=nats_url,
-        database_url=database_url,
-        log_format="console",
-        consumer_batch_timeout_seconds=0.05,
-        retry_base_delay_seconds=0.05,
-        consumer_max_deliver=3,
-        outbox_poll_seconds=0.1,
-        shutdown_grace_seconds=5,
-        **overrides,
-    )
+    fast: dict[str, object] = {
+        "log_format": "console",
+        "consumer_batch_timeout_seconds": 0.05,
+        "retry_base_delay_seconds": 0.05,
+        "consumer_max_deliver": 3,
+        "outbox_poll_seconds": 0.1,
+        "shutdown_grace_seconds": 5,
+    }
+    settings = ProbeSettings(nats_url=nats_url, database_url=database_url, **(fast | overrides))
     return ServiceRuntime(settings, MIGRATIONS)
 
 
