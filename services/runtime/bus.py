@@ -44,7 +44,7 @@ from contracts.streams import StreamSpec
 from services.runtime import metrics, tracing
 from services.runtime.db import Database
 from services.runtime.messaging import OutboxRelay, claim
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import GRACE_SHARES, ServiceSettings, without_credentials
 
 log = structlog.get_logger()
 
@@ -353,7 +353,7 @@ class Bus:
             except Exception as exc:
                 log.warning(
                     "NATS not ready; retrying",
-                    url=self.settings.nats_url,
+                    url=without_credentials(self.settings.nats_url),
                     error=repr(exc),
                     retry_in=delay,
                 )
@@ -368,7 +368,7 @@ class Bus:
                 for consumer in self._consumers
             ]
             self._ready.set()
-            log.info("bus ready", url=self.settings.nats_url)
+            log.info("bus ready", url=without_credentials(self.settings.nats_url))
             return
 
     async def sample_metrics(self) -> None:
@@ -414,7 +414,8 @@ class Bus:
                 task.cancel()  # only waiting for a message: nothing to lose
         if self._consumer_tasks:
             _done, late = await asyncio.wait(
-                self._consumer_tasks, timeout=self.settings.shutdown_grace_seconds / 2
+                self._consumer_tasks,
+                timeout=self.settings.shutdown_grace_seconds * GRACE_SHARES["consumers"],
             )
             for task in late:
                 task.cancel()

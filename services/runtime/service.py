@@ -16,7 +16,7 @@ from services.runtime import http, logs, metrics, tracing
 from services.runtime.bus import Bus
 from services.runtime.db import Database, migrate
 from services.runtime.messaging import OutboxRelay
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import GRACE_SHARES, ServiceSettings
 
 log = structlog.get_logger()
 
@@ -107,9 +107,11 @@ class ServiceRuntime:
         grace = self.settings.shutdown_grace_seconds
         self._stopping.set()
         await self.bus.stop_consuming()
-        await self.relay.drain(within_seconds=grace / 2)
+        await self.relay.drain(within_seconds=grace * GRACE_SHARES["outbox"])
         _done, unfinished = (
-            await asyncio.wait(self._tasks, timeout=grace / 4) if self._tasks else (set(), set())
+            await asyncio.wait(self._tasks, timeout=grace * GRACE_SHARES["jobs"])
+            if self._tasks
+            else (set(), set())
         )
         for task in unfinished:  # still connecting or migrating: nothing to lose
             task.cancel()
@@ -134,5 +136,7 @@ class ServiceRuntime:
             host=self.settings.http_host,
             port=self.settings.http_port,
             log_config=None,
-            timeout_graceful_shutdown=int(self.settings.shutdown_grace_seconds),
+            timeout_graceful_shutdown=max(
+                1, round(self.settings.shutdown_grace_seconds * GRACE_SHARES["http"])
+            ),
         )

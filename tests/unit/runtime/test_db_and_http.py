@@ -41,3 +41,11 @@ def test_datetimes_are_stored_as_utc_and_naive_ones_refused() -> None:
 def test_chinese_unless_english_is_preferred(header: str, expected: str) -> None:
     scope = {"type": "http", "headers": [(b"accept-language", header.encode())]}
     assert language(Request(scope)) == expected
+
+
+def test_credentials_never_reach_the_logs() -> None:
+    from services.runtime.settings import without_credentials
+
+    assert without_credentials("nats://fivetype:s3cret@nats:4222") == "nats://***@nats:4222"
+    assert without_credentials("nats://token@nats:4222") == "nats://***@nats:4222"
+    assert without_credentials("nats://127.0.0.1:4222") == "nats://127.0.0.1:4222"
