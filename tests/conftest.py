@@ -4,6 +4,7 @@ services as child processes."""
 
 import asyncio
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -56,6 +57,16 @@ def _postgres_reachable() -> bool:
     except psycopg.Error:
         return False
     return True
+
+
+def require_tool(name: str) -> str:
+    """The path of a tool the tests need (e.g. promtool): required under CI=true."""
+    found = shutil.which(name)
+    if found:
+        return found
+    if IN_CI:
+        pytest.fail(f"{name} is required under CI=true (tools/ensure-test-tools.sh installs it)")
+    pytest.skip(f"{name} not installed (apt-get install prometheus)")
 
 
 @pytest.fixture(scope="session")

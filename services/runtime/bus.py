@@ -101,6 +101,14 @@ class Consumer(Generic[DataT]):
     stopping: bool = False
     busy: bool = False
 
+    def __post_init__(self) -> None:
+        """Create every series at zero, so dashboards and rates see them before the first event."""
+        for outcome in ("ok", "duplicate", "retried", "dead_lettered", "rejected"):
+            metrics.MESSAGES.labels(*self._labels, self.model.NAME, outcome)
+        for reason in Reason:
+            metrics.DEAD_LETTERS.labels(*self._labels, reason.value)
+        metrics.REDELIVERED.labels(*self._labels)
+
     @property
     def _labels(self) -> tuple[str, str]:
         return self.bus.service, self.durable
@@ -372,7 +380,7 @@ class Bus:
             return
 
     async def sample_metrics(self) -> None:
-        """Consumer lag and dead-letter depth, read from the server (for the dashboards)."""
+        """Consumer lag, dead-letter depth and stream sizes, read from the server."""
         js = self.jetstream()
         if js is None:
             return
@@ -386,6 +394,10 @@ class Bus:
             )
             depth = (dead.state.subjects or {}).get(subjects.dead_letter(consumer.durable), 0)
             metrics.DEAD_LETTER_DEPTH.labels(*labels).set(depth)
+        for spec in streams.ALL:
+            state = (await js.stream_info(spec.name)).state
+            metrics.STREAM_MESSAGES.labels(self.service, spec.name).set(state.messages)
+            metrics.STREAM_BYTES.labels(self.service, spec.name).set(state.bytes)
 
     async def dead_letter(self, raw: Msg, consumer: str, reason: Reason, detail: str) -> None:
         assert self._js is not None

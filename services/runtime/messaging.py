@@ -138,6 +138,7 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._retention = retention
         self._ack_timeout = 10.0
+        metrics.OUTBOX_PUBLISHED.labels(service)  # a zero series from start
         self._wake = asyncio.Event()
         self._stopping = False
 

@@ -44,16 +44,18 @@ OUTBOX_OLDEST_AGE = Gauge(
     "Age of the oldest unpublished outbox message.",
     ["service"],
 )
-JOB_LAST_SUCCESS = Gauge(
-    "fivetype_job_last_success_timestamp_seconds",
-    "Unix time of a periodic job's last successful run (e.g. the deadline watcher).",
-    ["service", "job"],
+# Periodic tasks (deadline watchers, samplers). The label is `task`, not `job`, which Prometheus
+# keeps for the scrape job.
+TASK_LAST_SUCCESS = Gauge(
+    "fivetype_task_last_success_timestamp_seconds",
+    "Unix time of a periodic task's last successful run (e.g. the deadline watcher).",
+    ["service", "task"],
 )
-JOB_FAILURES = Counter(
-    "fivetype_job_failures_total", "Failed runs of a periodic job.", ["service", "job"]
+TASK_FAILURES = Counter(
+    "fivetype_task_failures_total", "Failed runs of a periodic task.", ["service", "task"]
 )
-JOB_DURATION = Histogram(
-    "fivetype_job_duration_seconds", "Duration of one run of a periodic job.", ["service", "job"]
+TASK_DURATION = Histogram(
+    "fivetype_task_duration_seconds", "Duration of one run of a periodic task.", ["service", "task"]
 )
 CONSUMER_PENDING = Gauge(
     "fivetype_consumer_pending_messages",
@@ -74,4 +76,14 @@ DEAD_LETTER_DEPTH = Gauge(
     "fivetype_dead_letter_messages",
     "Messages kept in the dead-letter stream for the consumer.",
     ["service", "consumer"],
+)
+STREAM_MESSAGES = Gauge(
+    "fivetype_jetstream_stream_messages",
+    "Messages stored in a JetStream stream, as this service last read it.",
+    ["service", "stream"],
+)
+STREAM_BYTES = Gauge(
+    "fivetype_jetstream_stream_bytes",
+    "Bytes stored in a JetStream stream, as this service last read it.",
+    ["service", "stream"],
 )

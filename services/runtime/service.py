@@ -46,17 +46,18 @@ class ServiceRuntime:
         """Run `job` every `seconds` once the database is migrated (e.g. a deadline sweep).
         A failing run is logged and counted; the next one still comes."""
         self._periodic.append((name, seconds, job))
+        metrics.TASK_FAILURES.labels(self.settings.service_name, name)  # a zero series from start
 
     async def _repeat(self, name: str, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         while not self._stopping.is_set():
             started = time.perf_counter()
             try:
                 await job()
-                metrics.JOB_LAST_SUCCESS.labels(self.settings.service_name, name).set(time.time())
+                metrics.TASK_LAST_SUCCESS.labels(self.settings.service_name, name).set(time.time())
             except Exception as exc:
-                metrics.JOB_FAILURES.labels(self.settings.service_name, name).inc()
+                metrics.TASK_FAILURES.labels(self.settings.service_name, name).inc()
                 log.warning("periodic job failed", job=name, error=repr(exc))
-            metrics.JOB_DURATION.labels(self.settings.service_name, name).observe(
+            metrics.TASK_DURATION.labels(self.settings.service_name, name).observe(
                 time.perf_counter() - started
             )
             with contextlib.suppress(TimeoutError):

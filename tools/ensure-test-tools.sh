@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Make sure a PostgreSQL server answers on 127.0.0.1:5432 for the test suite: start the
-# machine's cluster if it is stopped, install Debian's postgresql if there is none.
+# What the test suite needs beyond Python packages, from Debian's packages: a PostgreSQL server
+# answering on 127.0.0.1:5432 (the machine's cluster, started if stopped, installed if missing)
+# and Prometheus with promtool (for the alert rules and the scrape test).
 set -euo pipefail
+
+apt_updated=""
+apt_install() {
+  [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  echo "installing Prometheus from Debian's packages"
+  apt_install prometheus
+fi
 
 ready() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
 
@@ -15,8 +27,7 @@ start_cluster() {
 if ready; then exit 0; fi
 if ! start_cluster; then
   echo "installing PostgreSQL from Debian's packages"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  apt_install postgresql
   # A throwaway test server: trust loopback, as the suite connects as postgres without a password.
   hba=$(ls /etc/postgresql/*/main/pg_hba.conf | sort -V | tail -n 1)
   sed -i '1i host all all 127.0.0.1/32 trust' "$hba"

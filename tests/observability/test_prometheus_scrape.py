@@ -1,0 +1,163 @@
+"""A real Prometheus scrapes every service of a running platform: every query of the dashboards
+returns data, every metric the alert rules use exists, and the metrics follow the conventions
+(one prefix, units in names, `_total` counters, bounded labels with no ids or subjects)."""
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from fivetype.natsserver import free_port
+from fivetype.stack import Stack
+from tests import busclient
+from tests.conftest import Databases, eventually, require_tool, start_nats, start_platform
+from tests.e2e.test_progress_flow import report
+
+DEPLOY = Path(__file__).parents[2] / "deploy" / "k8s"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class Prometheus:
+    def __init__(self, directory: Path, targets: dict[str, str]):
+        self.port = free_port()
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "scrape_configs": [
+                {"job_name": f"fivetype-{name}", "static_configs": [{"targets": [address]}]}
+                for name, address in targets.items()
+            ],
+        }
+        (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
+        self.process = subprocess.Popen(
+            [
+                require_tool("prometheus"),
+                f"--config.file={directory / 'prometheus.yml'}",
+                f"--storage.tsdb.path={directory / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(directory / "prometheus.log").open("wb"),
+        )
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        response = httpx.get(
+            f"http://127.0.0.1:{self.port}/api/v1/query", params={"query": expr}, timeout=5
+        )
+        body = response.json()
+        assert body["status"] == "success", f"{expr}: {body}"
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    directory = tmp_path_factory.mktemp("observed")
+    nats = start_nats(directory)
+    fast = {
+        f"FIVETYPE_{s}_METRICS_SAMPLE_SECONDS": "1"
+        for s in ("MEASURES", "INSPECTIONS", "SCORING", "NOTIFICATIONS")
+    }
+    stack = start_platform(directory, nats.url, Databases("sqlite", directory, None), fast)
+    yield stack
+    stack.stop(grace=5)
+    nats.stop()
+
+
+@pytest.fixture(scope="module")
+def prometheus(platform: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    require_tool("prometheus")
+    targets = {s.name: f"127.0.0.1:{s.port}" for s in platform.services}
+    server = Prometheus(tmp_path_factory.mktemp("prometheus"), targets)
+    try:
+        eventually(lambda: len(server.query('up{job=~"fivetype-.*"} == 1')) == 4, timeout=30)
+        _make_activity(platform)  # after the first scrapes, so rates see the counters move
+        eventually(lambda: server.query("fivetype_dead_letter_messages > 0"), timeout=30)
+        eventually(
+            lambda: server.query("rate(fivetype_outbox_published_total[5m]) > 0"), timeout=30
+        )
+        yield server
+    finally:
+        server.stop()
+
+
+def _make_activity(platform: Stack) -> None:
+    """A report flowing through, a refusal, and a poison message for the dead-letter panels."""
+    measures = platform.service("measures").url
+    assert (
+        httpx.post(
+            f"{measures}/v1/units/360102/progress-reports", json=report("360102", "observed-1")
+        ).status_code
+        == 201
+    )
+    httpx.post(f"{measures}/v1/units/360102/progress-reports", json={"bad": "body"})
+    busclient.publish(platform.nats_url, "fivetype.events.progress_reported.360102", b"{oops")
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    queries = []
+    for path in sorted((DEPLOY / "dashboards").glob("*.json")):
+        for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
+            for target in panel.get("targets", []):
+                expr = target["expr"].replace("$service", ".*")
+                queries.append((f"{path.stem}: {panel['title']}", expr))
+    return queries
+
+
+def test_every_dashboard_query_returns_data(prometheus: Prometheus) -> None:
+    queries = dashboard_queries()
+    assert len(queries) >= 15
+    empty = [title for title, expr in queries if not prometheus.query(expr)]
+    assert empty == []
+
+
+def test_every_metric_of_the_alert_rules_exists(prometheus: Prometheus) -> None:
+    used = set()
+    for path in (DEPLOY / "rules").glob("*.yaml"):
+        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+            for rule in group["rules"]:
+                used |= set(re.findall(r"\b(fivetype_[a-z_]+|up)\b", rule["expr"]))
+    assert "fivetype_outbox_oldest_age_seconds" in used
+    missing = [name for name in sorted(used) if not prometheus.query(name)]
+    assert missing == []
+
+
+def test_metric_names_and_labels_follow_the_conventions(platform: Stack) -> None:
+    problems = []
+    for service in platform.services:
+        text = httpx.get(f"{service.url}/metrics").text
+        for family in text_string_to_metric_families(text):
+            if not family.name.startswith("fivetype_"):
+                continue  # the client library's process_ and python_ collectors
+            problems += _check_family(service.name, family)
+    assert problems == []
+
+
+def _check_family(service: str, family: Any) -> list[str]:
+    problems = []
+    where = f"{service}: {family.name}"
+    if not family.documentation:
+        problems.append(f"{where} has no help text")
+    if family.type == "counter" and not all(s.name.endswith("_total") for s in family.samples):
+        problems.append(f"{where} is a counter without _total")
+    if family.type == "histogram" and not family.name.endswith(("_seconds", "_bytes")):
+        problems.append(f"{where} is a histogram without a base unit")
+    if "timestamp" in family.name and not family.name.endswith("_seconds"):
+        problems.append(f"{where} is a time without _seconds")
+    if len(family.samples) > 2000:
+        problems.append(f"{where} has {len(family.samples)} series: unbounded labels?")
+    for sample in family.samples:
+        for label, value in sample.labels.items():
+            if UUID.search(value) or value.startswith("fivetype."):
+                problems.append(f"{where} label {label}={value!r} is an id or a subject")
+    return problems
