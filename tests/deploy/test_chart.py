@@ -615,7 +615,7 @@ def test_prometheus_rule_carries_every_rule_file(rendered: dict[str, list[Obj]])
     assert rule["spec"]["groups"] == expected
     alerts = {r["alert"]: r["expr"] for g in expected for r in g["rules"]}
     assert "up{" in alerts["FivetypeServiceDown"] and "== 0" in alerts["FivetypeServiceDown"]
-    assert "increase(fivetype_dead_letters_total[15m])" in alerts["FivetypeDeadLettersPresent"]
+    assert "fivetype_dead_letter_messages" in alerts["FivetypeDeadLettersPresent"]
     assert rule["metadata"]["labels"]["release"] == "prometheus"
 
 
@@ -636,6 +636,8 @@ def test_service_monitor_names_jobs_after_the_services(rendered: dict[str, list[
 def test_dashboards_dropped_into_the_chart_become_sidecar_config_maps(tmp_path: Path) -> None:
     chart = tmp_path / "fivetype"
     shutil.copytree(CHART, chart)
+    for shipped in (chart / "dashboards").glob("*.json"):
+        shipped.unlink()
     dashboard = {"title": "fivetype operations", "uid": "fivetype-ops", "panels": []}
     (chart / "dashboards" / "Operations.json").write_text(json.dumps(dashboard))
     values = {"metrics": {"dashboards": {"enabled": True, "namespace": "monitoring"}}}
