@@ -320,6 +320,8 @@ class Bus:
             reconnect_time_wait=1,
             max_reconnect_attempts=-1,
             graceful_timeout=settings.shutdown_grace_seconds,
+            # Closing drains every subscription; nats-py would otherwise wait up to 30 s for it.
+            drain_timeout=max(1, int(settings.shutdown_grace_seconds * GRACE_SHARES["jobs"])),
             logger=None,
         )
         self._ready = asyncio.Event()
