@@ -15,6 +15,19 @@ class Reason(StrEnum):
     REPORTED_IN_FUTURE = "reported_in_future"
     DUPLICATE_CONFLICT = "duplicate_conflict"
     RETRIES_EXHAUSTED = "retries_exhausted"
+    UNKNOWN_ASSIGNMENT = "unknown_assignment"
+    AMBIGUOUS_ASSIGNMENT = "ambiguous_assignment"
+    NOT_ASSIGNED = "not_assigned"
+    MEASURE_MISMATCH = "measure_mismatch"
+    UNKNOWN_MILESTONE = "unknown_milestone"
+    MILESTONE_OF_OTHER_UNIT = "milestone_of_other_unit"
+    UNKNOWN_TARGET = "unknown_target"
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
+    REPORTED_BEFORE_START = "reported_before_start"
+    UNKNOWN_PUBLIC_REQUEST = "unknown_public_request"
+    INVALID_TRANSITION = "invalid_transition"
+    DEADLINE_NOT_AFTER_START = "deadline_not_after_start"
+    STEP_OUT_OF_ORDER = "step_out_of_order"
 
 
 REASON_TEXT: dict[Reason, tuple[str, str]] = {
@@ -38,6 +51,43 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
         "This id was already used with different content",
     ),
     Reason.RETRIES_EXHAUSTED: ("多次重试后仍处理失败", "Processing failed after all retries"),
+    Reason.UNKNOWN_ASSIGNMENT: ("任务分解不存在", "Unknown assignment"),
+    Reason.AMBIGUOUS_ASSIGNMENT: (
+        "该单位在本年度有多项该举措的任务，请注明任务编号",
+        "The unit has several assignments of this measure this year; name the assignment",
+    ),
+    Reason.NOT_ASSIGNED: (
+        "该任务未分配给报送单位",
+        "The assignment is not assigned to the reporting unit",
+    ),
+    Reason.MEASURE_MISMATCH: (
+        "举措编号与任务不一致",
+        "The measure code differs from the assignment's",
+    ),
+    Reason.UNKNOWN_MILESTONE: ("该任务没有这个节点", "The assignment has no such milestone"),
+    Reason.MILESTONE_OF_OTHER_UNIT: (
+        "该节点由其他单位负责",
+        "The milestone belongs to another unit",
+    ),
+    Reason.UNKNOWN_TARGET: ("该举措没有这个量化目标", "The measure has no such target"),
+    Reason.VALUE_OUT_OF_RANGE: ("数值超出允许范围", "The value is out of range"),
+    Reason.REPORTED_BEFORE_START: (
+        "报告时间早于任务开始时间",
+        "The report is dated before the assignment starts",
+    ),
+    Reason.UNKNOWN_PUBLIC_REQUEST: ("诉求件不存在", "Unknown public request"),
+    Reason.INVALID_TRANSITION: (
+        "当前状态不允许该操作",
+        "This action is not allowed in the item's current state",
+    ),
+    Reason.DEADLINE_NOT_AFTER_START: (
+        "办理时限必须晚于受理或重办时间",
+        "The time limit must be after the time the request was received or reopened",
+    ),
+    Reason.STEP_OUT_OF_ORDER: (
+        "办理环节的时间早于上一环节",
+        "This step is dated before the request's previous step",
+    ),
 }
 
 

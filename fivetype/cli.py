@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fivetype.commands import deadletters
+from fivetype.commands import catalogue, deadletters
 from fivetype.stack import NATS_PORT, SERVICES, Stack
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
     "programme (五型政府建设).",
     no_args_is_help=True,
 )
+app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(deadletters.app, name="dead-letters")
 console = Console()
 

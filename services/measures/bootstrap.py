@@ -1,32 +1,91 @@
 """Composition root of the measures service."""
 
-from datetime import timedelta
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 
 from contracts.envelope import utcnow
-from services.measures import handlers
+from services.measures.adapters.reference import ReferenceStore
+from services.measures.domain.calendar import shipped_calendar_years
 from services.measures.domain.catalogue import load_catalogue, load_units
 from services.measures.entrypoints import bus, http
+from services.measures.handlers import reference, watcher
+from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
 from services.runtime.service import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SEED_CHECK_SECONDS = 3600.0  # a replica started from a newer image seeds the years it adds
+
+log = structlog.get_logger()
 
 
-def build(settings: MeasuresSettings | None = None) -> tuple[ServiceRuntime, FastAPI]:
-    settings = settings or MeasuresSettings()
-    runtime = ServiceRuntime(settings, MIGRATIONS)
-    intake = handlers.Intake(
-        catalogue=load_catalogue(settings.catalogue_path),
+class MeasuresRuntime(ServiceRuntime):
+    """The runtime, ready only once the reference data is in the database: intake without the
+    unit directory would refuse every report."""
+
+    def __init__(self, settings: MeasuresSettings):
+        super().__init__(settings, MIGRATIONS)
+        self.seeded = asyncio.Event()
+
+    async def readiness(self) -> dict[str, bool]:
+        return {**await super().readiness(), "reference_data": self.seeded.is_set()}
+
+
+def shipped(settings: MeasuresSettings) -> reference.Shipped:
+    return reference.Shipped(
         units=load_units(settings.units_path),
-        clock=utcnow,
-        clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+        catalogues=tuple(load_catalogue(p) for p in sorted(settings.catalogue_dir.glob("*.yaml"))),
+        calendars=tuple(shipped_calendar_years(settings.calendar_path)),
     )
-    bus.register(runtime.bus, intake)
+
+
+def clock_of(settings: MeasuresSettings) -> Callable[[], datetime]:
+    fixed = settings.fixed_now
+    if fixed is None:
+        return utcnow
+    log.warning("the clock is fixed; this is for tests only", now=fixed.isoformat())
+    return lambda: fixed
+
+
+def build(settings: MeasuresSettings | None = None) -> tuple[MeasuresRuntime, FastAPI]:
+    settings = settings or MeasuresSettings()
+    runtime = MeasuresRuntime(settings)
+    ctx = Context(
+        store=ReferenceStore(),
+        clock=clock_of(settings),
+        clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+        reminder_offsets=tuple(settings.reminder_offsets_days),
+    )
+    data = shipped(settings)  # read at start, so a broken data file stops the service early
+
+    async def seed() -> None:
+        for attempt in (1, 2):
+            try:
+                async with runtime.db.session() as session, session.begin():
+                    await reference.seed(session, ctx, data)
+                break
+            except IntegrityError:  # another replica seeded between our read and our write
+                if attempt == 2:
+                    raise
+        runtime.seeded.set()
+
+    async def sweep() -> None:
+        swept = await watcher.sweep(runtime.db, ctx, settings.deadline_batch_size)
+        if swept.reminded or swept.missed:
+            runtime.relay.notify()
+            log.info("deadline sweep", reminded=swept.reminded, missed=swept.missed)
+
+    runtime.every(SEED_CHECK_SECONDS, "reference-seed", seed)
+    runtime.every(settings.deadline_sweep_seconds, "deadline-watcher", sweep)
+    bus.register(runtime.bus, ctx)
     app = runtime.create_app("fivetype measures service (举措清单服务)")
-    app.include_router(http.router(runtime, intake))
+    app.include_router(http.router(runtime, ctx, settings))
     return runtime, app
 
 

@@ -8,6 +8,7 @@ message naming the offending code instead of surfacing later as an unknown measu
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -85,6 +86,16 @@ class Target(_Frozen):
         if self.metric == "rate" and not 0 <= self.value <= 100:
             raise ValueError(f"target {self.code}: a rate is a percentage, got {self.value}")
         return self
+
+    def out_of_range(self, value: float) -> str | None:
+        """Why `value` cannot be a value of this target's metric, or None when it can."""
+        if self.metric == "rate" and not 0 <= value <= 100:
+            return f"{self.code} is a rate in percent (0 to 100), got {value}"
+        if self.metric == "boolean" and value not in (0, 1):
+            return f"{self.code} is a yes/no target (1 or 0), got {value}"
+        if self.metric in ("count", "report") and (value < 0 or not float(value).is_integer()):
+            return f"{self.code} is a count (a whole number from 0), got {value}"
+        return None
 
 
 class Subtask(_Frozen):
@@ -168,11 +179,50 @@ class Catalogue(_Frozen):
     def measure(self, code: str) -> Measure | None:
         return next((m for m in self.measures if m.code == code), None)
 
+    def item(self, code: str) -> "CatalogueItem | None":
+        """A measure, or one of its targets or sub-tasks, by code (M12, M12-T1, M12-S2)."""
+        found = PART_CODE.fullmatch(code)
+        measure = self.measure(found["measure"] if found else code)
+        if measure is None:
+            return None
+        if not found:
+            return CatalogueItem(measure, None)
+        part = next((p for p in measure.parts if p.code == code), None)
+        return CatalogueItem(measure, part) if part is not None else None
+
     def measure_type(self, code: str) -> MeasureType | None:
         return next((t for t in self.types if t.code == code), None)
 
     def measures_of_type(self, type_code: str) -> tuple[Measure, ...]:
         return tuple(m for m in self.measures if m.type == type_code)
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    """What an assignment can be about: a whole measure, or one target or sub-task of it."""
+
+    measure: Measure
+    part: Target | Subtask | None
+
+    @property
+    def code(self) -> str:
+        return self.part.code if self.part is not None else self.measure.code
+
+    @property
+    def title_zh(self) -> str:
+        if isinstance(self.part, Target):
+            return self.part.description_zh
+        return self.part.title_zh if self.part is not None else self.measure.title_zh
+
+    @property
+    def title_en(self) -> str:
+        if isinstance(self.part, Target):
+            return self.part.description_en
+        return self.part.title_en if self.part is not None else self.measure.title_en
+
+    @property
+    def target(self) -> Target | None:
+        return self.part if isinstance(self.part, Target) else None
 
 
 class PeerGroup(_Frozen):
@@ -227,6 +277,9 @@ class UnitDirectory(_Frozen):
 
     def unit(self, code: str) -> Unit | None:
         return next((u for u in self.units if u.code == code), None)
+
+    def peer_group(self, code: str | None) -> PeerGroup | None:
+        return next((g for g in self.peer_groups if g.code == code), None)
 
     def in_peer_group(self, peer_group: str) -> tuple[Unit, ...]:
         return tuple(u for u in self.units if u.peer_group == peer_group)

@@ -1,13 +1,16 @@
-"""Rules for accepting a unit's progress report. Pure: no I/O, the clock is passed in."""
+"""Rules for accepting a unit's progress report. Pure: no I/O; the handler loads the facts (the
+unit, the assignments the report may mean and their milestones) and passes the clock in."""
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
-from contracts.measures import ProgressReported, ReportProgress
+from contracts.measures import AssignmentRole, ProgressReported, ReportProgress
 from contracts.reasons import Reason
-from services.measures.domain.catalogue import Catalogue, UnitDirectory
+from services.measures.domain.calendar import local_day
+from services.measures.domain.catalogue import Catalogue, Target, Unit
 
 
 @dataclass(frozen=True)
@@ -16,27 +19,200 @@ class Refusal:
     detail: str
 
 
-def refusal_for(
-    report: ReportProgress,
-    catalogue: Catalogue,
-    units: UnitDirectory,
-    now: datetime,
-    clock_skew: timedelta,
-) -> Refusal | None:
-    """Why `report` cannot be accepted, or None when it can."""
-    if units.unit(report.unit) is None:
+@dataclass(frozen=True)
+class AssignmentFacts:
+    """What intake needs to know of an assignment."""
+
+    pk: int
+    assignment_id: str
+    year: int
+    measure_code: str
+    measure_root: str
+    measure_type: str | None
+    roles: dict[str, AssignmentRole]
+    start_on: date
+    target_code: str | None
+    recurrence: str | None
+
+
+@dataclass(frozen=True)
+class MilestoneFacts:
+    pk: int
+    assignment_pk: int
+    milestone_id: str
+    unit: str
+    due_date: date
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules read for one report."""
+
+    unit: Unit | None
+    catalogues: dict[int, Catalogue]
+    candidates: Sequence[AssignmentFacts]
+    milestones: Sequence[MilestoneFacts] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A report that passed every rule, with what it was found to be about."""
+
+    unit: Unit
+    assignment: AssignmentFacts
+    milestone: MilestoneFacts | None
+    target_code: str | None
+    measure_title: str
+
+
+def check(
+    report: ReportProgress, facts: Facts, now: datetime, clock_skew: timedelta
+) -> Checked | Refusal:
+    """Whether `report` can be accepted, and what it is about."""
+    if facts.unit is None:
         return Refusal(Reason.UNKNOWN_UNIT, f"unit {report.unit!r} is not in the directory")
-    if catalogue.measure(report.measure_code) is None:
-        return Refusal(
-            Reason.UNKNOWN_MEASURE,
-            f"measure {report.measure_code!r} is not in the {catalogue.year} catalogue",
-        )
     if report.reported_at > now + clock_skew:
         return Refusal(
             Reason.REPORTED_IN_FUTURE,
             f"reported_at {report.reported_at.isoformat()} is after {now.isoformat()}",
         )
-    return None
+    assignment = _assignment(report, facts)
+    if isinstance(assignment, Refusal):
+        return assignment
+    if local_day(report.reported_at) < assignment.start_on:
+        return Refusal(
+            Reason.REPORTED_BEFORE_START,
+            f"{assignment.assignment_id} starts on {assignment.start_on}",
+        )
+    milestone = _milestone(report, assignment, facts.milestones)
+    if isinstance(milestone, Refusal):
+        return milestone
+    catalogue = facts.catalogues[assignment.year]
+    target = _target(report, assignment, catalogue)
+    if isinstance(target, Refusal):
+        return target
+    item = catalogue.item(report.measure_code)
+    return Checked(
+        unit=facts.unit,
+        assignment=assignment,
+        milestone=milestone,
+        target_code=target.code if target else None,
+        measure_title=item.title_zh if item else report.measure_code,
+    )
+
+
+def _assignment(report: ReportProgress, facts: Facts) -> AssignmentFacts | Refusal:
+    year = local_day(report.reported_at).year
+    if report.assignment_id is not None:
+        found = [a for a in facts.candidates if a.assignment_id == report.assignment_id]
+        if not found:
+            return Refusal(
+                Reason.UNKNOWN_ASSIGNMENT, f"no assignment {report.assignment_id!r} exists"
+            )
+        chosen = found[0]
+    else:
+        chosen_or_refusal = _implied_assignment(report, facts, year)
+        if isinstance(chosen_or_refusal, Refusal):
+            return chosen_or_refusal
+        chosen = chosen_or_refusal
+    if report.unit not in chosen.roles:
+        return Refusal(
+            Reason.NOT_ASSIGNED,
+            f"{chosen.assignment_id} is assigned to {sorted(chosen.roles)}, not {report.unit!r}",
+        )
+    if report.measure_code not in (chosen.measure_code, chosen.measure_root):
+        return Refusal(
+            Reason.MEASURE_MISMATCH,
+            f"{chosen.assignment_id} is about {chosen.measure_code}, not {report.measure_code}",
+        )
+    return chosen
+
+
+def _implied_assignment(
+    report: ReportProgress, facts: Facts, year: int
+) -> AssignmentFacts | Refusal:
+    """The unit's one assignment of the measure in the report's year (exact code first)."""
+    mine = [a for a in facts.candidates if report.unit in a.roles and a.year == year]
+    found = [a for a in mine if a.measure_code == report.measure_code] or [
+        a for a in mine if a.measure_root == report.measure_code
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        ids = ", ".join(sorted(a.assignment_id for a in found))
+        return Refusal(Reason.AMBIGUOUS_ASSIGNMENT, f"name one of: {ids}")
+    catalogue = facts.catalogues.get(year)
+    if catalogue is None:
+        return Refusal(Reason.UNKNOWN_ASSIGNMENT, f"no programme catalogue for {year}")
+    if catalogue.item(report.measure_code) is None:
+        return Refusal(
+            Reason.UNKNOWN_MEASURE,
+            f"measure {report.measure_code!r} is not in the {year} catalogue",
+        )
+    return Refusal(
+        Reason.UNKNOWN_ASSIGNMENT,
+        f"{report.unit} has no assignment of {report.measure_code} in {year}",
+    )
+
+
+def _milestone(
+    report: ReportProgress, assignment: AssignmentFacts, milestones: Sequence[MilestoneFacts]
+) -> MilestoneFacts | Refusal | None:
+    own = [m for m in milestones if m.assignment_pk == assignment.pk]
+    if report.milestone_id is None:
+        if assignment.recurrence is None:
+            return None
+        return _current_occurrence(report, assignment, own)
+    found = next((m for m in own if m.milestone_id == report.milestone_id), None)
+    if found is None:
+        return Refusal(
+            Reason.UNKNOWN_MILESTONE,
+            f"{assignment.assignment_id} has no milestone {report.milestone_id!r}",
+        )
+    if found.unit != report.unit:
+        return Refusal(
+            Reason.MILESTONE_OF_OTHER_UNIT,
+            f"milestone {found.milestone_id} is delivered by {found.unit}",
+        )
+    return found
+
+
+def _current_occurrence(
+    report: ReportProgress, assignment: AssignmentFacts, own: list[MilestoneFacts]
+) -> MilestoneFacts | Refusal:
+    day = local_day(report.reported_at)
+    upcoming = sorted(
+        (m for m in own if m.unit == report.unit and m.due_date >= day), key=lambda m: m.due_date
+    )
+    if not upcoming:
+        return Refusal(
+            Reason.UNKNOWN_MILESTONE,
+            f"{assignment.assignment_id} has no occurrence due on or after {day}; "
+            "name the milestone",
+        )
+    return upcoming[0]
+
+
+def _target(
+    report: ReportProgress, assignment: AssignmentFacts, catalogue: Catalogue
+) -> Target | Refusal | None:
+    if report.target_code is None and report.target_value is None:
+        return None
+    code = report.target_code or assignment.target_code
+    measure = catalogue.measure(assignment.measure_root)
+    target = next((t for t in measure.targets if t.code == code), None) if measure else None
+    if target is None:
+        return Refusal(
+            Reason.UNKNOWN_TARGET,
+            f"{assignment.measure_root} has no target {code!r}"
+            if code
+            else f"{assignment.assignment_id} has no target; name target_code",
+        )
+    if report.target_value is None:
+        return Refusal(Reason.VALUE_OUT_OF_RANGE, f"{target.code} needs a target_value")
+    if problem := target.out_of_range(report.target_value):
+        return Refusal(Reason.VALUE_OUT_OF_RANGE, problem)
+    return target
 
 
 def fingerprint(report: ReportProgress) -> str:
@@ -46,21 +222,30 @@ def fingerprint(report: ReportProgress) -> str:
 
 
 def reported_event(
-    report: ReportProgress, catalogue: Catalogue, units: UnitDirectory
+    report: ReportProgress, checked: Checked, milestone_completed: bool | None
 ) -> ProgressReported:
-    unit = units.unit(report.unit)
-    measure = catalogue.measure(report.measure_code)
-    assert unit is not None and measure is not None, "call refusal_for first"
+    assignment, milestone = checked.assignment, checked.milestone
     return ProgressReported(
         report_id=report.report_id,
         unit=report.unit,
-        unit_name=unit.name_zh,
+        unit_name=checked.unit.name_zh,
         measure_code=report.measure_code,
-        measure_title=measure.title_zh,
-        milestone_id=report.milestone_id,
+        measure_title=checked.measure_title,
+        milestone_id=milestone.milestone_id if milestone else None,
         percent_complete=report.percent_complete,
         summary=report.summary,
         reported_at=report.reported_at,
         reporter=report.reporter,
         evidence=report.evidence,
+        assignment_id=assignment.assignment_id,
+        year=assignment.year,
+        role=assignment.roles[report.unit],
+        measure_type=assignment.measure_type,
+        peer_group=checked.unit.peer_group,
+        recurrence=assignment.recurrence,
+        milestone_due_date=milestone.due_date if milestone else None,
+        on_time=local_day(report.reported_at) <= milestone.due_date if milestone else None,
+        milestone_completed=milestone_completed,
+        target_code=checked.target_code,
+        target_value=report.target_value,
     )

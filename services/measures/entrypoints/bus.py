@@ -5,19 +5,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import streams, subjects
 from contracts.envelope import ContractError, Envelope
 from contracts.measures import ReportProgress
-from services.measures import handlers
 from services.measures.domain.progress import Refusal
+from services.measures.handlers import intake
+from services.measures.handlers.common import Context
 from services.runtime.bus import Bus
 
 INTAKE_CONSUMER = "measures-intake"
 
 
-def register(bus: Bus, intake: handlers.Intake) -> None:
+def register(bus: Bus, ctx: Context) -> None:
     async def on_reports(session: AsyncSession, batch: list[Envelope[ReportProgress]]) -> None:
-        for envelope in batch:
-            outcome = await handlers.report_progress(session, envelope.data, intake, via="nats")
+        outcomes = await intake.report_progress(session, [e.data for e in batch], ctx, via="nats")
+        for envelope, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Refusal):
-                await handlers.reject(
+                await intake.reject(
                     session,
                     envelope.subject,
                     outcome,
@@ -30,7 +31,7 @@ def register(bus: Bus, intake: handlers.Intake) -> None:
         document = error.document or {}
         raw_data = document.get("data")
         data = raw_data if isinstance(raw_data, dict) else {}
-        return await handlers.reject(
+        return await intake.reject(
             session,
             subjects.unit_of(subject),
             Refusal(error.reason, error.detail),
