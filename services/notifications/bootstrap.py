@@ -1,22 +1,105 @@
-"""Composition root of the notifications service."""
+"""Composition root of the notifications service.
 
+The clock is injected here: `assemble(settings, clock=...)`. Every date the service reasons
+about (the ladder's working days, the digest hour, retry times) comes from it, so a test or a
+drill can move time forward; production uses the system clock.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import time, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.envelope import utcnow
+from services.notifications import jobs
+from services.notifications.adapters.channels import EmailSender, WebhookSender
+from services.notifications.dispatcher import Dispatcher, DispatchSettings
+from services.notifications.domain.delivery import CircuitBreaker, RetryPolicy
+from services.notifications.domain.escalation import LadderPolicy
+from services.notifications.domain.routing import Channel
+from services.notifications.domain.templates import load_templates
 from services.notifications.entrypoints import bus, http
+from services.notifications.handlers import Clock, Context
 from services.notifications.settings import NotificationsSettings
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import load_calendar
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build(settings: NotificationsSettings | None = None) -> tuple[ServiceRuntime, FastAPI]:
-    runtime = ServiceRuntime(settings or NotificationsSettings(), MIGRATIONS)
-    bus.register(runtime.bus)
+@dataclass(frozen=True)
+class Service:
+    runtime: ServiceRuntime
+    app: FastAPI
+    context: Context
+    dispatcher: Dispatcher
+
+
+def _dispatcher(
+    runtime: ServiceRuntime, settings: NotificationsSettings, clock: Clock
+) -> Dispatcher:
+    timeout = timedelta(seconds=settings.webhook_timeout_seconds)
+    return Dispatcher(
+        runtime.db,
+        {Channel.EMAIL: EmailSender(settings), Channel.WEBHOOK: WebhookSender(settings, clock)},
+        DispatchSettings(
+            concurrency=settings.delivery_concurrency,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+            retry=RetryPolicy(
+                base_seconds=settings.delivery_retry_base_seconds,
+                max_seconds=settings.delivery_retry_max_seconds,
+                max_attempts=settings.delivery_max_attempts,
+            ),
+        ),
+        CircuitBreaker(
+            threshold=settings.webhook_breaker_failures,
+            cooldown=timedelta(seconds=settings.webhook_breaker_cooldown_seconds),
+            trial_timeout=timeout * 2,
+        ),
+        clock,
+        random.Random(),
+    )
+
+
+def assemble(settings: NotificationsSettings | None = None, clock: Clock = utcnow) -> Service:
+    settings = settings or NotificationsSettings()
+    runtime = ServiceRuntime(settings, MIGRATIONS)
+    context = Context(
+        templates=load_templates(settings.templates_path),
+        clock=clock,
+        calendar=load_calendar(settings.calendar_path),
+        policy=LadderPolicy(
+            supervision_after=settings.supervision_after_working_days,
+            public_notice_after=settings.public_notice_after_working_days,
+        ),
+    )
+    dispatcher = _dispatcher(runtime, settings, clock)
+    bus.register(runtime.bus, context)
+
+    async def deliveries() -> None:
+        await dispatcher.dispatch()
+
+    async def escalation() -> None:
+        await jobs.escalate(runtime.db, context, runtime.relay.notify)
+
+    async def digest() -> None:
+        await jobs.send_digests(
+            runtime.db, context, time(settings.digest_hour, settings.digest_minute)
+        )
+
+    runtime.every(settings.delivery_poll_seconds, "deliveries", deliveries)
+    runtime.every(settings.escalation_sweep_seconds, "escalation", escalation)
+    runtime.every(settings.digest_check_seconds, "digest", digest)
     app = runtime.create_app("fivetype notifications service (通知督办服务)")
-    app.include_router(http.router(runtime))
-    return runtime, app
+    app.include_router(http.router(runtime, context, settings))
+    return Service(runtime, app, context, dispatcher)
+
+
+def build(settings: NotificationsSettings | None = None) -> tuple[ServiceRuntime, FastAPI]:
+    service = assemble(settings)
+    return service.runtime, service.app
 
 
 def main() -> None:

@@ -1,16 +1,137 @@
+"""Bus subscriptions of the notifications service: every fact it reacts to, in one table."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from contracts import streams, subjects
-from contracts.measures import ProgressReported
+from contracts.envelope import Envelope, Message
+from contracts.inspections import (
+    FindingRaised,
+    RectificationClosed,
+    RectificationReopened,
+    RectificationReturned,
+    RectificationSubmitted,
+    SuggestionAnswered,
+    SuggestionFiled,
+)
+from contracts.measures import (
+    AchievementRecognized,
+    AssignmentCreated,
+    ChangeRequestDecided,
+    ChangeRequested,
+    DeadlineApproaching,
+    DeadlineMissed,
+    ProgressAccepted,
+    ProgressReported,
+    ProgressReturned,
+    UnitRegistered,
+)
 from services.notifications import handlers
+from services.notifications.domain import occurrences, settlements
+from services.notifications.handlers import BatchHandler, Context, both, informing, settling
 from services.runtime.bus import Bus
 
 PROGRESS_CONSUMER = "notifications-progress"
+DEADLINE_MISSED_CONSUMER = "notifications-deadline-missed"
 
 
-def register(bus: Bus) -> None:
-    bus.consume(
-        ProgressReported,
-        subjects.event(ProgressReported.NAME),
-        streams.EVENTS,
-        PROGRESS_CONSUMER,
-        handlers.notify_progress,
-    )
+def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
+    async def units(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
+        await handlers.register_units(session, ctx, batch)
+
+    async def missed(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
+        await handlers.open_cases(session, ctx, batch)
+
+    return [
+        (UnitRegistered, "notifications-units", units),
+        (
+            ProgressReported,
+            PROGRESS_CONSUMER,
+            both(
+                informing(ctx, occurrences.progress_reported),
+                settling(ctx, settlements.of_progress),
+            ),
+        ),
+        (
+            ProgressAccepted,
+            "notifications-progress-accepted",
+            informing(ctx, occurrences.progress_accepted),
+        ),
+        (
+            ProgressReturned,
+            "notifications-progress-returned",
+            informing(ctx, occurrences.progress_returned),
+        ),
+        (
+            DeadlineApproaching,
+            "notifications-deadline-approaching",
+            informing(ctx, occurrences.deadline_approaching),
+        ),
+        (DeadlineMissed, DEADLINE_MISSED_CONSUMER, missed),
+        (FindingRaised, "notifications-finding-raised", informing(ctx, occurrences.finding_raised)),
+        (
+            RectificationSubmitted,
+            "notifications-rectification-submitted",
+            informing(ctx, occurrences.rectification_submitted),
+        ),
+        (
+            RectificationReturned,
+            "notifications-rectification-returned",
+            informing(ctx, occurrences.rectification_returned),
+        ),
+        (
+            RectificationClosed,
+            "notifications-rectification-closed",
+            both(
+                informing(ctx, occurrences.rectification_closed),
+                settling(ctx, settlements.of_rectification),
+            ),
+        ),
+        (
+            RectificationReopened,
+            "notifications-rectification-reopened",
+            informing(ctx, occurrences.rectification_reopened),
+        ),
+        (
+            SuggestionFiled,
+            "notifications-suggestion-filed",
+            informing(ctx, occurrences.suggestion_filed),
+        ),
+        (
+            SuggestionAnswered,
+            "notifications-suggestion-answered",
+            both(
+                informing(ctx, occurrences.suggestion_answered),
+                settling(ctx, settlements.of_answer),
+            ),
+        ),
+        (
+            AssignmentCreated,
+            "notifications-assignment-created",
+            informing(ctx, occurrences.assignment_created),
+        ),
+        (
+            ChangeRequested,
+            "notifications-change-requested",
+            informing(ctx, occurrences.change_requested),
+        ),
+        (
+            ChangeRequestDecided,
+            "notifications-change-request-decided",
+            both(
+                informing(ctx, occurrences.change_request_decided),
+                settling(ctx, settlements.of_extension),
+            ),
+        ),
+        (
+            AchievementRecognized,
+            "notifications-achievement-recognized",
+            informing(ctx, occurrences.achievement_recognized),
+        ),
+    ]
+
+
+def register(bus: Bus, ctx: Context) -> None:
+    for model, durable, handler in consumers(ctx):
+        bus.consume(model, subjects.event(model.NAME), streams.EVENTS, durable, handler)

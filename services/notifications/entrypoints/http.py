@@ -1,4 +1,5 @@
-"""HTTP routes of the notifications service: each recipient's in-app inbox."""
+"""HTTP routes of the notifications service: each recipient's in-app inbox, and (in the sibling
+modules) recipients and routing rules, the delivery log and the escalation cases."""
 
 from datetime import datetime
 from typing import Annotated
@@ -7,12 +8,16 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from contracts.envelope import utcnow
-from services.notifications.adapters.tables import InboxMessage
+from services.notifications import handlers
+from services.notifications.adapters.tables import InboxMessage, Recipient
+from services.notifications.domain.routing import RECIPIENT_CODE_PATTERN
+from services.notifications.domain.topics import Topic
+from services.notifications.entrypoints import admin, log
+from services.notifications.settings import NotificationsSettings
 from services.runtime.http import Problem, language
 from services.runtime.service import ServiceRuntime
 
-Recipient = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9:-]{1,63}$")]
+RecipientCode = Annotated[str, Path(pattern=RECIPIENT_CODE_PATTERN)]
 
 
 class InboxView(BaseModel):
@@ -22,6 +27,7 @@ class InboxView(BaseModel):
     title: str
     body: str
     event_id: str
+    notification_id: str | None
     created_at: datetime
     read_at: datetime | None
     acknowledged_at: datetime | None
@@ -36,49 +42,69 @@ class InboxView(BaseModel):
             title=row.title_en if lang == "en" else row.title_zh,
             body=row.body_en if lang == "en" else row.body_zh,
             event_id=row.event_id,
+            notification_id=row.notification_id,
             created_at=row.created_at,
             read_at=row.read_at,
             acknowledged_at=row.acknowledged_at,
         )
 
 
-def router(runtime: ServiceRuntime) -> APIRouter:
+def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     api = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 
     @api.get("/{recipient}", summary="A recipient's inbox, newest first")
     async def list_inbox(
-        recipient: Recipient,
+        recipient: RecipientCode,
         request: Request,
         unread_only: bool = False,
+        unacknowledged_only: bool = False,
+        kind: Topic | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[InboxView]:
         query = select(InboxMessage).where(InboxMessage.recipient == recipient)
         if unread_only:
             query = query.where(col(InboxMessage.read_at).is_(None))
+        if unacknowledged_only:
+            query = query.where(col(InboxMessage.acknowledged_at).is_(None))
+        if kind is not None:
+            query = query.where(InboxMessage.kind == kind.value)
         query = query.order_by(col(InboxMessage.id).desc()).limit(limit).offset(offset)
         async with runtime.db.session() as session:
+            if await session.get(Recipient, recipient) is None:
+                raise admin.recipient_not_found(recipient)
             rows = (await session.execute(query)).scalars().all()
         lang = language(request)
         return [InboxView.of(row, lang) for row in rows]
 
-    async def mark(recipient: str, message_id: int, request: Request, field: str) -> InboxView:
+    async def mark(
+        recipient: str, message_id: int, request: Request, acknowledge: bool
+    ) -> InboxView:
         async with runtime.db.session() as session, session.begin():
-            row = await session.get(InboxMessage, message_id)
-            if row is None or row.recipient != recipient:
+            row = await handlers.mark_message(session, ctx, recipient, message_id, acknowledge)
+            if row is None:
                 raise Problem(404, "message_not_found", "消息不存在", "Message not found")
-            if getattr(row, field) is None:
-                setattr(row, field, utcnow())
-                if field == "acknowledged_at" and row.read_at is None:
-                    row.read_at = row.acknowledged_at
         return InboxView.of(row, language(request))
 
     @api.post("/{recipient}/{message_id}/read", summary="Mark a message read")
-    async def read(recipient: Recipient, message_id: int, request: Request) -> InboxView:
-        return await mark(recipient, message_id, request, "read_at")
+    async def read(recipient: RecipientCode, message_id: int, request: Request) -> InboxView:
+        return await mark(recipient, message_id, request, acknowledge=False)
 
-    @api.post("/{recipient}/{message_id}/acknowledge", summary="Acknowledge a message")
-    async def acknowledge(recipient: Recipient, message_id: int, request: Request) -> InboxView:
-        return await mark(recipient, message_id, request, "acknowledged_at")
+    @api.post(
+        "/{recipient}/{message_id}/acknowledge",
+        summary="Acknowledge (签收) a message; a unit acknowledging a notice holds the ladder",
+    )
+    async def acknowledge(recipient: RecipientCode, message_id: int, request: Request) -> InboxView:
+        return await mark(recipient, message_id, request, acknowledge=True)
 
+    return api
+
+
+def router(
+    runtime: ServiceRuntime, ctx: handlers.Context, settings: NotificationsSettings
+) -> APIRouter:
+    api = APIRouter()
+    api.include_router(inbox_router(runtime, ctx))
+    api.include_router(admin.router(runtime, ctx, settings))
+    api.include_router(log.router(runtime))
     return api

@@ -1,0 +1,272 @@
+"""From the other services' facts to occurrences: the topic, the template fields and the
+deterministic id of the notification each fact gives rise to. Pure: no I/O; the unit's name is
+passed in for facts that do not carry it."""
+
+from datetime import date
+from typing import Any
+
+from contracts.envelope import Envelope, fact_id
+from contracts.inspections import (
+    SEVERITY_NAMES,
+    FindingRaised,
+    RectificationClosed,
+    RectificationFacts,
+    RectificationReopened,
+    RectificationReturned,
+    RectificationSubmitted,
+    SuggestionAnswered,
+    SuggestionFiled,
+)
+from contracts.measures import (
+    AchievementKind,
+    AchievementRecognized,
+    AssignmentCreated,
+    AssignmentRole,
+    ChangeKind,
+    ChangeRequestDecided,
+    ChangeRequested,
+    DeadlineApproaching,
+    DeadlineItem,
+    ProgressAccepted,
+    ProgressReported,
+    ProgressReturned,
+)
+from services.notifications.domain.escalation import ITEM_KIND_NAMES, Level
+from services.notifications.domain.topics import Occurrence, Topic
+
+ON_TIME = {True: ("按期", "on time"), False: ("逾期", "late")}
+ROLE_NAMES = {
+    AssignmentRole.LEAD: ("牵头单位", "lead unit"),
+    AssignmentRole.CO: ("协办单位", "co-operating unit"),
+}
+CHANGE_NAMES = {ChangeKind.EXTENSION: ("延期", "extension"), ChangeKind.CHANGE: ("变更", "change")}
+DECISION_NAMES = {True: ("已批准", "approved"), False: ("未批准", "refused")}
+ACHIEVEMENT_NAMES = {
+    AchievementKind.NATIONAL_RECOGNITION: ("国家层面认可", "national recognition"),
+    AchievementKind.NATIONAL_PILOT: ("全国试点", "national pilot"),
+    AchievementKind.STATE_COUNCIL_INCENTIVE: ("国务院督查激励", "State Council incentive"),
+    AchievementKind.DEMONSTRATION_TITLE: ("示范创建称号", "demonstration title"),
+}
+
+
+def notification_id(topic: Topic, origin: str) -> str:
+    """One notification per topic and origin (a source event id, or an escalation case)."""
+    return fact_id("Notification", topic.value, origin)
+
+
+def _occurrence(
+    topic: Topic, envelope: Envelope[Any], fields: dict[str, str], **extra: Any
+) -> Occurrence:
+    return Occurrence(
+        notification_id=notification_id(topic, envelope.id),
+        topic=topic,
+        unit=envelope.subject,
+        source_event_id=envelope.id,
+        fields=fields,
+        facts=envelope.data.model_dump(mode="json"),
+        **extra,
+    )
+
+
+def progress_reported(envelope: Envelope[ProgressReported], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = {
+        "unit": event.unit_name,
+        "measure": f"{event.measure_code} {event.measure_title}",
+        "percent": f"{event.percent_complete:g}",
+        "summary": event.summary or "—",
+        "reporter": event.reporter,
+    }
+    return _occurrence(Topic.PROGRESS_REPORTED, envelope, fields)
+
+
+def progress_accepted(envelope: Envelope[ProgressAccepted], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = {
+        "unit": unit_name,
+        "measure": event.measure_code,
+        "report_id": event.report_id,
+        "reviewer": event.reviewer,
+    }
+    return _occurrence(Topic.PROGRESS_ACCEPTED, envelope, fields)
+
+
+def progress_returned(envelope: Envelope[ProgressReturned], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = {
+        "unit": unit_name,
+        "measure": event.measure_code,
+        "report_id": event.report_id,
+        "reviewer": event.reviewer,
+        "reason": event.reason or "—",
+    }
+    return _occurrence(Topic.PROGRESS_RETURNED, envelope, fields)
+
+
+def item_fields(unit_name: str, item_type: DeadlineItem, title: str, due: date) -> dict[str, str]:
+    zh, en = ITEM_KIND_NAMES[item_type]
+    return {
+        "unit": unit_name,
+        "title": title,
+        "due_date": due.isoformat(),
+        "item_kind_zh": zh,
+        "item_kind_en": en,
+    }
+
+
+def deadline_approaching(envelope: Envelope[DeadlineApproaching], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = item_fields(unit_name, event.item_type, event.title, event.due_date)
+    fields["days_left"] = str(event.days_left)
+    return _occurrence(Topic.DEADLINE_APPROACHING, envelope, fields)
+
+
+def ladder_id(level: Level, case_key: str) -> str:
+    return notification_id(level.topic, case_key)
+
+
+def _finding_fields(event: RectificationFacts) -> dict[str, str]:
+    zh, en = SEVERITY_NAMES[event.severity]
+    return {
+        "unit": event.unit_name,
+        "finding": event.finding_title,
+        "severity_zh": zh,
+        "severity_en": en,
+        "due_date": event.due_date.isoformat(),
+    }
+
+
+def finding_raised(envelope: Envelope[FindingRaised], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = _finding_fields(event) | {
+        "inspection": event.inspection_title,
+        "inspector": event.inspector,
+        "description": f"{event.description} " if event.description else "",
+    }
+    return _occurrence(Topic.FINDING_RAISED, envelope, fields, severity=event.severity)
+
+
+def rectification_submitted(
+    envelope: Envelope[RectificationSubmitted], unit_name: str
+) -> Occurrence:
+    event = envelope.data
+    zh, en = ON_TIME[event.on_time]
+    fields = _finding_fields(event) | {
+        "summary": event.summary or "—",
+        "on_time_zh": zh,
+        "on_time_en": en,
+    }
+    return _occurrence(Topic.RECTIFICATION_SUBMITTED, envelope, fields, severity=event.severity)
+
+
+def rectification_returned(envelope: Envelope[RectificationReturned], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = _finding_fields(event) | {"reason": event.reason or "—"}
+    return _occurrence(Topic.RECTIFICATION_RETURNED, envelope, fields, severity=event.severity)
+
+
+def rectification_closed(envelope: Envelope[RectificationClosed], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = _finding_fields(event) | {"days_late": str(event.days_late)}
+    return _occurrence(Topic.RECTIFICATION_CLOSED, envelope, fields, severity=event.severity)
+
+
+def rectification_reopened(envelope: Envelope[RectificationReopened], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = _finding_fields(event) | {"reason": event.reason or "—"}
+    return _occurrence(Topic.RECTIFICATION_REOPENED, envelope, fields, severity=event.severity)
+
+
+def suggestion_filed(envelope: Envelope[SuggestionFiled], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = {
+        "unit": event.unit_name,
+        "supervisor": event.supervisor_name,
+        "title": event.title,
+        "due_date": event.due_date.isoformat(),
+    }
+    return _occurrence(Topic.SUGGESTION_FILED, envelope, fields)
+
+
+def suggestion_answered(envelope: Envelope[SuggestionAnswered], unit_name: str) -> Occurrence:
+    event = envelope.data
+    zh, en = ON_TIME[event.on_time]
+    fields = {
+        "unit": event.unit_name,
+        "supervisor": event.supervisor_name,
+        "title": event.title,
+        "on_time_zh": zh,
+        "on_time_en": en,
+    }
+    return _occurrence(Topic.SUGGESTION_ANSWERED, envelope, fields)
+
+
+def assignment_created(envelope: Envelope[AssignmentCreated], unit_name: str) -> Occurrence:
+    event = envelope.data
+    zh, en = ROLE_NAMES[event.role]
+    own = [m.due_date for m in event.milestones if m.unit == event.unit] or [
+        m.due_date for m in event.milestones
+    ]
+    fields = {
+        "unit": unit_name,
+        "measure": event.measure_code,
+        "title": event.title_zh,
+        "role_zh": zh,
+        "role_en": en,
+        "milestones": str(len(event.milestones)),
+        "first_due_date": min(own).isoformat() if own else "—",
+    }
+    return _occurrence(Topic.ASSIGNMENT_CREATED, envelope, fields)
+
+
+def _change_fields(event: ChangeRequested | ChangeRequestDecided, unit_name: str) -> dict[str, str]:
+    zh, en = CHANGE_NAMES[event.kind]
+    return {
+        "unit": unit_name,
+        "request_id": event.request_id,
+        "assignment": event.assignment_id
+        + (f" / {event.milestone_id}" if event.milestone_id else ""),
+        "kind_zh": zh,
+        "kind_en": en,
+        "reason": event.reason or "—",
+    }
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else "—"
+
+
+def change_requested(envelope: Envelope[ChangeRequested], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = _change_fields(event, unit_name) | {
+        "current_due_date": _day(event.current_due_date),
+        "proposed_due_date": _day(event.proposed_due_date),
+        "requester": event.requested_by,
+    }
+    return _occurrence(Topic.CHANGE_REQUESTED, envelope, fields)
+
+
+def change_request_decided(envelope: Envelope[ChangeRequestDecided], unit_name: str) -> Occurrence:
+    event = envelope.data
+    zh, en = DECISION_NAMES[event.approved]
+    fields = _change_fields(event, unit_name) | {
+        "decision_zh": zh,
+        "decision_en": en,
+        "due_date_after": _day(event.due_date_after or event.due_date_before),
+        "decided_by": event.decided_by,
+    }
+    return _occurrence(Topic.CHANGE_REQUEST_DECIDED, envelope, fields)
+
+
+def achievement_recognized(envelope: Envelope[AchievementRecognized], unit_name: str) -> Occurrence:
+    event = envelope.data
+    zh, en = ACHIEVEMENT_NAMES[event.kind]
+    fields = {
+        "unit": unit_name,
+        "title": event.title,
+        "kind_zh": zh,
+        "kind_en": en,
+        "measure": event.measure_code,
+        "date": event.recognised_on.isoformat(),
+    }
+    return _occurrence(Topic.ACHIEVEMENT_RECOGNIZED, envelope, fields)

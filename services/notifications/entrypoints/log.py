@@ -1,0 +1,151 @@
+"""HTTP routes to read what happened: the delivery log (every attempt, its outcome and error)
+and the escalation cases."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from services.notifications.adapters import repository
+from services.notifications.adapters.tables import Delivery, DeliveryAttempt, EscalationCase
+from services.notifications.domain.delivery import DeliveryStatus
+from services.notifications.domain.escalation import CaseStatus, Level
+from services.notifications.domain.routing import Channel
+from services.runtime.http import Problem
+from services.runtime.service import ServiceRuntime
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+class AttemptView(BaseModel):
+    number: int
+    started_at: datetime
+    duration_ms: float
+    outcome: str
+    status_code: int | None
+    error: str | None
+
+
+class DeliveryView(BaseModel):
+    id: int
+    key: str
+    notification_id: str
+    recipient: str
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    digest_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryDetail(DeliveryView):
+    attempt_log: list[AttemptView]
+
+
+class CaseView(BaseModel):
+    key: str
+    item_type: str
+    item_id: str
+    milestone_id: str | None
+    unit: str
+    title: str
+    measure_code: str | None
+    due_date: date
+    status: str
+    level: int
+    level_name: str
+    notice_on: date
+    supervision_on: date | None
+    public_notice_on: date | None
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+
+    @classmethod
+    def of(cls, row: EscalationCase) -> "CaseView":
+        return cls.model_validate(
+            {**row.model_dump(), "level_name": Level(row.level).label}, from_attributes=False
+        )
+
+
+def router(runtime: ServiceRuntime) -> APIRouter:
+    api = APIRouter(prefix="/v1")
+
+    @api.get("/deliveries", tags=["delivery log"], summary="Deliveries, newest first")
+    async def list_deliveries(
+        recipient: str | None = None,
+        channel: Channel | None = None,
+        status: DeliveryStatus | None = None,
+        notification: str | None = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> list[DeliveryView]:
+        async with runtime.db.session() as session:
+            rows = await repository.deliveries(
+                session,
+                recipient=recipient,
+                channel=channel.value if channel else None,
+                status=status.value if status else None,
+                notification=notification,
+                limit=limit,
+                offset=offset,
+            )
+        return [DeliveryView.model_validate(row, from_attributes=True) for row in rows]
+
+    @api.get("/deliveries/{delivery_id}", tags=["delivery log"], summary="One delivery, attempts")
+    async def get_delivery(delivery_id: int) -> DeliveryDetail:
+        async with runtime.db.session() as session:
+            row = await session.get(Delivery, delivery_id)
+            if row is None:
+                raise Problem(404, "delivery_not_found", "投递记录不存在", "Delivery not found")
+            attempts = (
+                await session.execute(
+                    select(DeliveryAttempt)
+                    .where(DeliveryAttempt.delivery_id == delivery_id)
+                    .order_by(col(DeliveryAttempt.number))
+                )
+            ).scalars()
+            log = [AttemptView.model_validate(a, from_attributes=True) for a in attempts]
+        view = DeliveryView.model_validate(row, from_attributes=True)
+        return DeliveryDetail(**view.model_dump(), attempt_log=log)
+
+    @api.get("/escalations", tags=["escalation"], summary="Escalation cases, newest first")
+    async def list_cases(
+        unit: str | None = None,
+        status: CaseStatus | None = None,
+        level: Annotated[int | None, Query(ge=1, le=3)] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> list[CaseView]:
+        async with runtime.db.session() as session:
+            rows = await repository.cases(
+                session,
+                unit=unit,
+                status=status.value if status else None,
+                level=level,
+                limit=limit,
+                offset=offset,
+            )
+        return [CaseView.of(row) for row in rows]
+
+    @api.get("/escalations/{key}", tags=["escalation"], summary="One escalation case")
+    async def get_case(key: str) -> CaseView:
+        async with runtime.db.session() as session:
+            row = await session.get(EscalationCase, key)
+        if row is None:
+            raise Problem(
+                404, "escalation_not_found", "督办事项不存在", "Escalation case not found", key
+            )
+        return CaseView.of(row)
+
+    return api

@@ -1,0 +1,411 @@
+"""The escalation ladder on a real nats-server and a real database (SQLite and PostgreSQL), with
+the service in-process on a real HTTP port and a clock the tests move forward.
+
+The tests of this module share one service and one clock, and run in file order: each moves the
+clock only forward and uses units of its own."""
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+
+from contracts import streams, subjects
+from contracts.envelope import fact_id, utcnow
+from contracts.inspections import FindingRaised, InspectionKind, RectificationClosed, Severity
+from contracts.measures import DeadlineItem, DeadlineMissed, ProgressReported
+from services.notifications import jobs
+from services.notifications.bootstrap import Service
+from services.notifications.domain.escalation import CHINA
+from services.notifications.domain.signing import IDEMPOTENCY_HEADER
+from tests.conftest import Databases, eventually_async, start_nats
+from tests.integration.test_notifications_support import (
+    OffsetClock,
+    Receiver,
+    publish,
+    receiving,
+    serving,
+    settings,
+    unit,
+)
+
+SECRET = "ladder-test-secret-0123456789abcdef"
+UNITS = [
+    ("360102", "东湖区", "county"),
+    ("360103", "西湖区", "county"),
+    ("360104", "青云谱区", "county"),
+    ("360111", "青山湖区", "county"),
+    ("360112", "新建区", "county"),
+    ("360113", "红谷滩区", "county"),
+    ("360121", "南昌县", "county"),
+    ("office", "市“五型”办", None),
+]
+# 2 July 2026 (a Thursday) is made a holiday and Saturday 4 July a working day, so the ladder
+# must count working days from the calendar, not weekdays.
+ASSIGNMENT = "2026-M07-360"
+CALENDAR = "2026:\n  holidays: [2026-07-02]\n  workdays: [2026-07-04]\n"
+
+
+def china(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), CHINA).astimezone(UTC)
+
+
+@dataclass
+class World:
+    service: Service
+    api: httpx.AsyncClient
+    clock: OffsetClock
+    nats_url: str
+    receiver: Receiver
+
+    async def json(self, path: str, **params: Any) -> Any:
+        response = await self.api.get(path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def inbox(self, recipient: str, kind: str | None = None) -> list[dict[str, Any]]:
+        params = {"limit": 500} | ({"kind": kind} if kind else {})
+        found: list[dict[str, Any]] = await self.json(f"/v1/inbox/{recipient}", **params)
+        return found
+
+    async def case(self, unit_code: str) -> dict[str, Any]:
+        cases = await self.json("/v1/escalations", unit=unit_code)
+        assert len(cases) == 1, cases
+        found: dict[str, Any] = cases[0]
+        return found
+
+    async def sweep(self) -> int:
+        return await jobs.escalate(
+            self.service.runtime.db, self.service.context, self.service.runtime.relay.notify
+        )
+
+    async def caught_up(self, durable: str) -> bool:
+        connection = await nats.connect(self.nats_url)
+        try:
+            info = await connection.jetstream().consumer_info(streams.EVENTS.name, durable)
+        finally:
+            await connection.close()
+        return info.num_pending == 0 and info.num_ack_pending == 0
+
+
+@pytest.fixture(scope="module")
+async def world(
+    module_databases: Databases, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[World]:
+    directory: Path = tmp_path_factory.mktemp("notifications-ladder")
+    server = start_nats(directory)
+    calendar = directory / "calendar.yaml"
+    calendar.write_text(CALENDAR, encoding="utf-8")
+    clock = OffsetClock(china(date(2026, 7, 1)))  # a Wednesday
+    config = settings(
+        server.url,
+        module_databases.url("notifications"),
+        calendar_path=calendar,
+        supervision_after_working_days=2,
+        public_notice_after_working_days=3,
+        webhook_allow_private_targets=True,
+    )
+    try:
+        async with receiving() as receiver, serving(config, clock) as (service, api):
+            world = World(service, api, clock, server.url, receiver)
+            for code, name, group in UNITS:
+                await publish(server.url, unit(code, name, group))
+            await eventually_async(lambda: _units_known(world, len(UNITS)))
+            yield world
+    finally:
+        server.stop()
+
+
+async def _units_known(world: World, count: int) -> bool:
+    return len(await world.json("/v1/units")) == count
+
+
+def missed(
+    unit_code: str, item: str, due: date, item_type: DeadlineItem = DeadlineItem.MILESTONE
+) -> tuple[DeadlineMissed, str]:
+    """As measures says it (item id derived from assignment and milestone), or inspections."""
+    milestone = item_type is DeadlineItem.MILESTONE
+    item_id = fact_id("Milestone", ASSIGNMENT, item) if milestone else item
+    event = DeadlineMissed(
+        item_type=item_type,
+        item_id=item_id,
+        unit=unit_code,
+        title=f"事项 {item}",
+        measure_code="M07" if milestone else None,
+        due_date=due,
+        detected_at=utcnow(),
+        assignment_id=ASSIGNMENT if milestone else None,
+        milestone_id=item if milestone else None,
+    )
+    return event, fact_id("DeadlineMissed", item_type.value, item_id, due.isoformat())
+
+
+async def put_webhook(world: World, recipient: str, path: str, **extra: Any) -> None:
+    unit_code, role = recipient.split(":")
+    body = {
+        "role": role,
+        "unit": unit_code,
+        "name": f"{unit_code} {role}",
+        "webhook": {"url": world.receiver.url(path), "secret": SECRET},
+        **extra,
+    }
+    response = await world.api.put(f"/v1/recipients/{recipient}", json=body)
+    assert response.status_code == 200, response.text
+
+
+async def test_a_missed_deadline_notifies_each_recipient_exactly_once(world: World) -> None:
+    await put_webhook(world, "360102:contact", "/360102")
+    event, event_id = missed("360102", "ms-1", date(2026, 6, 30))
+    # The same fact twice under one id (redelivery) and once under another id (a second
+    # detector that did not derive the id): still one case, one notice per recipient.
+    await publish(world.nats_url, event, id=event_id, copies=2)
+    await publish(world.nats_url, event.model_copy(update={"detected_at": utcnow()}))
+
+    notices = await eventually_async(lambda: world.inbox("360102:contact", "deadline_missed"))
+    await eventually_async(lambda: world.caught_up("notifications-deadline-missed"))
+    await eventually_async(lambda: _delivered(world, "360102:contact", "webhook"))
+    assert len(await world.inbox("360102:contact", "deadline_missed")) == 1
+    assert notices[0]["title"] == "【催办】事项 ms-1已逾期"
+    assert notices[0]["event_id"] == event_id
+    posts = world.receiver.to("/360102")
+    assert len(posts) == 1
+    deliveries = await world.json("/v1/deliveries", recipient="360102:contact")
+    assert sorted(d["channel"] for d in deliveries) == ["inbox", "webhook"]
+    assert posts[0][0][IDEMPOTENCY_HEADER.lower()] == next(
+        d["key"] for d in deliveries if d["channel"] == "webhook"
+    )
+    case = await world.case("360102")
+    assert (case["level_name"], case["status"], case["notice_on"]) == (
+        "notice",
+        "open",
+        "2026-07-01",
+    )
+    raised = await _escalations_on_bus(world, "360102")
+    assert [(r["level"], r["recipients"]) for r in raised] == [("notice", ["360102:contact"])]
+
+
+async def _delivered(world: World, recipient: str, channel: str) -> bool:
+    found = await world.json("/v1/deliveries", recipient=recipient, channel=channel)
+    return bool(found) and all(d["status"] == "delivered" for d in found)
+
+
+async def _escalations_on_bus(world: World, unit_code: str) -> list[dict[str, Any]]:
+    connection = await nats.connect(world.nats_url)
+    try:
+        js = connection.jetstream()
+        subscription = await js.subscribe(
+            subjects.event("EscalationRaised", unit_code), ordered_consumer=True
+        )
+        found = []
+        try:
+            while True:
+                message = await subscription.next_msg(timeout=0.5)
+                found.append(json.loads(message.data)["data"])
+        except nats.errors.TimeoutError:
+            pass
+        return found
+    finally:
+        await connection.close()
+
+
+async def test_the_ladder_climbs_on_working_days_once_per_level(world: World) -> None:
+    event, event_id = missed("360103", "ms-2", date(2026, 6, 30))
+    await publish(world.nats_url, event, id=event_id)
+    await eventually_async(lambda: world.inbox("360103:contact", "deadline_missed"))
+
+    world.clock.jump_to(china(date(2026, 7, 3)))  # two weekdays later, but 2 July is a holiday
+    await world.sweep()
+    assert (await world.case("360103"))["level"] == 1
+
+    world.clock.jump_to(china(date(2026, 7, 4)))  # Saturday, a make-up working day
+    await eventually_async(lambda: _level(world, "360103", 2))
+    orders = await world.inbox("360103:head", "supervision_order")
+    assert len(orders) == 1 and "已逾期3个工作日" in orders[0]["body"]
+    assert [o for o in await world.inbox("office", "supervision_order") if o["unit"] == "360103"]
+    assert not await world.inbox("leaders", "public_notice")
+
+    world.clock.jump_to(china(date(2026, 7, 7)))  # Monday and Tuesday count: 2 of 3
+    await world.sweep()
+    assert (await world.case("360103"))["level"] == 2
+
+    world.clock.jump_to(china(date(2026, 7, 8)))
+    await eventually_async(lambda: _level(world, "360103", 3))
+    notices = [n for n in await world.inbox("leaders", "public_notice") if n["unit"] == "360103"]
+    assert len(notices) == 1
+    assert "2026-07-01催办、2026-07-04督办" in notices[0]["body"]
+
+    world.clock.jump_to(china(date(2026, 7, 20)))
+    await world.sweep()
+    case = await world.case("360103")
+    assert (case["level"], case["supervision_on"], case["public_notice_on"]) == (
+        3,
+        "2026-07-04",
+        "2026-07-08",
+    )
+    assert len(await world.inbox("360103:head", "supervision_order")) == 1
+    raised = await _escalations_on_bus(world, "360103")
+    assert [r["level"] for r in raised] == ["notice", "supervision_order", "public_notice"]
+    assert raised[1]["recipients"] == ["360103:head", "office"]
+    assert raised[2]["recipients"] == ["leaders", "office"]
+
+
+async def _level(world: World, unit_code: str, level: int) -> bool:
+    return bool((await world.case(unit_code))["level"] == level)
+
+
+def progress(unit_code: str, milestone: str, due: date, completed: bool) -> ProgressReported:
+    return ProgressReported(
+        report_id=f"r-{milestone}-{completed}",
+        unit=unit_code,
+        unit_name="青云谱区",
+        measure_code="M07",
+        measure_title="扎实推动数字政府建设大跨越",
+        milestone_id=milestone,
+        percent_complete=100 if completed else 10,
+        reported_at=world_now(),
+        reporter="oa",
+        assignment_id=ASSIGNMENT,
+        milestone_due_date=due,
+        milestone_completed=completed,
+    )
+
+
+def world_now() -> datetime:
+    return china(date(2026, 7, 20), 11)
+
+
+def rectification_closed(unit_code: str, finding: str, due: date) -> RectificationClosed:
+    return RectificationClosed(
+        finding_id=finding,
+        inspection_id="insp-1",
+        unit=unit_code,
+        unit_name="青山湖区",
+        finding_title=f"问题 {finding}",
+        severity=Severity.GENERAL,
+        due_date=due,
+        closed_at=world_now(),
+        submitted_at=world_now(),
+        on_time=False,
+        days_late=5,
+        actor_name="督查组",
+    )
+
+
+async def test_closing_the_item_stops_the_ladder(world: World) -> None:
+    due = date(2026, 7, 15)
+    ms3, ms3_id = missed("360104", "ms-3", due)
+    await publish(world.nats_url, ms3, id=ms3_id)
+    await eventually_async(lambda: world.inbox("360104:contact", "deadline_missed"))
+    # A token report that leaves the milestone incomplete does not stop it; completing it does.
+    await publish(world.nats_url, progress("360104", "ms-3", due, completed=False))
+    await eventually_async(lambda: world.caught_up("notifications-progress"))
+    assert (await world.case("360104"))["status"] == "open"
+    await publish(world.nats_url, progress("360104", "ms-3", due, completed=True))
+    await eventually_async(lambda: _status(world, "360104", "closed"))
+
+    # A rectification closed before its DeadlineMissed is handled: the case opens closed.
+    await publish(world.nats_url, rectification_closed("360111", "f-9", due))
+    await eventually_async(lambda: world.inbox("360111:contact", "rectification_closed"))
+    f9, f9_id = missed("360111", "f-9", due, DeadlineItem.RECTIFICATION)
+    await publish(world.nats_url, f9, id=f9_id)
+    await eventually_async(lambda: _status(world, "360111", "closed"))
+
+    # ... and one closed after it stops the ladder it started.
+    f10, f10_id = missed("360112", "f-10", due, DeadlineItem.RECTIFICATION)
+    await publish(world.nats_url, f10, id=f10_id)
+    await eventually_async(lambda: world.inbox("360112:contact", "deadline_missed"))
+    await publish(world.nats_url, rectification_closed("360112", "f-10", due))
+    await eventually_async(lambda: _status(world, "360112", "closed"))
+
+    world.clock.jump_to(china(date(2026, 8, 31)))
+    await world.sweep()
+    for unit_code in ("360104", "360111", "360112"):
+        assert (await world.case(unit_code))["level"] == 1
+        assert not await world.inbox(f"{unit_code}:head", "supervision_order")
+    assert not await world.inbox("360111:contact", "deadline_missed")
+
+
+async def _status(world: World, unit_code: str, status: str) -> bool:
+    cases = await world.json("/v1/escalations", unit=unit_code)
+    return [c["status"] for c in cases] == [status]
+
+
+async def test_the_unit_acknowledging_the_notice_holds_the_ladder(world: World) -> None:
+    event, event_id = missed("360113", "ms-4", date(2026, 8, 28))
+    await publish(world.nats_url, event, id=event_id)
+    notice = (await eventually_async(lambda: world.inbox("360113:contact", "deadline_missed")))[0]
+    # The office reading it changes nothing; the unit signing for it holds the ladder.
+    acknowledged = await world.api.post(f"/v1/inbox/360113:contact/{notice['id']}/acknowledge")
+    assert acknowledged.status_code == 200, acknowledged.text
+    assert acknowledged.json()["acknowledged_at"] is not None
+    assert (await world.case("360113"))["status"] == "acknowledged"
+    wrong = await world.api.post(f"/v1/inbox/360113:head/{notice['id']}/acknowledge")
+    assert (wrong.status_code, wrong.json()["code"]) == (404, "message_not_found")
+
+    world.clock.jump_to(china(date(2026, 9, 30)))
+    await world.sweep()
+    case = await world.case("360113")
+    assert (case["level"], case["acknowledged_by"]) == (1, "360113:contact")
+    assert not await world.inbox("360113:head", "supervision_order")
+
+
+def finding(unit_code: str, finding_id: str) -> FindingRaised:
+    return FindingRaised(
+        finding_id=finding_id,
+        inspection_id="insp-2",
+        unit=unit_code,
+        unit_name="南昌县",
+        finding_title="政务服务窗口超时办理",
+        severity=Severity.MINOR,
+        due_date=date(2026, 10, 30),
+        inspection_title="政务服务专项督查",
+        inspection_kind=InspectionKind.SPECIAL,
+        inspector="督查一组",
+        evidence=[],
+        raised_at=utcnow(),
+    )
+
+
+async def test_a_recipient_who_prefers_a_digest_gets_one_a_day(world: World) -> None:
+    world.clock.jump_to(china(date(2026, 10, 12), 7))  # before the 08:30 digest
+    await put_webhook(world, "360121:contact", "/digest", digest=True)
+    await publish(world.nats_url, finding("360121", "f-20"))
+    held = await eventually_async(
+        lambda: world.json("/v1/deliveries", recipient="360121:contact", status="held")
+    )
+    assert [d["channel"] for d in held] == ["webhook"]
+    # An overdue item is urgent: its notice goes out at once, digest or not.
+    event, event_id = missed("360121", "ms-5", date(2026, 10, 9))
+    await publish(world.nats_url, event, id=event_id)
+    await eventually_async(lambda: _topics(world, "/digest", ["deadline_missed"]))
+
+    world.clock.jump_to(china(date(2026, 10, 12), 8, 30))
+    await eventually_async(lambda: _topics(world, "/digest", ["deadline_missed", "digest"]))
+    digest = world.receiver.bodies("/digest")[1]
+    assert digest["title"]["zh"] == "2026-10-12 每日督办摘要：逾期未办结 1 项"
+    assert "南昌县 · 事项 ms-5" in digest["body"]["zh"]
+    assert "另有 1 条通知" in digest["body"]["zh"]
+    digested = await world.json("/v1/deliveries", recipient="360121:contact", status="digested")
+    assert [d["id"] for d in digested] == [d["id"] for d in held]
+    assert len(await world.inbox("360121:contact", "digest")) == 1
+
+    world.clock.jump_to(china(date(2026, 10, 12), 18))  # later the same day: no second digest
+    await publish(world.nats_url, finding("360121", "f-21"))
+    await eventually_async(
+        lambda: world.json("/v1/deliveries", recipient="360121:contact", status="held")
+    )
+    await jobs.send_digests(world.service.runtime.db, world.service.context, time(8, 30))
+    assert _topic_list(world, "/digest") == ["deadline_missed", "digest"]
+
+
+def _topic_list(world: World, path: str) -> list[str]:
+    return [body["topic"] for body in world.receiver.bodies(path)]
+
+
+async def _topics(world: World, path: str, expected: list[str]) -> bool:
+    return _topic_list(world, path) == expected

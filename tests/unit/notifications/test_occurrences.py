@@ -1,0 +1,141 @@
+"""Facts become occurrences with deterministic ids; closing facts name the item they settle."""
+
+from datetime import UTC, date, datetime
+
+from contracts.envelope import wrap
+from contracts.inspections import RectificationClosed, Severity
+from contracts.measures import (
+    AssignmentCreated,
+    AssignmentRole,
+    ChangeKind,
+    ChangeRequestDecided,
+    MilestonePlan,
+    ProgressReported,
+)
+from services.notifications.domain import occurrences, settlements
+from services.notifications.domain.topics import FIELDS, Topic
+
+AT = datetime(2026, 7, 20, 3, tzinfo=UTC)
+
+
+def report(completed: bool | None, milestone: str | None = "m-1") -> ProgressReported:
+    return ProgressReported(
+        report_id="r-1",
+        unit="360102",
+        unit_name="东湖区",
+        measure_code="M07",
+        measure_title="t",
+        milestone_id=milestone,
+        percent_complete=100,
+        reported_at=AT,
+        reporter="oa",
+        milestone_due_date=date(2026, 7, 15),
+        milestone_completed=completed,
+    )
+
+
+def test_the_same_fact_gives_the_same_notification() -> None:
+    envelope = wrap(report(True), subject="360102", source="t", id="event-1")
+    first = occurrences.progress_reported(envelope, "东湖区")
+    again = occurrences.progress_reported(envelope, "东湖区")
+    assert first.notification_id == again.notification_id
+    assert first.notification_id != occurrences.notification_id(Topic.PROGRESS_ACCEPTED, "event-1")
+    assert set(first.fields) == FIELDS[Topic.PROGRESS_REPORTED]
+    assert first.facts["milestone_id"] == "m-1"
+
+
+def test_a_report_settles_its_milestone_only_if_it_completes_it() -> None:
+    def settled(event: ProgressReported) -> settlements.Settlement | None:
+        return settlements.of_progress(wrap(event, subject="360102", source="t"))
+
+    complete = settled(report(True))
+    assert complete is not None and complete.ref == "m-1"
+    of_assignment = settled(report(True).model_copy(update={"assignment_id": "a-1"}))
+    assert of_assignment is not None and of_assignment.ref == "a-1/m-1"
+    assert complete.closure.closes(date(2026, 7, 15))
+    assert settled(report(False)) is None
+    assert settled(report(True, milestone=None)) is None
+    unknown = settled(report(None))  # an older producer that does not say: dated after the due
+    assert unknown is not None and unknown.closure.closes(date(2026, 7, 15))
+    assert not unknown.closure.closes(date(2026, 7, 21))
+
+
+def test_a_closed_rectification_settles_the_deadline_it_names() -> None:
+    event = RectificationClosed(
+        finding_id="f-1",
+        inspection_id="i-1",
+        unit="360102",
+        unit_name="东湖区",
+        finding_title="问题",
+        severity=Severity.CRITICAL,
+        due_date=date(2026, 7, 10),
+        closed_at=AT,
+        submitted_at=AT,
+        on_time=False,
+        days_late=10,
+        actor_name="督查组",
+    )
+    envelope = wrap(event, subject="360102", source="t")
+    settlement = settlements.of_rectification(envelope)
+    assert (settlement.ref_type, settlement.ref) == ("rectification", "f-1")
+    assert settlement.closure.closes(date(2026, 7, 10))
+    assert not settlement.closure.closes(date(2026, 8, 10))
+    occurrence = occurrences.rectification_closed(envelope, "东湖区")
+    assert occurrence.severity is Severity.CRITICAL
+    assert set(occurrence.fields) == FIELDS[Topic.RECTIFICATION_CLOSED]
+
+
+def decision(approved: bool, kind: ChangeKind = ChangeKind.EXTENSION) -> ChangeRequestDecided:
+    return ChangeRequestDecided(
+        request_id="cr-1",
+        unit="360102",
+        assignment_id="a-1",
+        kind=kind,
+        approved=approved,
+        milestone_id="m-1",
+        due_date_before=date(2026, 7, 15),
+        due_date_after=date(2026, 8, 15),
+        decided_by="五型办",
+        reason="客观原因",
+    )
+
+
+def test_an_approved_extension_lifts_the_deadline_it_moves() -> None:
+    envelope = wrap(decision(True), subject="360102", source="t", time=AT)
+    settlement = settlements.of_extension(envelope)
+    assert settlement is not None and settlement.ref == "a-1/m-1"
+    assert settlement.closure.closes(date(2026, 7, 15))
+    assert not settlement.closure.closes(date(2026, 8, 15))  # the new deadline still counts
+    for other in (decision(False), decision(True, ChangeKind.CHANGE)):
+        assert settlements.of_extension(wrap(other, subject="360102", source="t")) is None
+    occurrence = occurrences.change_request_decided(envelope, "东湖区")
+    assert occurrence.fields["decision_zh"] == "已批准"
+    assert occurrence.fields["due_date_after"] == "2026-08-15"
+
+
+def test_an_assignment_names_the_units_first_milestone() -> None:
+    plan = [
+        MilestonePlan(
+            milestone_id=f"m-{n}", title="节点", unit=unit, due_date=due, expected_percent=50
+        )
+        for n, (unit, due) in enumerate(
+            [("360103", date(2026, 3, 1)), ("360102", date(2026, 6, 30))]
+        )
+    ]
+    event = AssignmentCreated(
+        assignment_id="a-1",
+        unit="360102",
+        role=AssignmentRole.CO,
+        lead_unit="360103",
+        co_units=["360102"],
+        year=2026,
+        measure_code="M12",
+        measure_type="service",
+        title_zh="优化营商环境",
+        title_en="Business environment",
+        milestones=plan,
+        created_by="五型办",
+    )
+    occurrence = occurrences.assignment_created(wrap(event, subject="360102", source="t"), "东湖区")
+    assert occurrence.fields["first_due_date"] == "2026-06-30"
+    assert (occurrence.fields["role_zh"], occurrence.fields["milestones"]) == ("协办单位", "2")
