@@ -1,13 +1,30 @@
-"""Messages of the inspections service: inspections, findings and their rectification."""
+"""Messages of the inspections service: inspections, findings and their rectification, the
+supervisors' suggestions, and the public's requests with their monthly indicators.
+
+Every event carries the names a consumer needs to render or score it (unit name, titles, due
+dates, severity), so no consumer has to read the inspections service's tables.
+"""
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.common import Evidence, MeasureCode, Name
+from contracts.common import Evidence, MeasureCode, Name, Text
 from contracts.envelope import Message, UnitCode
 from contracts.spec import MessageSpec
+
+ITEM_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+ItemId = Annotated[
+    str,
+    Field(
+        pattern=ITEM_ID_PATTERN,
+        description="Chosen by the client that creates the item; its idempotency key.",
+        examples=["2026-DC-0001"],
+    ),
+]
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class InspectionKind(StrEnum):
@@ -23,6 +40,47 @@ class InspectionMethod(StrEnum):
     UNANNOUNCED = "unannounced"  # 四不两直 暗访
     DOCUMENT_REVIEW = "document_review"  # 资料审查
     REMOTE = "remote"  # 线上督查
+
+
+class Severity(StrEnum):
+    """How serious a finding is, on the four-step scale inspectors use."""
+
+    MINOR = "minor"
+    GENERAL = "general"
+    SERIOUS = "serious"
+    CRITICAL = "critical"
+
+
+SEVERITY_NAMES: dict[Severity, tuple[str, str]] = {
+    Severity.MINOR: ("轻微", "minor"),
+    Severity.GENERAL: ("一般", "general"),
+    Severity.SERIOUS: ("较重", "serious"),
+    Severity.CRITICAL: ("严重", "critical"),
+}
+
+
+class FiveType(StrEnum):
+    """The five dimensions of the programme (忠诚型, 创新型, 担当型, 服务型, 过硬型)."""
+
+    LOYAL = "loyal"
+    INNOVATIVE = "innovative"
+    RESPONSIBLE = "responsible"
+    SERVICE = "service"
+    DISCIPLINED = "disciplined"
+
+
+class ClueKind(StrEnum):
+    PUBLIC_REQUEST = "public_request"  # a request from the 12345 hotline, a mailbox, ...
+    DEADLINE_MISSED = "deadline_missed"  # a DeadlineMissed event, by its envelope id
+
+
+class ClueRef(BaseModel):
+    """A clue (线索) a finding cites: a public request by its id, or a missed deadline by the id
+    of its DeadlineMissed event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClueKind
+    ref: str = Field(pattern=ITEM_ID_PATTERN)
 
 
 class InspectionFiled(Message):
@@ -41,4 +99,224 @@ class InspectionFiled(Message):
     evidence: Evidence
 
 
-SPECS = (MessageSpec(InspectionFiled, "event", "inspections", ("scoring", "notifications")),)
+class RectificationFacts(Message):
+    """The fields every finding and rectification event carries (not a message by itself)."""
+
+    finding_id: str
+    inspection_id: str
+    unit: UnitCode
+    unit_name: str
+    finding_title: str
+    severity: Severity
+    measure_code: MeasureCode | None = Field(
+        default=None, description="The measure the finding concerns, if any."
+    )
+    measure_type: FiveType | None = Field(
+        default=None, description="The type the finding counts against: the measure's, or given."
+    )
+    due_date: date = Field(description="The rectification deadline in force (China time).")
+
+
+class FindingRaised(RectificationFacts):
+    """Event: an inspector raised a finding; the responsible unit must rectify it by `due_date`."""
+
+    NAME = "FindingRaised"
+    inspection_title: str
+    inspection_kind: InspectionKind
+    inspector: str
+    description: str = ""
+    clues: list[ClueRef] = Field(default_factory=list)
+    evidence: Evidence
+    raised_at: AwareDatetime
+
+
+class RectificationSubmitted(RectificationFacts):
+    """Event: the responsible unit submitted its rectification with evidence, for verification."""
+
+    NAME = "RectificationSubmitted"
+    submission_number: int = Field(
+        ge=1, description="1 for the first submission, 2 after a return…"
+    )
+    summary: str
+    evidence: Evidence
+    submitted_at: AwareDatetime
+    on_time: bool = Field(description="Submitted on or before `due_date` (China time).")
+    actor_name: str
+
+
+class RectificationReturned(RectificationFacts):
+    """Event: the inspector sent a rectification back; the unit must submit again."""
+
+    NAME = "RectificationReturned"
+    return_number: int = Field(ge=1)
+    reason: str
+    previous_due_date: date
+    returned_at: AwareDatetime
+    actor_name: str
+
+
+class RectificationClosed(RectificationFacts):
+    """Event: the inspector verified the rectification and closed the item out (销号)."""
+
+    NAME = "RectificationClosed"
+    closed_at: AwareDatetime
+    submitted_at: AwareDatetime = Field(description="When the accepted submission was made.")
+    on_time: bool = Field(description="The accepted submission was made by `due_date`.")
+    days_late: int = Field(ge=0, description="Days from `due_date` to the accepted submission.")
+    actor_name: str
+
+
+class RectificationReopened(RectificationFacts):
+    """Event: a closed item was reopened; the unit must rectify it again by the new `due_date`."""
+
+    NAME = "RectificationReopened"
+    reopen_number: int = Field(ge=1)
+    reason: str
+    previous_due_date: date
+    reopened_at: AwareDatetime
+    actor_name: str
+
+
+class SuggestionFiled(Message):
+    """Event: a public supervisor's suggestion was filed and assigned to a unit to answer."""
+
+    NAME = "SuggestionFiled"
+    suggestion_id: str
+    unit: UnitCode
+    unit_name: str
+    supervisor_id: str
+    supervisor_name: str
+    title: str
+    filed_at: AwareDatetime
+    due_date: date = Field(description="The unit must answer by this date (China time).")
+
+
+class SuggestionAnswered(Message):
+    """Event: the assigned unit answered a supervisor's suggestion."""
+
+    NAME = "SuggestionAnswered"
+    suggestion_id: str
+    unit: UnitCode
+    unit_name: str
+    supervisor_id: str
+    supervisor_name: str
+    title: str
+    answer_number: int = Field(ge=1, description="2 and up after the supervisor asked again.")
+    answered_at: AwareDatetime
+    due_date: date
+    on_time: bool
+    days_late: int = Field(ge=0)
+
+
+class PublicChannel(StrEnum):
+    HOTLINE_12345 = "hotline_12345"  # 12345政务服务便民热线
+    MAYOR_MAILBOX = "mayor_mailbox"  # 市长手机信箱
+    GOVERNOR_MAILBOX = "governor_mailbox"  # 省长手机信箱
+    WENZHENG_JIANGXI = "wenzheng_jiangxi"  # "问政江西"平台
+    STYLE_COLUMN = "style_column"  # "怕慢假庸散"专栏
+    OTHER = "other"
+
+
+class RequestReceived(BaseModel):
+    """The channel received the request and assigned it to the unit with a time limit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    step: Literal["received"] = "received"
+    channel: PublicChannel
+    title: Name
+    content: Text = ""
+    received_at: AwareDatetime
+    due_at: AwareDatetime = Field(description="The time limit (限时办结) the unit must close by.")
+    repeat_of: str | None = Field(
+        default=None,
+        pattern=ITEM_ID_PATTERN,
+        description="The earlier request this one repeats (重复投诉), if any.",
+    )
+
+
+class RequestClosed(BaseModel):
+    """The unit finished handling the request (办结)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    step: Literal["closed"] = "closed"
+    closed_at: AwareDatetime
+    result: Text = ""
+
+
+class RequestRated(BaseModel):
+    """The requester rated the closure (回访): 5 very satisfied … 3 basically satisfied … 1."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    step: Literal["rated"] = "rated"
+    rated_at: AwareDatetime
+    rating: int = Field(ge=1, le=5)
+    comment: Text = ""
+
+
+class RequestReopened(BaseModel):
+    """The closure was not accepted and the request must be handled again (重办)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    step: Literal["reopened"] = "reopened"
+    reopened_at: AwareDatetime
+    due_at: AwareDatetime
+    reason: Text = ""
+
+
+PublicRequestStep = Annotated[
+    RequestReceived | RequestClosed | RequestRated | RequestReopened,
+    Field(discriminator="step"),
+]
+
+
+class ReportPublicRequest(Message):
+    """Command: a public-request channel reports one step in a request's life. The steps of one
+    request must be sent in order; a step sent again unchanged is harmless."""
+
+    NAME = "ReportPublicRequest"
+    request_id: ItemId
+    unit: UnitCode
+    step: PublicRequestStep
+
+
+class PublicServiceIndicators(Message):
+    """Event: a unit's public-request indicators for one month (China time). Formulas are in
+    docs/inspections.md; a rate is a percentage, null when its denominator is zero. A later
+    `revision` for the same unit and period supersedes the earlier ones."""
+
+    NAME = "PublicServiceIndicators"
+    unit: UnitCode
+    unit_name: str
+    period: str = Field(pattern=PERIOD_PATTERN, examples=["2026-03"])
+    period_start: date
+    period_end: date = Field(description="The last day of the period.")
+    revision: int = Field(ge=1)
+    received: int = Field(ge=0, description="Requests received in the period.")
+    repeat_received: int = Field(ge=0, description="Of those, repeats of an earlier request.")
+    due: int = Field(ge=0, description="Requests whose first time limit fell in the period.")
+    closed_on_time: int = Field(ge=0, description="Of those, first closed within the limit.")
+    closures: int = Field(ge=0, description="Closures (办结) recorded in the period.")
+    reopens: int = Field(ge=0, description="Reopenings (重办) recorded in the period.")
+    ratings: int = Field(ge=0, description="Ratings (回访) recorded in the period.")
+    satisfied_ratings: int = Field(ge=0, description="Of those, rated 3 (基本满意) or better.")
+    on_time_closure_rate: float | None = Field(default=None, description="按时办结率, %.")
+    satisfaction_rate: float | None = Field(default=None, description="满意率, %.")
+    repeat_complaint_rate: float | None = Field(default=None, description="重复投诉率, %.")
+    reopen_rate: float | None = Field(default=None, description="重办率, %.")
+    computed_at: AwareDatetime
+
+
+_TO_SCORING_AND_NOTIFICATIONS = ("scoring", "notifications")
+
+SPECS = (
+    MessageSpec(InspectionFiled, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(FindingRaised, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(RectificationSubmitted, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(RectificationReturned, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(RectificationClosed, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(RectificationReopened, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(SuggestionFiled, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(SuggestionAnswered, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(ReportPublicRequest, "command", "public-request channels", ("inspections",)),
+    MessageSpec(PublicServiceIndicators, "event", "inspections", ("scoring",)),
+)

@@ -1,31 +1,17 @@
 """Rules for filing an inspection. Pure: no I/O, the date is passed in."""
 
-import hashlib
-import json
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date, timedelta, timezone
-from enum import StrEnum
-from typing import Annotated
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import Evidence, MeasureCode, Name
 from contracts.envelope import UnitCode
-from contracts.inspections import InspectionFiled, InspectionKind, InspectionMethod
-
-INSPECTION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
-InspectionId = Annotated[
-    str,
-    Field(
-        pattern=INSPECTION_ID_PATTERN,
-        description="Chosen by the client; the idempotency key of the inspection.",
-        examples=["2026-DC-0001"],
-    ),
-]
-
-# Inspectors date their visits in local time; China Standard Time has no daylight saving.
-PROGRAMME_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+from contracts.inspections import InspectionFiled, InspectionKind, InspectionMethod, ItemId
+from contracts.reasons import Reason
+from services.inspections.domain.actors import Actor, Role, require_role
+from services.inspections.domain.reference import ReferenceData
+from services.inspections.domain.refusals import Refusal, RefusalCode
 
 KIND_NAMES: dict[InspectionKind, str] = {
     InspectionKind.COMPREHENSIVE: "综合督查",
@@ -46,11 +32,12 @@ class FileInspection(BaseModel):
     """Request: an inspector files an inspection of one or more responsible units."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    inspection_id: InspectionId
+    inspection_id: ItemId
+    actor: Actor
     kind: InspectionKind
     method: InspectionMethod
     title: Name
-    inspector: Name
+    inspector: Name = Field(description="The inspecting team, e.g. 市五型办督查组.")
     inspected_on: date
     # Uniqueness is a refusal rule rather than a schema rule, so clients get a precise code.
     target_units: list[UnitCode] = Field(min_length=1, max_length=100)
@@ -58,33 +45,10 @@ class FileInspection(BaseModel):
     evidence: Evidence
 
 
-class RefusalCode(StrEnum):
-    INSPECTED_IN_FUTURE = "inspected_in_future"
-    DUPLICATE_TARGET_UNITS = "duplicate_target_units"
-    DUPLICATE_CONFLICT = "duplicate_conflict"
-
-
-REFUSAL_TEXT: dict[RefusalCode, tuple[str, str]] = {
-    RefusalCode.INSPECTED_IN_FUTURE: ("督查日期晚于今天", "The inspection is dated in the future"),
-    RefusalCode.DUPLICATE_TARGET_UNITS: (
-        "被督查单位重复",
-        "A target unit is listed more than once",
-    ),
-    RefusalCode.DUPLICATE_CONFLICT: (
-        "该督查编号已使用，且内容不同",
-        "This inspection id was already used with different content",
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: RefusalCode
-    detail: str
-
-
-def refusal_for(request: FileInspection, today: date) -> Refusal | None:
-    """Why `request` cannot be filed, or None when it can; `today` is in PROGRAMME_TZ."""
+def refusal_for(request: FileInspection, today: date, reference: ReferenceData) -> Refusal | None:
+    """Why `request` cannot be filed, or None when it can; `today` is in China time."""
+    if refusal := require_role(request.actor, Role.INSPECTOR, action="file an inspection"):
+        return refusal
     if request.inspected_on > today:
         return Refusal(
             RefusalCode.INSPECTED_IN_FUTURE,
@@ -93,13 +57,14 @@ def refusal_for(request: FileInspection, today: date) -> Refusal | None:
     repeated = sorted(unit for unit, n in Counter(request.target_units).items() if n > 1)
     if repeated:
         return Refusal(RefusalCode.DUPLICATE_TARGET_UNITS, f"listed more than once: {repeated}")
+    if unknown := reference.unknown_units(request.target_units):
+        return Refusal(Reason.UNKNOWN_UNIT, f"not in the unit directory: {unknown}")
+    if unknown := sorted({c for c in request.measure_codes if reference.measure(c) is None}):
+        return Refusal(
+            Reason.UNKNOWN_MEASURE,
+            f"not in the {reference.catalogue_year} catalogue: {unknown}",
+        )
     return None
-
-
-def fingerprint(request: FileInspection) -> str:
-    """Content hash that tells a retried filing from a different one reusing its id."""
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def filed_event(request: FileInspection, unit: str) -> InspectionFiled:

@@ -7,15 +7,17 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.inspections import InspectionKind, InspectionMethod
+from contracts.reasons import Reason
+from services.inspections.domain.fingerprint import fingerprint
 from services.inspections.domain.inspections import (
     KIND_NAMES,
     METHOD_NAMES,
     FileInspection,
-    RefusalCode,
     filed_event,
-    fingerprint,
     refusal_for,
 )
+from services.inspections.domain.refusals import RefusalCode
+from tests.unit.inspections.support import INSPECTOR, OFFICE, REFERENCE, unit_actor
 
 TODAY = date(2026, 6, 15)
 
@@ -23,6 +25,7 @@ TODAY = date(2026, 6, 15)
 def request(**changes: Any) -> FileInspection:
     fields: dict[str, Any] = {
         "inspection_id": "2026-DC-0001",
+        "actor": INSPECTOR,
         "kind": "special",
         "method": "unannounced",
         "title": "营商环境专项督查",
@@ -36,23 +39,40 @@ def request(**changes: Any) -> FileInspection:
 
 
 def test_an_inspection_dated_today_or_earlier_is_accepted() -> None:
-    assert refusal_for(request(), TODAY) is None
-    assert refusal_for(request(inspected_on="2025-12-31"), TODAY) is None
+    assert refusal_for(request(), TODAY, REFERENCE) is None
+    assert refusal_for(request(inspected_on="2025-12-31"), TODAY, REFERENCE) is None
 
 
 def test_an_inspection_dated_after_today_is_refused() -> None:
-    refusal = refusal_for(request(inspected_on="2026-06-16"), TODAY)
+    refusal = refusal_for(request(inspected_on="2026-06-16"), TODAY, REFERENCE)
     assert refusal is not None
     assert refusal.code is RefusalCode.INSPECTED_IN_FUTURE
     assert "2026-06-16" in refusal.detail
 
 
 def test_a_unit_listed_twice_is_refused_and_named() -> None:
-    refusal = refusal_for(request(target_units=["360102", "dept-fgw", "360102"]), TODAY)
+    refusal = refusal_for(request(target_units=["360102", "dept-fgw", "360102"]), TODAY, REFERENCE)
     assert refusal is not None
     assert refusal.code is RefusalCode.DUPLICATE_TARGET_UNITS
     assert "360102" in refusal.detail
     assert "dept-fgw" not in refusal.detail
+
+
+def test_units_and_measures_must_be_known() -> None:
+    unknown_unit = refusal_for(request(target_units=["360102", "360199"]), TODAY, REFERENCE)
+    assert unknown_unit is not None and unknown_unit.code is Reason.UNKNOWN_UNIT
+    assert "360199" in unknown_unit.detail and "360102" not in unknown_unit.detail
+    unknown_measure = refusal_for(request(measure_codes=["M12", "M99"]), TODAY, REFERENCE)
+    assert unknown_measure is not None and unknown_measure.code is Reason.UNKNOWN_MEASURE
+    assert "M99" in unknown_measure.detail
+
+
+@pytest.mark.parametrize("actor", [OFFICE, unit_actor()])
+def test_only_inspectors_file_inspections(actor: Any) -> None:
+    refusal = refusal_for(request(actor=actor), TODAY, REFERENCE)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.ACTOR_NOT_PERMITTED
+    assert actor.role.value in refusal.detail
 
 
 @pytest.mark.parametrize(
@@ -66,6 +86,8 @@ def test_a_unit_listed_twice_is_refused_and_named() -> None:
         {"inspection_id": "has space"},
         {"evidence": [{"uri": "s3://e", "sha256": "a" * 64}] * 51},
         {"unexpected": 1},
+        {"actor": {"role": "unit", "id": "u-1", "name": "无单位"}},
+        {"actor": {"role": "mayor", "id": "m-1", "name": "市长"}},
     ],
 )
 def test_the_schema_refuses_malformed_requests(changes: dict[str, Any]) -> None:
@@ -73,11 +95,13 @@ def test_the_schema_refuses_malformed_requests(changes: dict[str, Any]) -> None:
         request(**changes)
 
 
-def test_the_fingerprint_is_stable_across_construction_and_key_order() -> None:
+def test_the_fingerprint_is_stable_across_construction_key_order_and_actor() -> None:
     original = request()
     rebuilt = FileInspection.model_validate_json(original.model_dump_json())
     reordered = FileInspection.model_validate(dict(reversed(original.model_dump().items())))
+    by_colleague = request(actor={"role": "inspector", "id": "insp-008", "name": "李娜"})
     assert fingerprint(original) == fingerprint(rebuilt) == fingerprint(reordered)
+    assert fingerprint(original) == fingerprint(by_colleague)
     assert len(fingerprint(original)) == 64
 
 

@@ -1,0 +1,75 @@
+"""Tables as files for the office's spreadsheets: CSV (UTF-8 with a byte-order mark, which Excel
+needs to show Chinese) and XLSX, with headers in Chinese or English."""
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from services.inspections.domain.calendar import PROGRAMME_TZ
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title_zh: str
+    title_en: str
+
+    def title(self, language: str) -> str:
+        return self.title_en if language == "en" else self.title_zh
+
+
+def _cell(value: Any) -> Any:
+    """Times in China time without offset (spreadsheets cannot hold one); lists joined."""
+    if isinstance(value, datetime):
+        return value.astimezone(PROGRAMME_TZ).replace(tzinfo=None, microsecond=0)
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
+
+
+def _text(value: Any) -> str:
+    value = _cell(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def to_csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]], language: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(c.title(language) for c in columns)
+    for row in rows:
+        writer.writerow(_text(row.get(c.key)) for c in columns)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(
+    columns: Sequence[Column], rows: Sequence[dict[str, Any]], language: str, sheet: str
+) -> bytes:
+    # Imported here: openpyxl costs half a second at start-up and is rarely needed.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet)
+    worksheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(worksheet, value=column.title(language))
+        cell.font = bold
+        header.append(cell)
+    worksheet.append(header)
+    for row in rows:
+        worksheet.append([_cell(row.get(c.key)) for c in columns])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,243 @@
+"""Inspections, their findings and each step of a rectification."""
+
+from datetime import datetime
+
+from fastapi import APIRouter, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.inspections import ClueKind
+from services.inspections.adapters import repository
+from services.inspections.adapters.tables import Finding, Inspection
+from services.inspections.domain.calendar import local_date
+from services.inspections.domain.findings import (
+    CloseRectification,
+    RaiseFinding,
+    ReopenRectification,
+    ReturnRectification,
+    SubmitRectification,
+    Transition,
+)
+from services.inspections.domain.inspections import FileInspection
+from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.inspections.entrypoints.common import (
+    NOT_FOUND,
+    PROBLEMS,
+    ItemIdPath,
+    Limit,
+    Offset,
+    UnitQuery,
+    command,
+    not_found,
+)
+from services.inspections.entrypoints.views import (
+    FindingDetail,
+    FindingView,
+    InspectionView,
+    JournalEntryView,
+    MissedDeadlineView,
+    SubmissionView,
+)
+from services.inspections.handlers import findings as finding_handlers
+from services.inspections.handlers import inspections as inspection_handlers
+from services.inspections.handlers.context import Context
+from services.runtime.service import ServiceRuntime
+
+
+async def finding_views(
+    session: AsyncSession, rows: list[Finding], ctx: Context, now: datetime
+) -> list[FindingView]:
+    inspections = await repository.inspections_by_pk(session, (r.inspection_pk for r in rows))
+    today = local_date(now)
+    return [FindingView.of(r, inspections[r.inspection_pk], ctx.reference, today) for r in rows]
+
+
+async def finding_detail(session: AsyncSession, row: Finding, ctx: Context) -> FindingDetail:
+    assert row.id is not None
+    inspection = await session.get(Inspection, row.inspection_pk)
+    assert inspection is not None
+    view = FindingView.of(row, inspection, ctx.reference, local_date(ctx.clock()))
+    submissions = [SubmissionView.of(s) for s in await repository.submissions_of(session, row.id)]
+    return FindingDetail(**view.model_dump(), submissions=submissions)
+
+
+def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
+    api = APIRouter()
+    _inspection_routes(api, runtime, ctx)
+    _finding_routes(api, runtime, ctx)
+    _rectification_routes(api, runtime, ctx)
+    return api
+
+
+def _inspection_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> None:
+    @api.post(
+        "/inspections",
+        responses=PROBLEMS,
+        tags=["inspections"],
+        status_code=201,
+        summary="File an inspection (201 created, 200 when the same inspection is retried)",
+    )
+    async def post_inspection(request: FileInspection, response: Response) -> InspectionView:
+        async def work(session: AsyncSession) -> inspection_handlers.Filed | Refusal:
+            return await inspection_handlers.file_inspection(session, request, ctx)
+
+        outcome = await command(runtime, work)
+        response.status_code = 200 if outcome.duplicate else 201
+        response.headers["Location"] = f"/v1/inspections/{request.inspection_id}"
+        return InspectionView.of(outcome.inspection)
+
+    @api.get(
+        "/inspections",
+        tags=["inspections"],
+        summary="Inspections, newest first, optionally of one target unit",
+    )
+    async def list_inspections(
+        unit: UnitQuery = None, limit: Limit = 100, offset: Offset = 0
+    ) -> list[InspectionView]:
+        async with runtime.db.session() as session:
+            rows = await repository.list_inspections(session, unit, limit, offset)
+        return [InspectionView.of(row) for row in rows]
+
+    @api.get(
+        "/inspections/{inspection_id}",
+        responses=NOT_FOUND,
+        tags=["inspections"],
+        summary="One inspection",
+    )
+    async def get_inspection(inspection_id: ItemIdPath) -> InspectionView:
+        async with runtime.db.session() as session:
+            row = await repository.find_inspection(session, inspection_id)
+        if row is None:
+            raise not_found(RefusalCode.UNKNOWN_INSPECTION, inspection_id)
+        return InspectionView.of(row)
+
+    @api.get(
+        "/inspections/{inspection_id}/findings",
+        responses=NOT_FOUND,
+        tags=["findings"],
+        summary="The findings raised in one inspection",
+    )
+    async def inspection_findings(inspection_id: ItemIdPath) -> list[FindingView]:
+        async with runtime.db.session() as session:
+            inspection = await repository.find_inspection(session, inspection_id)
+            if inspection is None or inspection.id is None:
+                raise not_found(RefusalCode.UNKNOWN_INSPECTION, inspection_id)
+            rows = await repository.findings_of_inspection(session, inspection.id)
+            return await finding_views(session, rows, ctx, ctx.clock())
+
+
+def _finding_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> None:
+    @api.post(
+        "/inspections/{inspection_id}/findings",
+        responses=PROBLEMS,
+        tags=["findings"],
+        status_code=201,
+        summary="Raise a finding against one target unit (201 created, 200 when retried)",
+    )
+    async def post_finding(
+        inspection_id: ItemIdPath, request: RaiseFinding, response: Response
+    ) -> FindingDetail:
+        async def work(session: AsyncSession) -> tuple[bool, FindingDetail] | Refusal:
+            outcome = await finding_handlers.raise_finding(session, inspection_id, request, ctx)
+            if isinstance(outcome, Refusal):
+                return outcome
+            return outcome.duplicate, await finding_detail(session, outcome.finding, ctx)
+
+        duplicate, view = await command(runtime, work)
+        response.status_code = 200 if duplicate else 201
+        response.headers["Location"] = f"/v1/findings/{request.finding_id}"
+        return view
+
+    @api.get(
+        "/findings/{finding_id}",
+        responses=NOT_FOUND,
+        tags=["findings"],
+        summary="One finding with its rectification state and every submission",
+    )
+    async def get_finding(finding_id: ItemIdPath) -> FindingDetail:
+        async with runtime.db.session() as session:
+            row = await repository.find_finding(session, finding_id)
+            if row is None:
+                raise not_found(RefusalCode.UNKNOWN_FINDING, finding_id)
+            return await finding_detail(session, row, ctx)
+
+    @api.get(
+        "/clues/{kind}/{ref}/findings",
+        tags=["findings"],
+        summary="The findings that cite a clue: from a complaint to its rectification",
+    )
+    async def findings_citing(kind: ClueKind, ref: ItemIdPath) -> list[FindingView]:
+        async with runtime.db.session() as session:
+            rows = await repository.findings_citing(session, kind.value, ref)
+            return await finding_views(session, rows, ctx, ctx.clock())
+
+    @api.get(
+        "/missed-deadlines",
+        tags=["findings"],
+        summary="Missed deadlines seen on the bus (any service), to cite as clues",
+    )
+    async def missed_deadlines(
+        unit: UnitQuery = None, limit: Limit = 100, offset: Offset = 0
+    ) -> list[MissedDeadlineView]:
+        async with runtime.db.session() as session:
+            rows = await repository.list_missed_deadlines(session, unit, limit, offset)
+        return [MissedDeadlineView.of(row, ctx.reference) for row in rows]
+
+    @api.get(
+        "/findings/{finding_id}/journal",
+        responses=NOT_FOUND,
+        tags=["ledger"],
+        summary="Every change to one finding: who, when, what, from which state to which",
+    )
+    async def finding_journal(finding_id: ItemIdPath) -> list[JournalEntryView]:
+        async with runtime.db.session() as session:
+            if await repository.find_finding(session, finding_id) is None:
+                raise not_found(RefusalCode.UNKNOWN_FINDING, finding_id)
+            rows = await repository.journal(session, "finding", finding_id, None, 0, 10_000)
+        return [JournalEntryView.of(row) for row in rows]
+
+
+def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> None:
+    async def step(finding_id: str, request: Transition) -> FindingDetail:
+        async def work(session: AsyncSession) -> FindingDetail | Refusal:
+            outcome = await finding_handlers.change_rectification(session, finding_id, request, ctx)
+            if isinstance(outcome, Refusal):
+                return outcome
+            return await finding_detail(session, outcome, ctx)
+
+        return await command(runtime, work)
+
+    @api.post(
+        "/findings/{finding_id}/submissions",
+        responses=PROBLEMS,
+        tags=["rectification"],
+        summary="The responsible unit submits its rectification with evidence",
+    )
+    async def submit(finding_id: ItemIdPath, request: SubmitRectification) -> FindingDetail:
+        return await step(finding_id, request)
+
+    @api.post(
+        "/findings/{finding_id}/close",
+        responses=PROBLEMS,
+        tags=["rectification"],
+        summary="The inspector verifies the rectification and closes the item out (销号)",
+    )
+    async def close(finding_id: ItemIdPath, request: CloseRectification) -> FindingDetail:
+        return await step(finding_id, request)
+
+    @api.post(
+        "/findings/{finding_id}/return",
+        responses=PROBLEMS,
+        tags=["rectification"],
+        summary="The inspector sends the rectification back, optionally with a new deadline",
+    )
+    async def send_back(finding_id: ItemIdPath, request: ReturnRectification) -> FindingDetail:
+        return await step(finding_id, request)
+
+    @api.post(
+        "/findings/{finding_id}/reopen",
+        responses=PROBLEMS,
+        tags=["rectification"],
+        summary="The inspector reopens a closed item with a new deadline",
+    )
+    async def reopen(finding_id: ItemIdPath, request: ReopenRectification) -> FindingDetail:
+        return await step(finding_id, request)

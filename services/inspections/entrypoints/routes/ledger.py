@@ -1,0 +1,189 @@
+"""The rectification ledger (台账): per unit and city-wide, filtered, exported, journaled."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from contracts.envelope import UNIT_CODE_PATTERN
+from contracts.inspections import ITEM_ID_PATTERN, FiveType, Severity
+from contracts.reasons import Reason
+from services.inspections.adapters import export, repository
+from services.inspections.adapters import ledger as ledger_queries
+from services.inspections.adapters.ledger import LedgerFilter
+from services.inspections.adapters.tables import Finding, Inspection
+from services.inspections.domain.calendar import local_date
+from services.inspections.domain.findings import RectificationState
+from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.inspections.entrypoints.common import (
+    PROBLEMS,
+    XLSX,
+    Limit,
+    Offset,
+    download,
+    problem,
+)
+from services.inspections.entrypoints.views import (
+    FindingView,
+    JournalEntryView,
+    LedgerPage,
+    UnitLedgerSummary,
+)
+from services.inspections.handlers.context import Context
+from services.runtime.http import language
+from services.runtime.service import ServiceRuntime
+
+LEDGER_COLUMNS = (
+    export.Column("finding_id", "问题编号", "Finding"),
+    export.Column("inspection_id", "督查编号", "Inspection"),
+    export.Column("inspection_title", "督查名称", "Inspection title"),
+    export.Column("inspection_kind_name", "督查方式", "Inspection kind"),
+    export.Column("unit", "单位代码", "Unit code"),
+    export.Column("unit_name", "责任单位", "Responsible unit"),
+    export.Column("title", "问题", "Finding title"),
+    export.Column("description", "问题描述", "Description"),
+    export.Column("severity_name", "严重程度", "Severity"),
+    export.Column("measure_code", "举措编号", "Measure"),
+    export.Column("measure_title", "所属举措", "Measure title"),
+    export.Column("measure_type_name", "所属类型", "Type"),
+    export.Column("due_date", "整改期限", "Due date"),
+    export.Column("state_name", "整改状态", "State"),
+    export.Column("overdue", "是否逾期", "Overdue"),
+    export.Column("raised_at", "发现时间", "Raised at"),
+    export.Column("submission_count", "提交次数", "Submissions"),
+    export.Column("return_count", "退回次数", "Returns"),
+    export.Column("reopen_count", "重新整改次数", "Reopenings"),
+    export.Column("last_submitted_at", "最近提交时间", "Last submitted at"),
+    export.Column("closed_at", "销号时间", "Closed at"),
+    export.Column("closed_on_time", "是否按期整改", "Rectified on time"),
+    export.Column("clues", "线索", "Clues"),
+)
+
+
+def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRouter:
+    api = APIRouter(tags=["ledger"])
+
+    def ledger_filter(
+        unit: Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN)] = None,
+        peer_group: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]*$")] = None,
+        state: Annotated[list[RectificationState] | None, Query()] = None,
+        severity: Severity | None = None,
+        measure_type: FiveType | None = None,
+        measure_code: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")] = None,
+        inspection_id: Annotated[str | None, Query(pattern=ITEM_ID_PATTERN)] = None,
+        overdue: bool | None = None,
+        due_from: date | None = None,
+        due_to: date | None = None,
+    ) -> LedgerFilter:
+        if unit is not None and ctx.reference.unit(unit) is None:
+            raise problem(Refusal(Reason.UNKNOWN_UNIT, unit))
+        units = None if unit is None else [unit]
+        if peer_group is not None:
+            group = ctx.reference.units_of_peer_group(peer_group)
+            if not group:
+                raise problem(Refusal(RefusalCode.UNKNOWN_PEER_GROUP, peer_group))
+            units = [u for u in group if units is None or u in units]
+        return LedgerFilter(
+            today=local_date(ctx.clock()),
+            units=units,
+            states=[s.value for s in state] if state else None,
+            severity=severity.value if severity else None,
+            measure_type=measure_type.value if measure_type else None,
+            measure_code=measure_code,
+            inspection_id=inspection_id,
+            overdue=overdue,
+            due_from=due_from,
+            due_to=due_to,
+        )
+
+    Filter = Annotated[LedgerFilter, Depends(ledger_filter)]
+
+    async def page(where: LedgerFilter, limit: int, offset: int) -> LedgerPage:
+        async with runtime.db.session() as session:
+            total, rows = await ledger_queries.ledger(session, where, limit, offset)
+            items = _views(rows, where, ctx)
+        return LedgerPage(total=total, limit=limit, offset=offset, items=items)
+
+    @api.get(
+        "/ledger",
+        summary="The ledger city-wide, of one unit (`unit`) or peer group, filtered, by deadline",
+    )
+    async def city_ledger(where: Filter, limit: Limit = 100, offset: Offset = 0) -> LedgerPage:
+        return await page(where, limit, offset)
+
+    @api.get(
+        "/ledger/export",
+        summary="The filtered ledger as a CSV or XLSX file, headers in the request's language",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/csv": {}, XLSX: {}}},
+            422: PROBLEMS[422] | {"description": "export_too_large, unknown_unit, …"},
+        },
+    )
+    async def export_ledger(
+        request: Request,
+        where: Filter,
+        file_format: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    ) -> Response:
+        async with runtime.db.session() as session:
+            total, rows = await ledger_queries.ledger(session, where, export_max_rows + 1, 0)
+            if total > export_max_rows:
+                raise problem(
+                    Refusal(RefusalCode.EXPORT_TOO_LARGE, f"{total} rows, limit {export_max_rows}")
+                )
+        items = _views(rows, where, ctx)
+        records = [item.export_row() for item in items]
+        return download(
+            LEDGER_COLUMNS,
+            records,
+            language(request),
+            file_format,
+            "整改台账",
+            "ledger",
+            where.today,
+        )
+
+    @api.get("/ledger/summary", summary="Per unit: items by state and how many are overdue")
+    async def ledger_summary() -> list[UnitLedgerSummary]:
+        today = local_date(ctx.clock())
+        async with runtime.db.session() as session:
+            counts = await ledger_queries.summary(session, today)
+        by_unit: dict[str, UnitLedgerSummary] = {}
+        for unit, state, items, overdue in counts:
+            entry = by_unit.setdefault(
+                unit,
+                UnitLedgerSummary(
+                    unit=unit,
+                    unit_name=ctx.reference.unit_name(unit),
+                    total=0,
+                    by_state={},
+                    overdue=0,
+                ),
+            )
+            entry.total += items
+            entry.overdue += overdue
+            entry.by_state[RectificationState(state)] = items
+        return list(by_unit.values())
+
+    @api.get("/journal", summary="The journal of every change, oldest first, after a cursor")
+    async def journal(
+        entity_type: Annotated[
+            Literal["inspection", "finding", "public_request", "supervisor", "suggestion"] | None,
+            Query(),
+        ] = None,
+        entity_id: Annotated[str | None, Query(pattern=ITEM_ID_PATTERN)] = None,
+        unit: Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN)] = None,
+        after_seq: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[JournalEntryView]:
+        async with runtime.db.session() as session:
+            rows = await repository.journal(session, entity_type, entity_id, unit, after_seq, limit)
+        return [JournalEntryView.of(row) for row in rows]
+
+    return api
+
+
+def _views(
+    rows: list[tuple[Finding, Inspection]], where: LedgerFilter, ctx: Context
+) -> list[FindingView]:
+    return [FindingView.of(f, i, ctx.reference, where.today) for f, i in rows]

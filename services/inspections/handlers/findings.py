@@ -1,0 +1,257 @@
+"""Raising findings and moving their rectification through its states."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.envelope import Message, fact_id
+from contracts.inspections import (
+    ClueKind,
+    ClueRef,
+    FindingRaised,
+    InspectionKind,
+    RectificationClosed,
+    RectificationReopened,
+    RectificationReturned,
+    RectificationSubmitted,
+)
+from contracts.reasons import Reason
+from services.inspections.adapters import repository
+from services.inspections.adapters.tables import Finding, Inspection, Submission
+from services.inspections.domain.calendar import days_late, local_date
+from services.inspections.domain.findings import (
+    CloseRectification,
+    RaiseFinding,
+    RectificationState,
+    ReopenRectification,
+    ReturnRectification,
+    SubmitRectification,
+    Transition,
+    action_of,
+    measure_type,
+    next_state,
+    raise_refusal,
+    submitted_on_time,
+    transition_refusal,
+)
+from services.inspections.domain.fingerprint import fingerprint
+from services.inspections.domain.reference import ReferenceData
+from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.inspections.handlers.context import Change, Context, JournalActor, emit, journal
+
+
+@dataclass(frozen=True)
+class Raised:
+    finding: Finding
+    duplicate: bool
+
+
+def facts(row: Finding, inspection: Inspection, reference: ReferenceData) -> dict[str, Any]:
+    """The fields every finding and rectification event carries."""
+    return {
+        "finding_id": row.finding_id,
+        "inspection_id": inspection.inspection_id,
+        "unit": row.unit,
+        "unit_name": reference.unit_name(row.unit),
+        "finding_title": row.title,
+        "severity": row.severity,
+        "measure_code": row.measure_code,
+        "measure_type": row.measure_type,
+        "due_date": row.due_date,
+    }
+
+
+async def unknown_clues(session: AsyncSession, clues: list[ClueRef]) -> list[str]:
+    unknown = []
+    for clue in clues:
+        if clue.kind is ClueKind.PUBLIC_REQUEST:
+            known = await repository.find_request(session, clue.ref) is not None
+        else:
+            known = await repository.find_missed_deadline(session, clue.ref) is not None
+        if not known:
+            unknown.append(f"{clue.kind.value}:{clue.ref}")
+    return unknown
+
+
+async def raise_finding(
+    session: AsyncSession, inspection_id: str, request: RaiseFinding, ctx: Context
+) -> Raised | Refusal:
+    now = ctx.clock()
+    inspection = await repository.find_inspection(session, inspection_id)
+    if inspection is None or inspection.id is None:
+        return Refusal(RefusalCode.UNKNOWN_INSPECTION, f"inspection {inspection_id!r}")
+    if refusal := raise_refusal(request, inspection.target_units, local_date(now), ctx.reference):
+        return refusal
+    content = fingerprint(request)
+    existing = await repository.find_finding(session, request.finding_id)
+    if existing is not None:
+        if existing.fingerprint == content and existing.inspection_pk == inspection.id:
+            return Raised(existing, duplicate=True)
+        return Refusal(
+            Reason.DUPLICATE_CONFLICT,
+            f"finding_id {request.finding_id!r} was raised with other content",
+        )
+    if unknown := await unknown_clues(session, request.clues):
+        return Refusal(RefusalCode.UNKNOWN_CLUE, f"not on record: {unknown}")
+    row = Finding(
+        finding_id=request.finding_id,
+        inspection_pk=inspection.id,
+        unit=request.unit,
+        severity=request.severity.value,
+        measure_code=request.category.measure_code,
+        measure_type=measure_type(request.category, ctx.reference),
+        title=request.title,
+        description=request.description,
+        evidence=[e.model_dump() for e in request.evidence],
+        clues=[c.model_dump(mode="json") for c in request.clues],
+        state=RectificationState.OPEN.value,
+        due_date=request.due_date,
+        raised_at=now,
+        fingerprint=content,
+        updated_at=now,
+    )
+    await repository.add_finding(session, row)
+    event = FindingRaised(
+        **facts(row, inspection, ctx.reference),
+        inspection_title=inspection.title,
+        inspection_kind=InspectionKind(inspection.kind),
+        inspector=inspection.inspector,
+        description=request.description,
+        clues=request.clues,
+        evidence=request.evidence,
+        raised_at=now,
+    )
+    event_id = await emit(session, event, row.unit, fact_id(event.NAME, row.finding_id), now)
+    await journal(
+        session,
+        Change("finding", row.finding_id, row.unit, "raised", None, row.state),
+        JournalActor.of(request.actor),
+        now,
+        {
+            "inspection_id": inspection_id,
+            "severity": row.severity,
+            "due_date": row.due_date.isoformat(),
+            "clues": row.clues,
+        },
+        event_id,
+    )
+    return Raised(row, duplicate=False)
+
+
+async def change_rectification(
+    session: AsyncSession, finding_id: str, request: Transition, ctx: Context
+) -> Finding | Refusal:
+    """Apply one step of the rectification; a concurrent change to the same item makes the
+    flush fail with StaleDataError (the caller retries once on fresh state)."""
+    now = ctx.clock()
+    row = await repository.find_finding(session, finding_id)
+    if row is None:
+        return Refusal(RefusalCode.UNKNOWN_FINDING, f"finding {finding_id!r}")
+    before = RectificationState(row.state)
+    if refusal := transition_refusal(request, before, row.unit, local_date(now)):
+        return refusal
+    inspection = await session.get(Inspection, row.inspection_pk)
+    assert inspection is not None, "a finding always has its inspection"
+    previous_due = row.due_date
+    after = next_state(before, action_of(request))
+    assert isinstance(after, RectificationState), "transition_refusal checked it"
+    await _apply(session, row, request, now)
+    row.state, row.updated_at = after.value, now
+    await session.flush()  # bumps row.version, or fails if someone else changed the row
+    event = _event(request, row, facts(row, inspection, ctx.reference), previous_due, now)
+    event_id = await emit(
+        session, event, row.unit, fact_id(event.NAME, row.finding_id, row.version), now
+    )
+    await journal(
+        session,
+        Change("finding", row.finding_id, row.unit, action_of(request).value, before, after),
+        JournalActor.of(request.actor),
+        now,
+        _details(request, previous_due, row.due_date),
+        event_id,
+    )
+    return row
+
+
+async def _apply(session: AsyncSession, row: Finding, request: Transition, now: datetime) -> None:
+    assert row.id is not None
+    match request:
+        case SubmitRectification():
+            row.submission_count += 1
+            row.last_submitted_at = now
+            session.add(
+                Submission(
+                    finding_pk=row.id,
+                    number=row.submission_count,
+                    summary=request.summary,
+                    evidence=[e.model_dump() for e in request.evidence],
+                    submitted_at=now,
+                    actor_id=request.actor.id,
+                    actor_name=request.actor.name,
+                )
+            )
+        case CloseRectification():
+            assert row.last_submitted_at is not None, "only a submitted item can be closed"
+            row.closed_at = now
+            row.closed_on_time = submitted_on_time(row.last_submitted_at, row.due_date)
+        case ReturnRectification():
+            row.return_count += 1
+            row.due_date = request.due_date or row.due_date
+        case ReopenRectification():
+            row.reopen_count += 1
+            row.due_date = request.due_date
+            row.closed_at = row.closed_on_time = None
+
+
+def _event(
+    request: Transition, row: Finding, common: dict[str, Any], previous_due: date, now: datetime
+) -> Message:
+    actor_name = request.actor.name
+    match request:
+        case SubmitRectification():
+            return RectificationSubmitted(
+                **common,
+                submission_number=row.submission_count,
+                summary=request.summary,
+                evidence=request.evidence,
+                submitted_at=now,
+                on_time=submitted_on_time(now, row.due_date),
+                actor_name=actor_name,
+            )
+        case CloseRectification():
+            assert row.last_submitted_at is not None and row.closed_on_time is not None
+            return RectificationClosed(
+                **common,
+                closed_at=now,
+                submitted_at=row.last_submitted_at,
+                on_time=row.closed_on_time,
+                days_late=days_late(row.last_submitted_at, row.due_date),
+                actor_name=actor_name,
+            )
+        case ReturnRectification():
+            return RectificationReturned(
+                **common,
+                return_number=row.return_count,
+                reason=request.reason,
+                previous_due_date=previous_due,
+                returned_at=now,
+                actor_name=actor_name,
+            )
+        case ReopenRectification():
+            return RectificationReopened(
+                **common,
+                reopen_number=row.reopen_count,
+                reason=request.reason,
+                previous_due_date=previous_due,
+                reopened_at=now,
+                actor_name=actor_name,
+            )
+
+
+def _details(request: Transition, previous_due: date, due: date) -> dict[str, Any]:
+    details = request.model_dump(mode="json", exclude={"actor"})
+    if previous_due != due:
+        details["previous_due_date"] = previous_due.isoformat()
+    return details
