@@ -327,7 +327,7 @@ class AchievementRecognized(Message):
 
 SPECS = (
     MessageSpec(ReportProgress, "command", "unit systems", ("measures",)),
-    MessageSpec(IntakeRejected, "rejection", "measures", ("unit systems",)),
+    MessageSpec(IntakeRejected, "rejection", "measures, inspections", ("unit systems",)),
     MessageSpec(ProgressReported, "event", "measures", ("scoring", "notifications")),
     MessageSpec(DeadlineMissed, "event", "measures, inspections", ("scoring", "notifications")),
     MessageSpec(DeadlineApproaching, "event", "measures", ("notifications",)),

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.inspections.adapters import programme_metrics as programme_metrics_adapter
 from services.inspections.clock import clock_from
 from services.inspections.domain.calendar import local_date
 from services.inspections.domain.reference import load_reference
@@ -42,7 +43,12 @@ def build(settings: InspectionsSettings | None = None) -> tuple[ServiceRuntime, 
         today = local_date(ctx.clock())
         ctx.reference.replace_with(await reference.replicated(runtime.db, seed, today))
 
+    async def programme_metrics() -> None:
+        async with runtime.db.session() as session:
+            await programme_metrics_adapter.sample(session, local_date(ctx.clock()))
+
     runtime.every(settings.reference_refresh_seconds, "reference-refresh", refresh_reference)
+    runtime.every(settings.metrics_sample_seconds, "programme-metrics", programme_metrics)
     runtime.every(settings.deadline_sweep_seconds, "deadline-watcher", sweep_deadlines)
     runtime.every(settings.indicators_publish_seconds, "indicator-publisher", publish_indicators)
     bus.register(runtime.bus, ctx)

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
 from contracts.envelope import utcnow
+from services.measures.adapters import programme_metrics as programme_metrics_adapter
 from services.measures.adapters.reference import ReferenceStore
-from services.measures.domain.calendar import shipped_calendar_years
+from services.measures.domain.calendar import local_day, shipped_calendar_years
 from services.measures.domain.catalogue import load_catalogue, load_units
 from services.measures.entrypoints import bus, http
 from services.measures.handlers import reference, watcher
@@ -81,7 +82,12 @@ def build(settings: MeasuresSettings | None = None) -> tuple[MeasuresRuntime, Fa
             runtime.relay.notify()
             log.info("deadline sweep", reminded=swept.reminded, missed=swept.missed)
 
+    async def programme_metrics() -> None:
+        async with runtime.db.session() as session:
+            await programme_metrics_adapter.sample(session, local_day(ctx.clock()))
+
     runtime.every(SEED_CHECK_SECONDS, "reference-seed", seed)
+    runtime.every(settings.metrics_sample_seconds, "programme-metrics", programme_metrics)
     runtime.every(settings.deadline_sweep_seconds, "deadline-watcher", sweep)
     bus.register(runtime.bus, ctx)
     app = runtime.create_app("fivetype measures service (举措清单服务)")

@@ -12,7 +12,7 @@ import httpx
 from fivetype.natsserver import free_port
 from fivetype.stack import SERVICES
 from tests.conftest import eventually
-from tests.e2e.test_progress_flow import report
+from tests.e2e.test_progress_flow import m07_assignment, report
 
 FIVETYPE = str(Path(sys.executable).parent / "fivetype")
 
@@ -60,6 +60,8 @@ def test_run_starts_everything_and_restarts_on_the_same_data(tmp_path: Path) -> 
         for name, port in ports.items():
             assert f"{name}" in table and f"http://127.0.0.1:{port}" in table
         assert "nats://127.0.0.1:" + env["NATS_PORT"] in table
+        assigned = httpx.post(f"{measures}/v1/assignments", json=m07_assignment("360102"))
+        assert assigned.status_code == 201, assigned.text
         posted = httpx.post(
             f"{measures}/v1/units/360102/progress-reports", json=report("360102", "demo-1")
         )

@@ -40,19 +40,20 @@ def client(stack: Stack, service: str) -> httpx.Client:
 REPORTING_UNITS = ("360102", "360103", "360104", "360111", "360113")
 
 
+def m07_assignment(unit: str) -> dict[str, Any]:
+    return {
+        "assignment_id": f"m07-{unit}",
+        "year": 2026,
+        "measure_code": "M07",
+        "lead_unit": unit,
+        "start_on": "2026-01-01",
+        "milestones": [{"milestone_id": "m1", "title": "网上可办", "due_date": "2026-12-31"}],
+        "created_by": "office",
+    }
+
+
 def assign_m07(stack: Stack, unit: str) -> None:
-    response = client(stack, "measures").post(
-        "/v1/assignments",
-        json={
-            "assignment_id": f"m07-{unit}",
-            "year": 2026,
-            "measure_code": "M07",
-            "lead_unit": unit,
-            "start_on": "2026-01-01",
-            "milestones": [{"milestone_id": "m1", "title": "网上可办", "due_date": "2026-12-31"}],
-            "created_by": "office",
-        },
-    )
+    response = client(stack, "measures").post("/v1/assignments", json=m07_assignment(unit))
     assert response.status_code == 201, response.text
 
 

@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.conftest import Databases, eventually, start_nats, start_platform
-from tests.e2e.test_progress_flow import report
+from tests.e2e.test_progress_flow import assign_m07, report
 
 
 class Collector(ThreadingHTTPServer):
@@ -90,6 +90,7 @@ def test_one_trace_spans_intake_relay_and_both_consumers(
         },
     )
     try:
+        assign_m07(platform, "360102")
         posted = httpx.post(
             f"{platform.service('measures').url}/v1/units/360102/progress-reports",
             json=report("360102", "trace-1"),

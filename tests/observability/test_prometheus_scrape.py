@@ -18,7 +18,8 @@ from fivetype.natsserver import free_port
 from fivetype.stack import Stack
 from tests import busclient
 from tests.conftest import Databases, eventually, require_tool, start_nats, start_platform
-from tests.e2e.test_progress_flow import report
+from tests.e2e.test_progress_flow import assign_m07, report
+from tests.integration.test_inspections_service import INSPECTOR, inspection
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "k8s"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -45,6 +46,12 @@ class Prometheus:
             stdout=subprocess.DEVNULL,
             stderr=(directory / "prometheus.log").open("wb"),
         )
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/-/ready", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         response = httpx.get(
@@ -80,9 +87,11 @@ def prometheus(platform: Stack, tmp_path_factory: pytest.TempPathFactory) -> Ite
     targets = {s.name: f"127.0.0.1:{s.port}" for s in platform.services}
     server = Prometheus(tmp_path_factory.mktemp("prometheus"), targets)
     try:
+        eventually(server.ready, timeout=30)
         eventually(lambda: len(server.query('up{job=~"fivetype-.*"} == 1')) == 4, timeout=30)
         _make_activity(platform)  # after the first scrapes, so rates see the counters move
         eventually(lambda: server.query("fivetype_dead_letter_messages > 0"), timeout=30)
+        eventually(lambda: server.query("fivetype_findings > 0"), timeout=30)
         eventually(
             lambda: server.query("rate(fivetype_outbox_published_total[5m]) > 0"), timeout=30
         )
@@ -94,6 +103,7 @@ def prometheus(platform: Stack, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def _make_activity(platform: Stack) -> None:
     """A report flowing through, a refusal, and a poison message for the dead-letter panels."""
     measures = platform.service("measures").url
+    assign_m07(platform, "360102")
     assert (
         httpx.post(
             f"{measures}/v1/units/360102/progress-reports", json=report("360102", "observed-1")
@@ -102,6 +112,24 @@ def _make_activity(platform: Stack) -> None:
     )
     httpx.post(f"{measures}/v1/units/360102/progress-reports", json={"bad": "body"})
     busclient.publish(platform.nats_url, "fivetype.events.progress_reported.360102", b"{oops")
+    inspections = platform.service("inspections").url
+    filed = httpx.post(f"{inspections}/v1/inspections", json=inspection("OBS-1"))
+    assert filed.status_code == 201, filed.text
+    raised = httpx.post(f"{inspections}/v1/inspections/OBS-1/findings", json=FINDING)
+    assert raised.status_code == 201, raised.text
+
+
+FINDING = {
+    "finding_id": "OBS-F1",
+    "actor": INSPECTOR,
+    "unit": "360102",
+    "severity": "serious",
+    "category": {"measure_code": "M12"},
+    "title": "窗口排队超过一小时",
+    "description": "暗访发现排队超过一小时。",
+    "due_date": "2099-12-31",
+    "evidence": [],
+}
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -109,7 +137,7 @@ def dashboard_queries() -> list[tuple[str, str]]:
     for path in sorted((DEPLOY / "dashboards").glob("*.json")):
         for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
             for target in panel.get("targets", []):
-                expr = target["expr"].replace("$service", ".*")
+                expr = re.sub(r"\$\w+", ".*", target["expr"])  # every variable at "All"
                 queries.append((f"{path.stem}: {panel['title']}", expr))
     return queries
 
