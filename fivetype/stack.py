@@ -115,11 +115,16 @@ class Stack:
         return next(s for s in self.services if s.name == name)
 
     def start(self, timeout: float = 60.0) -> None:
-        if self.nats is not None:
-            self.nats.start()
-        for service in self.services:
-            service.start()
-        self.wait_ready(self.services, timeout)
+        """Start everything, or stop what did start and raise."""
+        try:
+            if self.nats is not None:
+                self.nats.start()
+            for service in self.services:
+                service.start()
+            self.wait_ready(self.services, timeout)
+        except BaseException:
+            self.stop(grace=5)
+            raise
 
     @staticmethod
     def wait_ready(services: list[ServiceProcess], timeout: float = 60.0) -> None:
