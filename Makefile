@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest contracts clean
+.PHONY: install run test lint typecheck pytest contracts chart-schema clean
 
 install: $(STAMP)
 
@@ -31,6 +31,9 @@ pytest: install
 
 contracts: install
 	$(BIN)/python -m contracts.export
+
+chart-schema: install
+	PYTHONPATH=. $(BIN)/python tools/update_chart_schema.py
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -126,7 +126,7 @@ def test_the_schema_offers_exactly_the_settings_an_admin_may_set() -> None:
             drift.append(
                 f"{where}.settings: add {sorted(names - listed)}, drop {sorted(listed - names)}"
             )
-    assert drift == [], "deploy/k8s/values.schema.json is out of date: " + "; ".join(drift)
+    assert drift == [], "values.schema.json is out of date (make chart-schema): " + "; ".join(drift)
     # The reserved names are real settings, so this list cannot hide a typo.
     assert reserved <= set().union(*(setting_names(s) for s in SETTINGS.values()))
 
