@@ -1,25 +1,316 @@
-"""Event handlers of the scoring service; each runs in the consumer's transaction, after the
-runtime has filtered out messages it already processed."""
+"""What the scoring service does: record facts, recompute the cards they change (coalesced, from a
+periodic job), and close a period by publishing its rankings. Each step runs in a transaction;
+the events it emits are staged in the outbox of that transaction."""
 
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.envelope import Envelope, utcnow
-from contracts.measures import ProgressReported
-from services.scoring.adapters.tables import ProgressFact
+from contracts import subjects
+from contracts.envelope import Envelope, fact_id, wrap
+from contracts.scoring import RankingEntry, RankingPublished, ScoreUpdated, TypeScore
+from services.runtime.db import Database
+from services.runtime.messaging import add_to_outbox
+from services.scoring.adapters import repository
+from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_fact
+from services.scoring.domain.periods import Period
+from services.scoring.domain.ranking import Standing, rank
+from services.scoring.domain.reference import Reference, reference_from
+from services.scoring.domain.rubric import Rubric
+from services.scoring.domain.scoring import Scorecard, score, score_all
+from services.scoring.rulebook import SOURCE, RuleBook
+
+log = structlog.get_logger()
 
 
-async def record_progress(session: AsyncSession, batch: list[Envelope[ProgressReported]]) -> None:
-    now = utcnow()
-    for envelope in batch:
-        data = envelope.data
-        session.add(
-            ProgressFact(
-                event_id=envelope.id,
-                unit=data.unit,
-                measure_code=data.measure_code,
-                report_id=data.report_id,
-                percent_complete=data.percent_complete,
-                reported_at=data.reported_at,
-                recorded_at=now,
+async def record(session: AsyncSession, batch: Sequence[Envelope[Any]], now: datetime) -> None:
+    """Store the facts of a batch and mark the units whose cards they may change."""
+    found = [fact for envelope in batch if (fact := to_fact(envelope)) is not None]
+    await repository.add_facts(session, found, now)
+    units = {f.unit for f in found if f.kind not in REFERENCE_KINDS}
+    if any(f.kind is FactKind.CATALOGUE for f in found):  # measure types may have changed
+        units.update(await repository.scored_units(session))
+    await repository.mark_dirty(session, units)
+
+
+def _type_scores(card: Scorecard) -> list[TypeScore]:
+    return [
+        TypeScore(type=t.type, score=float(t.score), full_marks=float(t.full_marks))
+        for t in card.types
+    ]
+
+
+def _score_updated(
+    card: Scorecard,
+    revision: int,
+    previous: tuple[str, int, Any] | None,
+    reference: Reference,
+    closed: set[str],
+    now: datetime,
+) -> Envelope[ScoreUpdated]:
+    info = reference.units.get(card.unit)
+    event = ScoreUpdated(
+        unit=card.unit,
+        unit_name=info.name_zh if info else None,
+        peer_group=info.peer_group if info else None,
+        period=card.period,
+        period_kind=card.period_kind.value,
+        total=float(card.total),
+        previous_total=float(previous[2]) if previous else None,
+        types=_type_scores(card),
+        bonus=float(card.bonus),
+        rubric_version=card.rubric_version,
+        revision=revision,
+        card_digest=card.digest,
+        period_closed=card.period in closed,
+        computed_at=now,
+    )
+    event_id = fact_id("ScoreUpdated", card.unit, card.period, revision, card.digest)
+    return wrap(event, subject=card.unit, source=SOURCE, id=event_id, time=now)
+
+
+def rubrics_in_force(book: RuleBook) -> dict[int, Rubric]:
+    return {year: rubric for year in book.years if (rubric := book.in_force(year)) is not None}
+
+
+@dataclass
+class Recomputer:
+    """The periodic job that turns dirty marks into fresh cards and ScoreUpdated events.
+
+    However many events marked a unit, it is recomputed once per run and each changed card gives
+    one ScoreUpdated. Under load a run waits at least `pace` times as long as the last one
+    took, so recomputing never takes more than 1/(1+pace) of the process's time."""
+
+    db: Database
+    book: RuleBook
+    clock: Callable[[], datetime]
+    notify: Callable[[], None]
+    units_per_run: int = 200
+    pace: float = 1.0
+    publish: bool = True
+    _next_run: float = field(default=0.0, init=False)
+
+    async def __call__(self) -> None:
+        if time.monotonic() < self._next_run:
+            return
+        started = time.monotonic()
+        await self.run_once()
+        self._next_run = time.monotonic() + (time.monotonic() - started) * self.pace
+
+    async def run_once(self) -> tuple[int, int]:
+        """Recompute the marked units (up to `units_per_run`); returns (units, cards changed)."""
+        async with self.db.session() as session:
+            marked = await repository.dirty(session, self.units_per_run)
+            if not marked:
+                return 0, 0
+            await self.book.refresh(session)
+            reference_facts = await repository.reference_facts(session)
+            closed = await repository.closed_periods(session)
+        rubrics = rubrics_in_force(self.book)
+        reference = reference_from(reference_facts)
+        changed = 0
+        for unit, marks in marked:
+            async with self.db.session() as session, session.begin():
+                changed += await self._unit(
+                    session, unit, reference_facts, rubrics, reference, closed
+                )
+                await repository.clear_dirty(session, unit, marks)
+        if changed and self.publish:
+            self.notify()
+        return len(marked), changed
+
+    async def _unit(
+        self,
+        session: AsyncSession,
+        unit: str,
+        reference_facts: list[Fact],
+        rubrics: dict[int, Rubric],
+        reference: Reference,
+        closed: set[str],
+    ) -> int:
+        facts = await repository.unit_facts(session, unit)
+        stored = await repository.card_states(session, unit)
+        now = self.clock()
+        changed = 0
+        for card in score_all(unit, [*facts, *reference_facts], rubrics):
+            previous = stored.get(card.period)
+            if previous is not None and previous[0] == card.digest:
+                continue
+            revision = previous[1] + 1 if previous else 1
+            await repository.save_card(session, card, int(card.period[:4]), revision, now)
+            if self.publish:
+                event = _score_updated(card, revision, previous, reference, closed, now)
+                await add_to_outbox(session, event, subjects.event(ScoreUpdated.NAME, unit))
+            changed += 1
+        return changed
+
+
+# ----------------------------------------------------------------------------- closing a period
+
+
+class PeriodNotEnded(Exception):
+    pass
+
+
+class AlreadyClosed(Exception):
+    def __init__(self, revision: int):
+        super().__init__(f"already closed (revision {revision})")
+        self.revision = revision
+
+
+class NoRubric(Exception):
+    pass
+
+
+class NoPeerGroups(Exception):
+    """No unit registered in a peer group: there is nothing to rank."""
+
+
+@dataclass(frozen=True)
+class Closure:
+    period: Period
+    revision: int
+    as_of: datetime
+    rubric: Rubric
+    closed_by: str
+    note: str
+
+
+def rankings(
+    cards: dict[str, Scorecard], reference: Reference, closure: Closure
+) -> list[RankingPublished]:
+    """One RankingPublished per peer group, from the cards as of the closure."""
+    published = []
+    for group, (name_zh, name_en) in sorted(reference.peer_groups.items()):
+        members = [u for u in reference.ranked_units(group) if u.code in cards]
+        standings = [Standing(u.code, cards[u.code].total) for u in members]
+        names = {u.code: u.name_zh for u in members}
+        entries = [
+            RankingEntry(
+                rank=r.rank,
+                unit=r.unit,
+                unit_name=names[r.unit],
+                total=float(r.total),
+                types=_type_scores(cards[r.unit]),
+                tied=r.tied,
+                honour=r.honour,
+            )
+            for r in rank(standings, closure.rubric.honour_roll)
+        ]
+        published.append(
+            RankingPublished(
+                period=closure.period.label,
+                period_kind=closure.period.kind.value,
+                revision=closure.revision,
+                peer_group=group,
+                peer_group_name_zh=name_zh,
+                peer_group_name_en=name_en,
+                rubric_version=closure.rubric.version,
+                as_of=closure.as_of,
+                closed_at=closure.as_of,
+                closed_by=closure.closed_by,
+                note=closure.note,
+                entries=entries,
+                red_list=[e.unit for e in entries if e.honour == "red"],
+                black_list=[e.unit for e in entries if e.honour == "black"],
             )
         )
+    return published
+
+
+async def cards_as_of(
+    session: AsyncSession,
+    units: Sequence[str],
+    rubric: Rubric,
+    period: Period,
+    as_of: datetime | None,
+    reference_facts: list[Fact],
+) -> dict[str, Scorecard]:
+    cards = {}
+    for unit in units:
+        facts = await repository.unit_facts(session, unit)
+        cards[unit] = score(unit, [*facts, *reference_facts], rubric, period, as_of)
+    return cards
+
+
+async def close_period(
+    session: AsyncSession,
+    book: RuleBook,
+    period: Period,
+    *,
+    closed_by: str,
+    note: str,
+    revise: bool,
+    now: datetime,
+    office: str,
+) -> list[RankingPublished]:
+    """Publish the period's rankings as of `now`. Events that reach scoring later never change
+    what was published; the office may publish a revision (`revise`) to take them in."""
+    if period.end > now:
+        raise PeriodNotEnded(f"{period} ends at {period.end.isoformat()}")
+    await book.refresh(session)
+    rubric = book.in_force(period.year)
+    if rubric is None:
+        raise NoRubric(f"no rubric for programme year {period.year}")
+    previous = await repository.closures_of(session, period.label)
+    if previous and not revise:
+        raise AlreadyClosed(previous[-1].revision)
+    closure = Closure(
+        period, previous[-1].revision + 1 if previous else 1, now, rubric, closed_by, note
+    )
+    reference_facts = await repository.reference_facts(session)
+    reference = reference_from(reference_facts)
+    units = [u.code for group in reference.peer_groups for u in reference.ranked_units(group)]
+    if not units:
+        raise NoPeerGroups("no unit is registered in a peer group yet")
+    cards = await cards_as_of(session, units, rubric, period, now, reference_facts)
+    published = rankings(cards, reference, closure)
+    await repository.add_closure(
+        session,
+        period=period.label,
+        revision=closure.revision,
+        as_of=now,
+        rubric_version=rubric.version,
+        closed_by=closed_by,
+        note=note,
+        closed_at=now,
+    )
+    for ranking in published:
+        event = wrap(
+            ranking,
+            subject=office,
+            source=SOURCE,
+            id=fact_id("RankingPublished", period.label, closure.revision, ranking.peer_group),
+            time=now,
+        )
+        await restore_ranking(session, event)
+        await add_to_outbox(session, event, subjects.event(RankingPublished.NAME, office))
+    return published
+
+
+async def restore_ranking(session: AsyncSession, event: Envelope[RankingPublished]) -> None:
+    """Keep a published ranking (and its closure) as published: at the close, or on a replay."""
+    ranking = event.data
+    await repository.add_closure(
+        session,
+        period=ranking.period,
+        revision=ranking.revision,
+        as_of=ranking.as_of,
+        rubric_version=ranking.rubric_version,
+        closed_by=ranking.closed_by,
+        note=ranking.note,
+        closed_at=ranking.closed_at,
+    )
+    await repository.add_published_ranking(
+        session,
+        period=ranking.period,
+        revision=ranking.revision,
+        peer_group=ranking.peer_group,
+        event_id=event.id,
+        ranking=ranking.model_dump(mode="json"),
+    )

@@ -1,26 +1,105 @@
-"""The scoring service's own tables: the facts it has recorded, one row per event."""
+"""The scoring service's own tables (SQLAlchemy Core: facts are written and read in bulk).
 
-from datetime import datetime
+`facts` is the source of truth, one row per event; everything else is derived from it and from
+the rubrics, and can be rebuilt: scorecards are a cache of score(facts, rubric, period).
+"""
 
+import sqlalchemy as sa
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import SQLModel
 
 from services.runtime.db import UtcDateTime
 
 
 class ScoringTable(SQLModel, registry=registry()):
-    pass
+    """The service's own registry, as every service has; its tables are declared with Core."""
 
 
-class ProgressFact(ScoringTable, table=True):
-    """A ProgressReported event as scoring saw it; `event_id` is unique, so a fact counts once."""
+metadata = ScoringTable.metadata
 
-    __tablename__ = "progress_facts"
+facts = sa.Table(
+    "facts",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("unit", sa.String(40), nullable=False),
+    sa.Column("day", sa.Date(), nullable=True),
+    sa.Column("known_at", UtcDateTime, nullable=False),
+    sa.Column("data", sa.JSON(), nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Index("ix_facts_unit", "unit"),
+    sa.Index("ix_facts_kind", "kind"),
+)
 
-    event_id: str = Field(primary_key=True, max_length=128)
-    unit: str = Field(max_length=40, index=True)
-    measure_code: str = Field(max_length=32)
-    report_id: str = Field(max_length=64)
-    percent_complete: float
-    reported_at: datetime = Field(sa_type=UtcDateTime)
-    recorded_at: datetime = Field(sa_type=UtcDateTime)
+# Units whose cards must be recomputed; `marks` grows with every mark, so the job clears a row
+# only when nothing marked it again while it was computing.
+dirty_units = sa.Table(
+    "dirty_units",
+    metadata,
+    sa.Column("unit", sa.String(40), primary_key=True),
+    sa.Column("marks", sa.Integer(), nullable=False),
+)
+
+scorecards = sa.Table(
+    "scorecards",
+    metadata,
+    sa.Column("unit", sa.String(40), primary_key=True),
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("year", sa.Integer(), nullable=False),
+    sa.Column("period_kind", sa.String(8), nullable=False),
+    sa.Column("rubric_version", sa.String(16), nullable=False),
+    sa.Column("total", sa.Numeric(8, 2), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("card", sa.JSON(), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index("ix_scorecards_period", "period"),
+)
+
+# Every version a card has had, for a unit's score history and to answer "what did it say then".
+card_history = sa.Table(
+    "card_history",
+    metadata,
+    sa.Column("unit", sa.String(40), primary_key=True),
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("revision", sa.Integer(), primary_key=True),
+    sa.Column("total", sa.Numeric(8, 2), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("rubric_version", sa.String(16), nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+rubric_versions = sa.Table(
+    "rubric_versions",
+    metadata,
+    sa.Column("year", sa.Integer(), primary_key=True),
+    sa.Column("version", sa.String(16), primary_key=True),
+    sa.Column("number", sa.Integer(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("document", sa.JSON(), nullable=False),
+    sa.Column("source", sa.String(300), nullable=False),
+    sa.Column("activated_at", UtcDateTime, nullable=False),
+)
+
+closures = sa.Table(
+    "closures",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("revision", sa.Integer(), primary_key=True),
+    sa.Column("as_of", UtcDateTime, nullable=False),
+    sa.Column("rubric_version", sa.String(16), nullable=False),
+    sa.Column("closed_by", sa.String(200), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("closed_at", UtcDateTime, nullable=False),
+)
+
+# The RankingPublished events as published: what a closed period's ranking is, for good.
+published_rankings = sa.Table(
+    "published_rankings",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("revision", sa.Integer(), primary_key=True),
+    sa.Column("peer_group", sa.String(40), primary_key=True),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("ranking", sa.JSON(), nullable=False),
+)

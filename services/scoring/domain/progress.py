@@ -5,13 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-
-class Fact(BaseModel):
-    event_id: str
-    measure_code: str
-    report_id: str
-    percent_complete: float
-    reported_at: datetime
+from services.scoring.domain.facts import Fact, FactKind
 
 
 class MeasureProgress(BaseModel):
@@ -28,28 +22,32 @@ class UnitProgress(BaseModel):
 
 
 def summarise(unit: str, facts: Iterable[Fact]) -> UnitProgress:
-    """Latest report per measure by the time it was reported, not the order it arrived in;
-    ties break on event id so every replica and every replay agrees."""
-    latest: dict[str, Fact] = {}
-    count = 0
-    for fact in facts:
-        count += 1
-        current = latest.get(fact.measure_code)
-        if current is None or (fact.reported_at, fact.event_id) > (
+    """Latest report per measure by the time it was reported, not the order it arrived in; ties
+    break on event id so every replica and every replay agrees. A report the office returned no
+    longer counts."""
+    facts = list(facts)
+    returned = {f.data["report_id"] for f in facts if f.kind is FactKind.PROGRESS_RETURNED}
+    reports = {
+        f.event_id: f
+        for f in facts
+        if f.kind is FactKind.PROGRESS and f.data["report_id"] not in returned
+    }
+    latest: dict[str, MeasureProgress] = {}
+    for fact in reports.values():
+        entry = MeasureProgress(
+            measure_code=fact.data["measure_code"],
+            percent_complete=fact.data["percent_complete"],
+            reported_at=datetime.fromisoformat(fact.data["reported_at"]),
+            event_id=fact.event_id,
+        )
+        current = latest.get(entry.measure_code)
+        if current is None or (entry.reported_at, entry.event_id) > (
             current.reported_at,
             current.event_id,
         ):
-            latest[fact.measure_code] = fact
+            latest[entry.measure_code] = entry
     return UnitProgress(
         unit=unit,
-        reports=count,
-        measures=[
-            MeasureProgress(
-                measure_code=f.measure_code,
-                percent_complete=f.percent_complete,
-                reported_at=f.reported_at,
-                event_id=f.event_id,
-            )
-            for f in sorted(latest.values(), key=lambda f: f.measure_code)
-        ],
+        reports=len(reports),
+        measures=[latest[code] for code in sorted(latest)],
     )

@@ -1,4 +1,4 @@
 from services.runtime.migrations import run_migrations
-from services.scoring.adapters.tables import ScoringTable
+from services.scoring.adapters.tables import metadata
 
-run_migrations(ScoringTable.metadata)
+run_migrations(metadata)

@@ -1,17 +1,20 @@
 import itertools
 from datetime import UTC, datetime
 
-from services.scoring.domain.progress import Fact, summarise
+from services.scoring.domain.facts import Fact, FactKind, to_fact
+from services.scoring.domain.progress import summarise
+from tests.unit.scoring.events import progress, returned
 
 
 def fact(event_id: str, measure: str, percent: float, day: int) -> Fact:
-    return Fact(
-        event_id=event_id,
-        measure_code=measure,
-        report_id=event_id,
-        percent_complete=percent,
-        reported_at=datetime(2026, 11, day, tzinfo=UTC),
-    )
+    reported = datetime(2026, 11, day, tzinfo=UTC)
+    data = {
+        "report_id": event_id,
+        "measure_code": measure,
+        "percent_complete": percent,
+        "reported_at": reported.isoformat(),
+    }
+    return Fact(event_id, FactKind.PROGRESS, "360102", reported.date(), reported, data)
 
 
 FACTS = [
@@ -33,6 +36,15 @@ def test_latest_report_per_measure_wins_in_any_arrival_order() -> None:
         ("M07", 30),
         ("M12", 20),
     ]  # same reported_at: the larger event id breaks the tie
+
+
+def test_a_returned_report_no_longer_counts() -> None:
+    first = progress("360102", "r-1", datetime(2026, 3, 1, tzinfo=UTC), percent=20)
+    second = progress("360102", "r-2", datetime(2026, 3, 9, tzinfo=UTC), percent=60)
+    facts = [to_fact(e) for e in (first, second, returned("360102", "r-2", second.time))]
+    summary = summarise("360102", [f for f in facts if f is not None])
+    assert summary.reports == 1
+    assert [m.percent_complete for m in summary.measures] == [20]
 
 
 def test_no_facts_no_measures() -> None:

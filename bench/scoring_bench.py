@@ -1,0 +1,261 @@
+"""Scoring throughput, measured against a plain nats-py consume-and-ack loop in the same run.
+
+    .venv/bin/python bench/scoring_bench.py [--live-events 200000] [--rebuild-events 1000000]
+
+1. baseline: a plain nats-py loop pulls the live workload in batches of 100 (the service's batch
+   size) from a durable consumer and acks every message; nothing else.
+2. live: the scoring service as its own process (`python -m services.scoring`, SQLite) consumes
+   the same stream with its real consumers, inbox, fact store, recompute job and outbox; timed
+   from the moment it is ready until every event is processed and every card is recomputed.
+   For scale, the same stream through the service runtime's consumer with a handler that does
+   nothing: the ceiling of any service built on the runtime.
+3. rebuild: `python -m services.scoring.rebuild` replays a stream of --rebuild-events events into
+   a fresh SQLite store and scores every unit; timed end to end, with its peak RSS.
+
+Targets (issue 5): live >= 0.5 x baseline; rebuild of 1,000,000 events < 30 s; < 200 MB RSS.
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+from fastapi import FastAPI
+from nats.js.api import ConsumerConfig
+from sqlalchemy.ext.asyncio import AsyncSession
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import scoring_workload as workload
+
+from contracts import streams, subjects
+from contracts.envelope import Envelope
+from fivetype.natsserver import NatsServer, free_port
+from services.runtime.bus import provision_streams
+from services.runtime.service import ServiceRuntime
+from services.runtime.settings import ServiceSettings
+from services.scoring.adapters import stream
+from services.scoring.domain.facts import NORMALISERS
+from services.scoring.entrypoints.bus import DURABLES
+from services.scoring.settings import MIGRATIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _CeilingSettings(ServiceSettings):
+    service_name = "bench-ceiling"
+
+
+async def runtime_ceiling(url: str, count: int, directory: Path) -> float:
+    """Events/s of the runtime's consumer (decode, inbox, spans, acks) with a no-op handler."""
+    settings = _CeilingSettings(
+        nats_url=url, database_url=f"sqlite:///{directory / 'ceiling.db'}", log_level="WARNING"
+    )
+    runtime = ServiceRuntime(settings, MIGRATIONS)
+
+    async def nothing(_session: AsyncSession, _batch: list[Envelope[Any]]) -> None:
+        return None
+
+    names = [f"ceiling-{n}" for n in range(len(NORMALISERS))]
+    for model, name in zip(NORMALISERS, names, strict=True):
+        runtime.bus.consume(model, subjects.event(model.NAME), streams.EVENTS, name, nothing)
+    async with runtime.lifespan(FastAPI()):
+        while not runtime.bus.connected:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        js = runtime.bus.jetstream()
+        assert js is not None
+        through = await stream.last_sequence(js)
+        while not await stream.caught_up(js, names, through):  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        return count / (time.perf_counter() - started)
+
+
+async def publish(url: str, count: int) -> float:
+    connection = await nats.connect(url)
+    js = connection.jetstream()
+    await provision_streams(js, 1)
+    started = time.perf_counter()
+    pending = []
+    for subject, payload, event_id in workload.events(count):
+        pending.append(await js.publish_async(subject, payload, headers={"Nats-Msg-Id": event_id}))
+        if len(pending) >= 2000:
+            await asyncio.gather(*pending)
+            pending = []
+    await asyncio.gather(*pending)
+    await connection.close()
+    return count / (time.perf_counter() - started)
+
+
+async def plain_loop(url: str, count: int) -> float:
+    """Events/s of the simplest correct consumer: pull a batch, ack each message."""
+    connection = await nats.connect(url)
+    js = connection.jetstream()
+    subscription = await js.pull_subscribe(
+        "fivetype.events.>",
+        durable="bench-plain",
+        stream=streams.EVENTS.name,
+        config=ConsumerConfig(ack_wait=60),
+    )
+    started, seen = time.perf_counter(), 0
+    while seen < count:
+        for message in await subscription.fetch(100, timeout=5):
+            await message.ack()
+            seen += 1
+    rate = count / (time.perf_counter() - started)
+    await connection.close()
+    return rate
+
+
+def _peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(found[1]) / 1024 if found else float("nan")
+
+
+def _dirty(database: Path) -> int:
+    with sqlite3.connect(database, timeout=30) as connection:
+        return int(connection.execute("SELECT count(*) FROM dirty_units").fetchone()[0])
+
+
+async def _settled(url: str, database: Path) -> bool:
+    connection = await nats.connect(url)
+    try:
+        js = connection.jetstream()
+        through = await stream.last_sequence(js)
+        return await stream.caught_up(js, DURABLES, through) and _dirty(database) == 0
+    finally:
+        await connection.close()
+
+
+async def _wait_ready(port: int) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        while True:
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.05)
+
+
+async def live(url: str, count: int, directory: Path) -> tuple[float, float]:
+    """(events/s, peak RSS in MB) of the scoring service consuming `count` events."""
+    database = directory / "live.db"
+    port = free_port()
+    prefix = "FIVETYPE_SCORING_"
+    env = {
+        **os.environ,
+        f"{prefix}NATS_URL": url,
+        f"{prefix}DATABASE_URL": f"sqlite:///{database}",
+        f"{prefix}HTTP_PORT": str(port),
+        f"{prefix}LOG_LEVEL": "WARNING",
+        f"{prefix}LOG_FORMAT": "console",
+    }
+    log_path = directory / "live.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.scoring", cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+    try:
+        await asyncio.wait_for(_wait_ready(port), 60)
+        started = time.perf_counter()
+        # Completion is a state of JetStream and the database: poll both.
+        while not await _settled(url, database):  # noqa: ASYNC110
+            await asyncio.sleep(0.25)
+        elapsed = time.perf_counter() - started
+        return count / elapsed, _peak_rss_mb(process.pid)
+    except BaseException:
+        print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
+        raise
+    finally:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def rebuild(url: str, directory: Path) -> tuple[str, float, float]:
+    """(the rebuild's own report, wall seconds, peak RSS in MB)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "services.scoring.rebuild",
+            "--database-url",
+            f"sqlite:///{directory / 'rebuilt.db'}",
+            "--nats-url",
+            url,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    assert process.stdout is not None and process.stderr is not None
+    output = process.stdout.read().decode()
+    if status != 0:
+        raise RuntimeError(f"rebuild failed: {process.stderr.read().decode()[-2000:]}")
+    return output.strip(), elapsed, usage.ru_maxrss / 1024
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--live-events", type=int, default=200_000)
+    parser.add_argument("--rebuild-events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    workload.check()
+    with tempfile.TemporaryDirectory(prefix="scoring-bench-") as scratch:
+        directory = Path(scratch)
+        live_server = NatsServer(directory / "nats-live", free_port())
+        live_server.start()
+        try:
+            rate = await publish(live_server.url, args.live_events)
+            print(f"published {args.live_events} events at {rate:,.0f}/s")
+            baseline = await plain_loop(live_server.url, args.live_events)
+            print(f"baseline  plain nats-py pull+ack loop: {baseline:>9,.0f} events/s")
+            scored, rss = await live(live_server.url, args.live_events, directory)
+            print(
+                f"live      scoring service:               {scored:>9,.0f} events/s "
+                f"= {scored / baseline:.2f} x baseline (target >= 0.5), peak RSS {rss:.0f} MB"
+            )
+            ceiling = await runtime_ceiling(live_server.url, args.live_events, directory)
+            print(
+                f"ceiling   runtime consumer, no-op handler: {ceiling:>7,.0f} events/s "
+                f"= {ceiling / baseline:.2f} x baseline"
+            )
+        finally:
+            live_server.stop()
+        rebuild_server = NatsServer(directory / "nats-rebuild", free_port())
+        rebuild_server.start()
+        try:
+            rate = await publish(rebuild_server.url, args.rebuild_events)
+            print(f"published {args.rebuild_events} events at {rate:,.0f}/s")
+            report, elapsed, rss = rebuild(rebuild_server.url, directory)
+            print(
+                f"rebuild   {args.rebuild_events} events: {elapsed:.1f} s wall "
+                f"= {args.rebuild_events / elapsed:,.0f} events/s "
+                f"= {args.rebuild_events / elapsed / baseline:.2f} x baseline "
+                f"(target < 30 s), peak RSS {rss:.0f} MB (target < 200)"
+            )
+            print(f"          {report}")
+        finally:
+            rebuild_server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,86 @@
+"""What scoring asks JetStream directly: whether its consumers have caught up with the stream
+(before a period is closed), and every retained event from the start (for a rebuild)."""
+
+import asyncio
+from collections.abc import AsyncIterator, Collection, Iterable
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from contracts import streams, subjects
+
+_EVENTS = streams.EVENTS.name
+
+
+async def last_sequence(js: JetStreamContext) -> int:
+    return int((await js.stream_info(_EVENTS)).state.last_seq)
+
+
+async def caught_up(js: JetStreamContext, durables: Iterable[str], through: int) -> bool:
+    """Whether every consumer has processed (and acknowledged) all its messages up to stream
+    sequence `through`."""
+    for durable in durables:
+        try:
+            info = await js.consumer_info(_EVENTS, durable)
+        except NotFoundError:
+            return False
+        delivered = info.delivered.stream_seq if info.delivered else 0
+        acked = info.ack_floor.stream_seq if info.ack_floor else 0
+        if not (
+            (info.num_pending == 0 or (delivered or 0) >= through)
+            and (info.num_ack_pending == 0 or (acked or 0) >= through)
+        ):
+            return False
+    return True
+
+
+async def wait_caught_up(
+    js: JetStreamContext, durables: Iterable[str], within: float, interval: float = 0.1
+) -> bool:
+    through = await last_sequence(js)
+    names = list(durables)
+    try:
+        async with asyncio.timeout(within):
+            # JetStream has no notification for a consumer's progress: poll its info.
+            while not await caught_up(js, names, through):  # noqa: ASYNC110
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def replay(
+    js: JetStreamContext, tokens: Collection[str], batch_size: int = 2000
+) -> AsyncIterator[list[Msg]]:
+    """Every retained event whose message token (fivetype.events.<token>.<unit>) is in `tokens`,
+    in stream order and in batches, up to the last event the stream held when the replay began.
+
+    An ephemeral pull consumer without acks, read one batch at a time: memory stays flat however
+    long the stream is, and the server forgets the consumer when the replay ends (or a minute
+    after the process died)."""
+    through = await last_sequence(js)
+    if through == 0:
+        return
+    subscription = await js.pull_subscribe(
+        f"{subjects.EVENTS}.>",
+        durable=None,
+        stream=_EVENTS,
+        config=ConsumerConfig(
+            ack_policy=AckPolicy.NONE,
+            deliver_policy=DeliverPolicy.ALL,
+            inactive_threshold=60.0,
+        ),
+    )
+    try:
+        while True:
+            messages = await subscription.fetch(batch_size, timeout=30)
+            batch = [m for m in messages if m.subject.split(".", 3)[2] in tokens]
+            last = messages[-1].metadata.sequence.stream >= through
+            if batch:
+                yield batch
+            if last:
+                return
+    finally:
+        await subscription.unsubscribe()

@@ -1,0 +1,351 @@
+"""Facts: the events scoring consumes, each reduced to the fields a score depends on.
+
+A fact is stored once per event id, whatever the order or number of deliveries, and a card is
+always a function of the set of facts, so processing events live and replaying them from the
+stream give the same cards by construction. `known_at` is the producer's envelope time (when the
+platform learnt the fact): "as of" filters on it. `day` places the fact in a period.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from contracts.envelope import Envelope, Message
+from contracts.inspections import (
+    FindingRaised,
+    PublicServiceIndicators,
+    RectificationClosed,
+    RectificationReopened,
+    RectificationReturned,
+    SuggestionAnswered,
+)
+from contracts.measures import (
+    AchievementRecognized,
+    AssignmentCreated,
+    CataloguePublished,
+    ChangeKind,
+    ChangeRequestDecided,
+    DeadlineMissed,
+    ProgressAccepted,
+    ProgressReported,
+    ProgressReturned,
+    UnitRegistered,
+)
+from services.scoring.domain.periods import local_date
+
+
+class FactKind(StrEnum):
+    PROGRESS = "progress"
+    PROGRESS_ACCEPTED = "progress_accepted"
+    PROGRESS_RETURNED = "progress_returned"
+    ASSIGNMENT = "assignment"
+    EXTENSION = "extension"
+    DEADLINE_MISSED = "deadline_missed"
+    ACHIEVEMENT = "achievement"
+    FINDING = "finding"
+    RECTIFICATION_RETURNED = "rectification_returned"
+    RECTIFICATION_CLOSED = "rectification_closed"
+    RECTIFICATION_REOPENED = "rectification_reopened"
+    SUGGESTION_ANSWERED = "suggestion_answered"
+    PUBLIC_SERVICE = "public_service"
+    UNIT = "unit"
+    CATALOGUE = "catalogue"
+
+
+# Facts that describe the world rather than a unit's performance: they change how other facts
+# are read (a unit's peer group, a measure's type), so they are loaded for every unit.
+REFERENCE_KINDS = frozenset({FactKind.UNIT, FactKind.CATALOGUE})
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    event_id: str
+    kind: FactKind
+    unit: str
+    day: date | None
+    known_at: datetime
+    data: Mapping[str, Any]  # JSON-safe: dates as ISO strings
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _utc(moment: datetime) -> str:
+    """In UTC, so that comparing the strings compares the instants."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def _progress(envelope: Envelope[ProgressReported]) -> Fact:
+    report = envelope.data
+    reported_on = local_date(report.reported_at)
+    # A report answers the deadline of its milestone or obligation occurrence: it counts in the
+    # period of that deadline, so a late report still lands where it was due.
+    day = report.milestone_due_date or reported_on
+    return Fact(
+        envelope.id,
+        FactKind.PROGRESS,
+        report.unit,
+        day,
+        envelope.time,
+        {
+            "report_id": report.report_id,
+            "measure_code": report.measure_code,
+            "measure_type": report.measure_type,
+            "assignment_id": report.assignment_id,
+            "milestone_id": report.milestone_id,
+            "milestone_due_date": _iso(report.milestone_due_date),
+            "reported_at": _utc(report.reported_at),
+            "reported_on": reported_on.isoformat(),
+            "percent_complete": report.percent_complete,
+            "on_time": report.on_time,
+            "milestone_completed": report.milestone_completed,
+            "empty": not report.summary.strip() and not report.evidence,
+        },
+    )
+
+
+def _review(kind: FactKind) -> Callable[[Envelope[Any]], Fact]:
+    def normalise(envelope: Envelope[ProgressAccepted | ProgressReturned]) -> Fact:
+        review = envelope.data
+        return Fact(
+            envelope.id,
+            kind,
+            review.unit,
+            None,
+            envelope.time,
+            {"report_id": review.report_id, "reviewed_at": _utc(review.reviewed_at)},
+        )
+
+    return normalise
+
+
+def _assignment(envelope: Envelope[AssignmentCreated]) -> Fact:
+    assignment = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.ASSIGNMENT,
+        assignment.unit,
+        None,
+        envelope.time,
+        {
+            "assignment_id": assignment.assignment_id,
+            "measure_code": assignment.measure_code,
+            "measure_type": assignment.measure_type,
+            # Co-operating units receive the whole plan; only their own milestones are theirs.
+            "milestones": {
+                m.milestone_id: m.due_date.isoformat()
+                for m in assignment.milestones
+                if m.unit == assignment.unit
+            },
+        },
+    )
+
+
+def _extension(envelope: Envelope[ChangeRequestDecided]) -> Fact | None:
+    decision = envelope.data
+    if not (
+        decision.approved
+        and decision.kind is ChangeKind.EXTENSION
+        and decision.milestone_id
+        and decision.due_date_after
+    ):
+        return None  # only an approved extension of a milestone changes what is scored
+    return Fact(
+        envelope.id,
+        FactKind.EXTENSION,
+        decision.unit,
+        None,
+        envelope.time,
+        {
+            "assignment_id": decision.assignment_id,
+            "milestone_id": decision.milestone_id,
+            "due_date_before": _iso(decision.due_date_before),
+            "due_date_after": decision.due_date_after.isoformat(),
+        },
+    )
+
+
+def _deadline_missed(envelope: Envelope[DeadlineMissed]) -> Fact:
+    missed = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.DEADLINE_MISSED,
+        missed.unit,
+        missed.due_date,
+        envelope.time,
+        {
+            "item_type": missed.item_type.value,
+            "item_id": missed.item_id,
+            "measure_code": missed.measure_code,
+            "measure_type": missed.measure_type,
+            "assignment_id": missed.assignment_id,
+            "milestone_id": missed.milestone_id,
+            "due_date": missed.due_date.isoformat(),
+        },
+    )
+
+
+def _achievement(envelope: Envelope[AchievementRecognized]) -> Fact:
+    achievement = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.ACHIEVEMENT,
+        achievement.unit,
+        achievement.recognised_on,
+        envelope.time,
+        {
+            "achievement_id": achievement.achievement_id,
+            "kind": achievement.kind.value,
+            "measure_code": achievement.measure_code,
+            "measure_type": achievement.measure_type,
+        },
+    )
+
+
+def _finding(envelope: Envelope[FindingRaised]) -> Fact:
+    finding = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.FINDING,
+        finding.unit,
+        local_date(finding.raised_at),
+        envelope.time,
+        {
+            "finding_id": finding.finding_id,
+            "severity": finding.severity.value,
+            "measure_code": finding.measure_code,
+            "measure_type": finding.measure_type,
+            "inspection_kind": finding.inspection_kind.value,
+        },
+    )
+
+
+def _rectification(
+    kind: FactKind, moment: Callable[[Any], datetime]
+) -> Callable[[Envelope[Any]], Fact]:
+    def normalise(
+        envelope: Envelope[RectificationReturned | RectificationClosed | RectificationReopened],
+    ) -> Fact:
+        step = envelope.data
+        data: dict[str, Any] = {
+            "finding_id": step.finding_id,
+            "severity": step.severity.value,
+            "measure_code": step.measure_code,
+            "measure_type": step.measure_type,
+        }
+        if isinstance(step, RectificationClosed):
+            data |= {"on_time": step.on_time, "days_late": step.days_late}
+        return Fact(envelope.id, kind, step.unit, local_date(moment(step)), envelope.time, data)
+
+    return normalise
+
+
+def _suggestion_answered(envelope: Envelope[SuggestionAnswered]) -> Fact:
+    answer = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.SUGGESTION_ANSWERED,
+        answer.unit,
+        local_date(answer.answered_at),
+        envelope.time,
+        {
+            "suggestion_id": answer.suggestion_id,
+            "on_time": answer.on_time,
+            "days_late": answer.days_late,
+        },
+    )
+
+
+PUBLIC_SERVICE_COUNTS = (
+    "received",
+    "repeat_received",
+    "due",
+    "closed_on_time",
+    "closures",
+    "reopens",
+    "ratings",
+    "satisfied_ratings",
+)
+
+
+def _public_service(envelope: Envelope[PublicServiceIndicators]) -> Fact:
+    indicators = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.PUBLIC_SERVICE,
+        indicators.unit,
+        indicators.period_start,
+        envelope.time,
+        {
+            "period": indicators.period,
+            "revision": indicators.revision,
+            **{name: getattr(indicators, name) for name in PUBLIC_SERVICE_COUNTS},
+        },
+    )
+
+
+def _unit(envelope: Envelope[UnitRegistered]) -> Fact:
+    unit = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.UNIT,
+        unit.unit,
+        None,
+        envelope.time,
+        {
+            "name_zh": unit.name_zh,
+            "name_en": unit.name_en,
+            "peer_group": unit.peer_group,
+            "peer_group_name_zh": unit.peer_group_name_zh,
+            "peer_group_name_en": unit.peer_group_name_en,
+            "is_office": unit.is_office,
+        },
+    )
+
+
+def _catalogue(envelope: Envelope[CataloguePublished]) -> Fact:
+    catalogue = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.CATALOGUE,
+        envelope.subject,
+        None,
+        envelope.time,
+        {
+            "year": catalogue.year,
+            "version": catalogue.version,
+            "types": {t.code: [t.name_zh, t.name_en] for t in catalogue.types},
+            "measure_types": {m.code: m.type for m in catalogue.measures},
+        },
+    )
+
+
+Normaliser = Callable[[Envelope[Any]], Fact | None]
+
+# Every message scoring consumes, and how it becomes a fact. The bus subscriptions and the
+# rebuild both read this table, so they cannot disagree on what is consumed.
+NORMALISERS: Mapping[type[Message], Normaliser] = {
+    ProgressReported: _progress,
+    ProgressAccepted: _review(FactKind.PROGRESS_ACCEPTED),
+    ProgressReturned: _review(FactKind.PROGRESS_RETURNED),
+    AssignmentCreated: _assignment,
+    ChangeRequestDecided: _extension,
+    DeadlineMissed: _deadline_missed,
+    AchievementRecognized: _achievement,
+    FindingRaised: _finding,
+    RectificationReturned: _rectification(FactKind.RECTIFICATION_RETURNED, lambda s: s.returned_at),
+    RectificationClosed: _rectification(FactKind.RECTIFICATION_CLOSED, lambda s: s.closed_at),
+    RectificationReopened: _rectification(FactKind.RECTIFICATION_REOPENED, lambda s: s.reopened_at),
+    SuggestionAnswered: _suggestion_answered,
+    PublicServiceIndicators: _public_service,
+    UnitRegistered: _unit,
+    CataloguePublished: _catalogue,
+}
+
+
+def to_fact(envelope: Envelope[Any]) -> Fact | None:
+    """The fact an event establishes; None for an event that changes no score."""
+    return NORMALISERS[type(envelope.data)](envelope)

@@ -1,0 +1,180 @@
+"""Rebuild scoring's store from the retained event stream into a fresh database:
+
+    python -m services.scoring.rebuild --database-url sqlite:///data/scoring-rebuilt.db
+
+Replays FIVETYPE_EVENTS from its first message, in stream order, with an ephemeral pull consumer
+(nothing is acked, memory stays flat, no consumer is left on the server), records facts exactly
+as live processing does, restores the rubric versions (RubricActivated) and published rankings
+(RankingPublished), loads the rubric files, then scores every unit. Messages that break the
+contract are skipped, as live consumers dead-letter them. ScoreUpdated is not published for
+rebuilt cards.
+"""
+
+import argparse
+import asyncio
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+import structlog
+from nats.aio.msg import Msg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import subjects
+from contracts.envelope import ContractError, Envelope, Message, decode, utcnow
+from contracts.scoring import RankingPublished, RubricActivated
+from services.runtime import logs
+from services.runtime.db import Database, migrate
+from services.scoring import handlers
+from services.scoring.adapters import repository, stream
+from services.scoring.domain.facts import NORMALISERS, to_fact
+from services.scoring.domain.rubric import RubricRefused, rubric_from_document
+from services.scoring.rulebook import DEFAULT_RUBRIC_DIR, RuleBook
+from services.scoring.settings import MIGRATIONS
+
+log = structlog.get_logger()
+_REPLAYED_MODELS: list[type[Message]] = [*NORMALISERS.keys(), RankingPublished, RubricActivated]
+REPLAYED = {subjects.token(model.NAME): model for model in _REPLAYED_MODELS}
+
+
+class NotEmpty(Exception):
+    """The target database already holds facts: a rebuild needs a fresh store."""
+
+
+@dataclass
+class Rebuilt:
+    events: int = 0
+    skipped: int = 0
+    facts: int = 0
+    cards: int = 0
+    replay_seconds: float = 0.0
+    scoring_seconds: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.replay_seconds + self.scoring_seconds
+
+
+def _decode(message: Msg, max_bytes: int) -> Envelope[Any] | None:
+    model = REPLAYED[message.subject.split(".", 3)[2]]
+    try:
+        return decode(message.data, model, arrived_on=message.subject, max_bytes=max_bytes)
+    except ContractError:
+        return None
+
+
+async def _restore_rubric(session: AsyncSession, envelope: Envelope[RubricActivated]) -> None:
+    activated = envelope.data
+    try:
+        rubric = rubric_from_document(activated.document, activated.source)
+    except RubricRefused as refused:
+        log.error("replayed rubric no longer valid; skipped", errors=refused.errors)
+        return
+    await repository.add_rubric(
+        session,
+        rubric.document(),
+        year=rubric.programme_year,
+        version=rubric.version,
+        number=rubric.number,
+        sha256=rubric.sha256,
+        source=activated.source,
+        activated_at=activated.activated_at,
+    )
+
+
+async def _apply(session: AsyncSession, envelopes: list[Envelope[Any]], now: datetime) -> int:
+    facts = [f for e in envelopes if type(e.data) in NORMALISERS and (f := to_fact(e)) is not None]
+    await repository.add_facts(session, facts, now)
+    for envelope in envelopes:
+        if isinstance(envelope.data, RubricActivated):
+            await _restore_rubric(session, envelope)
+        elif isinstance(envelope.data, RankingPublished):
+            await handlers.restore_ranking(session, envelope)
+    return len(facts)
+
+
+async def replay_into(
+    db: Database, nats_url: str, result: Rebuilt, max_bytes: int = 256 * 1024
+) -> None:
+    connection = await nats.connect(nats_url)
+    try:
+        async for batch in stream.replay(connection.jetstream(), REPLAYED):
+            envelopes = [e for m in batch if (e := _decode(m, max_bytes)) is not None]
+            result.events += len(batch)
+            result.skipped += len(batch) - len(envelopes)
+            async with db.session() as session, session.begin():
+                result.facts += await _apply(session, envelopes, utcnow())
+    finally:
+        await connection.close()
+
+
+async def rebuild(
+    database_url: str,
+    nats_url: str,
+    rubric_dir: Path = DEFAULT_RUBRIC_DIR,
+    office: str = "office",
+    clock: Callable[[], datetime] = utcnow,
+) -> Rebuilt:
+    await asyncio.to_thread(migrate, database_url, MIGRATIONS)
+    db = Database(database_url)
+    result = Rebuilt()
+    try:
+        async with db.session() as session:
+            if await repository.fact_count(session):
+                raise NotEmpty(f"{database_url} already holds facts; rebuild into a fresh store")
+        started = time.perf_counter()
+        await replay_into(db, nats_url, result)
+        result.replay_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        book = RuleBook(office=office)
+        await book.load_files(db, rubric_dir, clock)
+        async with db.session() as session, session.begin():
+            await repository.mark_dirty(session, await repository.scored_units(session))
+        recompute = handlers.Recomputer(db, book, clock, lambda: None, publish=False)
+        while True:
+            units, changed = await recompute.run_once()
+            if not units:
+                break
+            result.cards += changed
+        result.scoring_seconds = time.perf_counter() - started
+    finally:
+        await db.dispose()
+    return result
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="a fresh database to rebuild into")
+    parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    parser.add_argument("--rubric-dir", type=Path, default=DEFAULT_RUBRIC_DIR)
+    parser.add_argument("--office", default="office", help="the office's unit code")
+    args = parser.parse_args(argv)
+    logs.configure("WARNING", "console", "scoring-rebuild")
+    try:
+        result = asyncio.run(
+            rebuild(args.database_url, args.nats_url, args.rubric_dir, args.office)
+        )
+    except NotEmpty as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    rate = result.events / result.seconds if result.seconds else 0.0
+    print(
+        f"events={result.events} skipped={result.skipped} facts={result.facts} "
+        f"cards={result.cards} replay_s={result.replay_seconds:.2f} "
+        f"scoring_s={result.scoring_seconds:.2f} events_per_s={rate:.0f} "
+        f"peak_rss_mb={_peak_rss_mb():.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
