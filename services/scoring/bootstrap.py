@@ -7,6 +7,8 @@ from fastapi import FastAPI
 
 from contracts.envelope import utcnow
 from services.runtime.service import ServiceRuntime
+from services.scoring.adapters import programme_metrics as programme_metrics_adapter
+from services.scoring.domain.periods import PROGRAMME_TZ
 from services.scoring.entrypoints import bus, http
 from services.scoring.handlers import Recomputer
 from services.scoring.rulebook import RuleBook
@@ -37,6 +39,12 @@ def build(
             pace=settings.recompute_pace,
         ),
     )
+
+    async def programme_metrics() -> None:
+        async with runtime.db.session() as session:
+            await programme_metrics_adapter.sample(session, clock().astimezone(PROGRAMME_TZ).year)
+
+    runtime.every(settings.metrics_sample_seconds, "programme-metrics", programme_metrics)
     app = runtime.create_app("fivetype scoring service (考核评分服务)")
     app.include_router(http.router(runtime, book, settings, clock))
     return runtime, app

@@ -92,6 +92,7 @@ def prometheus(platform: Stack, tmp_path_factory: pytest.TempPathFactory) -> Ite
         _make_activity(platform)  # after the first scrapes, so rates see the counters move
         eventually(lambda: server.query("fivetype_dead_letter_messages > 0"), timeout=30)
         eventually(lambda: server.query("fivetype_findings > 0"), timeout=30)
+        eventually(lambda: server.query("fivetype_unit_score"), timeout=60)
         eventually(
             lambda: server.query("rate(fivetype_outbox_published_total[5m]) > 0"), timeout=30
         )

@@ -1,0 +1,19 @@
+"""What the office's dashboard shows of the assessment: every unit's score for the current
+year (about forty units: a bounded label)."""
+
+import sqlalchemy as sa
+from prometheus_client import Gauge
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.adapters.tables import scorecards
+
+SCORES = Gauge("fivetype_unit_score", "Each unit's score for the current programme year.", ["unit"])
+
+
+async def sample(session: AsyncSession, year: int) -> None:
+    rows = await session.execute(
+        sa.select(scorecards.c.unit, scorecards.c.total).where(scorecards.c.period == str(year))
+    )
+    SCORES.clear()  # a unit without a card this year must not keep last year's score
+    for unit, total in rows:
+        SCORES.labels(unit).set(float(total))
