@@ -149,6 +149,22 @@ def decode(
     """
     if len(raw) > max_bytes:
         raise ContractError(Reason.OVERSIZED, f"{len(raw)} bytes exceeds the limit of {max_bytes}")
+    try:  # the common case, parsed once in pydantic's JSON parser (about twice as fast)
+        envelope: Envelope[DataT] = envelope_model(model).model_validate_json(raw)
+    except ValidationError:
+        envelope = _classify(raw, model)
+    units = {envelope.subject, getattr(envelope.data, "unit", envelope.subject)}
+    if arrived_on is not None:
+        units.add(arrived_on.rsplit(".", 1)[-1])
+    if len(units) > 1:
+        raise ContractError(
+            Reason.UNIT_MISMATCH, f"units disagree: {sorted(units)}", document=json.loads(raw)
+        )
+    return envelope
+
+
+def _classify(raw: bytes, model: type[DataT]) -> Envelope[DataT]:
+    """The slow path for a message that failed validation: say precisely what is wrong."""
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -180,11 +196,4 @@ def decode(
             errors,
             document,
         ) from exc
-    units = {envelope.subject, getattr(envelope.data, "unit", envelope.subject)}
-    if arrived_on is not None:
-        units.add(arrived_on.rsplit(".", 1)[-1])
-    if len(units) > 1:
-        raise ContractError(
-            Reason.UNIT_MISMATCH, f"units disagree: {sorted(units)}", document=document
-        )
     return envelope
