@@ -12,13 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from contracts.envelope import utcnow
 from services.measures.adapters import programme_metrics as programme_metrics_adapter
 from services.measures.adapters.reference import ReferenceStore
-from services.measures.domain.calendar import local_day, shipped_calendar_years
+from services.measures.domain.calendar import shipped_calendar_years
 from services.measures.domain.catalogue import load_catalogue, load_units
 from services.measures.entrypoints import bus, http
 from services.measures.handlers import reference, watcher
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import local_date
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SEED_CHECK_SECONDS = 3600.0  # a replica started from a newer image seeds the years it adds
@@ -84,7 +85,7 @@ def build(settings: MeasuresSettings | None = None) -> tuple[MeasuresRuntime, Fa
 
     async def programme_metrics() -> None:
         async with runtime.db.session() as session:
-            await programme_metrics_adapter.sample(session, local_day(ctx.clock()))
+            await programme_metrics_adapter.sample(session, local_date(ctx.clock()))
 
     runtime.every(SEED_CHECK_SECONDS, "reference-seed", seed)
     runtime.every(settings.metrics_sample_seconds, "programme-metrics", programme_metrics)

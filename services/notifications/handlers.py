@@ -36,7 +36,6 @@ from services.notifications.domain.escalation import (
     Level,
     case_key,
     closure_ref,
-    local_date,
 )
 from services.notifications.domain.routing import (
     UNIT_ROLES,
@@ -49,7 +48,7 @@ from services.notifications.domain.settlements import Settlement
 from services.notifications.domain.templates import Rendered, Templates
 from services.notifications.domain.topics import SENT_AT_ONCE, Occurrence, Topic
 from services.runtime.messaging import add_to_outbox
-from services.runtime.workdays import WorkingCalendar
+from services.runtime.workdays import WorkingCalendar, local_date
 
 SOURCE = "fivetype/notifications"
 OFFICE_UNIT = "office"  # digests for recipients outside any unit come from the office

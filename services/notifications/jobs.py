@@ -12,8 +12,9 @@ from services.notifications import handlers
 from services.notifications.adapters import repository
 from services.notifications.adapters.tables import EscalationCase, Recipient
 from services.notifications.domain.digest import digest_day
-from services.notifications.domain.escalation import CaseStatus, Level, local_date
+from services.notifications.domain.escalation import CaseStatus, Level
 from services.runtime.db import Database
+from services.runtime.workdays import local_date
 
 log = structlog.get_logger()
 

@@ -3,12 +3,19 @@ working days (调休). Deadlines counted "in working days" by any service use th
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
 
 DEFAULT_CALENDAR_PATH = Path(__file__).parent / "data" / "holidays-cn.yaml"
+# Deadlines and periods are dates in the city's time zone (China Standard Time, no daylight
+# saving): a milestone due on 30 June is missed from 1 July 00:00 Beijing time.
+PROGRAMME_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(PROGRAMME_TZ).date()
 
 
 @dataclass(frozen=True)

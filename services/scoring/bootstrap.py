@@ -7,8 +7,8 @@ from fastapi import FastAPI
 
 from contracts.envelope import utcnow
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import PROGRAMME_TZ
 from services.scoring.adapters import programme_metrics as programme_metrics_adapter
-from services.scoring.domain.periods import PROGRAMME_TZ
 from services.scoring.entrypoints import bus, http
 from services.scoring.handlers import Recomputer
 from services.scoring.rulebook import RuleBook

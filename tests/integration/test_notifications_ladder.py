@@ -21,8 +21,8 @@ from contracts.inspections import FindingRaised, InspectionKind, RectificationCl
 from contracts.measures import DeadlineItem, DeadlineMissed, ProgressReported
 from services.notifications import jobs
 from services.notifications.bootstrap import Service
-from services.notifications.domain.escalation import CHINA
 from services.notifications.domain.signing import IDEMPOTENCY_HEADER
+from services.runtime.workdays import PROGRAMME_TZ
 from tests.conftest import Databases, eventually_async, start_nats
 from tests.integration.test_notifications_support import (
     OffsetClock,
@@ -52,7 +52,7 @@ CALENDAR = "2026:\n  holidays: [2026-07-02]\n  workdays: [2026-07-04]\n"
 
 
 def china(day: date, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), CHINA).astimezone(UTC)
+    return datetime.combine(day, time(hour, minute), PROGRAMME_TZ).astimezone(UTC)
 
 
 @dataclass

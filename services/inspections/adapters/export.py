@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.inspections.domain.calendar import PROGRAMME_TZ
+from services.runtime.workdays import PROGRAMME_TZ
 
 
 @dataclass(frozen=True)

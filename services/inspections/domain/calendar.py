@@ -2,15 +2,10 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Self
 
-# Deadlines and periods are local dates; China Standard Time has no daylight saving.
-PROGRAMME_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(PROGRAMME_TZ).date()
+from services.runtime.workdays import PROGRAMME_TZ, local_date
 
 
 def days_late(moment: datetime, due: date) -> int:

@@ -22,9 +22,9 @@ from contracts.envelope import UnitCode
 from contracts.inspections import ClueRef, FiveType, ItemId, Severity
 from contracts.reasons import Reason
 from services.inspections.domain.actors import Actor, Role, require_role, require_unit
-from services.inspections.domain.calendar import local_date
 from services.inspections.domain.reference import ReferenceData
 from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.runtime.workdays import local_date
 
 
 class RectificationState(StrEnum):

@@ -15,7 +15,6 @@ from contracts.envelope import fact_id
 from contracts.measures import DeadlineItem, DeadlineMissed
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Finding, PublicRequest, Suggestion
-from services.inspections.domain.calendar import local_date
 from services.inspections.domain.findings import AWAITING_UNIT
 from services.inspections.domain.public_requests import OPEN_STATES
 from services.inspections.domain.supervision import SuggestionState
@@ -27,6 +26,7 @@ from services.inspections.handlers.context import (
     journal,
 )
 from services.runtime.db import Database
+from services.runtime.workdays import local_date
 
 BATCH = 500
 

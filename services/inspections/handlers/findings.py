@@ -20,7 +20,7 @@ from contracts.inspections import (
 from contracts.reasons import Reason
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Finding, Inspection, Submission
-from services.inspections.domain.calendar import days_late, local_date
+from services.inspections.domain.calendar import days_late
 from services.inspections.domain.findings import (
     CloseRectification,
     RaiseFinding,
@@ -40,6 +40,7 @@ from services.inspections.domain.fingerprint import fingerprint
 from services.inspections.domain.reference import ReferenceData
 from services.inspections.domain.refusals import Refusal, RefusalCode
 from services.inspections.handlers.context import Change, Context, JournalActor, emit, journal
+from services.runtime.workdays import local_date
 
 
 @dataclass(frozen=True)

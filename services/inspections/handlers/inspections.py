@@ -9,11 +9,11 @@ from contracts.inspections import InspectionFiled
 from contracts.reasons import Reason
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Inspection
-from services.inspections.domain.calendar import local_date
 from services.inspections.domain.fingerprint import fingerprint
 from services.inspections.domain.inspections import FileInspection, filed_event, refusal_for
 from services.inspections.domain.refusals import Refusal
 from services.inspections.handlers.context import Change, Context, JournalActor, emit, journal
+from services.runtime.workdays import local_date
 
 
 @dataclass(frozen=True)

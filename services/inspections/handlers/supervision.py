@@ -11,7 +11,7 @@ from contracts.reasons import Reason
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Suggestion, Supervisor, SupervisorTerm
 from services.inspections.domain.actors import Role, require_role
-from services.inspections.domain.calendar import days_late, local_date
+from services.inspections.domain.calendar import days_late
 from services.inspections.domain.fingerprint import fingerprint
 from services.inspections.domain.refusals import Refusal, RefusalCode
 from services.inspections.domain.supervision import (
@@ -31,6 +31,7 @@ from services.inspections.domain.supervision import (
     term_refusal,
 )
 from services.inspections.handlers.context import Change, Context, JournalActor, emit, journal
+from services.runtime.workdays import local_date
 
 
 @dataclass(frozen=True)

@@ -7,23 +7,19 @@ A date in a year without a calendar is a working day exactly when it is Monday t
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Self
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.runtime.workdays import DEFAULT_CALENDAR_PATH, WorkingCalendar, load_calendar
+from services.runtime.workdays import (
+    DEFAULT_CALENDAR_PATH,
+    WorkingCalendar,
+    load_calendar,
+)
 
-# Deadlines are dates in the city's time zone: a milestone due on 30 June is missed from
-# 1 July 00:00 Beijing time, whatever the server's zone.
-PROGRAMME_TZ = ZoneInfo("Asia/Shanghai")
 SATURDAY = 5
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(PROGRAMME_TZ).date()
 
 
 class CalendarYear(BaseModel):

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 
 from contracts.measures import AssignmentRole, ProgressReported, ReportProgress
 from contracts.reasons import Reason
-from services.measures.domain.calendar import local_day
 from services.measures.domain.catalogue import Catalogue, Target, Unit
+from services.runtime.workdays import local_date
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def check(
     assignment = _assignment(report, facts)
     if isinstance(assignment, Refusal):
         return assignment
-    if local_day(report.reported_at) < assignment.start_on:
+    if local_date(report.reported_at) < assignment.start_on:
         return Refusal(
             Reason.REPORTED_BEFORE_START,
             f"{assignment.assignment_id} starts on {assignment.start_on}",
@@ -102,7 +102,7 @@ def check(
 
 
 def _assignment(report: ReportProgress, facts: Facts) -> AssignmentFacts | Refusal:
-    year = local_day(report.reported_at).year
+    year = local_date(report.reported_at).year
     if report.assignment_id is not None:
         found = [a for a in facts.candidates if a.assignment_id == report.assignment_id]
         if not found:
@@ -180,7 +180,7 @@ def _milestone(
 def _current_occurrence(
     report: ReportProgress, assignment: AssignmentFacts, own: list[MilestoneFacts]
 ) -> MilestoneFacts | Refusal:
-    day = local_day(report.reported_at)
+    day = local_date(report.reported_at)
     upcoming = sorted(
         (m for m in own if m.unit == report.unit and m.due_date >= day), key=lambda m: m.due_date
     )
@@ -244,7 +244,7 @@ def reported_event(
         peer_group=checked.unit.peer_group,
         recurrence=assignment.recurrence,
         milestone_due_date=milestone.due_date if milestone else None,
-        on_time=local_day(report.reported_at) <= milestone.due_date if milestone else None,
+        on_time=local_date(report.reported_at) <= milestone.due_date if milestone else None,
         milestone_completed=milestone_completed,
         target_code=checked.target_code,
         target_value=report.target_value,

@@ -17,10 +17,10 @@ from services.measures.domain.assignments import (
     obligation_request,
     plan_assignment,
 )
-from services.measures.domain.calendar import local_day
 from services.measures.domain.deadlines import next_alert_on
 from services.measures.domain.errors import Code, Refused
 from services.measures.handlers.common import Context, journal, publish
+from services.runtime.workdays import local_date
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ async def create_assignment(
         ref.catalogues.get(request.year),
         ref.units,
         ref.calendar,
-        today=local_day(ctx.clock()),
+        today=local_date(ctx.clock()),
     )
     row = await _store(session, plan, ctx)
     await _announce(session, plan, ctx)

@@ -19,7 +19,6 @@ from contracts.reasons import REASON_TEXT, Reason
 from services.measures.adapters import repository
 from services.measures.adapters.reference import Reference
 from services.measures.adapters.tables import Assignment, Milestone, ProgressReport
-from services.measures.domain.calendar import local_day
 from services.measures.domain.deadlines import next_alert_on
 from services.measures.domain.progress import (
     AssignmentFacts,
@@ -33,6 +32,7 @@ from services.measures.domain.progress import (
 )
 from services.measures.handlers.common import SOURCE, Context, publish
 from services.runtime.messaging import add_to_outbox
+from services.runtime.workdays import local_date
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ async def _load(session: AsyncSession, reports: Sequence[ReportProgress], ctx: C
     implied = await repository.assignments_of_units(
         session,
         {r.unit for r in reports if not r.assignment_id},
-        {local_day(r.reported_at).year for r in reports if not r.assignment_id},
+        {local_date(r.reported_at).year for r in reports if not r.assignment_id},
     )
     assignments = {a.id: a for a in [*named, *implied] if a.id is not None}
     roles = await repository.roles_of(session, assignments)

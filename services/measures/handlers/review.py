@@ -18,7 +18,6 @@ from services.measures.adapters import repository
 from services.measures.adapters.tables import Achievement, Assignment, ChangeRequest, Milestone
 from services.measures.adapters.tables import ProgressReport as Report
 from services.measures.domain.assignments import fingerprint
-from services.measures.domain.calendar import local_day
 from services.measures.domain.catalogue import Target
 from services.measures.domain.deadlines import next_alert_on
 from services.measures.domain.errors import Code, Refused
@@ -37,6 +36,7 @@ from services.measures.domain.requests import (
 )
 from services.measures.handlers.common import Context, journal, publish
 from services.measures.handlers.intake import apply_to_milestone
+from services.runtime.workdays import local_date
 
 _STATUS = {Decision.ACCEPT: "accepted", Decision.RETURN: "returned"}
 
@@ -417,7 +417,7 @@ async def _recognised_measure(
         raise Refused(Code.UNKNOWN_UNIT, f"unit {request.unit!r} is not in the directory")
     if unit.is_office:
         raise Refused(Code.UNIT_NOT_ASSIGNABLE, "the office is not ranked")
-    if request.recognised_on > local_day(now):
+    if request.recognised_on > local_date(now):
         raise Refused(Code.DATE_IN_FUTURE, f"recognised_on {request.recognised_on} is ahead")
     year = request.recognised_on.year
     catalogue = ref.catalogues.get(year)

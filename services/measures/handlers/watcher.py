@@ -16,10 +16,10 @@ from contracts.envelope import fact_id
 from contracts.measures import DeadlineApproaching, DeadlineItem, DeadlineMissed
 from services.measures.adapters import repository
 from services.measures.adapters.tables import Assignment, Milestone
-from services.measures.domain.calendar import local_day
 from services.measures.domain.deadlines import Miss, Remind, alert
 from services.measures.handlers.common import Context, journal, publish
 from services.runtime.db import Database
+from services.runtime.workdays import local_date
 
 ACTOR = "system/deadline-watcher"
 LOCK = "deadlines"
@@ -49,7 +49,7 @@ async def sweep(db: Database, ctx: Context, batch_size: int) -> Swept:
 async def sweep_batch(session: AsyncSession, ctx: Context, limit: int, total: Swept) -> int:
     now = ctx.clock()
     await repository.lock_job(session, LOCK, now)
-    due = await repository.due_alerts(session, local_day(now), limit)
+    due = await repository.due_alerts(session, local_date(now), limit)
     staged = [
         said for milestone, assignment in due if (said := _decide(milestone, assignment, ctx, now))
     ]
@@ -79,7 +79,7 @@ def _decide(
 ) -> tuple[DeadlineMissed | DeadlineApproaching, str] | None:
     """Move the milestone's alert on; returns the event to publish and its id, if any."""
     said, next_on, reminded = alert(
-        milestone.due_date, local_day(now), ctx.reminder_offsets, milestone.reminded_offset
+        milestone.due_date, local_date(now), ctx.reminder_offsets, milestone.reminded_offset
     )
     milestone.alert_on, milestone.reminded_offset = next_on, reminded
     item = DeadlineItem.OBLIGATION if assignment.recurrence else DeadlineItem.MILESTONE

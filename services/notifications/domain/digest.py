@@ -4,7 +4,8 @@ message per event. Pure: no I/O."""
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from services.notifications.domain.escalation import CHINA, Level
+from services.notifications.domain.escalation import Level
+from services.runtime.workdays import PROGRAMME_TZ
 
 MAX_LINES = 50  # a digest is read, not searched; the inbox has the rest
 
@@ -26,7 +27,7 @@ class OpenItem:
 
 def digest_day(now: datetime, at: time) -> date | None:
     """The local date whose digest is due at `now`, or None before the day's digest time."""
-    local = now.astimezone(CHINA)
+    local = now.astimezone(PROGRAMME_TZ)
     return local.date() if local.time() >= at else None
 
 

@@ -12,20 +12,13 @@ acknowledging a notice of the case.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
 from contracts.envelope import fact_id
 from contracts.measures import DeadlineItem
 from services.notifications.domain.topics import Topic
-from services.runtime.workdays import WorkingCalendar
-
-# Deadlines are local dates; China Standard Time has no daylight saving.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-def local_date(at: datetime) -> date:
-    return at.astimezone(CHINA).date()
+from services.runtime.workdays import WorkingCalendar, local_date
 
 
 class Level(IntEnum):

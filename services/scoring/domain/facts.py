@@ -33,7 +33,7 @@ from contracts.measures import (
     ProgressReturned,
     UnitRegistered,
 )
-from services.scoring.domain.periods import local_date
+from services.runtime.workdays import local_date
 
 
 class FactKind(StrEnum):

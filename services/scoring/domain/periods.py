@@ -3,17 +3,14 @@ China time, which has no daylight saving."""
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Self
 
-PROGRAMME_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+from services.runtime.workdays import PROGRAMME_TZ
+
 PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
 _PARSE = re.compile(r"(?P<year>\d{4})(?:-(?P<month>0[1-9]|1[0-2])|-Q(?P<quarter>[1-4]))?")
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(PROGRAMME_TZ).date()
 
 
 class PeriodKind(StrEnum):

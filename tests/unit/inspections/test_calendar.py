@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.inspections.domain.calendar import PROGRAMME_TZ, Period, days_late, local_date
+from services.inspections.domain.calendar import Period, days_late
+from services.runtime.workdays import PROGRAMME_TZ, local_date
 
 
 def test_a_month_runs_from_midnight_to_midnight_in_beijing() -> None:

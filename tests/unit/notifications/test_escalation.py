@@ -9,9 +9,8 @@ from services.notifications.domain.escalation import (
     Level,
     case_key,
     closure_ref,
-    local_date,
 )
-from services.runtime.workdays import WorkingCalendar
+from services.runtime.workdays import WorkingCalendar, local_date
 
 # National Day 2026: 1-7 October off, Sunday 27 September and Saturday 10 October worked.
 CALENDAR = WorkingCalendar(

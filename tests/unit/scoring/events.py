@@ -35,14 +35,14 @@ from contracts.scoring import RubricActivated
 from services.scoring.domain.rubric import parse_rubric
 from services.scoring.rulebook import DEFAULT_RUBRIC_DIR
 
-CHINA = timezone(timedelta(hours=8))
+PROGRAMME_TZ = timezone(timedelta(hours=8))
 GROUPS = {"county": "县区", "devzone": "开发区", "department": "市政府部门"}
 RUBRIC_2026 = (DEFAULT_RUBRIC_DIR / "2026.yaml").read_text(encoding="utf-8")
 
 
 def at(day: date, hour: int = 10) -> datetime:
     """A moment on a China-time day."""
-    return datetime(day.year, day.month, day.day, hour, tzinfo=CHINA)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=PROGRAMME_TZ)
 
 
 def _wrap(data: Message, unit: str, source: str, key: tuple[Any, ...], time: datetime) -> Any:
@@ -120,7 +120,7 @@ def progress(
     summary: str = "按计划推进",
     percent: float = 50,
 ) -> Envelope[ProgressReported]:
-    local_day = reported.astimezone(CHINA).date()
+    local_date = reported.astimezone(PROGRAMME_TZ).date()
     data = ProgressReported(
         report_id=report_id,
         unit=unit,
@@ -137,7 +137,7 @@ def progress(
         year=2026,
         measure_type=measure_type,
         milestone_due_date=due,
-        on_time=(local_day <= due) if due else None,
+        on_time=(local_date <= due) if due else None,
         milestone_completed=completed,
     )
     return _wrap(data, unit, "fivetype/measures", ("ProgressReported", unit, report_id), reported)

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.inspections import ClueKind
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Finding, Inspection
-from services.inspections.domain.calendar import local_date
 from services.inspections.domain.findings import (
     CloseRectification,
     RaiseFinding,
@@ -41,6 +40,7 @@ from services.inspections.handlers import findings as finding_handlers
 from services.inspections.handlers import inspections as inspection_handlers
 from services.inspections.handlers.context import Context
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import local_date
 
 
 async def finding_views(

@@ -12,7 +12,6 @@ from services.inspections.adapters import export, repository
 from services.inspections.adapters import ledger as ledger_queries
 from services.inspections.adapters.ledger import LedgerFilter
 from services.inspections.adapters.tables import Finding, Inspection
-from services.inspections.domain.calendar import local_date
 from services.inspections.domain.findings import RectificationState
 from services.inspections.domain.refusals import Refusal, RefusalCode
 from services.inspections.entrypoints.common import (
@@ -32,6 +31,7 @@ from services.inspections.entrypoints.views import (
 from services.inspections.handlers.context import Context
 from services.runtime.http import language
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import local_date
 
 LEDGER_COLUMNS = (
     export.Column("finding_id", "问题编号", "Finding"),

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.inspections import ITEM_ID_PATTERN
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Suggestion, Supervisor
-from services.inspections.domain.calendar import local_date
 from services.inspections.domain.refusals import Refusal, RefusalCode
 from services.inspections.domain.supervision import (
     AddTerm,
@@ -33,6 +32,7 @@ from services.inspections.entrypoints.views import SuggestionView, SupervisorVie
 from services.inspections.handlers import supervision as handlers
 from services.inspections.handlers.context import Context
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import local_date
 
 
 def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:

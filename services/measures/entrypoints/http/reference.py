@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from contracts.common import Name, Text
 from services.measures.adapters import repository
-from services.measures.domain.calendar import CalendarYear, local_day
+from services.measures.domain.calendar import CalendarYear
 from services.measures.domain.catalogue import Catalogue, UnitDirectory
 from services.measures.domain.documents import (
     DocumentError,
@@ -24,6 +24,7 @@ from services.measures.entrypoints.http.problems import not_found, refused, tran
 from services.measures.handlers import reference
 from services.measures.handlers.common import Context
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import local_date
 
 Year = Annotated[int, Path(ge=2022, le=2100)]
 Actor = Annotated[str, Query(min_length=1, max_length=200, description="Who imports (journal).")]
@@ -112,7 +113,7 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     async def in_force(year: int | None) -> Catalogue:
         async with runtime.db.session() as session:
             ref = await ctx.store.current(session)
-        chosen = year or local_day(ctx.clock()).year
+        chosen = year or local_date(ctx.clock()).year
         if chosen not in ref.catalogues and year is None and ref.catalogues:
             chosen = max(ref.catalogues)
         if chosen not in ref.catalogues:

@@ -11,7 +11,6 @@ from contracts.envelope import UNIT_CODE_PATTERN
 from services.measures.adapters import repository
 from services.measures.adapters.repository import AssignmentFilter
 from services.measures.adapters.tables import Assignment, Milestone
-from services.measures.domain.calendar import local_day
 from services.measures.domain.documents import write_rows
 from services.measures.domain.status import Light, Status
 from services.measures.entrypoints.http.views import (
@@ -25,6 +24,7 @@ from services.measures.entrypoints.http.views import (
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import local_date
 
 MAX_ASSIGNMENTS = 20_000  # one status computation reads at most this many assignments
 LEDGER_COLUMNS = (
@@ -135,7 +135,7 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[OverdueItem]:
-        today = local_day(ctx.clock())
+        today = local_date(ctx.clock())
         async with runtime.db.session() as session:
             rows = await repository.overdue_milestones(session, where, today, limit, offset)
         return [

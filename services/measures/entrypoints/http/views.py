@@ -14,7 +14,6 @@ from services.measures.adapters.tables import (
     Milestone,
     ProgressReport,
 )
-from services.measures.domain.calendar import local_day
 from services.measures.domain.status import (
     AssignmentState,
     Cause,
@@ -23,6 +22,7 @@ from services.measures.domain.status import (
     Status,
     assess,
 )
+from services.runtime.workdays import local_date
 
 
 class ReportView(BaseModel):
@@ -211,7 +211,7 @@ def status_of(
             for m in sorted(milestones, key=lambda m: (m.due_date, m.id or 0))
         ],
     )
-    return assess(state, local_day(now), warn_days, tolerance)
+    return assess(state, local_date(now), warn_days, tolerance)
 
 
 def summary_of(row: Assignment, status: Status) -> AssignmentSummary:
