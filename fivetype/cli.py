@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fivetype.commands import catalogue, deadletters
+from fivetype.commands import catalogue, deadletters, nats
 from fivetype.stack import NATS_PORT, SERVICES, Stack
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(deadletters.app, name="dead-letters")
+app.add_typer(nats.app, name="nats")
 console = Console()
 
 ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
@@ -74,6 +75,8 @@ def _print_endpoints(stack: Stack) -> None:
     table.add_row("nats", stack.nats_url, "")
     console.print(table)
     console.print(f"data: {stack.data_dir}   logs: {stack.data_dir / 'logs'}")
+    if stack.credentials is not None:
+        console.print(f"NATS credentials (operator, services, units): {stack.credentials}")
 
 
 @app.command()

@@ -35,10 +35,18 @@ def binary() -> str:
 
 
 class NatsServer:
-    def __init__(self, store_dir: Path, port: int, log_file: Path | None = None):
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int,
+        log_file: Path | None = None,
+        config: Path | None = None,
+    ):
+        """`config`: a config file (authorization, limits); the command line sets the rest."""
         self.store_dir = store_dir
         self.port = port
         self.log_file = log_file or store_dir / "nats-server.log"
+        self.config = config
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,9 +56,11 @@ class NatsServer:
     def start(self, timeout: float = 10.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        options = ["-c", str(self.config)] if self.config else []
         self._process = subprocess.Popen(
             [
                 binary(),
+                *options,
                 "-a",
                 "127.0.0.1",
                 "-p",

@@ -1,6 +1,10 @@
 """The embedded stack: one nats-server (unless NATS_URL points at one) and the four services as
 child processes, each with its own SQLite file under the data folder. Ctrl-C stops it all, and a
-second start reuses the same data."""
+second start reuses the same data.
+
+The embedded nats-server requires authentication: the operator, each service and each unit of
+the measures service's unit directory get an nkey under <data>/nats-auth (see natsauth.py).
+"""
 
 import os
 import signal
@@ -14,7 +18,9 @@ from pathlib import Path
 
 import httpx
 
+from fivetype import natsauth
 from fivetype.natsserver import NatsServer, free_port, port_is_free
+from services.measures.domain.catalogue import DEFAULT_UNITS_PATH, load_units
 
 SERVICES: dict[str, int] = {
     "measures": 8101,
@@ -23,6 +29,7 @@ SERVICES: dict[str, int] = {
     "notifications": 8104,
 }
 NATS_PORT = 4222
+CREDENTIALS = "nats-auth"  # the embedded nats-server's credentials, under the data folder
 
 
 @dataclass
@@ -89,11 +96,14 @@ class Stack:
         self.data_dir = data_dir.resolve()
         self.env = dict(os.environ if env is None else env)
         self.nats: NatsServer | None = None
+        self.credentials: Path | None = None
         if nats_url is None:
+            self.credentials = self.data_dir / CREDENTIALS
             self.nats = NatsServer(
                 self.data_dir / "nats",
                 _choose_port(nats_port),
                 self.data_dir / "logs" / "nats-server.log",
+                config=self.credentials / natsauth.SERVER_CONF,
             )
             nats_url = self.nats.url
         self.nats_url = nats_url
@@ -109,6 +119,8 @@ class Stack:
             f"{prefix}HTTP_PORT": str(port),
             f"{prefix}LOG_FORMAT": self.env.get(f"{prefix}LOG_FORMAT", "console"),
         }
+        if self.credentials is not None:
+            env[f"{prefix}NATS_NKEY_FILE"] = str(natsauth.service_seed(self.credentials, name))
         return ServiceProcess(name, port, self.data_dir / "logs" / f"{name}.log", env)
 
     def service(self, name: str) -> ServiceProcess:
@@ -118,6 +130,7 @@ class Stack:
         """Start everything, or stop what did start and raise."""
         try:
             if self.nats is not None:
+                self._write_nats_config()
                 self.nats.start()
             for service in self.services:
                 service.start()
@@ -125,6 +138,14 @@ class Stack:
         except BaseException:
             self.stop(grace=5)
             raise
+
+    def _write_nats_config(self) -> None:
+        """Credentials for the operator, the services and every unit the measures service will
+        load; existing ones are kept, so units' systems keep working across restarts."""
+        assert self.credentials is not None
+        units_file = self.env.get("FIVETYPE_MEASURES_UNITS_PATH") or DEFAULT_UNITS_PATH
+        units = [unit.code for unit in load_units(units_file).units]
+        natsauth.write_server_config(self.credentials, units)
 
     @staticmethod
     def wait_ready(services: list[ServiceProcess], timeout: float = 60.0) -> None:

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import nats
 import typer
@@ -22,12 +23,23 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts import streams, subjects
+from fivetype import natsauth
+from fivetype.stack import CREDENTIALS
 
 app = typer.Typer(help="Messages a consumer could not process.", no_args_is_help=True)
 console = Console()
 T = TypeVar("T")
 
 NatsUrl = Annotated[str, typer.Option(envvar="NATS_URL", help="NATS server of the platform.")]
+NkeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="NATS_NKEY_FILE",
+        help="The operator's nkey seed; default: the embedded stack's, if ./data has one.",
+    ),
+]
+# The embedded stack writes the operator's seed here (`fivetype run`).
+EMBEDDED_OPERATOR_SEED = natsauth.operator_seed(Path("data") / CREDENTIALS)
 Consumer = Annotated[str | None, typer.Option(help="Only this consumer's dead letters.")]
 EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 3
 DLQ = streams.DEAD_LETTERS.name
@@ -71,8 +83,14 @@ async def _quiet(_error: Exception) -> None:
     """nats-py would log every failed attempt with a traceback; we report the outcome once."""
 
 
+def _credentials(nkey_file: Path | None) -> dict[str, Any]:
+    if nkey_file is None and EMBEDDED_OPERATOR_SEED.exists():
+        nkey_file = EMBEDDED_OPERATOR_SEED
+    return {} if nkey_file is None else {"nkeys_seed": str(nkey_file)}
+
+
 @asynccontextmanager
-async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+async def _jetstream(url: str, nkey_file: Path | None) -> AsyncIterator[JetStreamContext]:
     try:
         # nats-py retries a first connection forever unless attempts are bounded (0 = forever).
         connection = await nats.connect(
@@ -81,6 +99,7 @@ async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
             max_reconnect_attempts=1,
             reconnect_time_wait=0.5,
             error_cb=_quiet,
+            **_credentials(nkey_file),
         )
     except Exception as exc:
         console.print(f"[red]cannot reach NATS at {url}: {exc}[/]")
@@ -91,9 +110,11 @@ async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
         await connection.close()
 
 
-def _with_jetstream(url: str, work: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+def _with_jetstream(
+    url: str, nkey_file: Path | None, work: Callable[[JetStreamContext], Awaitable[T]]
+) -> T:
     async def run() -> T:
-        async with _jetstream(url) as js:
+        async with _jetstream(url, nkey_file) as js:
             return await work(js)
 
     return asyncio.run(run())
@@ -124,12 +145,13 @@ async def _letter(js: JetStreamContext, sequence: int) -> DeadLetter | None:
 @app.command("list")
 def list_letters(
     nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nkey_file: NkeyFile = None,
     consumer: Consumer = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List dead letters, oldest first."""
-    letters = _with_jetstream(nats_url, lambda js: _letters(js, consumer, limit))
+    letters = _with_jetstream(nats_url, nkey_file, lambda js: _letters(js, consumer, limit))
     if as_json:
         for letter in letters:
             print(json.dumps(letter.summary(), ensure_ascii=False))
@@ -154,9 +176,10 @@ def list_letters(
 def show(
     sequence: Annotated[int, typer.Argument(help="Sequence number from `list`.")],
     nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nkey_file: NkeyFile = None,
 ) -> None:
     """Print one dead letter: why it is here and the message as it arrived."""
-    letter = _with_jetstream(nats_url, lambda js: _letter(js, sequence))
+    letter = _with_jetstream(nats_url, nkey_file, lambda js: _letter(js, sequence))
     if letter is None:
         console.print(f"[red]no dead letter with sequence {sequence}[/]")
         raise typer.Exit(EXIT_NOT_FOUND)
@@ -184,6 +207,7 @@ def replay(
         list[int] | None, typer.Argument(help="Sequence numbers to replay.")
     ] = None,
     nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nkey_file: NkeyFile = None,
     consumer: Consumer = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dead letter (of --consumer).")] = False,
 ) -> None:
@@ -202,5 +226,5 @@ def replay(
                 raise typer.Exit(EXIT_NOT_FOUND)
         return await _replay(js, letters)
 
-    count = _with_jetstream(nats_url, work)
+    count = _with_jetstream(nats_url, nkey_file, work)
     console.print(f"replayed {count} dead letter(s)")

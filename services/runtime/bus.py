@@ -323,6 +323,7 @@ class Bus:
             # Closing drains every subscription; nats-py would otherwise wait up to 30 s for it.
             drain_timeout=max(1, int(settings.shutdown_grace_seconds * GRACE_SHARES["jobs"])),
             logger=None,
+            **settings.nats_options,
         )
         self._ready = asyncio.Event()
         self._js: JetStreamContext | None = None

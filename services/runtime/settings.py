@@ -2,10 +2,12 @@
 FIVETYPE_MEASURES_NATS_URL) with defaults that run the embedded stack on one machine."""
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts import permissions
 
 # How a shutdown spends its grace period, in order; the shares sum to less than one.
 GRACE_SHARES = {"http": 0.2, "consumers": 0.4, "outbox": 0.25, "jobs": 0.1}
@@ -19,11 +21,28 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
+class NatsAuth(TypedDict):
+    inbox_prefix: str
+    nkeys_seed: str | None
+
+
+def nats_auth(service: str, nkey_file: Path | None) -> NatsAuth:
+    """nats-py connect options of a service: its inbox prefix (its permissions let it hear
+    replies only there) and, if given, the file holding its nkey seed. nats-py reads the seed
+    from the file when it connects, so the secret never passes through settings or logs."""
+    return NatsAuth(
+        inbox_prefix=permissions.service_inbox(service),
+        nkeys_seed=None if nkey_file is None else str(nkey_file),
+    )
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
     service_name: ClassVar[str]
 
     nats_url: str = "nats://127.0.0.1:4222"
+    # The service's NATS nkey seed file (`fivetype nats` creates it); unset: no nkey.
+    nats_nkey_file: Path | None = None
     database_url: str = ""  # empty: a SQLite file <data_dir>/<service>.db
     data_dir: Path = Path("data")
     migrate_on_start: bool = True
@@ -49,6 +68,10 @@ class ServiceSettings(BaseSettings):
 
     shutdown_grace_seconds: float = 20.0  # the whole shutdown, split by GRACE_SHARES
     metrics_sample_seconds: float = 15.0  # how often consumer lag is read from the server
+
+    @property
+    def nats_options(self) -> NatsAuth:
+        return nats_auth(self.service_name, self.nats_nkey_file)
 
     @property
     def resolved_database_url(self) -> str:

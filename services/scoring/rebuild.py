@@ -31,6 +31,7 @@ from contracts.envelope import ContractError, Envelope, Message, decode, utcnow
 from contracts.scoring import RankingPublished, RubricActivated
 from services.runtime import logs
 from services.runtime.db import Database, migrate
+from services.runtime.settings import nats_auth
 from services.scoring import handlers
 from services.scoring.adapters import repository, stream
 from services.scoring.domain.facts import NORMALISERS, to_fact
@@ -100,9 +101,13 @@ async def _apply(session: AsyncSession, envelopes: list[Envelope[Any]], now: dat
 
 
 async def replay_into(
-    db: Database, nats_url: str, result: Rebuilt, max_bytes: int = 256 * 1024
+    db: Database,
+    nats_url: str,
+    result: Rebuilt,
+    max_bytes: int = 256 * 1024,
+    nkey_file: Path | None = None,
 ) -> None:
-    connection = await nats.connect(nats_url)
+    connection = await nats.connect(nats_url, **nats_auth("scoring", nkey_file))
     try:
         async for batch in stream.replay(connection.jetstream(), REPLAYED):
             envelopes = [e for m in batch if (e := _decode(m, max_bytes)) is not None]
@@ -120,6 +125,7 @@ async def rebuild(
     rubric_dir: Path = DEFAULT_RUBRIC_DIR,
     office: str = "office",
     clock: Callable[[], datetime] = utcnow,
+    nkey_file: Path | None = None,
 ) -> Rebuilt:
     await asyncio.to_thread(migrate, database_url, MIGRATIONS)
     db = Database(database_url)
@@ -129,7 +135,7 @@ async def rebuild(
             if await repository.fact_count(session):
                 raise NotEmpty(f"{database_url} already holds facts; rebuild into a fresh store")
         started = time.perf_counter()
-        await replay_into(db, nats_url, result)
+        await replay_into(db, nats_url, result, nkey_file=nkey_file)
         result.replay_seconds = time.perf_counter() - started
         started = time.perf_counter()
         book = RuleBook(office=office)
@@ -156,13 +162,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="a fresh database to rebuild into")
     parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    parser.add_argument("--nkey-file", type=Path, help="the scoring service's NATS nkey seed")
     parser.add_argument("--rubric-dir", type=Path, default=DEFAULT_RUBRIC_DIR)
     parser.add_argument("--office", default="office", help="the office's unit code")
     args = parser.parse_args(argv)
     logs.configure("WARNING", "console", "scoring-rebuild")
     try:
         result = asyncio.run(
-            rebuild(args.database_url, args.nats_url, args.rubric_dir, args.office)
+            rebuild(
+                args.database_url,
+                args.nats_url,
+                args.rubric_dir,
+                args.office,
+                nkey_file=args.nkey_file,
+            )
         )
     except NotEmpty as exc:
         print(f"refused: {exc}", file=sys.stderr)
