@@ -7,14 +7,19 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 import psycopg
 import pytest
+from nats import connect as connect_nats  # `nats` names the fixture below
+from nats.aio.client import Client
 from psycopg import sql
 
+from contracts import permissions
+from fivetype import natsauth
 from fivetype.natsserver import NatsServer, free_port
 from fivetype.stack import SERVICES, Stack
 
@@ -139,6 +144,61 @@ def nats(tmp_path: Path) -> Iterator[NatsServer]:
     server = start_nats(tmp_path)
     yield server
     server.stop()
+
+
+@dataclass
+class SecureNats:
+    """A nats-server that admits only the nkeys `fivetype nats` generates, with their
+    permissions; every permission violation a client of it hears is kept in `violations`."""
+
+    server: NatsServer
+    credentials: Path
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def service_env(self) -> dict[str, str]:
+        """What makes the platform's services authenticate (for `start_platform`)."""
+        return {
+            f"FIVETYPE_{name.upper()}_NATS_NKEY_FILE": str(
+                natsauth.service_seed(self.credentials, name)
+            )
+            for name in SERVICES
+        }
+
+    async def _heard(self, error: Exception) -> None:
+        self.violations.append(str(error))
+
+    async def connect(self, seed: Path, inbox_prefix: str) -> Client:
+        return await connect_nats(
+            self.url, nkeys_seed=str(seed), inbox_prefix=inbox_prefix, error_cb=self._heard
+        )
+
+    async def as_unit(self, unit: str) -> Client:
+        return await self.connect(
+            natsauth.unit_seed(self.credentials, unit), permissions.unit_inbox(unit)
+        )
+
+    async def as_service(self, service: str) -> Client:
+        return await self.connect(
+            natsauth.service_seed(self.credentials, service), permissions.service_inbox(service)
+        )
+
+    async def as_operator(self) -> Client:
+        return await self.connect(natsauth.operator_seed(self.credentials), "_INBOX")
+
+
+def start_secure_nats(directory: Path, units: Iterable[str]) -> SecureNats:
+    credentials = directory / "nats-auth"
+    server = NatsServer(
+        directory / "jetstream",
+        free_port(),
+        config=natsauth.write_server_config(credentials, units),
+    )
+    server.start()
+    return SecureNats(server, credentials)
 
 
 # Fast timings so tests wait on conditions for milliseconds, not seconds.

@@ -1,0 +1,201 @@
+"""On a nats-server running the generated config, every client can do exactly what
+contracts/permissions.py grants: a unit sends only its own commands and hears only its own
+replies and rejections; a service publishes only its own messages; strangers get nothing."""
+
+import json
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig
+from typer.testing import CliRunner
+
+from contracts import permissions, streams, subjects
+from fivetype import natsauth
+from fivetype.cli import app
+from tests.conftest import SecureNats, eventually_async
+from tests.e2e.test_progress_flow import assign_m07, command
+from tests.security.conftest import UNIT_A, UNIT_B, SecurePlatform
+
+REJECTIONS = streams.REJECTIONS.name
+
+
+async def refused(secure: SecureNats, action: str, subject: str) -> None:
+    """The server told the client it may not `action` ("publish", "subscription") `subject`."""
+    expected = f'permissions violation for {action} to "{subject}"'.lower()
+
+    async def heard() -> bool:
+        return any(expected in violation.lower() for violation in secure.violations)
+
+    await eventually_async(heard, within=5)
+
+
+async def stored(operator: Client, subject: str, stream: str) -> int:
+    info = await operator.jetstream().stream_info(stream, subjects_filter=subject)
+    return sum((info.state.subjects or {}).values())
+
+
+async def test_a_unit_publishes_only_its_own_commands(secure_platform: SecurePlatform) -> None:
+    secure = secure_platform.nats
+    unit, operator = await secure.as_unit(UNIT_A), await secure.as_operator()
+    try:
+        own = await unit.jetstream().publish(
+            subjects.intake("ReportProgress", UNIT_A),
+            json.dumps(command(UNIT_A, "own-1")).encode(),
+        )
+        assert own.stream == streams.INTAKE.name
+        forbidden = [
+            subjects.intake("ReportProgress", UNIT_B),  # speaking for another unit
+            subjects.intake("ReportPublicRequest", UNIT_A),  # a channel's command, not a unit's
+            subjects.event("ProgressReported", UNIT_A),  # forging a service's fact
+            subjects.rejection(UNIT_B),
+            subjects.dead_letter("measures-intake"),
+            f"{permissions.JS_API}.STREAM.DELETE.{streams.INTAKE.name}",
+        ]
+        for subject in forbidden:
+            await unit.publish(subject, json.dumps(command(UNIT_B, "forged")).encode())
+            await refused(secure, "publish", subject)
+        assert (
+            await stored(operator, subjects.intake("ReportProgress", UNIT_B), "FIVETYPE_INTAKE")
+            == 0
+        )
+        assert (
+            await stored(operator, subjects.event("ProgressReported", UNIT_A), "FIVETYPE_EVENTS")
+            == 0
+        )
+    finally:
+        await unit.close()
+        await operator.close()
+
+
+async def test_a_unit_hears_only_its_own_replies_and_rejections(
+    secure_platform: SecurePlatform,
+) -> None:
+    secure = secure_platform.nats
+    unit = await secure.as_unit(UNIT_A)
+    try:
+        for subject in (
+            subjects.rejection(UNIT_B),
+            subjects.rejection("*"),
+            f"{permissions.unit_inbox(UNIT_B)}.>",
+            f"{subjects.EVENTS}.>",
+            f"{subjects.INTAKE}.>",
+            ">",
+        ):
+            await unit.subscribe(subject)
+            await refused(secure, "subscription", subject)
+        js = unit.jetstream()
+        with pytest.raises((nats.errors.TimeoutError, nats.js.errors.Error)):
+            await js.pull_subscribe(
+                subjects.rejection(UNIT_B),
+                durable=UNIT_B,
+                stream=REJECTIONS,
+                config=ConsumerConfig(name=UNIT_B, durable_name=UNIT_B),
+            )
+
+        bad = command(UNIT_A, "bad-1")
+        bad["data"]["percent_complete"] = 140
+        await js.publish(subjects.intake("ReportProgress", UNIT_A), json.dumps(bad).encode())
+        mine = await js.pull_subscribe(
+            subjects.rejection(UNIT_A),
+            durable=UNIT_A,
+            stream=REJECTIONS,
+            config=ConsumerConfig(name=UNIT_A, durable_name=UNIT_A),
+        )
+        answers = []
+        while not any(a["data"]["reference"] == "bad-1" for a in answers):
+            for message in await mine.fetch(1, timeout=10):
+                answers.append(json.loads(message.data))
+                await message.ack()
+        assert answers[-1]["data"]["reason"] == "schema_violation"
+    finally:
+        await unit.close()
+
+
+async def test_a_units_report_over_nats_is_accepted_by_measures(
+    secure_platform: SecurePlatform,
+) -> None:
+    """The measures service consumes, stores and publishes with only its own credentials."""
+    stack = secure_platform.stack
+    assign_m07(stack, UNIT_A)
+    unit = await secure_platform.nats.as_unit(UNIT_A)
+    try:
+        await unit.jetstream().publish(
+            subjects.intake("ReportProgress", UNIT_A),
+            json.dumps(command(UNIT_A, "nats-1", percent_complete=70)).encode(),
+        )
+    finally:
+        await unit.close()
+    url = f"{stack.service('measures').url}/v1/units/{UNIT_A}/progress-reports/nats-1"
+
+    async def accepted() -> bool:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(url)).status_code == 200
+
+    await eventually_async(accepted)
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(url)).json()["received_via"] == "nats"
+        scoring = stack.service("scoring").url
+        card = await client.get(f"{scoring}/v1/units/{UNIT_A}/progress")
+    assert card.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("service", "subject"),
+    [
+        ("scoring", subjects.event("ProgressReported", UNIT_A)),  # measures' fact
+        ("notifications", subjects.intake("ReportProgress", UNIT_A)),  # a unit's command
+        ("inspections", subjects.event("ScoreUpdated", UNIT_A)),  # scoring's fact
+        ("measures", f"{permissions.JS_API}.STREAM.DELETE.{streams.EVENTS.name}"),
+    ],
+)
+async def test_a_service_publishes_only_its_own_messages(
+    secure_platform: SecurePlatform, service: str, subject: str
+) -> None:
+    secure = secure_platform.nats
+    client = await secure.as_service(service)
+    try:
+        await client.publish(subject, b"{}")
+        await refused(secure, "publish", subject)
+        await client.subscribe(subjects.rejection(UNIT_A))
+        await refused(secure, "subscription", subjects.rejection(UNIT_A))
+    finally:
+        await client.close()
+
+
+async def test_strangers_are_refused(secure_platform: SecurePlatform, tmp_path: Path) -> None:
+    secure = secure_platform.nats
+    stranger = natsauth.unit_seed(tmp_path, UNIT_A)  # a valid nkey the server does not know
+    natsauth.ensure_seed(stranger)
+    for options in ({}, {"nkeys_seed": str(stranger)}):
+        with pytest.raises(Exception, match=r"(?i)authorization"):
+            await nats.connect(
+                secure.url, allow_reconnect=False, max_reconnect_attempts=0, **options
+            )
+
+
+def test_the_dead_letters_command_uses_the_operators_nkey(
+    secure_platform: SecurePlatform,
+) -> None:
+    secure, runner = secure_platform.nats, CliRunner()
+    seed = str(natsauth.operator_seed(secure.credentials))
+    listed = runner.invoke(
+        app, ["dead-letters", "list", "--nats-url", secure.url, "--nkey-file", seed]
+    )
+    assert listed.exit_code == 0, listed.output
+    anonymous = runner.invoke(app, ["dead-letters", "list", "--nats-url", secure.url])
+    assert anonymous.exit_code == 1
+
+
+def test_seeds_are_private_and_the_server_config_holds_no_secret(
+    secure_platform: SecurePlatform,
+) -> None:
+    credentials = secure_platform.nats.credentials
+    seeds = sorted(credentials.rglob("*.nk"))
+    assert len(seeds) == 1 + len(permissions.SERVICES) + 2
+    assert {oct(seed.stat().st_mode & 0o777) for seed in seeds} == {"0o600"}
+    config = (credentials / natsauth.AUTH_CONF).read_text()
+    assert all(seed.read_text().strip() not in config for seed in seeds)
+    assert "max_payload: 2097152" in (credentials / natsauth.SERVER_CONF).read_text()
