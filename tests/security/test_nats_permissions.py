@@ -199,3 +199,19 @@ def test_seeds_are_private_and_the_server_config_holds_no_secret(
     config = (credentials / natsauth.AUTH_CONF).read_text()
     assert all(seed.read_text().strip() not in config for seed in seeds)
     assert "max_payload: 2097152" in (credentials / natsauth.SERVER_CONF).read_text()
+
+
+async def test_the_server_refuses_messages_over_its_payload_limit(
+    secure_platform: SecurePlatform,
+) -> None:
+    """Up to the limit a message reaches the consumer (which dead-letters what exceeds its own,
+    smaller limit: see test_hostile_messages); beyond it, the server never takes it."""
+    unit = await secure_platform.nats.as_unit(UNIT_A)
+    try:
+        assert unit.max_payload == natsauth.MAX_PAYLOAD
+        with pytest.raises(nats.errors.MaxPayloadError):
+            await unit.publish(
+                subjects.intake("ReportProgress", UNIT_A), b"x" * (natsauth.MAX_PAYLOAD + 1)
+            )
+    finally:
+        await unit.close()
