@@ -189,7 +189,7 @@ EXTERNAL_URL = {
 }
 EXTERNAL_SECRET = {
     "nats": {"enabled": False},
-    "externalNats": {"existingSecret": "nats-url", "urlKey": "url"},
+    "externalNats": {"existingSecret": "nats-url", "urlKey": "url", "nkeySecret": "nats-nkeys"},
 }
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},

@@ -16,11 +16,13 @@ import pytest
 import yaml
 from cloudcoil.models.prometheus_operator import v1 as prometheus_operator
 
+from fivetype import natsauth
 from fivetype.natsserver import binary as nats_server
 from tests.deploy.chart import (
     ALL_ON,
     CHART,
     EXAMPLES,
+    EXTERNAL_SECRET,
     EXTERNAL_URL,
     KUBE_VERSIONS,
     NAMESPACE,
@@ -547,11 +549,14 @@ def test_closed_network_policy_admits_only_labelled_clients_and_listed_peers(
 def test_bundled_nats_configuration_is_accepted_by_nats_server(
     rendered: dict[str, list[Obj]], variant: str, tmp_path: Path
 ) -> None:
-    conf = tmp_path / "nats.conf"
+    # The pod's layout: the config in /etc/nats, the generated users in /etc/nats-auth.
+    conf = tmp_path / "nats" / "nats.conf"
+    conf.parent.mkdir()
     conf.write_text(nats_conf(rendered[variant]))
+    natsauth.write_authorization(tmp_path / "nats-auth", ["360102"])
     check = subprocess.run(
         [nats_server(), "-t", "-c", str(conf)],
-        env={"SERVER_NAME": f"{NATS}-0", "NATS_TOKEN": "0123abcd"},
+        env={"SERVER_NAME": f"{NATS}-0"},
         capture_output=True,
         text=True,
         timeout=30,
@@ -570,7 +575,7 @@ def test_three_nats_servers_form_a_cluster_and_streams_get_three_replicas(
     for i in range(3):
         assert f"nats://{NATS}-{i}.{NATS}-headless:6222" in conf
     assert "sync_interval: always" in conf
-    assert "token: $NATS_TOKEN" in conf
+    assert "include ../nats-auth/auth.conf" in conf
     headless = named(objects, "Service", f"{NATS}-headless")
     assert headless["spec"]["publishNotReadyAddresses"] is True
     for service in SERVICES:
@@ -578,19 +583,46 @@ def test_three_nats_servers_form_a_cluster_and_streams_get_three_replicas(
     containers = {c["name"] for c in statefulset["spec"]["template"]["spec"]["containers"]}
     assert containers == {"nats", "metrics"}
     single = nats_conf(rendered["defaults"])
-    assert "cluster {" not in single and "sync_interval" not in single and "token" not in single
+    assert "cluster {" not in single and "sync_interval" not in single and "include" not in single
+    assert f"max_payload: {natsauth.MAX_PAYLOAD}" in single
 
 
-def test_services_authenticate_to_the_bundled_nats_with_the_token() -> None:
-    objects = render(SECRET)
+def nkey_mount(objects: list[Obj], service: str) -> tuple[Obj, Obj]:
+    """The Secret volume a service's pod mounts its NATS seed from, and its container."""
+    spec = deployment(objects, service)["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    (volume,) = [v for v in spec["volumes"] if "secret" in v]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env[f"{prefix(service)}NATS_NKEY_FILE"] == f"{mount['mountPath']}/nkey"
+    return volume["secret"], container
+
+
+@pytest.mark.parametrize("values", [SECRET, EXTERNAL_SECRET], ids=["bundled", "external"])
+def test_each_service_mounts_only_its_own_nats_seed(values: dict[str, Any]) -> None:
+    objects = render(values)
+    secret = values["nats"].get("auth", {}).get("existingSecret") or "nats-nkeys"
     for service in SERVICES:
-        (container,) = deployment(objects, service)["spec"]["template"]["spec"]["containers"]
-        env = [e["name"] for e in container["env"]]
-        # The token must be defined before the URL that refers to it.
-        assert env.index("NATS_TOKEN") < env.index(f"{prefix(service)}NATS_URL")
-        url = next(e for e in container["env"] if e["name"] == f"{prefix(service)}NATS_URL")
-        assert url["value"] == f"nats://$(NATS_TOKEN)@{NATS}:4222"
-        assert f"{prefix(service)}NATS_URL" not in configmap(objects, service)
+        source, _ = nkey_mount(objects, service)
+        assert source["secretName"] == secret
+        assert source["items"] == [{"key": f"{service}.nk", "path": "nkey"}]
+    if values is SECRET:
+        spec = named(objects, "StatefulSet", NATS)["spec"]["template"]["spec"]
+        (auth,) = [v for v in spec["volumes"] if "secret" in v]
+        # The server gets the public keys only, beside the config that includes them.
+        assert auth["secret"]["items"] == [{"key": "auth.conf", "path": "auth.conf"}]
+        (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "auth"]
+        assert mount["mountPath"] == "/etc/nats-auth"
+        for service in SERVICES:
+            assert configmap(objects, service)[f"{prefix(service)}NATS_URL"] == (
+                f"nats://{NATS}:4222"
+            )
+
+
+def test_without_nkeys_no_seed_is_mounted(rendered: dict[str, list[Obj]]) -> None:
+    for service in SERVICES:
+        spec = deployment(rendered["defaults"], service)["spec"]["template"]["spec"]
+        assert not [v for v in spec["volumes"] if "secret" in v]
 
 
 def test_external_nats_by_url_or_by_secret(rendered: dict[str, list[Obj]]) -> None:

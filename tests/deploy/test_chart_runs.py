@@ -2,7 +2,7 @@
 processes with exactly the command and environment a kubelet would give them (only the cluster
 hostnames replaced by loopback ones), migrate PostgreSQL, become ready on the probes' paths,
 pass the `helm test` pod's check and stop cleanly within their termination grace period. And
-the bundled NATS configuration, run by nats-server, admits the services' URL and no one else."""
+the bundled NATS configuration, run by nats-server, admits the services' nkeys and no one else."""
 
 import asyncio
 import functools
@@ -18,7 +18,10 @@ import nats
 import pytest
 from nats.errors import Error as NatsError
 
+from fivetype import natsauth
 from fivetype.natsserver import NatsServer, binary, free_port
+from services.runtime.bus import provision_streams
+from services.runtime.settings import NatsAuth, nats_auth
 from tests.conftest import Databases, eventually
 from tests.deploy.chart import (
     SECRET,
@@ -213,12 +216,12 @@ def run_helm_test(objects: list[Obj], ports: dict[str, int], workdir: Path) -> N
     assert failing.returncode == 1
 
 
-def test_bundled_nats_admits_the_services_token_and_no_one_else(tmp_path: Path) -> None:
+def test_bundled_nats_admits_the_services_nkeys_and_no_one_else(tmp_path: Path) -> None:
     objects = render(merged(example("values-small"), SECRET))
-    token = "0123456789abcdef0123456789abcdef"
+    credentials = tmp_path / "nats-auth"  # the pod's /etc/nats-auth, beside /etc/nats
+    natsauth.write_authorization(credentials, [])
     secrets = {
         "fivetype-database": {f"{s}-url": "postgresql://x@db/x" for s in SERVICES},
-        "fivetype-nats": {"token": token},
         **SMTP,
     }
     client, monitor = free_port(), free_port()
@@ -232,13 +235,14 @@ def test_bundled_nats_admits_the_services_token_and_no_one_else(tmp_path: Path) 
     for rendered_line, local_line in replacements.items():
         assert conf.count(rendered_line) == 1, rendered_line
         conf = conf.replace(rendered_line, local_line)
-    (tmp_path / "nats.conf").write_text(conf)
+    (tmp_path / "nats").mkdir()
+    (tmp_path / "nats" / "nats.conf").write_text(conf)
     statefulset = named(objects, "StatefulSet", part("nats"))
     server_container = statefulset["spec"]["template"]["spec"]["containers"][0]
     server_env = environment(server_container, objects, secrets, pod_name=f"{part('nats')}-0")
     assert server_container["command"][1:] == ["--config", "/etc/nats/nats.conf"]
     server = subprocess.Popen(
-        [binary(), "--config", str(tmp_path / "nats.conf")],
+        [binary(), "--config", str(tmp_path / "nats" / "nats.conf")],
         env=server_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -252,26 +256,29 @@ def test_bundled_nats_admits_the_services_token_and_no_one_else(tmp_path: Path) 
         assert varz["server_name"] == f"{part('nats')}-0"
         assert varz["jetstream"]["config"]["sync_always"] is True
         (container,) = deployment(objects, "measures")["spec"]["template"]["spec"]["containers"]
-        url = environment(container, objects, secrets)["FIVETYPE_MEASURES_NATS_URL"]
-        assert asyncio.run(jetstream_answers(loopback_nats(url, local))) is True
-        assert asyncio.run(jetstream_answers(local)) is False
+        env = environment(container, objects, secrets)
+        url = loopback_nats(env["FIVETYPE_MEASURES_NATS_URL"], local)
+        assert env["FIVETYPE_MEASURES_NATS_NKEY_FILE"] == "/etc/fivetype/nats/nkey"
+        seed = natsauth.service_seed(credentials, "measures")  # the Secret's measures.nk
+        assert asyncio.run(provisions_streams(url, nats_auth("measures", seed))) is True
+        assert asyncio.run(provisions_streams(url, nats_auth("measures", None))) is False
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-async def jetstream_answers(url: str) -> bool:
+async def provisions_streams(url: str, auth: NatsAuth) -> bool:
     async def refused(_error: Exception) -> None:
         pass  # the refusal is the answer, not an error to log
 
     try:
         connection = await nats.connect(
-            url, connect_timeout=2, allow_reconnect=False, error_cb=refused
+            url, connect_timeout=2, allow_reconnect=False, error_cb=refused, **auth
         )
     except (NatsError, OSError):
         return False
     try:
-        await connection.jetstream().account_info()
+        await provision_streams(connection.jetstream(), 1)
         return True
     finally:
         await connection.close()

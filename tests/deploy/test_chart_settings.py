@@ -33,6 +33,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
 }
 # Set by the chart from its own values (NATS, database and SMTP credentials from Secrets) ...
 OWNED_BY_CHART = {
+    "NATS_NKEY_FILE",
     "NATS_URL",
     "DATABASE_URL",
     "MIGRATE_ON_START",
@@ -48,7 +49,6 @@ NOT_FOR_DEPLOYMENTS = {"DATA_DIR", "FIXED_NOW", "CLOCK_FILE"}
 # Secrets the admin creates; the values only need to be ones the settings accept.
 SECRETS = {
     "fivetype-database": {f"{s}-url": f"postgresql://fivetype@postgres:5432/{s}" for s in SERVICES},
-    "fivetype-nats": {"token": "0123456789abcdef"},
     "nats-url": {"url": "nats://fivetype:secret@nats.messaging:4222"},
     "fivetype-smtp": {"username": "office", "password": "secret"},
 }

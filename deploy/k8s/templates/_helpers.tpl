@@ -165,17 +165,7 @@ credentials), as EnvVar entries. Args: root, service, values (the service's effe
     secretKeyRef:
       name: {{ $root.Values.database.existingSecret }}
       key: {{ get $root.Values.database.urlKeys .service }}
-{{- if $root.Values.nats.enabled }}
-{{- if $root.Values.nats.auth.existingSecret }}
-- name: NATS_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ $root.Values.nats.auth.existingSecret }}
-      key: {{ $root.Values.nats.auth.tokenKey }}
-- name: {{ $prefix }}NATS_URL
-  value: nats://$(NATS_TOKEN)@{{ include "fivetype.nats.name" $root }}:4222
-{{- end }}
-{{- else if $root.Values.externalNats.existingSecret }}
+{{- if and (not $root.Values.nats.enabled) $root.Values.externalNats.existingSecret }}
 - name: {{ $prefix }}NATS_URL
   valueFrom:
     secretKeyRef:
@@ -199,11 +189,18 @@ credentials), as EnvVar entries. Args: root, service, values (the service's effe
 {{- end }}
 
 {{/*
+The Secret holding the services' nkey seeds (<service>.nk), if NATS authenticates them.
+*/}}
+{{- define "fivetype.nkeySecret" -}}
+{{- if .Values.nats.enabled }}{{ .Values.nats.auth.existingSecret }}{{ else }}{{ .Values.externalNats.nkeySecret }}{{ end }}
+{{- end }}
+
+{{/*
 The NATS URL when it is plain configuration (no credentials), else empty.
 */}}
 {{- define "fivetype.plainNatsUrl" -}}
 {{- if .Values.nats.enabled }}
-{{- if not .Values.nats.auth.existingSecret }}nats://{{ include "fivetype.nats.name" . }}:4222{{ end }}
+{{- printf "nats://%s:4222" (include "fivetype.nats.name" .) }}
 {{- else }}
 {{- .Values.externalNats.url }}
 {{- end }}
