@@ -1,8 +1,10 @@
 """Who may say and hear what on NATS, derived from the message registry and the streams.
 
 A unit's system may publish only its own commands on its own intake subjects, and hear only its
-own replies (its inbox prefix) and its own rejections; a service may publish only the messages
-the registry names it the producer of, plus dead letters, and read only the streams it consumes.
+own replies (its inbox prefix) and its own rejections; a public-request channel (the 12345
+hotline, a mailbox) may publish its commands for any unit and hear only its replies; a service
+may publish only the messages the registry names it the producer of, plus dead letters, and read
+only the streams it consumes.
 JetStream captures a core-NATS publish on an intake subject, so a unit needs no JetStream API
 right to send; reading its rejections from the stream goes through one durable consumer named
 after the unit, created on the filtered API subject, so the server itself checks the filter.
@@ -15,7 +17,8 @@ from contracts.registry import MESSAGES
 from contracts.spec import MessageSpec
 
 SERVICES = ("measures", "inspections", "scoring", "notifications")
-UNIT_SYSTEMS = "unit systems"  # the registry's producer of the commands units send
+UNIT_SYSTEMS = "unit systems"  # the registry's producers of the commands clients send
+CHANNELS = "public-request channels"
 JS_API = "$JS.API"
 
 
@@ -28,6 +31,10 @@ class Permissions:
 def unit_inbox(unit: str) -> str:
     """The inbox prefix a unit's client must use (nats-py `inbox_prefix`)."""
     return f"_INBOX.unit.{unit}"
+
+
+def channel_inbox(channel: str) -> str:
+    return f"_INBOX.channel.{channel}"
 
 
 def service_inbox(service: str) -> str:
@@ -53,6 +60,14 @@ def unit(code: str) -> Permissions:
             f"$JS.ACK.{rejections}.{code}.>",
         ),
         subscribe=(f"{unit_inbox(code)}.>", subjects.rejection(code)),
+    )
+
+
+def channel(name: str) -> Permissions:
+    """A channel answers for requests about every unit; what it sends is checked per request."""
+    return Permissions(
+        publish=tuple(spec.subject("*") for spec in MESSAGES if CHANNELS in _producers(spec)),
+        subscribe=(f"{channel_inbox(name)}.>",),
     )
 
 

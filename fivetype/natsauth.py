@@ -9,6 +9,7 @@ Layout of a credentials folder:
     operator.nk            the `fivetype` command (dead letters, replays)
     services/<service>.nk  one per service
     units/<unit>.nk        one per unit's system, handed to that unit
+    channels/<name>.nk     one per public-request channel's system (12345, mailboxes)
     auth.conf              the `authorization { users: [...] }` block for nats-server
 """
 
@@ -39,6 +40,10 @@ def service_seed(directory: Path, service: str) -> Path:
 
 def unit_seed(directory: Path, unit: str) -> Path:
     return directory / "units" / f"{unit}.nk"
+
+
+def channel_seed(directory: Path, channel: str) -> Path:
+    return directory / "channels" / f"{channel}.nk"
 
 
 def ensure_seed(path: Path) -> str:
@@ -72,7 +77,7 @@ def user_entry(public_key: str, who: str, granted: Permissions | None) -> str:
     return "\n".join([*lines, "    }"])
 
 
-def _entries(directory: Path, units: Iterable[str]) -> list[str]:
+def _entries(directory: Path, units: Iterable[str], channels: Iterable[str]) -> list[str]:
     entries = [user_entry(ensure_seed(operator_seed(directory)), "operator", None)]
     for service in permissions.SERVICES:
         key = ensure_seed(service_seed(directory, service))
@@ -80,22 +85,29 @@ def _entries(directory: Path, units: Iterable[str]) -> list[str]:
     for unit in sorted(set(units)):
         key = ensure_seed(unit_seed(directory, unit))
         entries.append(user_entry(key, f"unit {unit}", permissions.unit(unit)))
+    for channel in sorted(set(channels)):
+        key = ensure_seed(channel_seed(directory, channel))
+        entries.append(user_entry(key, f"channel {channel}", permissions.channel(channel)))
     return entries
 
 
-def write_authorization(directory: Path, units: Iterable[str]) -> Path:
-    """Create the missing seeds of the operator, the services and `units`, and write auth.conf
-    granting each exactly its permissions."""
-    entries = _entries(directory, units)
+def write_authorization(
+    directory: Path, units: Iterable[str], channels: Iterable[str] = ()
+) -> Path:
+    """Create the missing seeds of the operator, the services, `units` and `channels`, and
+    write auth.conf granting each exactly its permissions."""
+    entries = _entries(directory, units, channels)
     path = directory / AUTH_CONF
     path.write_text("authorization {\n  users: [\n" + "\n".join(entries) + "\n  ]\n}\n")
     return path
 
 
-def write_server_config(directory: Path, units: Iterable[str]) -> Path:
+def write_server_config(
+    directory: Path, units: Iterable[str], channels: Iterable[str] = ()
+) -> Path:
     """A config for the embedded nats-server: the message size limit and the authorization
     (listen address, JetStream and logs come from its command line)."""
-    write_authorization(directory, units)
+    write_authorization(directory, units, channels)
     path = directory / SERVER_CONF
     path.write_text(f"max_payload: {MAX_PAYLOAD}\ninclude ./{AUTH_CONF}\n")
     return path

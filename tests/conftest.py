@@ -181,6 +181,11 @@ class SecureNats:
             natsauth.unit_seed(self.credentials, unit), permissions.unit_inbox(unit)
         )
 
+    async def as_channel(self, channel: str) -> Client:
+        return await self.connect(
+            natsauth.channel_seed(self.credentials, channel), permissions.channel_inbox(channel)
+        )
+
     async def as_service(self, service: str) -> Client:
         return await self.connect(
             natsauth.service_seed(self.credentials, service), permissions.service_inbox(service)
@@ -190,12 +195,14 @@ class SecureNats:
         return await self.connect(natsauth.operator_seed(self.credentials), "_INBOX")
 
 
-def start_secure_nats(directory: Path, units: Iterable[str]) -> SecureNats:
+def start_secure_nats(
+    directory: Path, units: Iterable[str], channels: Iterable[str] = ()
+) -> SecureNats:
     credentials = directory / "nats-auth"
     server = NatsServer(
         directory / "jetstream",
         free_port(),
-        config=natsauth.write_server_config(credentials, units),
+        config=natsauth.write_server_config(credentials, units, channels),
     )
     server.start()
     return SecureNats(server, credentials)

@@ -1,7 +1,8 @@
 """`fivetype nats`: credentials and the nats-server authorization config.
 
-`unit` creates one unit's nkey and prints the entry to add to the server's users; `config`
-writes the whole authorization block for the operator, the four services and the units named.
+`unit` (or `channel`) creates one client's nkey and prints the entry to add to the server's
+users; `config` writes the whole authorization block for the operator, the four services and
+the units and channels named.
 Seeds are created once and reused, so running either again changes no existing credentials.
 """
 
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from contracts import permissions
 from contracts.envelope import UNIT_CODE_PATTERN
+from contracts.permissions import Permissions
 from fivetype import natsauth
 from fivetype.stack import CREDENTIALS
 from services.measures.domain.catalogue import load_units
@@ -27,10 +29,19 @@ Directory = Annotated[
 DEFAULT_DIRECTORY = Path("data") / CREDENTIALS  # the embedded stack's
 
 
-def _unit_code(code: str) -> str:
+def _code(code: str) -> str:
+    """Unit codes and channel names become subject tokens: the same rule for both."""
     if not re.fullmatch(UNIT_CODE_PATTERN, code):
-        raise typer.BadParameter(f"{code!r} is not a unit code ({UNIT_CODE_PATTERN})")
+        raise typer.BadParameter(f"{code!r} is not a valid code ({UNIT_CODE_PATTERN})")
     return code
+
+
+def _grant(seed: Path, who: str, granted: Permissions, inbox: str) -> None:
+    entry = natsauth.user_entry(natsauth.ensure_seed(seed), who, granted)
+    console.print(f"seed file (hand it over privately; keep it secret): {seed}", markup=False)
+    console.print(f"inbox prefix its client must use: {inbox}", markup=False)
+    console.print("add to authorization.users of nats-server, then reload it:")
+    print(entry)
 
 
 @app.command()
@@ -39,12 +50,18 @@ def unit(
     directory: Directory = DEFAULT_DIRECTORY,
 ) -> None:
     """Create a unit's nkey seed (reused if it exists) and print its server user entry."""
-    seed = natsauth.unit_seed(directory, _unit_code(code))
-    entry = natsauth.user_entry(natsauth.ensure_seed(seed), f"unit {code}", permissions.unit(code))
-    console.print(f"seed file (give it to the unit; keep it secret): {seed}", markup=False)
-    console.print(f"inbox prefix the unit's client must use: {permissions.unit_inbox(code)}")
-    console.print("add to authorization.users of nats-server:")
-    print(entry)
+    seed = natsauth.unit_seed(directory, _code(code))
+    _grant(seed, f"unit {code}", permissions.unit(code), permissions.unit_inbox(code))
+
+
+@app.command()
+def channel(
+    name: Annotated[str, typer.Argument(help="The channel system's name, e.g. hotline-12345.")],
+    directory: Directory = DEFAULT_DIRECTORY,
+) -> None:
+    """Create a public-request channel's nkey seed and print its server user entry."""
+    seed = natsauth.channel_seed(directory, _code(name))
+    _grant(seed, f"channel {name}", permissions.channel(name), permissions.channel_inbox(name))
 
 
 @app.command()
@@ -56,13 +73,21 @@ def config(
     units_file: Annotated[
         Path | None, typer.Option(help="Grant every unit of this unit directory (units.yaml).")
     ] = None,
+    channels: Annotated[
+        list[str] | None, typer.Option("--channel", help="A channel to grant (repeatable).")
+    ] = None,
 ) -> None:
-    """Write auth.conf: the operator, the four services and the units, each with its seed."""
-    codes = [_unit_code(code) for code in units or []]
+    """Write auth.conf: the operator, the four services, the units and the channels."""
+    codes = [_code(code) for code in units or []]
     if units_file is not None:
         codes += [u.code for u in load_units(units_file).units]
-    path = natsauth.write_authorization(directory, codes)
-    console.print(f"wrote {path} ({len(set(codes))} unit(s)); seeds are beside it", markup=False)
+    names = [_code(name) for name in channels or []]
+    path = natsauth.write_authorization(directory, codes, names)
+    console.print(
+        f"wrote {path} ({len(set(codes))} unit(s), {len(set(names))} channel(s)); "
+        "seeds are beside it",
+        markup=False,
+    )
     console.print(
         f"nats-server: `include {natsauth.AUTH_CONF}` in its config and set "
         f"`max_payload: {natsauth.MAX_PAYLOAD}`"

@@ -11,6 +11,7 @@ from fivetype.stack import Stack
 from tests.conftest import Databases, SecureNats, start_platform, start_secure_nats
 
 UNIT_A, UNIT_B = "360102", "360103"
+CHANNEL = "hotline-12345"
 
 
 @dataclass
@@ -22,7 +23,7 @@ class SecurePlatform:
 @pytest.fixture(scope="package")
 def secure_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecurePlatform]:
     directory: Path = tmp_path_factory.mktemp("secure")
-    nats = start_secure_nats(directory, [UNIT_A, UNIT_B])
+    nats = start_secure_nats(directory, [UNIT_A, UNIT_B], [CHANNEL])
     databases = Databases("sqlite", directory, None)
     stack = start_platform(directory, nats.url, databases, nats.service_env())
     yield SecurePlatform(stack, nats)

@@ -17,7 +17,7 @@ from fivetype import natsauth
 from fivetype.cli import app
 from tests.conftest import SecureNats, eventually_async
 from tests.e2e.test_progress_flow import assign_m07, command
-from tests.security.conftest import UNIT_A, UNIT_B, SecurePlatform
+from tests.security.conftest import CHANNEL, UNIT_A, UNIT_B, SecurePlatform
 
 REJECTIONS = streams.REJECTIONS.name
 
@@ -142,6 +142,25 @@ async def test_a_units_report_over_nats_is_accepted_by_measures(
     assert card.status_code == 200
 
 
+async def test_a_channel_sends_public_requests_for_any_unit_and_nothing_else(
+    secure_platform: SecurePlatform,
+) -> None:
+    secure = secure_platform.nats
+    channel = await secure.as_channel(CHANNEL)
+    try:
+        for unit in (UNIT_A, UNIT_B):
+            ack = await channel.jetstream().publish(
+                subjects.intake("ReportPublicRequest", unit), b"{}"
+            )
+            assert ack.stream == streams.INTAKE.name
+        await channel.publish(subjects.intake("ReportProgress", UNIT_A), b"{}")
+        await refused(secure, "publish", subjects.intake("ReportProgress", UNIT_A))
+        await channel.subscribe(subjects.rejection(UNIT_A))
+        await refused(secure, "subscription", subjects.rejection(UNIT_A))
+    finally:
+        await channel.close()
+
+
 @pytest.mark.parametrize(
     ("service", "subject"),
     [
@@ -194,7 +213,7 @@ def test_seeds_are_private_and_the_server_config_holds_no_secret(
 ) -> None:
     credentials = secure_platform.nats.credentials
     seeds = sorted(credentials.rglob("*.nk"))
-    assert len(seeds) == 1 + len(permissions.SERVICES) + 2
+    assert len(seeds) == 1 + len(permissions.SERVICES) + 2 + 1  # two units, one channel
     assert {oct(seed.stat().st_mode & 0o777) for seed in seeds} == {"0o600"}
     config = (credentials / natsauth.AUTH_CONF).read_text()
     assert all(seed.read_text().strip() not in config for seed in seeds)
