@@ -130,7 +130,7 @@ class Stack:
         """Start everything, or stop what did start and raise."""
         try:
             if self.nats is not None:
-                self._write_nats_config()
+                self.write_nats_config()
                 self.nats.start()
             for service in self.services:
                 service.start()
@@ -139,7 +139,7 @@ class Stack:
             self.stop(grace=5)
             raise
 
-    def _write_nats_config(self) -> None:
+    def write_nats_config(self) -> None:
         """Credentials for the operator, the services and every unit the measures service will
         load; existing ones are kept, so units' systems keep working across restarts."""
         assert self.credentials is not None

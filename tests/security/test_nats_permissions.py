@@ -15,6 +15,10 @@ from typer.testing import CliRunner
 from contracts import permissions, streams, subjects
 from fivetype import natsauth
 from fivetype.cli import app
+from fivetype.natsserver import free_port
+from fivetype.stack import Stack
+from services.measures.domain.catalogue import load_units
+from services.runtime.settings import nats_auth
 from tests.conftest import SecureNats, eventually_async
 from tests.e2e.test_progress_flow import assign_m07, command
 from tests.security.conftest import CHANNEL, UNIT_A, UNIT_B, SecurePlatform
@@ -234,3 +238,26 @@ async def test_the_server_refuses_messages_over_its_payload_limit(
             )
     finally:
         await unit.close()
+
+
+async def test_the_embedded_stack_authenticates_everyone(tmp_path: Path) -> None:
+    """`fivetype run`: credentials for the operator, the services and every sample unit; the
+    services are told where their seeds are; anonymous clients are turned away."""
+    stack = Stack(tmp_path / "data", nats_port=free_port())
+    assert stack.nats is not None and stack.credentials is not None
+    stack.write_nats_config()
+    stack.nats.start()
+    try:
+        for service in stack.services:
+            seed = Path(
+                stack.service(service.name).env[f"FIVETYPE_{service.name.upper()}_NATS_NKEY_FILE"]
+            )
+            assert seed == natsauth.service_seed(stack.credentials, service.name)
+            connection = await nats.connect(stack.nats_url, **nats_auth(service.name, seed))
+            await connection.close()
+        units = [unit.code for unit in load_units().units]
+        assert all(natsauth.unit_seed(stack.credentials, unit).exists() for unit in units)
+        with pytest.raises(Exception, match=r"(?i)authorization"):
+            await nats.connect(stack.nats_url, allow_reconnect=False, max_reconnect_attempts=0)
+    finally:
+        stack.nats.stop()
