@@ -2,8 +2,9 @@
 child processes, each with its own SQLite file under the data folder. Ctrl-C stops it all, and a
 second start reuses the same data.
 
-The embedded nats-server requires authentication: the operator, each service and each unit of
-the measures service's unit directory get an nkey under <data>/nats-auth (see natsauth.py).
+The embedded nats-server requires authentication: the operator, each service, each unit of the
+measures service's unit directory and each public-request channel get an nkey under
+<data>/nats-auth (see natsauth.py).
 """
 
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from contracts.inspections import PublicChannel
 from fivetype import natsauth
 from fivetype.natsserver import NatsServer, free_port, port_is_free
 from services.measures.domain.catalogue import DEFAULT_UNITS_PATH, load_units
@@ -140,12 +142,12 @@ class Stack:
             raise
 
     def write_nats_config(self) -> None:
-        """Credentials for the operator, the services and every unit the measures service will
-        load; existing ones are kept, so units' systems keep working across restarts."""
+        """Credentials for the operator, the services, every unit the measures service will load
+        and every channel; existing ones are kept, so clients keep working across restarts."""
         assert self.credentials is not None
         units_file = self.env.get("FIVETYPE_MEASURES_UNITS_PATH") or DEFAULT_UNITS_PATH
         units = [unit.code for unit in load_units(units_file).units]
-        natsauth.write_server_config(self.credentials, units)
+        natsauth.write_server_config(self.credentials, units, [c.value for c in PublicChannel])
 
     @staticmethod
     def wait_ready(services: list[ServiceProcess], timeout: float = 60.0) -> None:

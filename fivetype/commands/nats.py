@@ -29,10 +29,14 @@ Directory = Annotated[
 DEFAULT_DIRECTORY = Path("data") / CREDENTIALS  # the embedded stack's
 
 
-def _code(code: str) -> str:
-    """Unit codes and channel names become subject tokens: the same rule for both."""
-    if not re.fullmatch(UNIT_CODE_PATTERN, code):
-        raise typer.BadParameter(f"{code!r} is not a valid code ({UNIT_CODE_PATTERN})")
+# Channel names are the `channel` values of public requests (e.g. hotline_12345).
+CHANNEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,39}$"
+
+
+def _code(code: str, pattern: str = UNIT_CODE_PATTERN) -> str:
+    """Unit codes and channel names end up in subjects: nothing but safe token characters."""
+    if not re.fullmatch(pattern, code):
+        raise typer.BadParameter(f"{code!r} does not match {pattern}")
     return code
 
 
@@ -56,11 +60,11 @@ def unit(
 
 @app.command()
 def channel(
-    name: Annotated[str, typer.Argument(help="The channel system's name, e.g. hotline-12345.")],
+    name: Annotated[str, typer.Argument(help="The channel system's name, e.g. hotline_12345.")],
     directory: Directory = DEFAULT_DIRECTORY,
 ) -> None:
     """Create a public-request channel's nkey seed and print its server user entry."""
-    seed = natsauth.channel_seed(directory, _code(name))
+    seed = natsauth.channel_seed(directory, _code(name, CHANNEL_PATTERN))
     _grant(seed, f"channel {name}", permissions.channel(name), permissions.channel_inbox(name))
 
 
@@ -81,7 +85,7 @@ def config(
     codes = [_code(code) for code in units or []]
     if units_file is not None:
         codes += [u.code for u in load_units(units_file).units]
-    names = [_code(name) for name in channels or []]
+    names = [_code(name, CHANNEL_PATTERN) for name in channels or []]
     path = natsauth.write_authorization(directory, codes, names)
     console.print(
         f"wrote {path} ({len(set(codes))} unit(s), {len(set(names))} channel(s)); "

@@ -11,7 +11,7 @@ from fivetype.stack import Stack
 from tests.conftest import Databases, SecureNats, start_platform, start_secure_nats
 
 UNIT_A, UNIT_B = "360102", "360103"
-CHANNEL = "hotline-12345"
+CHANNEL = "hotline_12345"
 
 
 @dataclass

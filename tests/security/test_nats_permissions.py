@@ -13,6 +13,7 @@ from nats.js.api import ConsumerConfig
 from typer.testing import CliRunner
 
 from contracts import permissions, streams, subjects
+from contracts.inspections import PublicChannel
 from fivetype import natsauth
 from fivetype.cli import app
 from fivetype.natsserver import free_port
@@ -257,6 +258,7 @@ async def test_the_embedded_stack_authenticates_everyone(tmp_path: Path) -> None
             await connection.close()
         units = [unit.code for unit in load_units().units]
         assert all(natsauth.unit_seed(stack.credentials, unit).exists() for unit in units)
+        assert natsauth.channel_seed(stack.credentials, PublicChannel.HOTLINE_12345).exists()
         with pytest.raises(Exception, match=r"(?i)authorization"):
             await nats.connect(stack.nats_url, allow_reconnect=False, max_reconnect_attempts=0)
     finally:

@@ -62,7 +62,7 @@ def test_the_config_command_grants_the_operator_services_and_units(tmp_path: Pat
             "--units-file",
             str(units_file),
             "--channel",
-            "hotline-12345",
+            "hotline_12345",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -73,15 +73,15 @@ def test_the_config_command_grants_the_operator_services_and_units(tmp_path: Pat
         *(f"service {s}" for s in permissions.SERVICES),
         "unit 360103",
         "unit wanli",
-        "channel hotline-12345",
+        "channel hotline_12345",
     ]
     assert config.count("nkey:") == len(comments)
 
 
 def test_a_channel_sends_its_commands_for_any_unit_and_hears_only_its_inbox() -> None:
-    granted = permissions.channel("hotline-12345")
+    granted = permissions.channel("hotline_12345")
     assert granted.publish == (subjects.intake("ReportPublicRequest"),)
-    assert granted.subscribe == (f"{permissions.channel_inbox('hotline-12345')}.>",)
+    assert granted.subscribe == (f"{permissions.channel_inbox('hotline_12345')}.>",)
 
 
 def test_a_bad_unit_code_is_refused(tmp_path: Path) -> None:
