@@ -17,7 +17,7 @@ from contracts.inspections import PublicChannel
 from fivetype import natsauth
 from fivetype.cli import app
 from fivetype.natsserver import free_port
-from fivetype.stack import Stack
+from fivetype.stack import CREDENTIALS, Stack
 from services.measures.domain.catalogue import load_units
 from services.runtime.settings import nats_auth
 from tests.conftest import SecureNats, eventually_async
@@ -201,16 +201,19 @@ async def test_strangers_are_refused(secure_platform: SecurePlatform, tmp_path: 
 
 
 def test_the_dead_letters_command_uses_the_operators_nkey(
-    secure_platform: SecurePlatform,
+    secure_platform: SecurePlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secure, runner = secure_platform.nats, CliRunner()
-    seed = str(natsauth.operator_seed(secure.credentials))
-    listed = runner.invoke(
-        app, ["dead-letters", "list", "--nats-url", secure.url, "--nkey-file", seed]
-    )
+    seed = natsauth.operator_seed(secure.credentials)
+    command = ["dead-letters", "list", "--nats-url", secure.url]
+    listed = runner.invoke(app, [*command, "--nkey-file", str(seed)])
     assert listed.exit_code == 0, listed.output
-    anonymous = runner.invoke(app, ["dead-letters", "list", "--nats-url", secure.url])
-    assert anonymous.exit_code == 1
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, command).exit_code == 1  # anonymous
+    # Beside an embedded stack's data folder, its operator's seed is the default.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / CREDENTIALS).symlink_to(secure.credentials)
+    assert runner.invoke(app, command).exit_code == 0
 
 
 def test_seeds_are_private_and_the_server_config_holds_no_secret(
