@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from contracts import permissions, subjects
 from fivetype import natsauth
 from fivetype.cli import app
+from fivetype.stack import SERVICES
 
 runner = CliRunner()
 
@@ -20,6 +21,10 @@ def test_a_unit_is_granted_only_subjects_that_end_in_its_own_code() -> None:
         assert "360102" in subject.split(".") or subject.endswith(".360102.>"), subject
         assert "*" not in subject and subject != ">", subject
     assert granted.publish[0] == subjects.intake("ReportProgress", "360102")
+
+
+def test_every_service_of_the_platform_has_permissions() -> None:
+    assert tuple(SERVICES) == permissions.SERVICES
 
 
 def test_services_publish_what_the_registry_says_they_produce() -> None:
