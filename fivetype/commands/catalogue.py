@@ -10,6 +10,8 @@ import httpx
 import typer
 from rich.console import Console
 
+from fivetype import exits
+from fivetype.commands._http import call, client
 from services.measures.domain.documents import (
     DocumentError,
     Format,
@@ -45,30 +47,20 @@ def _format_of(path: Path) -> Format:
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         console.print(f"[red]{path.name}: use one of {', '.join(SUFFIXES)}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(exits.USAGE)
     return fmt  # type: ignore[return-value]
 
 
 def _checked_format(fmt: str) -> Format:
     if fmt not in FORMATS:
         console.print(f"[red]format {fmt!r}: use one of {', '.join(FORMATS)}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(exits.USAGE)
     return fmt  # type: ignore[return-value]
 
 
 def _call(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    try:
-        response = httpx.request(method, url, timeout=60, **kwargs)
-    except httpx.HTTPError as exc:
-        console.print(f"[red]cannot reach the measures service at {url}: {exc}[/]")
-        raise typer.Exit(1) from exc
-    if response.status_code >= 400:
-        problem = response.json() if "json" in response.headers.get("content-type", "") else {}
-        title = problem.get("title", response.reason_phrase)
-        detail = problem.get("detail", "")
-        console.print(f"[red]{response.status_code} {problem.get('code', '')}: {title}[/] {detail}")
-        raise typer.Exit(1)
-    return response
+    with client(url) as http:
+        return call(http, method, "", **kwargs)
 
 
 def _upload(url: str, path: Path, params: dict[str, str]) -> dict[str, Any]:
@@ -100,7 +92,7 @@ def validate(
         catalogue = read_catalogue(path.read_bytes(), fmt)
     except DocumentError as exc:
         console.print(f"[red]invalid: {exc}[/]")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(exits.FAILURE) from exc
     numbered = sum(m.kind == "measure" for m in catalogue.measures)
     console.print(
         f"valid: catalogue {catalogue.version} for {catalogue.year}: {len(catalogue.types)} types, "

@@ -7,13 +7,11 @@ the dead-letter stream once JetStream has acknowledged the replay.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-import nats
 import typer
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
@@ -22,14 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts import streams, subjects
+from fivetype import exits
+from fivetype.commands._nats import DEFAULT_URL, NatsCreds, NatsUrl, connection
 
 app = typer.Typer(help="Messages a consumer could not process.", no_args_is_help=True)
 console = Console()
 T = TypeVar("T")
 
-NatsUrl = Annotated[str, typer.Option(envvar="NATS_URL", help="NATS server of the platform.")]
 Consumer = Annotated[str | None, typer.Option(help="Only this consumer's dead letters.")]
-EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 3
 DLQ = streams.DEAD_LETTERS.name
 
 
@@ -67,34 +65,12 @@ class DeadLetter:
         }
 
 
-async def _quiet(_error: Exception) -> None:
-    """nats-py would log every failed attempt with a traceback; we report the outcome once."""
-
-
-@asynccontextmanager
-async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
-    try:
-        # nats-py retries a first connection forever unless attempts are bounded (0 = forever).
-        connection = await nats.connect(
-            url,
-            connect_timeout=3,
-            max_reconnect_attempts=1,
-            reconnect_time_wait=0.5,
-            error_cb=_quiet,
-        )
-    except Exception as exc:
-        console.print(f"[red]cannot reach NATS at {url}: {exc}[/]")
-        raise typer.Exit(EXIT_UNREACHABLE) from exc
-    try:
-        yield connection.jetstream()
-    finally:
-        await connection.close()
-
-
-def _with_jetstream(url: str, work: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+def _with_jetstream(
+    url: str, creds: NatsCreds, work: Callable[[JetStreamContext], Awaitable[T]]
+) -> T:
     async def run() -> T:
-        async with _jetstream(url) as js:
-            return await work(js)
+        async with connection(url, creds) as nc:
+            return await work(nc.jetstream())
 
     return asyncio.run(run())
 
@@ -123,13 +99,14 @@ async def _letter(js: JetStreamContext, sequence: int) -> DeadLetter | None:
 
 @app.command("list")
 def list_letters(
-    nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nats_url: NatsUrl = DEFAULT_URL,
+    creds: NatsCreds = None,
     consumer: Consumer = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List dead letters, oldest first."""
-    letters = _with_jetstream(nats_url, lambda js: _letters(js, consumer, limit))
+    letters = _with_jetstream(nats_url, creds, lambda js: _letters(js, consumer, limit))
     if as_json:
         for letter in letters:
             print(json.dumps(letter.summary(), ensure_ascii=False))
@@ -153,13 +130,14 @@ def list_letters(
 @app.command()
 def show(
     sequence: Annotated[int, typer.Argument(help="Sequence number from `list`.")],
-    nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nats_url: NatsUrl = DEFAULT_URL,
+    creds: NatsCreds = None,
 ) -> None:
     """Print one dead letter: why it is here and the message as it arrived."""
-    letter = _with_jetstream(nats_url, lambda js: _letter(js, sequence))
+    letter = _with_jetstream(nats_url, creds, lambda js: _letter(js, sequence))
     if letter is None:
         console.print(f"[red]no dead letter with sequence {sequence}[/]")
-        raise typer.Exit(EXIT_NOT_FOUND)
+        raise typer.Exit(exits.NOT_FOUND)
     for key, value in letter.summary().items():
         console.print(f"{key}: {value}", markup=False)
     console.print()
@@ -183,14 +161,15 @@ def replay(
     sequences: Annotated[
         list[int] | None, typer.Argument(help="Sequence numbers to replay.")
     ] = None,
-    nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nats_url: NatsUrl = DEFAULT_URL,
+    creds: NatsCreds = None,
     consumer: Consumer = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dead letter (of --consumer).")] = False,
 ) -> None:
     """Publish dead letters again on their original subjects, after the cause is fixed."""
     if bool(sequences) == all_:
         console.print("[red]name sequence numbers or pass --all[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(exits.USAGE)
 
     async def work(js: JetStreamContext) -> int:
         if all_:
@@ -199,8 +178,8 @@ def replay(
             letters = [letter for s in sequences or [] if (letter := await _letter(js, s))]
             if len(letters) < len(sequences or []):
                 console.print("[red]some sequence numbers are not in the dead-letter stream[/]")
-                raise typer.Exit(EXIT_NOT_FOUND)
+                raise typer.Exit(exits.NOT_FOUND)
         return await _replay(js, letters)
 
-    count = _with_jetstream(nats_url, work)
+    count = _with_jetstream(nats_url, creds, work)
     console.print(f"replayed {count} dead letter(s)")
