@@ -12,7 +12,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fivetype import exits, state
 from fivetype.commands import catalogue, deadletters
+from fivetype.commands import stack as stack_commands
+from fivetype.commands.demo import (
+    DEFAULT_SEED,
+    DEFAULT_SPEED,
+    DEFAULT_YEAR,
+    Seed,
+    Speed,
+    Year,
+    play_year,
+)
+from fivetype.commands.demo import demo as demo_command
+from fivetype.demo.plan import programme_start
+from fivetype.demo.player import stack_env
 from fivetype.stack import NATS_PORT, SERVICES, Stack
 
 app = typer.Typer(
@@ -22,6 +36,8 @@ app = typer.Typer(
 )
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(deadletters.app, name="dead-letters")
+app.add_typer(stack_commands.app, name="stack")
+app.command("demo")(demo_command)
 console = Console()
 
 ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
@@ -30,7 +46,7 @@ ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}
 def _bootstrap(service: str) -> object:
     if service not in SERVICES:
         console.print(f"[red]unknown service {service!r}[/]; choose one of {', '.join(SERVICES)}")
-        raise typer.Exit(2)
+        raise typer.Exit(exits.USAGE)
     return importlib.import_module(f"services.{service}.bootstrap")
 
 
@@ -38,11 +54,23 @@ def _bootstrap(service: str) -> object:
 def run(
     data_dir: Annotated[
         Path, typer.Option(help="Where SQLite files, JetStream and logs live.")
-    ] = Path("data"),
+    ] = state.DEFAULT_DATA_DIR,
     nats_port: Annotated[int, typer.Option(help="Port of the embedded nats-server.")] = NATS_PORT,
+    demo: Annotated[
+        bool, typer.Option(help="Follow the demo's programme clock and play a year.")
+    ] = False,
+    seed: Seed = DEFAULT_SEED,
+    speed: Speed = DEFAULT_SPEED,
+    year: Year = DEFAULT_YEAR,
 ) -> None:
     """Run the whole platform on this machine; Ctrl-C stops it. Uses NATS_URL if set."""
-    stack = Stack(data_dir, os.environ.get("NATS_URL") or None, nats_port)
+    if (running := state.read(data_dir)) is not None:
+        console.print(f"[red]already running from {data_dir} (pid {running.pid})[/]")
+        raise typer.Exit(exits.FAILURE)
+    env = None
+    if demo:
+        env = {**os.environ, **stack_env(data_dir, programme_start(year).isoformat())}
+    stack = Stack(data_dir, os.environ.get("NATS_URL") or None, nats_port, env)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -53,12 +81,19 @@ def run(
     try:
         with console.status("starting nats-server and the four services…"):
             stack.start()
+        state.write(stack.data_dir, state.StackState.of(stack))
         _print_endpoints(stack)
+        if demo:
+            player = threading.Thread(
+                target=play_year, args=(data_dir, seed, speed, year, stop), daemon=True
+            )
+            player.start()
         stack.supervise(stop)
     except (RuntimeError, TimeoutError) as exc:
         console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(exits.FAILURE) from exc
     finally:
+        state.remove(stack.data_dir)
         with console.status("stopping…"):
             stack.stop()
         console.print("stopped.")

@@ -13,16 +13,18 @@ import typer
 from nats.aio.client import Client
 from rich.console import Console
 
-from fivetype import exits
+from fivetype import exits, state
 
 NatsUrl = Annotated[
-    str, typer.Option("--nats-url", envvar="NATS_URL", help="NATS server of the platform.")
+    str | None,
+    typer.Option(
+        "--nats-url", envvar="NATS_URL", help="NATS server (default: the running stack's)."
+    ),
 ]
 NatsCreds = Annotated[
     Path | None,
     typer.Option("--creds", envvar="NATS_CREDS", help="NATS credentials file, if NATS asks."),
 ]
-DEFAULT_URL = "nats://127.0.0.1:4222"
 console = Console(stderr=True)
 
 
@@ -47,8 +49,10 @@ def connect_options(creds: Path | None) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def connection(url: str, creds: Path | None = None) -> AsyncIterator[Client]:
-    """A connection, or the command ends with exit code 3 when NATS does not answer."""
+async def connection(url: str | None, creds: Path | None = None) -> AsyncIterator[Client]:
+    """A connection (by default to the stack running from ./data), or the command ends with exit
+    code 3 when NATS does not answer."""
+    url = url or state.nats_url()
     try:
         connected = await nats.connect(url, **connect_options(creds))
     except Exception as exc:

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from contracts import streams, subjects
 from fivetype import exits
-from fivetype.commands._nats import DEFAULT_URL, NatsCreds, NatsUrl, connection
+from fivetype.commands._nats import NatsCreds, NatsUrl, connection
 
 app = typer.Typer(help="Messages a consumer could not process.", no_args_is_help=True)
 console = Console()
@@ -66,7 +66,7 @@ class DeadLetter:
 
 
 def _with_jetstream(
-    url: str, creds: NatsCreds, work: Callable[[JetStreamContext], Awaitable[T]]
+    url: str | None, creds: NatsCreds, work: Callable[[JetStreamContext], Awaitable[T]]
 ) -> T:
     async def run() -> T:
         async with connection(url, creds) as nc:
@@ -99,7 +99,7 @@ async def _letter(js: JetStreamContext, sequence: int) -> DeadLetter | None:
 
 @app.command("list")
 def list_letters(
-    nats_url: NatsUrl = DEFAULT_URL,
+    nats_url: NatsUrl = None,
     creds: NatsCreds = None,
     consumer: Consumer = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
@@ -130,7 +130,7 @@ def list_letters(
 @app.command()
 def show(
     sequence: Annotated[int, typer.Argument(help="Sequence number from `list`.")],
-    nats_url: NatsUrl = DEFAULT_URL,
+    nats_url: NatsUrl = None,
     creds: NatsCreds = None,
 ) -> None:
     """Print one dead letter: why it is here and the message as it arrived."""
@@ -161,7 +161,7 @@ def replay(
     sequences: Annotated[
         list[int] | None, typer.Argument(help="Sequence numbers to replay.")
     ] = None,
-    nats_url: NatsUrl = DEFAULT_URL,
+    nats_url: NatsUrl = None,
     creds: NatsCreds = None,
     consumer: Consumer = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dead letter (of --consumer).")] = False,
