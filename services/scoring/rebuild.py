@@ -43,6 +43,9 @@ _REPLAYED_MODELS: list[type[Message]] = [*NORMALISERS.keys(), RankingPublished, 
 REPLAYED = {subjects.token(model.NAME): model for model in _REPLAYED_MODELS}
 
 
+Progress = Callable[["Rebuilt"], None] | None
+
+
 class NotEmpty(Exception):
     """The target database already holds facts: a rebuild needs a fresh store."""
 
@@ -100,9 +103,14 @@ async def _apply(session: AsyncSession, envelopes: list[Envelope[Any]], now: dat
 
 
 async def replay_into(
-    db: Database, nats_url: str, result: Rebuilt, max_bytes: int = 256 * 1024
+    db: Database,
+    nats_url: str,
+    result: Rebuilt,
+    max_bytes: int = 256 * 1024,
+    progress: Progress = None,
+    connect_options: dict[str, Any] | None = None,
 ) -> None:
-    connection = await nats.connect(nats_url)
+    connection = await nats.connect(nats_url, **(connect_options or {}))
     try:
         async for batch in stream.replay(connection.jetstream(), REPLAYED):
             envelopes = [e for m in batch if (e := _decode(m, max_bytes)) is not None]
@@ -110,6 +118,8 @@ async def replay_into(
             result.skipped += len(batch) - len(envelopes)
             async with db.session() as session, session.begin():
                 result.facts += await _apply(session, envelopes, utcnow())
+            if progress is not None:
+                progress(result)
     finally:
         await connection.close()
 
@@ -120,7 +130,11 @@ async def rebuild(
     rubric_dir: Path = DEFAULT_RUBRIC_DIR,
     office: str = "office",
     clock: Callable[[], datetime] = utcnow,
+    progress: Progress = None,
+    connect_options: dict[str, Any] | None = None,
 ) -> Rebuilt:
+    """`progress` is called after each replayed batch (the command line draws a bar with it);
+    `connect_options` go to nats.connect (credentials, timeouts)."""
     await asyncio.to_thread(migrate, database_url, MIGRATIONS)
     db = Database(database_url)
     result = Rebuilt()
@@ -129,7 +143,7 @@ async def rebuild(
             if await repository.fact_count(session):
                 raise NotEmpty(f"{database_url} already holds facts; rebuild into a fresh store")
         started = time.perf_counter()
-        await replay_into(db, nats_url, result)
+        await replay_into(db, nats_url, result, progress=progress, connect_options=connect_options)
         result.replay_seconds = time.perf_counter() - started
         started = time.perf_counter()
         book = RuleBook(office=office)
