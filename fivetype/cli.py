@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fivetype import exits, state
-from fivetype.commands import catalogue, deadletters, scores, status
+from fivetype.commands import catalogue, deadletters, emit, scores, status
 from fivetype.commands import stack as stack_commands
 from fivetype.commands.demo import (
     DEFAULT_SEED,
@@ -37,6 +37,7 @@ app = typer.Typer(
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(deadletters.app, name="dead-letters")
 app.add_typer(stack_commands.app, name="stack")
+app.add_typer(emit.app, name="emit")
 app.command("demo")(demo_command)
 app.command("status")(status.status)
 app.command("scorecard")(scores.scorecard)
