@@ -13,14 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from contracts import streams
+from contracts import streams, subjects
 from contracts.envelope import utcnow
 from fivetype import exits, state
 from fivetype.commands._http import call, client
 from fivetype.commands._nats import NatsCreds, NatsUrl, connect_options, connection
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
 from services.runtime.workdays import local_date
-from services.scoring.rebuild import NotEmpty, Rebuilt, rebuild
+from services.scoring.rebuild import REPLAYED, NotEmpty, Rebuilt, rebuild
 
 console = Console()
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
@@ -119,9 +119,14 @@ def ranking(
         console.print(table)
 
 
-async def _events_in_stream(nats_url: str | None, creds: Path | None) -> int:
+async def _events_to_replay(nats_url: str | None, creds: Path | None) -> int:
+    """How many events the rebuild will read: those of the types scoring consumes."""
     async with connection(nats_url, creds) as nc:
-        return (await nc.jetstream().stream_info(streams.EVENTS.name)).state.messages
+        info = await nc.jetstream().stream_info(
+            streams.EVENTS.name, subjects_filter=f"{subjects.EVENTS}.>"
+        )
+    counts = info.state.subjects or {}
+    return sum(n for subject, n in counts.items() if subject.split(".")[2] in REPLAYED)
 
 
 def _rebuild_with_bar(database_url: str, nats_url: str, creds: Path | None, total: int) -> Rebuilt:
@@ -153,7 +158,7 @@ def rebuild_command(
     if database_url is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         database_url = f"sqlite:///{data_dir.resolve() / f'scoring-rebuilt-{stamp}.db'}"
-    total = asyncio.run(_events_in_stream(nats_url, creds))
+    total = asyncio.run(_events_to_replay(nats_url, creds))
     try:
         result = _rebuild_with_bar(database_url, nats_url, creds, total)
     except NotEmpty as exc:
@@ -162,4 +167,8 @@ def rebuild_command(
     console.print(
         f"rebuilt {database_url}: {result.events} events ({result.skipped} skipped), "
         f"{result.facts} facts, {result.cards} cards in {result.seconds:.1f}s"
+    )
+    console.print(
+        "to serve it: stop the stack and set FIVETYPE_SCORING_DATABASE_URL to it "
+        "(or put the SQLite file in place of scoring.db)"
     )
