@@ -5,7 +5,7 @@ HTTP request the player sends when the programme clock reaches its time."""
 
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -45,14 +45,14 @@ class Unit:
     peer_group: str
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Step:
     at: datetime  # on the programme clock (China time)
     order: int  # keeps steps at the same instant in the order they were planned
-    service: str = field(compare=False)
-    path: str = field(compare=False)
-    body: dict[str, Any] = field(compare=False)
-    label: str = field(compare=False)
+    service: str
+    path: str
+    body: dict[str, Any]
+    label: str
 
 
 @dataclass(frozen=True)
@@ -255,4 +255,4 @@ def plan(seed: int, year: int, units: list[Unit]) -> Plan:
     _assignments(planner)
     _inspections(planner)
     _public_requests(planner)
-    return Plan(seed, year, planner.habits, sorted(planner.steps))
+    return Plan(seed, year, planner.habits, sorted(planner.steps, key=lambda s: (s.at, s.order)))
