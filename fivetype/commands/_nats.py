@@ -48,13 +48,17 @@ def connect_options(creds: Path | None) -> dict[str, Any]:
     return options
 
 
+async def connect(url: str | None, creds: Path | None = None) -> Client:
+    """A connection, by default to the stack running from ./data; raises if NATS does not
+    answer within a few seconds."""
+    return await nats.connect(url or state.nats_url(), **connect_options(creds))
+
+
 @asynccontextmanager
 async def connection(url: str | None, creds: Path | None = None) -> AsyncIterator[Client]:
-    """A connection (by default to the stack running from ./data), or the command ends with exit
-    code 3 when NATS does not answer."""
-    url = url or state.nats_url()
+    """A connection, or the command ends with exit code 3 when NATS does not answer."""
     try:
-        connected = await nats.connect(url, **connect_options(creds))
+        connected = await connect(url, creds)
     except Exception as exc:
         console.print(f"[red]cannot reach NATS at {url}: {exc}[/]")
         raise typer.Exit(exits.UNREACHABLE) from exc
