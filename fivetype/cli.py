@@ -58,8 +58,9 @@ def _bootstrap(service: str) -> object:
 @app.command()
 def run(
     data_dir: Annotated[
-        Path, typer.Option(help="Where SQLite files, JetStream and logs live.")
-    ] = state.DEFAULT_DATA_DIR,
+        Path | None,
+        typer.Option(help="Where SQLite files, JetStream and logs live; default data, data/demo."),
+    ] = None,
     nats_port: Annotated[int, typer.Option(help="Port of the embedded nats-server.")] = NATS_PORT,
     demo: Annotated[
         bool, typer.Option(help="Follow the demo's programme clock and play a year.")
@@ -69,6 +70,7 @@ def run(
     year: Year = DEFAULT_YEAR,
 ) -> None:
     """Run the whole platform on this machine; Ctrl-C stops it. Uses NATS_URL if set."""
+    data_dir = data_dir or (state.DEMO_DATA_DIR if demo else state.DEFAULT_DATA_DIR)
     if (running := state.read(data_dir)) is not None:
         console.print(f"[red]already running from {data_dir} (pid {running.pid})[/]")
         raise typer.Exit(exits.FAILURE)

@@ -10,6 +10,8 @@ from pathlib import Path
 from fivetype.stack import SERVICES, Stack
 
 DEFAULT_DATA_DIR = Path("data")
+# The demo plays in a folder of its own, so its programme clock never touches real data.
+DEMO_DATA_DIR = DEFAULT_DATA_DIR / "demo"
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,20 @@ def read(data_dir: Path) -> StackState | None:
     return state if alive(state.pid) else None
 
 
+def running(data_dir: Path = DEFAULT_DATA_DIR) -> StackState | None:
+    """The stack running from `data_dir`; for the default folder, else the demo's."""
+    found = read(data_dir)
+    if found is None and data_dir == DEFAULT_DATA_DIR:
+        return read(DEMO_DATA_DIR)
+    return found
+
+
 def service_url(service: str, data_dir: Path = DEFAULT_DATA_DIR) -> str:
     """Where a service listens: FIVETYPE_<SERVICE>_URL, else the stack running from `data_dir`,
     else its default port on this machine."""
     if url := os.environ.get(f"FIVETYPE_{service.upper()}_URL"):
         return url
-    state = read(data_dir)
+    state = running(data_dir)
     if state is not None and service in state.services:
         return state.services[service]
     return f"http://127.0.0.1:{SERVICES[service]}"
@@ -70,5 +80,5 @@ def service_url(service: str, data_dir: Path = DEFAULT_DATA_DIR) -> str:
 def nats_url(data_dir: Path = DEFAULT_DATA_DIR) -> str:
     if url := os.environ.get("NATS_URL"):
         return url
-    state = read(data_dir)
+    state = running(data_dir)
     return state.nats_url if state is not None else "nats://127.0.0.1:4222"

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fivetype import exits, state
-from fivetype.commands._options import DATA_DIR, DataDir
+from fivetype.commands._options import DataDir
 from fivetype.demo.plan import Step, plan
 from fivetype.demo.player import Tally, clock_path, play, units_of
 
@@ -30,8 +30,24 @@ def play_year(
     year: int,
     stop: threading.Event,
     until: date | None = None,
+) -> Tally | None:
+    """Plan the year for the units the running stack knows, then play it with a progress bar;
+    None if the services stopped answering."""
+    try:
+        return _play_year(data_dir, seed, speed, year, stop, until)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]the demo cannot reach the services: {exc}[/]")
+        return None
+
+
+def _play_year(
+    data_dir: Path,
+    seed: int,
+    speed: float,
+    year: int,
+    stop: threading.Event,
+    until: date | None,
 ) -> Tally:
-    """Plan the year for the units the running stack knows, then play it with a progress bar."""
     urls = {name: state.service_url(name, data_dir) for name in ("measures", "inspections")}
     the_plan = plan(seed, year, units_of(urls["measures"]))
     if until is not None:
@@ -54,7 +70,7 @@ def play_year(
 
 
 def demo(
-    data_dir: DataDir = DATA_DIR,
+    data_dir: DataDir = state.DEMO_DATA_DIR,
     seed: Seed = DEFAULT_SEED,
     speed: Speed = DEFAULT_SPEED,
     year: Year = DEFAULT_YEAR,
@@ -70,8 +86,5 @@ def demo(
         )
         raise typer.Exit(exits.USAGE)
     last = date.fromisoformat(until) if until else None
-    try:
-        play_year(data_dir, seed, speed, year, threading.Event(), last)
-    except httpx.HTTPError as exc:
-        console.print(f"[red]the demo cannot reach the services: {exc}[/]")
-        raise typer.Exit(exits.UNREACHABLE) from exc
+    if play_year(data_dir, seed, speed, year, threading.Event(), last) is None:
+        raise typer.Exit(exits.UNREACHABLE)

@@ -62,13 +62,17 @@ def print_endpoints(running: state.StackState) -> None:
 
 @app.command()
 def start(
-    data_dir: DataDir = DATA_DIR,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(envvar="FIVETYPE_DATA_DIR", help="Data folder; default data, data/demo."),
+    ] = None,
     demo: Annotated[bool, typer.Option(help="Play the demo programme year too.")] = False,
     seed: Annotated[int, typer.Option(help="The demo's seed.")] = 1,
     speed: Annotated[float, typer.Option(help="Demo days per second.")] = 2.0,
     timeout: Timeout = 120.0,
 ) -> None:
     """Start the embedded stack in the background and wait until every service is ready."""
+    data_dir = data_dir or (state.DEMO_DATA_DIR if demo else state.DEFAULT_DATA_DIR)
     running = state.read(data_dir)
     if running is None:
         args = ["--demo", "--seed", str(seed), "--speed", str(speed)] if demo else []
@@ -84,8 +88,9 @@ def start(
 
 @app.command()
 def stop(data_dir: DataDir = DATA_DIR, timeout: Timeout = 60.0) -> None:
-    """Stop the stack started from this data folder (nothing to do if none runs)."""
-    running = state.read(data_dir)
+    """Stop the stack started from this data folder, or the demo's (nothing to do if none
+    runs)."""
+    running = state.running(data_dir)
     if running is None:
         console.print(f"no stack is running from {data_dir}")
         return
