@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fivetype import exits, state
-from fivetype.commands import catalogue, deadletters, emit, scores, status
+from fivetype.commands import assignments, catalogue, deadletters, emit, scores, status
 from fivetype.commands import stack as stack_commands
 from fivetype.commands.demo import (
     DEFAULT_SEED,
@@ -38,6 +38,7 @@ app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(deadletters.app, name="dead-letters")
 app.add_typer(stack_commands.app, name="stack")
 app.add_typer(emit.app, name="emit")
+app.add_typer(assignments.app, name="assignments")
 app.command("demo")(demo_command)
 app.command("status")(status.status)
 app.command("scorecard")(scores.scorecard)

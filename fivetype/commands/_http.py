@@ -17,14 +17,19 @@ def client(base_url: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, timeout=60, headers={"accept-language": "zh"})
 
 
-def call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One request; an unreachable service or a refusal ends the command with its exit code,
-    printing the problem document's code and title."""
+def send(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request, whatever its answer; an unreachable service ends the command (exit 3)."""
     try:
-        response = http.request(method, path, **kwargs)
+        return http.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach {http.base_url}: {exc}[/]")
         raise typer.Exit(exits.UNREACHABLE) from exc
+
+
+def call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request that must succeed; a refusal ends the command with its exit code (4 for not
+    found, else 1), printing the problem document's code and title."""
+    response = send(http, method, path, **kwargs)
     if response.status_code >= 400:
         problem = response.json() if "json" in response.headers.get("content-type", "") else {}
         title = problem.get("title", response.reason_phrase)

@@ -114,3 +114,47 @@ def test_rebuild_replays_into_a_fresh_store_only(platform: Stack, tmp_path: Path
 def test_dead_letters_lists_none_on_a_healthy_platform(platform: Stack) -> None:
     result = fivetype(platform, "dead-letters", "list", "--json")
     assert result.exit_code == 0 and result.output.strip() == ""
+
+
+def test_assignments_export_and_import_through_a_spreadsheet(
+    platform: Stack, tmp_path: Path
+) -> None:
+    unit = "dept-fgw"
+    assignment = {
+        "assignment_id": f"sheet-2026-M12-{unit}",
+        "year": 2026,
+        "measure_code": "M12",
+        "lead_unit": unit,
+        "co_units": ["dept-kjj"],
+        "start_on": "2026-01-01",
+        "created_by": "office",
+        "milestones": [
+            {"milestone_id": "m1", "title": "方案", "due_date": "2026-06-30", "unit": "dept-kjj"},
+            {"milestone_id": "m2", "title": "验收", "due_date": "2026-12-31"},
+        ],
+    }
+    created = httpx.post(f"{platform.service('measures').url}/v1/assignments", json=assignment)
+    assert created.status_code in (200, 201), created.text
+    for suffix in ("csv", "xlsx"):
+        exported = tmp_path / f"assignments.{suffix}"
+        result = fivetype(platform, "assignments", "export", str(exported), "--unit", unit)
+        assert result.exit_code == 0, result.output
+        assert exported.stat().st_size > 0
+    sheet = tmp_path / "assignments.csv"
+    rows = sheet.read_text(encoding="utf-8-sig").splitlines()
+    assert any(line.startswith(f"sheet-2026-M12-{unit},2026,M12,{unit},dept-kjj,") for line in rows)
+    # Another office's copy: the same plan under a new id is created, then found unchanged.
+    header, *lines = sheet.read_text(encoding="utf-8-sig").splitlines()
+    mine = [line for line in lines if line.startswith(f"sheet-2026-M12-{unit},")]
+    only_copy = tmp_path / "copy.csv"
+    copied_rows = [line.replace("sheet-2026", "copy-2026", 1) for line in mine]
+    only_copy.write_text("\n".join([header, *copied_rows]), encoding="utf-8")
+    first = fivetype(platform, "assignments", "import", str(only_copy))
+    assert first.exit_code == 0 and "1 created" in first.output, first.output
+    again = fivetype(platform, "assignments", "import", str(only_copy))
+    assert again.exit_code == 0 and "1 unchanged" in again.output, again.output
+    copied = httpx.get(f"{platform.service('measures').url}/v1/assignments/copy-2026-M12-{unit}")
+    assert [m["unit"] for m in copied.json()["milestones"]] == ["dept-kjj", unit]
+    text_file = tmp_path / "assignments.txt"
+    text_file.write_text(header, encoding="utf-8")
+    assert fivetype(platform, "assignments", "import", str(text_file)).exit_code == 2
