@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from fivetype import exits, state
 from fivetype.commands import assignments, catalogue, deadletters, emit, scores, status
@@ -72,8 +71,8 @@ def run(
 ) -> None:
     """Run the whole platform on this machine; Ctrl-C stops it. Uses NATS_URL if set."""
     data_dir = data_dir or (state.DEMO_DATA_DIR if demo else state.DEFAULT_DATA_DIR)
-    if (running := state.read(data_dir)) is not None:
-        console.print(f"[red]already running from {data_dir} (pid {running.pid})[/]")
+    if (other := state.read(data_dir)) is not None:
+        console.print(f"[red]already running from {data_dir} (pid {other.pid})[/]")
         raise typer.Exit(exits.FAILURE)
     env = None
     if demo:
@@ -89,8 +88,10 @@ def run(
     try:
         with console.status("starting nats-server and the four services…"):
             stack.start()
-        state.write(stack.data_dir, state.StackState.of(stack))
-        _print_endpoints(stack)
+        running = state.StackState.of(stack)
+        state.write(stack.data_dir, running)
+        stack_commands.print_endpoints(running, "fivetype is running (Ctrl-C to stop)")
+        console.print(f"data: {stack.data_dir}   logs: {stack.data_dir / 'logs'}")
         if demo:
             player = threading.Thread(
                 target=play_year, args=(data_dir, seed, speed, year, stop), daemon=True
@@ -105,18 +106,6 @@ def run(
         with console.status("stopping…"):
             stack.stop()
         console.print("stopped.")
-
-
-def _print_endpoints(stack: Stack) -> None:
-    table = Table(title="fivetype is running (Ctrl-C to stop)")
-    table.add_column("service")
-    table.add_column("HTTP API")
-    table.add_column("API docs")
-    for service in stack.services:
-        table.add_row(service.name, service.url, f"{service.url}/docs")
-    table.add_row("nats", stack.nats_url, "")
-    console.print(table)
-    console.print(f"data: {stack.data_dir}   logs: {stack.data_dir / 'logs'}")
 
 
 @app.command()

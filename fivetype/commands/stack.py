@@ -17,6 +17,7 @@ from rich.table import Table
 
 from fivetype import exits, state
 from fivetype.commands._options import DATA_DIR, DataDir
+from fivetype.commands.demo import DEFAULT_SEED, DEFAULT_SPEED, Seed, Speed
 
 app = typer.Typer(help="The embedded stack in the background.", no_args_is_help=True)
 console = Console()
@@ -50,13 +51,13 @@ def _wait_started(child: subprocess.Popen[bytes], data_dir: Path, timeout: float
         time.sleep(0.2)
 
 
-def print_endpoints(running: state.StackState) -> None:
-    table = Table(title=f"fivetype is running (pid {running.pid})")
-    table.add_column("service")
-    table.add_column("HTTP API")
+def print_endpoints(running: state.StackState, title: str) -> None:
+    table = Table(title=title)
+    for column in ("service", "HTTP API", "API docs"):
+        table.add_column(column)
     for name, url in running.services.items():
-        table.add_row(name, url)
-    table.add_row("nats", running.nats_url)
+        table.add_row(name, url, f"{url}/docs")
+    table.add_row("nats", running.nats_url, "")
     console.print(table)
 
 
@@ -67,8 +68,8 @@ def start(
         typer.Option(envvar="FIVETYPE_DATA_DIR", help="Data folder; default data, data/demo."),
     ] = None,
     demo: Annotated[bool, typer.Option(help="Play the demo programme year too.")] = False,
-    seed: Annotated[int, typer.Option(help="The demo's seed.")] = 1,
-    speed: Annotated[float, typer.Option(help="Demo days per second.")] = 2.0,
+    seed: Seed = DEFAULT_SEED,
+    speed: Speed = DEFAULT_SPEED,
     timeout: Timeout = 120.0,
 ) -> None:
     """Start the embedded stack in the background and wait until every service is ready."""
@@ -83,7 +84,7 @@ def start(
         assert running is not None
     else:
         console.print("already running")
-    print_endpoints(running)
+    print_endpoints(running, f"fivetype is running (pid {running.pid})")
 
 
 @app.command()
