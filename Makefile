@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest contracts chart-schema clean
+.PHONY: install run demo test lint typecheck pytest contracts chart-schema clean
 
 install: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/fivetype run
+
+# The platform plus a programme year played on it (data in ./data/demo, 2 programme days a second).
+demo: install
+	$(BIN)/fivetype run --demo
 
 test: lint typecheck pytest
 

@@ -10,9 +10,22 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from fivetype.commands import catalogue, deadletters, nats
+from fivetype import exits, state
+from fivetype.commands import assignments, catalogue, deadletters, emit, nats, scores, status
+from fivetype.commands import stack as stack_commands
+from fivetype.commands.demo import (
+    DEFAULT_SEED,
+    DEFAULT_SPEED,
+    DEFAULT_YEAR,
+    Seed,
+    Speed,
+    Year,
+    play_year,
+)
+from fivetype.commands.demo import demo as demo_command
+from fivetype.demo.plan import programme_start
+from fivetype.demo.player import stack_env
 from fivetype.stack import NATS_PORT, SERVICES, Stack
 
 app = typer.Typer(
@@ -23,6 +36,14 @@ app = typer.Typer(
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(deadletters.app, name="dead-letters")
 app.add_typer(nats.app, name="nats")
+app.add_typer(stack_commands.app, name="stack")
+app.add_typer(emit.app, name="emit")
+app.add_typer(assignments.app, name="assignments")
+app.command("demo")(demo_command)
+app.command("status")(status.status)
+app.command("scorecard")(scores.scorecard)
+app.command("ranking")(scores.ranking)
+app.command("rebuild")(scores.rebuild_command)
 console = Console()
 
 ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
@@ -31,19 +52,33 @@ ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}
 def _bootstrap(service: str) -> object:
     if service not in SERVICES:
         console.print(f"[red]unknown service {service!r}[/]; choose one of {', '.join(SERVICES)}")
-        raise typer.Exit(2)
+        raise typer.Exit(exits.USAGE)
     return importlib.import_module(f"services.{service}.bootstrap")
 
 
 @app.command()
 def run(
     data_dir: Annotated[
-        Path, typer.Option(help="Where SQLite files, JetStream and logs live.")
-    ] = Path("data"),
+        Path | None,
+        typer.Option(help="Where SQLite files, JetStream and logs live; default data, data/demo."),
+    ] = None,
     nats_port: Annotated[int, typer.Option(help="Port of the embedded nats-server.")] = NATS_PORT,
+    demo: Annotated[
+        bool, typer.Option(help="Follow the demo's programme clock and play a year.")
+    ] = False,
+    seed: Seed = DEFAULT_SEED,
+    speed: Speed = DEFAULT_SPEED,
+    year: Year = DEFAULT_YEAR,
 ) -> None:
     """Run the whole platform on this machine; Ctrl-C stops it. Uses NATS_URL if set."""
-    stack = Stack(data_dir, os.environ.get("NATS_URL") or None, nats_port)
+    data_dir = data_dir or (state.DEMO_DATA_DIR if demo else state.DEFAULT_DATA_DIR)
+    if (other := state.read(data_dir)) is not None:
+        console.print(f"[red]already running from {data_dir} (pid {other.pid})[/]")
+        raise typer.Exit(exits.FAILURE)
+    env = None
+    if demo:
+        env = {**os.environ, **stack_env(data_dir, programme_start(year).isoformat())}
+    stack = Stack(data_dir, os.environ.get("NATS_URL") or None, nats_port, env)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -54,29 +89,26 @@ def run(
     try:
         with console.status("starting nats-server and the four services…"):
             stack.start()
-        _print_endpoints(stack)
+        running = state.StackState.of(stack)
+        state.write(stack.data_dir, running)
+        stack_commands.print_endpoints(running, "fivetype is running (Ctrl-C to stop)")
+        console.print(f"data: {stack.data_dir}   logs: {stack.data_dir / 'logs'}")
+        if stack.credentials is not None:
+            console.print(f"NATS credentials (operator, services, units): {stack.credentials}")
+        if demo:
+            player = threading.Thread(
+                target=play_year, args=(data_dir, seed, speed, year, stop), daemon=True
+            )
+            player.start()
         stack.supervise(stop)
     except (RuntimeError, TimeoutError) as exc:
         console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(exits.FAILURE) from exc
     finally:
+        state.remove(stack.data_dir)
         with console.status("stopping…"):
             stack.stop()
         console.print("stopped.")
-
-
-def _print_endpoints(stack: Stack) -> None:
-    table = Table(title="fivetype is running (Ctrl-C to stop)")
-    table.add_column("service")
-    table.add_column("HTTP API")
-    table.add_column("API docs")
-    for service in stack.services:
-        table.add_row(service.name, service.url, f"{service.url}/docs")
-    table.add_row("nats", stack.nats_url, "")
-    console.print(table)
-    console.print(f"data: {stack.data_dir}   logs: {stack.data_dir / 'logs'}")
-    if stack.credentials is not None:
-        console.print(f"NATS credentials (operator, services, units): {stack.credentials}")
 
 
 @app.command()

@@ -10,6 +10,8 @@ import httpx
 import typer
 from rich.console import Console
 
+from fivetype import exits
+from fivetype.commands._http import call, client
 from services.measures.domain.documents import (
     DocumentError,
     Format,
@@ -45,37 +47,28 @@ def _format_of(path: Path) -> Format:
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         console.print(f"[red]{path.name}: use one of {', '.join(SUFFIXES)}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(exits.USAGE)
     return fmt  # type: ignore[return-value]
 
 
 def _checked_format(fmt: str) -> Format:
     if fmt not in FORMATS:
         console.print(f"[red]format {fmt!r}: use one of {', '.join(FORMATS)}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(exits.USAGE)
     return fmt  # type: ignore[return-value]
 
 
-def _call(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    try:
-        response = httpx.request(method, url, timeout=60, **kwargs)
-    except httpx.HTTPError as exc:
-        console.print(f"[red]cannot reach the measures service at {url}: {exc}[/]")
-        raise typer.Exit(1) from exc
-    if response.status_code >= 400:
-        problem = response.json() if "json" in response.headers.get("content-type", "") else {}
-        title = problem.get("title", response.reason_phrase)
-        detail = problem.get("detail", "")
-        console.print(f"[red]{response.status_code} {problem.get('code', '')}: {title}[/] {detail}")
-        raise typer.Exit(1)
-    return response
+def _call(method: str, url: str, path: str, **kwargs: Any) -> httpx.Response:
+    with client(url) as http:
+        return call(http, method, path, **kwargs)
 
 
-def _upload(url: str, path: Path, params: dict[str, str]) -> dict[str, Any]:
+def _upload(url: str, route: str, path: Path, params: dict[str, str]) -> dict[str, Any]:
     fmt = _format_of(path)
     response = _call(
         "POST",
         url,
+        route,
         params=params,
         content=path.read_bytes(),
         headers={"content-type": MEDIA[fmt], "accept-language": "zh"},
@@ -100,7 +93,7 @@ def validate(
         catalogue = read_catalogue(path.read_bytes(), fmt)
     except DocumentError as exc:
         console.print(f"[red]invalid: {exc}[/]")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(exits.FAILURE) from exc
     numbered = sum(m.kind == "measure" for m in catalogue.measures)
     console.print(
         f"valid: catalogue {catalogue.version} for {catalogue.year}: {len(catalogue.types)} types, "
@@ -111,7 +104,7 @@ def validate(
 @app.command("import")
 def import_catalogue(path: File, actor: Actor, url: ServiceUrl = DEFAULT_URL) -> None:
     """Import a catalogue version; it is in force for its year from now on."""
-    body = _upload(f"{url}/v1/catalogue/imports", path, {"actor": actor})
+    body = _upload(url, "/v1/catalogue/imports", path, {"actor": actor})
     state = "imported" if body["created"] else "already there, unchanged"
     console.print(f"catalogue {body['version']} for {body['year']}: {state}")
 
@@ -127,7 +120,7 @@ def export(
 ) -> None:
     """Export the catalogue in force for a year."""
     fmt = _checked_format(format)
-    response = _call("GET", f"{url}/v1/catalogue/{year}/export", params={"format": fmt})
+    response = _call("GET", url, f"/v1/catalogue/{year}/export", params={"format": fmt})
     name = response.headers.get("content-disposition", "").split('filename="')[-1].rstrip('"')
     target = output or Path(name or f"catalogue-{year}.{fmt}")
     target.write_bytes(response.content)
@@ -142,7 +135,7 @@ def import_units(
     url: ServiceUrl = DEFAULT_URL,
 ) -> None:
     """Add and update units and peer groups (a unit is never removed)."""
-    body = _upload(f"{url}/v1/units/imports", path, {"actor": actor, "reason": reason})
+    body = _upload(url, "/v1/units/imports", path, {"actor": actor, "reason": reason})
     console.print(
         f"units: {len(body['created'])} new, {len(body['changed'])} changed, "
         f"{len(body['unchanged'])} unchanged"
@@ -159,7 +152,7 @@ def export_units(
 ) -> None:
     """Export the unit directory."""
     fmt = _checked_format(format)
-    response = _call("GET", f"{url}/v1/units/export", params={"format": fmt})
+    response = _call("GET", url, "/v1/units/export", params={"format": fmt})
     target = output or Path(f"units.{fmt}")
     target.write_bytes(response.content)
     console.print(f"wrote {target}")

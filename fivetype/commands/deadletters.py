@@ -7,14 +7,11 @@ the dead-letter stream once JetStream has acknowledged the replay.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
-import nats
 import typer
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
@@ -23,25 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts import streams, subjects
-from fivetype import natsauth
-from fivetype.stack import CREDENTIALS
+from fivetype import exits
+from fivetype.commands._nats import NatsUrl, NkeyFile, connection
 
 app = typer.Typer(help="Messages a consumer could not process.", no_args_is_help=True)
 console = Console()
 T = TypeVar("T")
 
-NatsUrl = Annotated[str, typer.Option(envvar="NATS_URL", help="NATS server of the platform.")]
-NkeyFile = Annotated[
-    Path | None,
-    typer.Option(
-        envvar="NATS_NKEY_FILE",
-        help="The operator's nkey seed; default: the embedded stack's, if ./data has one.",
-    ),
-]
-# The embedded stack writes the operator's seed here (`fivetype run`).
-EMBEDDED_OPERATOR_SEED = natsauth.operator_seed(Path("data") / CREDENTIALS)
 Consumer = Annotated[str | None, typer.Option(help="Only this consumer's dead letters.")]
-EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 3
 DLQ = streams.DEAD_LETTERS.name
 
 
@@ -79,43 +65,12 @@ class DeadLetter:
         }
 
 
-async def _quiet(_error: Exception) -> None:
-    """nats-py would log every failed attempt with a traceback; we report the outcome once."""
-
-
-def _credentials(nkey_file: Path | None) -> dict[str, Any]:
-    if nkey_file is None and EMBEDDED_OPERATOR_SEED.exists():
-        nkey_file = EMBEDDED_OPERATOR_SEED
-    return {} if nkey_file is None else {"nkeys_seed": str(nkey_file)}
-
-
-@asynccontextmanager
-async def _jetstream(url: str, nkey_file: Path | None) -> AsyncIterator[JetStreamContext]:
-    try:
-        # nats-py retries a first connection forever unless attempts are bounded (0 = forever).
-        connection = await nats.connect(
-            url,
-            connect_timeout=3,
-            max_reconnect_attempts=1,
-            reconnect_time_wait=0.5,
-            error_cb=_quiet,
-            **_credentials(nkey_file),
-        )
-    except Exception as exc:
-        console.print(f"[red]cannot reach NATS at {url}: {exc}[/]")
-        raise typer.Exit(EXIT_UNREACHABLE) from exc
-    try:
-        yield connection.jetstream()
-    finally:
-        await connection.close()
-
-
 def _with_jetstream(
-    url: str, nkey_file: Path | None, work: Callable[[JetStreamContext], Awaitable[T]]
+    url: str | None, nkey_file: NkeyFile, work: Callable[[JetStreamContext], Awaitable[T]]
 ) -> T:
     async def run() -> T:
-        async with _jetstream(url, nkey_file) as js:
-            return await work(js)
+        async with connection(url, nkey_file) as nc:
+            return await work(nc.jetstream())
 
     return asyncio.run(run())
 
@@ -144,7 +99,7 @@ async def _letter(js: JetStreamContext, sequence: int) -> DeadLetter | None:
 
 @app.command("list")
 def list_letters(
-    nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nats_url: NatsUrl = None,
     nkey_file: NkeyFile = None,
     consumer: Consumer = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
@@ -175,14 +130,14 @@ def list_letters(
 @app.command()
 def show(
     sequence: Annotated[int, typer.Argument(help="Sequence number from `list`.")],
-    nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nats_url: NatsUrl = None,
     nkey_file: NkeyFile = None,
 ) -> None:
     """Print one dead letter: why it is here and the message as it arrived."""
     letter = _with_jetstream(nats_url, nkey_file, lambda js: _letter(js, sequence))
     if letter is None:
         console.print(f"[red]no dead letter with sequence {sequence}[/]")
-        raise typer.Exit(EXIT_NOT_FOUND)
+        raise typer.Exit(exits.NOT_FOUND)
     for key, value in letter.summary().items():
         console.print(f"{key}: {value}", markup=False)
     console.print()
@@ -206,7 +161,7 @@ def replay(
     sequences: Annotated[
         list[int] | None, typer.Argument(help="Sequence numbers to replay.")
     ] = None,
-    nats_url: NatsUrl = "nats://127.0.0.1:4222",
+    nats_url: NatsUrl = None,
     nkey_file: NkeyFile = None,
     consumer: Consumer = None,
     all_: Annotated[bool, typer.Option("--all", help="Every dead letter (of --consumer).")] = False,
@@ -214,7 +169,7 @@ def replay(
     """Publish dead letters again on their original subjects, after the cause is fixed."""
     if bool(sequences) == all_:
         console.print("[red]name sequence numbers or pass --all[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(exits.USAGE)
 
     async def work(js: JetStreamContext) -> int:
         if all_:
@@ -223,7 +178,7 @@ def replay(
             letters = [letter for s in sequences or [] if (letter := await _letter(js, s))]
             if len(letters) < len(sequences or []):
                 console.print("[red]some sequence numbers are not in the dead-letter stream[/]")
-                raise typer.Exit(EXIT_NOT_FOUND)
+                raise typer.Exit(exits.NOT_FOUND)
         return await _replay(js, letters)
 
     count = _with_jetstream(nats_url, nkey_file, work)

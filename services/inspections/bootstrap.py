@@ -6,12 +6,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.inspections.adapters import programme_metrics as programme_metrics_adapter
-from services.inspections.clock import clock_from
 from services.inspections.domain.reference import load_reference
 from services.inspections.entrypoints import bus, http
 from services.inspections.handlers import deadlines, indicators, reference
 from services.inspections.handlers.context import Context
 from services.inspections.settings import InspectionsSettings
+from services.runtime.clock import clock_from
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 

@@ -14,7 +14,7 @@ class InspectionsSettings(ServiceSettings):
     units_path: Path = DEFAULT_UNITS_PATH
     catalogue_path: Path = DEFAULT_CATALOGUE_PATH
     reference_refresh_seconds: float = 10.0
-    # Tests and drills only: read "now" from this file (see services/inspections/clock.py).
+    # Tests and drills only: read "now" from this file (see services/runtime/clock.py).
     clock_file: Path | None = None
     # Steps from a channel dated this far ahead of our clock are still accepted (clocks drift).
     clock_skew_seconds: float = 300.0

@@ -18,6 +18,7 @@ from services.measures.entrypoints import bus, http
 from services.measures.handlers import reference, watcher
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
+from services.runtime.clock import FileClock
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 
@@ -49,6 +50,11 @@ def shipped(settings: MeasuresSettings) -> reference.Shipped:
 
 def clock_of(settings: MeasuresSettings) -> Callable[[], datetime]:
     fixed = settings.fixed_now
+    if settings.clock_file is not None:
+        log.warning(
+            "the clock is read from a file; this is for drills only", path=str(settings.clock_file)
+        )
+        return FileClock(settings.clock_file)
     if fixed is None:
         return utcnow
     log.warning("the clock is fixed; this is for tests only", now=fixed.isoformat())

@@ -35,6 +35,9 @@ class MeasuresSettings(ServiceSettings):
     # watcher, intake's future-date check and the traffic lights all read it). Never set it in
     # production.
     fixed_now: AwareDatetime | None = None
+    # For tests and drills (the demo's programme clock) only: "now" is read from this file on
+    # every use (services/runtime/clock.py), so a drill moves time by rewriting it.
+    clock_file: Path | None = None
 
     @field_validator("reminder_offsets_days")
     @classmethod

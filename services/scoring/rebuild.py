@@ -44,6 +44,9 @@ _REPLAYED_MODELS: list[type[Message]] = [*NORMALISERS.keys(), RankingPublished, 
 REPLAYED = {subjects.token(model.NAME): model for model in _REPLAYED_MODELS}
 
 
+Progress = Callable[["Rebuilt"], None] | None
+
+
 class NotEmpty(Exception):
     """The target database already holds facts: a rebuild needs a fresh store."""
 
@@ -105,9 +108,10 @@ async def replay_into(
     nats_url: str,
     result: Rebuilt,
     max_bytes: int = 256 * 1024,
-    nkey_file: Path | None = None,
+    progress: Progress = None,
+    connect_options: dict[str, Any] | None = None,
 ) -> None:
-    connection = await nats.connect(nats_url, **nats_auth("scoring", nkey_file))
+    connection = await nats.connect(nats_url, **(connect_options or {}))
     try:
         async for batch in stream.replay(connection.jetstream(), REPLAYED):
             envelopes = [e for m in batch if (e := _decode(m, max_bytes)) is not None]
@@ -115,6 +119,8 @@ async def replay_into(
             result.skipped += len(batch) - len(envelopes)
             async with db.session() as session, session.begin():
                 result.facts += await _apply(session, envelopes, utcnow())
+            if progress is not None:
+                progress(result)
     finally:
         await connection.close()
 
@@ -125,8 +131,11 @@ async def rebuild(
     rubric_dir: Path = DEFAULT_RUBRIC_DIR,
     office: str = "office",
     clock: Callable[[], datetime] = utcnow,
-    nkey_file: Path | None = None,
+    progress: Progress = None,
+    connect_options: dict[str, Any] | None = None,
 ) -> Rebuilt:
+    """`progress` is called after each replayed batch (the command line draws a bar with it);
+    `connect_options` go to nats.connect (credentials, timeouts)."""
     await asyncio.to_thread(migrate, database_url, MIGRATIONS)
     db = Database(database_url)
     result = Rebuilt()
@@ -135,7 +144,7 @@ async def rebuild(
             if await repository.fact_count(session):
                 raise NotEmpty(f"{database_url} already holds facts; rebuild into a fresh store")
         started = time.perf_counter()
-        await replay_into(db, nats_url, result, nkey_file=nkey_file)
+        await replay_into(db, nats_url, result, progress=progress, connect_options=connect_options)
         result.replay_seconds = time.perf_counter() - started
         started = time.perf_counter()
         book = RuleBook(office=office)
@@ -174,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.nats_url,
                 args.rubric_dir,
                 args.office,
-                nkey_file=args.nkey_file,
+                connect_options=dict(nats_auth("scoring", args.nkey_file)),
             )
         )
     except NotEmpty as exc:

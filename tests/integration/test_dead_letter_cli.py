@@ -84,11 +84,11 @@ async def test_list_show_replay_after_the_cause_is_fixed(
         assert (code, output.strip()) == (0, "replayed 1 dead letter(s)")
         await eventually_async(lambda: _processed(runtime, event.id))
         assert await listed() == []
-        assert (await cli("dead-letters", "replay", str(letter["sequence"]), *url))[0] == 3
-        assert (await cli("dead-letters", "show", "999999", *url))[0] == 3
+        assert (await cli("dead-letters", "replay", str(letter["sequence"]), *url))[0] == 4
+        assert (await cli("dead-letters", "show", "999999", *url))[0] == 4
         assert (await cli("dead-letters", "replay", *url))[0] == 2
     unreachable = ["--nats-url", f"nats://127.0.0.1:{free_port()}"]
-    assert (await cli("dead-letters", "list", *unreachable))[0] == 1
+    assert (await cli("dead-letters", "list", *unreachable))[0] == 3
 
 
 async def _true(value: bool) -> bool:

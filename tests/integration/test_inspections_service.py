@@ -29,8 +29,8 @@ from contracts.measures import (
     UnitRegistered,
 )
 from fivetype.natsserver import NatsServer, free_port
-from services.inspections.clock import FileClock
 from services.inspections.domain.reference import DEFAULT_CATALOGUE_PATH
+from services.runtime.clock import FileClock
 from tests import busclient
 from tests.conftest import Databases, eventually, start_nats
 

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import subjects
 from contracts.envelope import Message, wrap
 from services.inspections.adapters.tables import JournalEntry
-from services.inspections.clock import Clock
 from services.inspections.domain.actors import Actor
 from services.inspections.domain.reference import ReferenceData
+from services.runtime.clock import Clock
 from services.runtime.messaging import add_to_outbox
 
 SOURCE = "fivetype/inspections"

@@ -11,7 +11,6 @@ from openpyxl import load_workbook
 from pydantic import ValidationError
 
 from services.inspections.adapters.export import Column, to_csv, to_xlsx
-from services.inspections.clock import FileClock, clock_from
 from services.inspections.domain.reference import (
     DEFAULT_CATALOGUE_PATH,
     DEFAULT_UNITS_PATH,
@@ -19,6 +18,7 @@ from services.inspections.domain.reference import (
     UnitInfo,
     load_reference,
 )
+from services.runtime.clock import FileClock, clock_from
 
 COLUMNS = [
     Column("finding_id", "问题编号", "Finding"),

@@ -1,7 +1,8 @@
-"""Where the service reads the time. Production uses the system clock. Tests and drills can set
-`FIVETYPE_INSPECTIONS_CLOCK_FILE` to a file holding one ISO 8601 timestamp with a UTC offset:
-the service's "now" is then that instant, re-read on every call, so a test moves time forward by
-rewriting the file (e.g. past a rectification deadline) without touching the system clock.
+"""Where a service reads the time. Production uses the system clock. Tests and drills (the demo)
+can set `FIVETYPE_<SERVICE>_CLOCK_FILE` (inspections, measures) to a file holding one ISO 8601
+timestamp with a UTC offset: the service's "now" is then that instant, re-read on every call, so
+a test or the demo moves time forward by rewriting the file (e.g. past a rectification deadline)
+without touching the system clock. Several services and instances may share one file.
 """
 
 from collections.abc import Callable

@@ -1,0 +1,161 @@
+"""`fivetype status`: is every service ready, and is anything piling up? Reads each service's
+`/readyz` and outbox backlog (`/metrics`), and from JetStream every durable consumer's lag and
+unacknowledged messages and the dead letters kept for it. Exit code 0 when everything answers
+and is ready, 1 when a service is not ready, 3 when a service or NATS does not answer."""
+
+import asyncio
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.table import Table
+
+from contracts import streams, subjects
+from fivetype import exits, state
+from fivetype.commands._http import client
+from fivetype.commands._nats import NatsUrl, NkeyFile, connect
+from fivetype.commands._options import DATA_DIR, DataDir
+from fivetype.stack import SERVICES
+
+console = Console()
+
+
+@dataclass
+class ConsumerStatus:
+    stream: str
+    lag: int = 0
+    unacked: int = 0
+    dead_letters: int = 0
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    url: str
+    reachable: bool = False
+    ready: bool = False
+    failing: list[str] = field(default_factory=list)
+    outbox_backlog: int = 0
+    consumers: dict[str, ConsumerStatus] = field(default_factory=dict)
+
+
+def _outbox_backlog(metrics: str) -> int:
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == "fivetype_outbox_backlog":
+                return int(sample.value)
+    return 0
+
+
+def probe(name: str, url: str) -> ServiceStatus:
+    status = ServiceStatus(name, url)
+    try:
+        with client(url) as http:
+            ready = http.get("/readyz", timeout=3)
+            status.reachable = True
+            status.ready = ready.status_code == 200
+            checks = ready.json().get("checks", {}) if ready.content else {}
+            status.failing = sorted(check for check, ok in checks.items() if not ok)
+            status.outbox_backlog = _outbox_backlog(http.get("/metrics", timeout=3).text)
+    except (httpx.HTTPError, ValueError):
+        pass  # unreachable (or not our service): reported as such
+    return status
+
+
+async def _consumers(url: str, nkey_file: Path | None) -> dict[str, ConsumerStatus]:
+    """Every durable consumer on the platform's streams, by name."""
+    nc = await connect(url, nkey_file)
+    try:
+        js = nc.jetstream()
+        found: dict[str, ConsumerStatus] = {}
+        for stream in (streams.INTAKE, streams.EVENTS):
+            for info in await js.consumers_info(stream.name):
+                if info.name and info.config.durable_name:
+                    found[info.name] = ConsumerStatus(
+                        stream.name, info.num_pending or 0, info.num_ack_pending or 0
+                    )
+        dlq = await js.stream_info(
+            streams.DEAD_LETTERS.name, subjects_filter=subjects.dead_letter(">")
+        )
+        for subject, count in (dlq.state.subjects or {}).items():
+            consumer = subject.removeprefix(subjects.dead_letter(""))
+            found.setdefault(
+                consumer, ConsumerStatus(streams.DEAD_LETTERS.name)
+            ).dead_letters = count
+        return found
+    finally:
+        await nc.close()
+
+
+def _attach(statuses: list[ServiceStatus], consumers: dict[str, ConsumerStatus]) -> None:
+    """Durable consumers are named after their service (scoring-progress, measures-intake)."""
+    by_name = {s.name: s for s in statuses}
+    for name, consumer in consumers.items():
+        owner = by_name.get(name.split("-", 1)[0])
+        if owner is not None:
+            owner.consumers[name] = consumer
+
+
+def _service_table(statuses: list[ServiceStatus]) -> Table:
+    table = Table(title="services")
+    for column in ("service", "URL", "state", "outbox", "lag", "dead letters"):
+        table.add_column(column)
+    for s in statuses:
+        if not s.reachable:
+            health = "[red]unreachable[/]"
+        elif s.ready:
+            health = "[green]ready[/]"
+        else:
+            health = f"[red]not ready: {', '.join(s.failing)}[/]"
+        lag = sum(c.lag for c in s.consumers.values())
+        dead = sum(c.dead_letters for c in s.consumers.values())
+        table.add_row(s.name, s.url, health, str(s.outbox_backlog), str(lag), str(dead))
+    return table
+
+
+def _consumer_table(statuses: list[ServiceStatus]) -> Table:
+    table = Table(title="consumers")
+    for column in ("service", "consumer", "lag", "unacked", "dead letters"):
+        table.add_column(column)
+    for s in statuses:
+        for name, c in sorted(s.consumers.items()):
+            dead = f"[red]{c.dead_letters}[/]" if c.dead_letters else "0"
+            table.add_row(s.name, name, str(c.lag), str(c.unacked), dead)
+    return table
+
+
+def status(
+    data_dir: DataDir = DATA_DIR,
+    consumers: Annotated[bool, typer.Option(help="List every consumer too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    nats_url: NatsUrl = None,
+    nkey_file: NkeyFile = None,
+) -> None:
+    """Readiness of every service, consumer lag, dead letters and outbox backlog."""
+    statuses = [probe(name, state.service_url(name, data_dir)) for name in SERVICES]
+    nats_url = nats_url or state.nats_url(data_dir)
+    nats_problem = ""
+    try:
+        _attach(
+            statuses, asyncio.run(_consumers(nats_url, nkey_file or state.operator_seed(data_dir)))
+        )
+    except Exception as exc:  # any failure to reach or read JetStream is reported, not raised
+        nats_problem = f"{type(exc).__name__}: {exc}"
+    nats_reachable = not nats_problem
+    if as_json:
+        document = {"nats": {"url": nats_url, "reachable": nats_reachable, "problem": nats_problem}}
+        print(json.dumps({**document, "services": [asdict(s) for s in statuses]}))
+    else:
+        console.print(_service_table(statuses))
+        if consumers:
+            console.print(_consumer_table(statuses))
+        if not nats_reachable:
+            console.print(f"[red]JetStream at {nats_url}: {nats_problem}[/]", markup=True)
+    if not nats_reachable or not all(s.reachable for s in statuses):
+        raise typer.Exit(exits.UNREACHABLE)
+    raise typer.Exit(exits.OK if all(s.ready for s in statuses) else exits.FAILURE)

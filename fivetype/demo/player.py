@@ -1,0 +1,87 @@
+"""Plays a demo plan on the running stack: moves the programme clock (the file the measures and
+inspections services read "now" from) to each step's time and sends the step to the service's
+real HTTP API. Programme time runs at `speed` days per real second, but never passes a step not
+yet sent, so a watcher cannot call a deadline missed that the plan meets on time."""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from fivetype.commands._http import client
+from fivetype.demo.plan import Plan, Step, Unit
+from services.runtime.clock import FileClock
+
+DAY = 86_400.0
+# Where the services read the programme clock from, under the data folder.
+CLOCK_FILE = Path("demo") / "clock"
+# After the last step the clock moves on two days, so December's deadlines are called missed
+# and December's 12345 indicators are published (24 hours after the month ends).
+EPILOGUE = timedelta(days=2)
+
+
+def clock_path(data_dir: Path) -> Path:
+    return data_dir.resolve() / CLOCK_FILE
+
+
+def stack_env(data_dir: Path, plan_start_iso: str) -> dict[str, str]:
+    """The settings a stack needs to follow the demo's clock, with its watchers and the
+    indicator publisher looking every second or two of real time rather than every minute."""
+    path = clock_path(data_dir)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(plan_start_iso, encoding="utf-8")
+    return {
+        "FIVETYPE_MEASURES_CLOCK_FILE": str(path),
+        "FIVETYPE_MEASURES_DEADLINE_SWEEP_SECONDS": "1",
+        "FIVETYPE_INSPECTIONS_CLOCK_FILE": str(path),
+        "FIVETYPE_INSPECTIONS_DEADLINE_SWEEP_SECONDS": "1",
+        "FIVETYPE_INSPECTIONS_INDICATORS_PUBLISH_SECONDS": "2",
+    }
+
+
+def units_of(measures_url: str) -> list[Unit]:
+    with client(measures_url) as http:
+        response = http.get("/v1/units")
+        response.raise_for_status()
+    return [Unit(u["code"], u["peer_group"] or "") for u in response.json()["units"]]
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    refused: list[str] = field(default_factory=list)  # "<label>: <status> <code>"
+
+
+OnStep = Callable[[Step, Tally], None]
+
+
+def play(
+    plan: Plan,
+    urls: dict[str, str],
+    clock_file: Path,
+    speed: float,
+    stop: threading.Event,
+    on_step: OnStep,
+) -> Tally:
+    """Send every step in time order; returns early when `stop` is set. A refusal is counted,
+    not fatal (a second run of the same seed is refused nothing: every write is idempotent)."""
+    clock, tally = FileClock(clock_file), Tally()
+    started = time.monotonic()
+    with client(urls["measures"]) as measures, client(urls["inspections"]) as inspections:
+        services = {"measures": measures, "inspections": inspections}
+        for step in plan.steps:
+            due = started + (step.at - plan.start).total_seconds() / DAY / speed
+            if stop.wait(max(0.0, due - time.monotonic())):
+                return tally
+            clock.set(step.at)
+            response = services[step.service].post(step.path, json=step.body)
+            tally.sent += 1
+            if response.status_code >= 400:
+                code = response.json().get("code", "") if response.content else ""
+                tally.refused.append(f"{step.label}: {response.status_code} {code}")
+            on_step(step, tally)
+    clock.set(plan.steps[-1].at + EPILOGUE if plan.steps else plan.start)
+    return tally

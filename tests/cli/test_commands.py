@@ -1,0 +1,160 @@
+"""The operator's commands against a running platform, with the exit codes scripts rely on:
+0 done, 1 refused or failed, 2 usage, 3 unreachable, 4 not found."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fivetype.natsserver import free_port
+from fivetype.stack import Stack
+from tests.cli.conftest import fivetype
+from tests.conftest import eventually
+
+UNIT = "360104"
+
+
+def test_status_shows_every_service_ready_with_its_consumers(platform: Stack) -> None:
+    result = fivetype(platform, "status", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["nats"]["reachable"]
+    services = {s["name"]: s for s in document["services"]}
+    assert set(services) == {"measures", "inspections", "scoring", "notifications"}
+    assert all(s["ready"] and not s["failing"] for s in services.values())
+    assert "scoring-progress" in services["scoring"]["consumers"]
+    table = fivetype(platform, "status", "--consumers")
+    assert table.exit_code == 0 and "scoring-progress" in table.output
+
+
+def test_status_exits_3_when_a_service_does_not_answer(platform: Stack) -> None:
+    gone = f"http://127.0.0.1:{free_port()}"
+    result = fivetype(platform, "status", FIVETYPE_SCORING_URL=gone)
+    assert result.exit_code == 3
+    assert "unreachable" in result.output
+    nats_gone = fivetype(platform, "status", NATS_URL=f"nats://127.0.0.1:{free_port()}")
+    assert nats_gone.exit_code == 3
+
+
+def test_the_demo_moves_the_scores(platform: Stack, tmp_path: Path) -> None:
+    played = fivetype(
+        platform,
+        *("demo", "--seed", "3", "--speed", "40", "--until", "2026-02-06"),
+        *("--data-dir", str(platform.data_dir)),
+    )
+    assert played.exit_code == 0, played.output
+    assert " 0 refused" in played.output
+
+    def deducted() -> list[dict[str, Any]]:
+        ranking = json.loads(fivetype(platform, "ranking", "--period", "2026", "--json").output)
+        entries = [e for group in ranking["provisional"] for e in group["entries"]]
+        return [e for e in entries if float(e["total"]) < 100]
+
+    lowered = eventually(deducted, timeout=30)
+    unit = lowered[0]["unit"]
+    card = fivetype(platform, "scorecard", unit, "--period", "2026")
+    assert card.exit_code == 0, card.output
+    assert "忠诚型" in card.output and "line items" in card.output
+    english = fivetype(platform, "scorecard", unit, "--period", "2026", "--lang", "en")
+    assert "Loyal" in english.output
+
+
+def test_not_found_and_usage_errors_have_their_exit_codes(platform: Stack) -> None:
+    assert fivetype(platform, "scorecard", "nosuch", "--period", "2026").exit_code == 4
+    assert fivetype(platform, "scorecard", UNIT, "--period", "2026-13").exit_code == 2
+    ranking = fivetype(platform, "ranking", "--period", "2026-01", "--group", "county")
+    assert ranking.exit_code == 0 and "县区" in ranking.output
+    gone = f"http://127.0.0.1:{free_port()}"
+    assert fivetype(platform, "ranking", FIVETYPE_SCORING_URL=gone).exit_code == 3
+
+
+def test_emit_reports_acceptance_and_rejection(platform: Stack) -> None:
+    assignment = {
+        "assignment_id": f"cli-2026-M07-{UNIT}",
+        "year": 2026,
+        "measure_code": "M07",
+        "lead_unit": UNIT,
+        "start_on": "2026-01-01",
+        "created_by": "office",
+        "milestones": [{"milestone_id": "m1", "title": "网上可办率98%", "due_date": "2026-12-31"}],
+    }
+    created = httpx.post(f"{platform.service('measures').url}/v1/assignments", json=assignment)
+    assert created.status_code in (200, 201), created.text
+    # The platform follows the demo clock, so reports are dated in its January.
+    report = (
+        "emit",
+        "progress",
+        UNIT,
+        "--percent",
+        "40",
+        "--reported-at",
+        "2026-01-01T09:00+08:00",
+    )
+    accepted = fivetype(platform, *report, "--measure", "M07")
+    assert accepted.exit_code == 0, accepted.output
+    assert "accepted" in accepted.output
+    rejected = fivetype(platform, *report, "--measure", "M99")
+    assert rejected.exit_code == 1 and "unknown_measure" in rejected.output
+    invalid = fivetype(platform, "emit", "progress", UNIT, "--measure", "M07", "--percent", "130")
+    assert invalid.exit_code == 2
+    gone = f"nats://127.0.0.1:{free_port()}"
+    assert fivetype(platform, *report, "--measure", "M07", NATS_URL=gone).exit_code == 3
+
+
+def test_rebuild_replays_into_a_fresh_store_only(platform: Stack, tmp_path: Path) -> None:
+    target = f"sqlite:///{tmp_path / 'rebuilt.db'}"
+    first = fivetype(platform, "rebuild", "--database-url", target)
+    assert first.exit_code == 0, first.output
+    assert "rebuilt" in first.output
+    again = fivetype(platform, "rebuild", "--database-url", target)
+    assert again.exit_code == 1 and "refused" in again.output
+
+
+def test_dead_letters_lists_none_on_a_healthy_platform(platform: Stack) -> None:
+    result = fivetype(platform, "dead-letters", "list", "--json")
+    assert result.exit_code == 0 and result.output.strip() == ""
+
+
+def test_assignments_export_and_import_through_a_spreadsheet(
+    platform: Stack, tmp_path: Path
+) -> None:
+    unit = "dept-fgw"
+    assignment = {
+        "assignment_id": f"sheet-2026-M12-{unit}",
+        "year": 2026,
+        "measure_code": "M12",
+        "lead_unit": unit,
+        "co_units": ["dept-kjj"],
+        "start_on": "2026-01-01",
+        "created_by": "office",
+        "milestones": [
+            {"milestone_id": "m1", "title": "方案", "due_date": "2026-06-30", "unit": "dept-kjj"},
+            {"milestone_id": "m2", "title": "验收", "due_date": "2026-12-31"},
+        ],
+    }
+    created = httpx.post(f"{platform.service('measures').url}/v1/assignments", json=assignment)
+    assert created.status_code in (200, 201), created.text
+    for suffix in ("csv", "xlsx"):
+        exported = tmp_path / f"assignments.{suffix}"
+        result = fivetype(platform, "assignments", "export", str(exported), "--unit", unit)
+        assert result.exit_code == 0, result.output
+        assert exported.stat().st_size > 0
+    sheet = tmp_path / "assignments.csv"
+    rows = sheet.read_text(encoding="utf-8-sig").splitlines()
+    assert any(line.startswith(f"sheet-2026-M12-{unit},2026,M12,{unit},dept-kjj,") for line in rows)
+    # Another office's copy: the same plan under a new id is created, then found unchanged.
+    header, *lines = sheet.read_text(encoding="utf-8-sig").splitlines()
+    mine = [line for line in lines if line.startswith(f"sheet-2026-M12-{unit},")]
+    only_copy = tmp_path / "copy.csv"
+    copied_rows = [line.replace("sheet-2026", "copy-2026", 1) for line in mine]
+    only_copy.write_text("\n".join([header, *copied_rows]), encoding="utf-8")
+    first = fivetype(platform, "assignments", "import", str(only_copy))
+    assert first.exit_code == 0 and "1 created" in first.output, first.output
+    again = fivetype(platform, "assignments", "import", str(only_copy))
+    assert again.exit_code == 0 and "1 unchanged" in again.output, again.output
+    copied = httpx.get(f"{platform.service('measures').url}/v1/assignments/copy-2026-M12-{unit}")
+    assert [m["unit"] for m in copied.json()["milestones"]] == ["dept-kjj", unit]
+    text_file = tmp_path / "assignments.txt"
+    text_file.write_text(header, encoding="utf-8")
+    assert fivetype(platform, "assignments", "import", str(text_file)).exit_code == 2
