@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts import streams, subjects
+from services.runtime.settings import nats_servers
 
 app = typer.Typer(help="Messages a consumer could not process.", no_args_is_help=True)
 console = Console()
@@ -76,7 +77,7 @@ async def _jetstream(url: str) -> AsyncIterator[JetStreamContext]:
     try:
         # nats-py retries a first connection forever unless attempts are bounded (0 = forever).
         connection = await nats.connect(
-            url,
+            nats_servers(url),
             connect_timeout=3,
             max_reconnect_attempts=1,
             reconnect_time_wait=0.5,

@@ -44,7 +44,12 @@ from contracts.streams import StreamSpec
 from services.runtime import metrics, tracing
 from services.runtime.db import Database
 from services.runtime.messaging import OutboxRelay, claim
-from services.runtime.settings import GRACE_SHARES, ServiceSettings, without_credentials
+from services.runtime.settings import (
+    GRACE_SHARES,
+    ServiceSettings,
+    nats_servers,
+    without_credentials,
+)
 
 log = structlog.get_logger()
 
@@ -314,7 +319,7 @@ class Bus:
         self.db = db
         self.relay: OutboxRelay | None = None
         self.broker = NatsBroker(
-            settings.nats_url,
+            nats_servers(settings.nats_url),
             name=f"fivetype-{self.service}",
             connect_timeout=2,
             reconnect_time_wait=1,

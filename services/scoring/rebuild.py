@@ -31,6 +31,7 @@ from contracts.envelope import ContractError, Envelope, Message, decode, utcnow
 from contracts.scoring import RankingPublished, RubricActivated
 from services.runtime import logs
 from services.runtime.db import Database, migrate
+from services.runtime.settings import nats_servers
 from services.scoring import handlers
 from services.scoring.adapters import repository, stream
 from services.scoring.domain.facts import NORMALISERS, to_fact
@@ -102,7 +103,7 @@ async def _apply(session: AsyncSession, envelopes: list[Envelope[Any]], now: dat
 async def replay_into(
     db: Database, nats_url: str, result: Rebuilt, max_bytes: int = 256 * 1024
 ) -> None:
-    connection = await nats.connect(nats_url)
+    connection = await nats.connect(nats_servers(nats_url))
     try:
         async for batch in stream.replay(connection.jetstream(), REPLAYED):
             envelopes = [e for m in batch if (e := _decode(m, max_bytes)) is not None]
