@@ -1,0 +1,210 @@
+"""Fault injection: a steady load of progress reports (HTTP and NATS), inspections, findings and
+public requests (HTTP and NATS) runs through the platform while one fault strikes; afterwards
+every acknowledged input must have produced exactly one fact in each store and exactly one
+effect in scores and notifications, and the live scorecards must equal an offline rebuild.
+
+Sizes grow with FIVETYPE_RELIABILITY_SCALE (`make reliability`); at 1 the whole folder stays
+within a few minutes on two cores."""
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from contracts import streams
+from fivetype.natsserver import NatsServer
+from fivetype.stack import SERVICES, Stack
+from tests.conftest import Databases, start_nats, start_platform
+from tests.reliability import faults
+from tests.reliability.checker import (
+    DuplicateCounter,
+    Row,
+    compare_scores,
+    settle,
+    stored_messages,
+)
+from tests.reliability.conftest import SCALE, Report
+from tests.reliability.load import Load, prepare
+
+LOAD_SECONDS = 10 * SCALE
+RATE = 6.0  # inputs per second
+SETTLE_SECONDS = 90.0
+Fault = Callable[[asyncio.Event], Coroutine[Any, Any, str]]  # returns what it did
+
+
+async def drive(name: str, stack: Stack, fault: Fault, directory: Path, report: Report) -> Row:
+    """Load the platform for LOAD_SECONDS while `fault` strikes, then check every input."""
+    measures, inspections = stack.service("measures").url, stack.service("inspections").url
+    await prepare(measures)
+    dead_before = await stored_messages(stack.nats_url, streams.DEAD_LETTERS)
+    rejected_before = await stored_messages(stack.nats_url, streams.REJECTIONS)
+    load = Load(measures, inspections, stack.nats_url, RATE, label=re.sub(r"\W+", "-", name))
+    duplicates = DuplicateCounter(stack)
+    stop, sampled = asyncio.Event(), asyncio.Event()
+    started = time.monotonic()
+    sampler = asyncio.create_task(duplicates.run(sampled))
+    striking = asyncio.create_task(fault(stop))
+    loading = asyncio.create_task(load.run(stop))
+    await asyncio.sleep(LOAD_SECONDS)
+    stop.set()
+    detail, _ = await asyncio.gather(striking, loading)
+    row = Row(name, detail)
+    await settle(stack, row, load.sent, SETTLE_SECONDS)
+    await compare_scores(stack, row, directory, SETTLE_SECONDS)
+    sampled.set()
+    await sampler
+    row.duplicates_suppressed = duplicates.total + sum(i.repeats for i in load.sent)
+    row.dead_lettered = await stored_messages(stack.nats_url, streams.DEAD_LETTERS) - dead_before
+    row.rejected = await stored_messages(stack.nats_url, streams.REJECTIONS) - rejected_before
+    row.seconds = round(time.monotonic() - started, 1)
+    report.add(row)
+    return row
+
+
+def assert_exact(row: Row) -> None:
+    assert row.acknowledged > 0, row
+    assert (row.lost, row.double_counted, row.cards_differing) == (0, 0, 0), row.problems[:20]
+
+
+def sqlite(directory: Path) -> Databases:
+    return Databases("sqlite", directory, None)
+
+
+async def platform(directory: Path, nats_url: str, databases: Databases, **env: str) -> Stack:
+    """The four services, started in a thread: the event loop keeps serving (the database
+    proxy lives on it) while they migrate and connect."""
+    extra = {
+        f"FIVETYPE_{name.upper()}_{key}": value for name in SERVICES for key, value in env.items()
+    }
+    return await asyncio.to_thread(start_platform, directory, nats_url, databases, extra)
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[NatsServer]:
+    server = start_nats(tmp_path)
+    yield server
+    server.stop()
+
+
+async def test_services_killed_at_random_moments(
+    nats: NatsServer, tmp_path: Path, report: Report
+) -> None:
+    stack = await platform(tmp_path, nats.url, sqlite(tmp_path))
+    rng = random.Random(9)
+    try:
+        row = await drive(
+            "SIGKILL each service",
+            stack,
+            lambda stop: faults.kill_services(stack, rng, stop),
+            tmp_path,
+            report,
+        )
+    finally:
+        await asyncio.to_thread(stack.stop, 5)
+    assert_exact(row)
+
+
+async def test_nats_server_stopped_and_started(
+    nats: NatsServer, tmp_path: Path, report: Report
+) -> None:
+    stack = await platform(tmp_path, nats.url, sqlite(tmp_path))
+    rng = random.Random(10)
+    try:
+        row = await drive(
+            "nats-server restart",
+            stack,
+            lambda stop: faults.restart_nats(nats, rng, stop),
+            tmp_path,
+            report,
+        )
+    finally:
+        await asyncio.to_thread(stack.stop, 5)
+    assert_exact(row)
+
+
+async def test_stream_leader_killed_in_a_three_node_cluster(tmp_path: Path, report: Report) -> None:
+    cluster = faults.NatsCluster(tmp_path / "cluster")
+    await asyncio.to_thread(cluster.start)
+    rng = random.Random(11)
+    try:
+        stack = await platform(tmp_path, cluster.url, sqlite(tmp_path), STREAM_REPLICAS="3")
+        try:
+            row = await drive(
+                "cluster: stream leader killed",
+                stack,
+                lambda stop: faults.kill_stream_leader(cluster, streams.EVENTS.name, rng, stop),
+                tmp_path,
+                report,
+            )
+        finally:
+            await asyncio.to_thread(stack.stop, 5)
+    finally:
+        await asyncio.to_thread(cluster.stop)
+    assert_exact(row)
+
+
+class ProxiedDatabases(Databases):
+    """PostgreSQL databases the services reach through the proxy."""
+
+    def __init__(self, directory: Path, admin_url: str, proxy: faults.Proxy):
+        super().__init__("postgres", directory, admin_url)
+        self.proxy = proxy
+
+    def url(self, name: str) -> str:
+        direct = make_url(super().url(name))
+        return direct.set(host="127.0.0.1", port=self.proxy.port).render_as_string(
+            hide_password=False
+        )
+
+
+@pytest.mark.postgres
+async def test_database_connections_cut_and_restored(
+    postgres: str, nats: NatsServer, tmp_path: Path, report: Report
+) -> None:
+    server = make_url(postgres)
+    proxy = faults.Proxy(server.host or "127.0.0.1", server.port or 5432)
+    await proxy.start()
+    databases = ProxiedDatabases(tmp_path, postgres, proxy)
+    rng = random.Random(12)
+    try:
+        stack = await platform(tmp_path, nats.url, databases)
+        try:
+            row = await drive(
+                "PostgreSQL connections cut",
+                stack,
+                lambda stop: faults.cut_database(proxy, rng, stop),
+                tmp_path,
+                report,
+            )
+        finally:
+            await asyncio.to_thread(stack.stop, 5)
+    finally:
+        await proxy.stop()
+        await asyncio.to_thread(databases.drop_all)
+    assert_exact(row)
+
+
+async def test_poison_never_stalls_a_consumer(
+    nats: NatsServer, tmp_path: Path, report: Report
+) -> None:
+    stack = await platform(tmp_path, nats.url, sqlite(tmp_path))
+    poison = faults.poison_messages(round(5 * SCALE), max_bytes=256 * 1024)
+    try:
+        row = await drive(
+            "poison flood",
+            stack,
+            lambda _stop: faults.flood(nats.url, poison),
+            tmp_path,
+            report,
+        )
+    finally:
+        await asyncio.to_thread(stack.stop, 5)
+    assert_exact(row)
+    # Unreadable poison is dead-lettered; a readable command is answered with a rejection.
+    assert row.dead_lettered >= len(poison) // 2, row
