@@ -262,6 +262,12 @@ class Consumer(Generic[DataT]):
             await self._handle([item])
         except Exception as exc:
             attempt = raw.metadata.num_delivered or 1
+            if not await self.bus.db.ping():
+                # The database is down, not the message: retrying on a schedule would spend the
+                # attempts of every healthy message and dead-letter it in a longer outage.
+                await raw.nak(delay=self.bus.settings.retry_base_delay_seconds)
+                await self._wait_for_database()
+                return
             if attempt >= self.bus.settings.consumer_max_deliver:
                 await self.bus.dead_letter(raw, self.durable, Reason.RETRIES_EXHAUSTED, repr(exc))
                 await self._ack(raw, "dead_lettered")
@@ -277,6 +283,12 @@ class Consumer(Generic[DataT]):
             )
             await raw.nak(delay=delay)
             metrics.MESSAGES.labels(*self._labels, self.model.NAME, "retried").inc()
+
+    async def _wait_for_database(self) -> None:
+        """Hold this consumer (no fetch, so no redelivery) until the database answers again."""
+        log.warning("database unreachable; consumer waits", consumer=self.durable)
+        while not self.stopping and not await self.bus.db.ping():
+            await asyncio.sleep(1.0)
 
     async def _refuse(self, raw: Msg, error: ContractError) -> None:
         log.info(
