@@ -68,13 +68,18 @@ class Observed:
 
 class DuplicateCounter:
     """Samples the consumers' `duplicate` outcomes from every service's /metrics while the load
-    runs; a killed process's counters die with it, so the last sample of each process counts."""
+    runs; a killed process's counters die with it, so the last sample of each process counts,
+    less what the processes already running had counted before (a platform serves several
+    faults in turn)."""
 
     def __init__(self, stack: Stack):
         self.stack = stack
         self.last: dict[tuple[str, int], float] = {}
+        self.before: dict[tuple[str, int], float] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
+        await self.sample()
+        self.before = dict(self.last)
         while not stop.is_set():
             await self.sample()
             await asyncio.sleep(0.5)
@@ -93,7 +98,7 @@ class DuplicateCounter:
 
     @property
     def total(self) -> int:
-        return int(sum(self.last.values()))
+        return int(sum(value - self.before.get(key, 0) for key, value in self.last.items()))
 
 
 def _duplicates(metrics_text: str) -> float:

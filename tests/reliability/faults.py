@@ -5,7 +5,6 @@ services and PostgreSQL that can be cut, and a flood of poison messages."""
 import asyncio
 import contextlib
 import json
-import os
 import random
 import signal
 import socket
@@ -35,23 +34,37 @@ async def restart(service: ServiceProcess) -> None:
     await asyncio.to_thread(Stack.wait_ready, [service], 90)
 
 
-async def kill_services(stack: Stack, rng: random.Random, stop: asyncio.Event) -> str:
-    """Until `stop`: SIGKILL a service at a random moment (every service at least once, in a
-    random order, then at random), leave it down a moment, start it again and wait until it is
-    ready. Says what it killed, in order."""
-    order = [s.name for s in stack.services]
-    rng.shuffle(order)
-    killed: list[str] = []
-    while await pause(rng, 0.5, 2.0, stop) or len(killed) < len(order):
-        name = order[len(killed)] if len(killed) < len(order) else rng.choice(order)
-        service = stack.service(name)
-        assert service.process is not None
-        os.kill(service.process.pid, signal.SIGKILL)
-        service.process.wait()
-        killed.append(name)
-        await asyncio.sleep(rng.uniform(0.2, 1.5))
-        await restart(service)
-    return "killed " + ", ".join(killed)
+async def stop_services(
+    stack: Stack, rng: random.Random, stop: asyncio.Event, how: signal.Signals
+) -> str:
+    """Until `stop`, and at least once each: send every service `how` at random moments, each
+    on its own schedule, leave it down a moment and start it again. A SIGTERM must end the
+    process within its shutdown grace period. Says how often each went down."""
+
+    async def hound(service: ServiceProcess) -> str:
+        times = 0
+        while await pause(rng, 0.5, 4.0, stop) or times == 0:
+            assert service.process is not None
+            service.process.send_signal(how)
+            exit_seconds = await asyncio.to_thread(_exit_seconds, service)
+            assert exit_seconds < _GRACE_SECONDS + 2, f"{service.name}: {exit_seconds:.1f} s"
+            times += 1
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            await restart(service)
+        return f"{service.name} ×{times}"
+
+    return ", ".join(await asyncio.gather(*(hound(s) for s in stack.services)))
+
+
+# The services' SHUTDOWN_GRACE_SECONDS under test (tests/conftest.py's fast settings).
+_GRACE_SECONDS = 5.0
+
+
+def _exit_seconds(service: ServiceProcess) -> float:
+    assert service.process is not None
+    began = time.monotonic()
+    service.process.wait(60)
+    return time.monotonic() - began
 
 
 async def restart_nats(server: NatsServer, rng: random.Random, stop: asyncio.Event) -> str:

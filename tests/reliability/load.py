@@ -151,7 +151,7 @@ class Load:
     nats_url: str
     rate: float
     give_up_seconds: float = 30.0
-    concurrency: int = 8
+    concurrency: int = 32
     label: str = "rel"
     sent: list[Input] = field(default_factory=list)
     _filed: list[Input] = field(default_factory=list)  # acknowledged inspections, for findings

@@ -9,8 +9,10 @@ within a few minutes on two cores."""
 import asyncio
 import random
 import re
+import signal
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from tests.reliability.checker import (
 from tests.reliability.conftest import SCALE, Report
 from tests.reliability.load import Load, prepare
 
-LOAD_SECONDS = 10 * SCALE
+LOAD_SECONDS = 8 * SCALE
 RATE = 6.0  # inputs per second
 SETTLE_SECONDS = 90.0
 Fault = Callable[[asyncio.Event], Coroutine[Any, Any, str]]  # returns what it did
@@ -50,10 +52,13 @@ async def drive(name: str, stack: Stack, fault: Fault, directory: Path, report: 
     started = time.monotonic()
     sampler = asyncio.create_task(duplicates.run(sampled))
     striking = asyncio.create_task(fault(stop))
-    loading = asyncio.create_task(load.run(stop))
+    loaded = asyncio.Event()  # the load goes on until the fault has run its course
+    loading = asyncio.create_task(load.run(loaded))
     await asyncio.sleep(LOAD_SECONDS)
     stop.set()
-    detail, _ = await asyncio.gather(striking, loading)
+    detail = await striking
+    loaded.set()
+    await loading
     row = Row(name, detail)
     await settle(stack, row, load.sent, SETTLE_SECONDS)
     await compare_scores(stack, row, directory, SETTLE_SECONDS)
@@ -85,47 +90,66 @@ async def platform(directory: Path, nats_url: str, databases: Databases, **env: 
     return await asyncio.to_thread(start_platform, directory, nats_url, databases, extra)
 
 
-@pytest.fixture
-def nats(tmp_path: Path) -> Iterator[NatsServer]:
-    server = start_nats(tmp_path)
-    yield server
+@dataclass
+class Platform:
+    nats: NatsServer
+    stack: Stack
+    directory: Path
+
+
+@pytest.fixture(scope="module")
+async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    """One platform on SQLite that the crash, shutdown, NATS and poison faults strike in turn
+    (each judges its own inputs; scores are compared whole): it saves a start per fault."""
+    directory = tmp_path_factory.mktemp("shared")
+    server = start_nats(directory)
+    stack = await platform(directory, server.url, sqlite(directory))
+    yield Platform(server, stack, directory)
+    await asyncio.to_thread(stack.stop, 5)
     server.stop()
 
 
-async def test_services_killed_at_random_moments(
-    nats: NatsServer, tmp_path: Path, report: Report
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+async def test_services_stopped_at_random_moments(
+    how: signal.Signals, shared: Platform, report: Report
 ) -> None:
-    stack = await platform(tmp_path, nats.url, sqlite(tmp_path))
+    """SIGKILL: a crash at any point. SIGTERM: a graceful shutdown under load, which must finish
+    or give back what is in flight, drain the outbox and exit within the grace period."""
     rng = random.Random(9)
-    try:
-        row = await drive(
-            "SIGKILL each service",
-            stack,
-            lambda stop: faults.kill_services(stack, rng, stop),
-            tmp_path,
-            report,
-        )
-    finally:
-        await asyncio.to_thread(stack.stop, 5)
+    row = await drive(
+        f"{how.name} each service",
+        shared.stack,
+        lambda stop: faults.stop_services(shared.stack, rng, stop, how),
+        shared.directory / how.name,
+        report,
+    )
     assert_exact(row)
 
 
-async def test_nats_server_stopped_and_started(
-    nats: NatsServer, tmp_path: Path, report: Report
-) -> None:
-    stack = await platform(tmp_path, nats.url, sqlite(tmp_path))
+async def test_nats_server_stopped_and_started(shared: Platform, report: Report) -> None:
     rng = random.Random(10)
-    try:
-        row = await drive(
-            "nats-server restart",
-            stack,
-            lambda stop: faults.restart_nats(nats, rng, stop),
-            tmp_path,
-            report,
-        )
-    finally:
-        await asyncio.to_thread(stack.stop, 5)
+    row = await drive(
+        "nats-server restart",
+        shared.stack,
+        lambda stop: faults.restart_nats(shared.nats, rng, stop),
+        shared.directory / "nats",
+        report,
+    )
     assert_exact(row)
+
+
+async def test_poison_never_stalls_a_consumer(shared: Platform, report: Report) -> None:
+    poison = faults.poison_messages(round(5 * SCALE), max_bytes=256 * 1024)
+    row = await drive(
+        "poison flood",
+        shared.stack,
+        lambda _stop: faults.flood(shared.stack.nats_url, poison),
+        shared.directory / "poison",
+        report,
+    )
+    assert_exact(row)
+    # Unreadable poison is dead-lettered; a readable command is answered with a rejection.
+    assert row.dead_lettered >= len(poison) // 2, row
 
 
 async def test_stream_leader_killed_in_a_three_node_cluster(tmp_path: Path, report: Report) -> None:
@@ -165,13 +189,14 @@ class ProxiedDatabases(Databases):
 
 @pytest.mark.postgres
 async def test_database_connections_cut_and_restored(
-    postgres: str, nats: NatsServer, tmp_path: Path, report: Report
+    postgres: str, tmp_path: Path, report: Report
 ) -> None:
     server = make_url(postgres)
     proxy = faults.Proxy(server.host or "127.0.0.1", server.port or 5432)
     await proxy.start()
     databases = ProxiedDatabases(tmp_path, postgres, proxy)
     rng = random.Random(12)
+    nats = start_nats(tmp_path)
     try:
         stack = await platform(tmp_path, nats.url, databases)
         try:
@@ -187,24 +212,5 @@ async def test_database_connections_cut_and_restored(
     finally:
         await proxy.stop()
         await asyncio.to_thread(databases.drop_all)
+        nats.stop()
     assert_exact(row)
-
-
-async def test_poison_never_stalls_a_consumer(
-    nats: NatsServer, tmp_path: Path, report: Report
-) -> None:
-    stack = await platform(tmp_path, nats.url, sqlite(tmp_path))
-    poison = faults.poison_messages(round(5 * SCALE), max_bytes=256 * 1024)
-    try:
-        row = await drive(
-            "poison flood",
-            stack,
-            lambda _stop: faults.flood(nats.url, poison),
-            tmp_path,
-            report,
-        )
-    finally:
-        await asyncio.to_thread(stack.stop, 5)
-    assert_exact(row)
-    # Unreadable poison is dead-lettered; a readable command is answered with a rejection.
-    assert row.dead_lettered >= len(poison) // 2, row
