@@ -287,7 +287,9 @@ class Consumer(Generic[DataT]):
     async def _wait_for_database(self) -> None:
         """Hold this consumer (no fetch, so no redelivery) until the database answers again."""
         log.warning("database unreachable; consumer waits", consumer=self.durable)
-        while not self.stopping and not await self.bus.db.ping():
+        while not self.stopping:
+            if await self.bus.db.ping():
+                return
             await asyncio.sleep(1.0)
 
     async def _refuse(self, raw: Msg, error: ContractError) -> None:
@@ -440,10 +442,11 @@ class Bus:
         unacked is redelivered after ack_wait. Publishing still works afterwards."""
         for consumer in self._consumers:
             consumer.stopping = True
-        for consumer, task in zip(self._consumers, self._consumer_tasks, strict=True):
-            if not consumer.busy:
-                task.cancel()  # only waiting for a message: nothing to lose
+        # No tasks when NATS was never reached: the consumers were registered but not started.
         if self._consumer_tasks:
+            for consumer, task in zip(self._consumers, self._consumer_tasks, strict=True):
+                if not consumer.busy:
+                    task.cancel()  # only waiting for a message: nothing to lose
             _done, late = await asyncio.wait(
                 self._consumer_tasks,
                 timeout=self.settings.shutdown_grace_seconds * GRACE_SHARES["consumers"],
