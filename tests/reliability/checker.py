@@ -120,6 +120,27 @@ async def stored_messages(nats_url: str, stream: streams.StreamSpec) -> int:
     return info.state.messages
 
 
+def memory_mb(pid: int, field_name: str) -> float:
+    """VmRSS (now) or VmHWM (the peak so far) of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field_name}:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field_name)
+
+
+async def caught_up(nats_url: str, stream: str, durable: str) -> bool:
+    connection = await nats.connect(nats_servers(nats_url))
+    try:
+        info = await connection.jetstream().consumer_info(stream, durable)
+    finally:
+        await connection.close()
+    return (info.num_pending, info.num_ack_pending) == (0, 0)
+
+
+async def scored_ids(stack: Stack) -> set[str]:
+    return set(await _scored(database_url(stack, "scoring")))
+
+
 # ----------------------------------------------------------------------------- observing
 
 

@@ -36,9 +36,13 @@ COLUMNS = (
 class Report:
     def __init__(self) -> None:
         self.rows: list[Row] = []
+        self.notes: dict[str, dict[str, float]] = {}  # measurements that are not a fault's row
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
+
+    def note(self, name: str, values: dict[str, float]) -> None:
+        self.notes[name] = values
 
     def table(self) -> Table:
         table = Table(title=f"fault injection, scale {SCALE:g}")
@@ -54,7 +58,9 @@ class Report:
     def as_json(self) -> str:
         machine = {"cpus": os.cpu_count(), "platform": platform.platform()}
         rows = [row.as_dict() for row in self.rows]
-        return json.dumps({"scale": SCALE, "machine": machine, "faults": rows}, indent=2)
+        return json.dumps(
+            {"scale": SCALE, "machine": machine, "faults": rows, **self.notes}, indent=2
+        )
 
 
 REPORT = Report()
@@ -77,3 +83,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         text = io.StringIO()
         Console(file=text, width=220).print(REPORT.table())
         terminalreporter.write(text.getvalue())
+    for name, values in REPORT.notes.items():
+        terminalreporter.write_line(f"{name}: {values}")

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
@@ -20,6 +21,7 @@ from fivetype.natsserver import NatsServer, binary, free_port
 from fivetype.stack import ServiceProcess, Stack
 from services.runtime.settings import nats_servers
 from tests.reliability.load import UNITS, Input, Kind, intake_envelope, progress_report
+from tests.unit.scoring import events as scoring_events
 
 
 async def pause(rng: random.Random, low: float, high: float, stop: asyncio.Event) -> bool:
@@ -270,6 +272,28 @@ async def cut_database(proxy: Proxy, rng: random.Random, stop: asyncio.Event) ->
     await asyncio.sleep(down)
     await proxy.restore()
     return f"cut {down:.1f} s"
+
+
+# ----------------------------------------------------------------------------- backlog
+
+
+async def publish_backlog(nats_url: str, number: int) -> set[str]:
+    """`number` ProgressReported events published at once, as a producer's outbox does after
+    an outage; returns their ids."""
+    reported = datetime.now(UTC) - timedelta(hours=1)
+    connection = await nats.connect(nats_servers(nats_url))
+    ids: set[str] = set()
+    try:
+        js = connection.jetstream()
+        for n in range(number):
+            event = scoring_events.progress(UNITS[n % len(UNITS)], f"backlog-{n}", reported)
+            subject = subjects.event(event.type, event.subject)
+            await js.publish_async(subject, event.to_json(), headers={"Nats-Msg-Id": event.id})
+            ids.add(event.id)
+        await js.publish_async_completed()
+    finally:
+        await connection.close()
+    return ids
 
 
 # ----------------------------------------------------------------------------- poison

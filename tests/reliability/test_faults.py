@@ -22,12 +22,15 @@ from sqlalchemy.engine import make_url
 from contracts import streams
 from fivetype.natsserver import NatsServer
 from fivetype.stack import SERVICES, Stack
-from tests.conftest import Databases, start_nats, start_platform
+from tests.conftest import Databases, eventually_async, start_nats, start_platform
 from tests.reliability import faults
 from tests.reliability.checker import (
     DuplicateCounter,
     Row,
+    caught_up,
     compare_scores,
+    memory_mb,
+    scored_ids,
     settle,
     stored_messages,
 )
@@ -37,6 +40,7 @@ from tests.reliability.load import Load, prepare
 LOAD_SECONDS = 8 * SCALE
 RATE = 6.0  # inputs per second
 SETTLE_SECONDS = 90.0
+BACKLOG = 2000  # events that pile up while scoring is down
 Fault = Callable[[asyncio.Event], Coroutine[Any, Any, str]]  # returns what it did
 
 
@@ -150,6 +154,37 @@ async def test_poison_never_stalls_a_consumer(shared: Platform, report: Report) 
     assert_exact(row)
     # Unreadable poison is dead-lettered; a readable command is answered with a rejection.
     assert row.dead_lettered >= len(poison) // 2, row
+
+
+async def test_a_consumer_behind_catches_up_in_bounded_memory(
+    shared: Platform, report: Report
+) -> None:
+    """Scoring is down while a backlog builds up; started again it works through the backlog in
+    batches under max_ack_pending, so its memory does not grow with the backlog."""
+    stack, scoring = shared.stack, shared.stack.service("scoring")
+    scoring.terminate()
+    await asyncio.to_thread(scoring.wait, 10)
+    backlog = await faults.publish_backlog(stack.nats_url, round(BACKLOG * SCALE))
+    await faults.restart(scoring)
+    assert scoring.process is not None
+    ready_mb = memory_mb(scoring.process.pid, "VmRSS")
+    began = time.monotonic()
+    await eventually_async(
+        lambda: caught_up(stack.nats_url, streams.EVENTS.name, "scoring-progress"), within=300
+    )
+    seconds = time.monotonic() - began
+    growth_mb = memory_mb(scoring.process.pid, "VmHWM") - ready_mb
+    assert backlog <= await scored_ids(stack)
+    report.note(
+        "backlog",
+        {
+            "events": len(backlog),
+            "catch_up_seconds": round(seconds, 1),
+            "rss_at_ready_mb": round(ready_mb, 1),
+            "peak_growth_mb": round(growth_mb, 1),
+        },
+    )
+    assert growth_mb < 150, f"scoring grew {growth_mb:.0f} MB working through {len(backlog)}"
 
 
 async def test_stream_leader_killed_in_a_three_node_cluster(tmp_path: Path, report: Report) -> None:
