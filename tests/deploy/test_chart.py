@@ -581,6 +581,15 @@ def test_three_nats_servers_form_a_cluster_and_streams_get_three_replicas(
     assert "cluster {" not in single and "sync_interval" not in single and "token" not in single
 
 
+def test_production_values_replicate_streams_three_times_and_fsync_every_write(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    """The durability docs/reliability.md prescribes for production."""
+    objects = rendered["example-values-production"]
+    assert "sync_interval: always" in nats_conf(objects)
+    assert configmap(objects, "measures")[f"{prefix('measures')}STREAM_REPLICAS"] == "3"
+
+
 def test_services_authenticate_to_the_bundled_nats_with_the_token() -> None:
     objects = render(SECRET)
     for service in SERVICES:
