@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
+from sqlalchemy.engine import make_url
 
 from contracts import subjects
 from fivetype.natsserver import NatsServer, binary, free_port
 from fivetype.stack import ServiceProcess, Stack
 from services.runtime.settings import nats_servers
+from tests.conftest import Databases
 from tests.reliability.load import UNITS, Input, Kind, intake_envelope, progress_report
 from tests.unit.scoring import events as scoring_events
 
@@ -261,6 +263,20 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     while data := await reader.read(65536):
         writer.write(data)
         await writer.drain()
+
+
+class ProxiedDatabases(Databases):
+    """PostgreSQL databases the services reach through the proxy."""
+
+    def __init__(self, directory: Path, admin_url: str, proxy: Proxy):
+        super().__init__("postgres", directory, admin_url)
+        self.proxy = proxy
+
+    def url(self, name: str) -> str:
+        direct = make_url(super().url(name))
+        return direct.set(host="127.0.0.1", port=self.proxy.port).render_as_string(
+            hide_password=False
+        )
 
 
 async def cut_database(proxy: Proxy, rng: random.Random, stop: asyncio.Event) -> str:

@@ -208,20 +208,6 @@ async def test_stream_leader_killed_in_a_three_node_cluster(tmp_path: Path, repo
     assert_exact(row)
 
 
-class ProxiedDatabases(Databases):
-    """PostgreSQL databases the services reach through the proxy."""
-
-    def __init__(self, directory: Path, admin_url: str, proxy: faults.Proxy):
-        super().__init__("postgres", directory, admin_url)
-        self.proxy = proxy
-
-    def url(self, name: str) -> str:
-        direct = make_url(super().url(name))
-        return direct.set(host="127.0.0.1", port=self.proxy.port).render_as_string(
-            hide_password=False
-        )
-
-
 @pytest.mark.postgres
 async def test_database_connections_cut_and_restored(
     postgres: str, tmp_path: Path, report: Report
@@ -229,7 +215,7 @@ async def test_database_connections_cut_and_restored(
     server = make_url(postgres)
     proxy = faults.Proxy(server.host or "127.0.0.1", server.port or 5432)
     await proxy.start()
-    databases = ProxiedDatabases(tmp_path, postgres, proxy)
+    databases = faults.ProxiedDatabases(tmp_path, postgres, proxy)
     rng = random.Random(12)
     nats = start_nats(tmp_path)
     try:

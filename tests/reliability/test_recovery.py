@@ -13,7 +13,6 @@ from fivetype.stack import Stack
 from tests.conftest import eventually_async, platform_env
 from tests.reliability import faults
 from tests.reliability.load import client, m07_assignment, progress_report
-from tests.reliability.test_faults import ProxiedDatabases
 
 
 async def readiness(url: str, expected: tuple[int, dict[str, bool]]) -> bool:
@@ -38,7 +37,7 @@ async def test_a_service_started_without_nats_and_database_waits_for_them(
     await proxy.start()
     await proxy.cut()
     nats = NatsServer(tmp_path / "jetstream", free_port())  # not started yet
-    databases = ProxiedDatabases(tmp_path, postgres, proxy)
+    databases = faults.ProxiedDatabases(tmp_path, postgres, proxy)
     stack = Stack(tmp_path, nats_url=nats.url, env=platform_env(databases))
     measures = stack.service("measures")
     measures.start()
