@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint typecheck pytest contracts chart-schema clean
+.PHONY: install run demo test lint typecheck pytest reliability contracts chart-schema clean
 
 install: $(STAMP)
 
@@ -33,6 +33,14 @@ typecheck: install
 pytest: install
 	$(BIN)/python -m pytest
 
+# The fault-injection suite at a larger size (make test runs it at scale 1); the table is
+# printed and written to reports/reliability.json.
+RELIABILITY_SCALE ?= 5
+reliability: install
+	FIVETYPE_RELIABILITY_SCALE=$(RELIABILITY_SCALE) \
+	FIVETYPE_RELIABILITY_REPORT=reports/reliability.json \
+	$(BIN)/python -m pytest tests/reliability --timeout=3600
+
 contracts: install
 	$(BIN)/python -m contracts.export
 
@@ -40,4 +48,4 @@ chart-schema: install
 	PYTHONPATH=. $(BIN)/python tools/update_chart_schema.py
 
 clean:
-	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) data reports .mypy_cache .ruff_cache .pytest_cache

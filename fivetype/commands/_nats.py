@@ -13,6 +13,7 @@ from nats.aio.client import Client
 from rich.console import Console
 
 from fivetype import exits, state
+from services.runtime.settings import nats_servers
 
 NatsUrl = Annotated[
     str | None,
@@ -51,7 +52,7 @@ def connect_options(nkey_file: Path | None) -> dict[str, Any]:
 async def connect(url: str | None, nkey_file: Path | None = None) -> Client:
     """A connection, by default to the stack running from ./data; raises if NATS does not
     answer within a few seconds."""
-    return await nats.connect(url or state.nats_url(), **connect_options(nkey_file))
+    return await nats.connect(nats_servers(url or state.nats_url()), **connect_options(nkey_file))
 
 
 @asynccontextmanager

@@ -44,7 +44,12 @@ from contracts.streams import StreamSpec
 from services.runtime import metrics, tracing
 from services.runtime.db import Database
 from services.runtime.messaging import OutboxRelay, claim
-from services.runtime.settings import GRACE_SHARES, ServiceSettings, without_credentials
+from services.runtime.settings import (
+    GRACE_SHARES,
+    ServiceSettings,
+    nats_servers,
+    without_credentials,
+)
 
 log = structlog.get_logger()
 
@@ -257,6 +262,12 @@ class Consumer(Generic[DataT]):
             await self._handle([item])
         except Exception as exc:
             attempt = raw.metadata.num_delivered or 1
+            if not await self.bus.db.ping():
+                # The database is down, not the message: retrying on a schedule would spend the
+                # attempts of every healthy message and dead-letter it in a longer outage.
+                await raw.nak(delay=self.bus.settings.retry_base_delay_seconds)
+                await self._wait_for_database()
+                return
             if attempt >= self.bus.settings.consumer_max_deliver:
                 await self.bus.dead_letter(raw, self.durable, Reason.RETRIES_EXHAUSTED, repr(exc))
                 await self._ack(raw, "dead_lettered")
@@ -272,6 +283,14 @@ class Consumer(Generic[DataT]):
             )
             await raw.nak(delay=delay)
             metrics.MESSAGES.labels(*self._labels, self.model.NAME, "retried").inc()
+
+    async def _wait_for_database(self) -> None:
+        """Hold this consumer (no fetch, so no redelivery) until the database answers again."""
+        log.warning("database unreachable; consumer waits", consumer=self.durable)
+        while not self.stopping:
+            if await self.bus.db.ping():
+                return
+            await asyncio.sleep(1.0)
 
     async def _refuse(self, raw: Msg, error: ContractError) -> None:
         log.info(
@@ -314,7 +333,7 @@ class Bus:
         self.db = db
         self.relay: OutboxRelay | None = None
         self.broker = NatsBroker(
-            settings.nats_url,
+            nats_servers(settings.nats_url),
             name=f"fivetype-{self.service}",
             connect_timeout=2,
             reconnect_time_wait=1,
@@ -424,10 +443,11 @@ class Bus:
         unacked is redelivered after ack_wait. Publishing still works afterwards."""
         for consumer in self._consumers:
             consumer.stopping = True
-        for consumer, task in zip(self._consumers, self._consumer_tasks, strict=True):
-            if not consumer.busy:
-                task.cancel()  # only waiting for a message: nothing to lose
+        # No tasks when NATS was never reached: the consumers were registered but not started.
         if self._consumer_tasks:
+            for consumer, task in zip(self._consumers, self._consumer_tasks, strict=True):
+                if not consumer.busy:
+                    task.cancel()  # only waiting for a message: nothing to lose
             _done, late = await asyncio.wait(
                 self._consumer_tasks,
                 timeout=self.settings.shutdown_grace_seconds * GRACE_SHARES["consumers"],

@@ -21,7 +21,12 @@ def configure(level: str = "INFO", fmt: str = "json", service: str = "") -> None
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: rich's default renders every frame's locals through a syntax
+        # highlighter, on the event loop, which stalled a service for minutes when a database
+        # outage failed requests with SQLAlchemy errors (tests/reliability found it).
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,

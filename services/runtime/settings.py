@@ -21,6 +21,12 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of a NATS_URL that names a cluster as a comma-separated list
+    (nats://a:4222,nats://b:4222): nats-py takes a list, and refuses the string whole."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
 class NatsAuth(TypedDict):
     inbox_prefix: str
     nkeys_seed: str | None

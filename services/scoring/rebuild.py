@@ -31,7 +31,7 @@ from contracts.envelope import ContractError, Envelope, Message, decode, utcnow
 from contracts.scoring import RankingPublished, RubricActivated
 from services.runtime import logs
 from services.runtime.db import Database, migrate
-from services.runtime.settings import nats_auth
+from services.runtime.settings import nats_auth, nats_servers
 from services.scoring import handlers
 from services.scoring.adapters import repository, stream
 from services.scoring.domain.facts import NORMALISERS, to_fact
@@ -111,7 +111,7 @@ async def replay_into(
     progress: Progress = None,
     connect_options: dict[str, Any] | None = None,
 ) -> None:
-    connection = await nats.connect(nats_url, **(connect_options or {}))
+    connection = await nats.connect(nats_servers(nats_url), **(connect_options or {}))
     try:
         async for batch in stream.replay(connection.jetstream(), REPLAYED):
             envelopes = [e for m in batch if (e := _decode(m, max_bytes)) is not None]

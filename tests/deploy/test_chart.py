@@ -587,6 +587,15 @@ def test_three_nats_servers_form_a_cluster_and_streams_get_three_replicas(
     assert f"max_payload: {natsauth.MAX_PAYLOAD}" in single
 
 
+def test_production_values_replicate_streams_three_times_and_fsync_every_write(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    """The durability docs/reliability.md prescribes for production."""
+    objects = rendered["example-values-production"]
+    assert "sync_interval: always" in nats_conf(objects)
+    assert configmap(objects, "measures")[f"{prefix('measures')}STREAM_REPLICAS"] == "3"
+
+
 def nkey_mount(objects: list[Obj], service: str) -> tuple[Obj, Obj]:
     """The Secret volume a service's pod mounts its NATS seed from, and its container."""
     spec = deployment(objects, service)["spec"]["template"]["spec"]

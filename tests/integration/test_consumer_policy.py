@@ -1,15 +1,18 @@
 """The acknowledgement policy on a real nats-server: failures are retried with a delay, then
 dead-lettered with a reason, and never hold back the healthy messages beside them."""
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 import nats
 import sqlalchemy as sa
 from nats.js.api import ConsumerConfig
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import streams, subjects
@@ -19,6 +22,7 @@ from services.runtime.messaging import processed
 from services.runtime.service import ServiceRuntime
 from tests.conftest import Databases, eventually_async
 from tests.integration.runtime_probe import probe, running
+from tests.reliability.faults import Proxy
 
 UNIT = "360102"
 T = TypeVar("T")
@@ -116,3 +120,39 @@ async def _client(url: str) -> nats.js.JetStreamContext:
     js = connection.jetstream()
     js.close = connection.close  # type: ignore[attr-defined]
     return js
+
+
+async def test_a_database_outage_spends_no_attempts(
+    nats: object, postgres: str, tmp_path: Path
+) -> None:
+    """While the database is unreachable the consumer waits for it instead of retrying on its
+    schedule: healthy messages are processed when it returns, none is dead-lettered."""
+    url = nats.url  # type: ignore[attr-defined]
+    server = make_url(postgres)
+    proxy = Proxy(server.host or "127.0.0.1", server.port or 5432)
+    await proxy.start()
+    databases = Databases("postgres", tmp_path, postgres)
+    direct = make_url(databases.url("probe"))
+    runtime = probe(url, direct.set(port=proxy.port).render_as_string(hide_password=False))
+
+    async def handler(session: AsyncSession, batch: list[Envelope[ProgressReported]]) -> None:
+        pass  # the inbox records each message in the same transaction
+
+    runtime.bus.consume(
+        ProgressReported, subjects.event("ProgressReported"), streams.EVENTS, "probe-db", handler
+    )
+    try:
+        async with running(runtime):
+            await eventually_async(_connected(runtime))
+            client = await _client(url)
+            await proxy.cut()
+            for report_id in ("during-1", "during-2"):
+                await client.publish(subjects.event("ProgressReported", UNIT), event(report_id))
+            await asyncio.sleep(2.0)  # ten times the whole retry schedule of 3 attempts
+            await proxy.restore()
+            assert len(await eventually_async(lambda: _processed(runtime, 2))) == 2
+            await client.close()
+        assert await dead_letters(url, "probe-db") == []
+    finally:
+        await proxy.stop()
+        databases.drop_all()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import streams, subjects
 from contracts.envelope import Envelope, fact_id, wrap
 from contracts.measures import ProgressReported
-from fivetype.natsserver import NatsServer
+from fivetype.natsserver import NatsServer, free_port
 from services.runtime.messaging import add_to_outbox, outbox, processed
 from tests.conftest import Databases, eventually_async
 from tests.integration.runtime_probe import probe
@@ -98,3 +98,21 @@ async def test_in_flight_batch_finishes_and_outbox_drains(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_service_stopped_before_nats_was_reached_shuts_down_cleanly(
+    databases: Databases,
+) -> None:
+    """Its consumers were registered but never started: shutdown still runs to the end."""
+    runtime = probe(f"nats://127.0.0.1:{free_port()}", databases.url("probe"))
+
+    async def handler(session: AsyncSession, batch: list[Envelope[ProgressReported]]) -> None:
+        pass
+
+    runtime.bus.consume(
+        ProgressReported, subjects.event("ProgressReported"), streams.EVENTS, "probe", handler
+    )
+    lifespan = runtime.lifespan(FastAPI())
+    await lifespan.__aenter__()
+    await asyncio.sleep(0.5)  # migrated, still trying to reach NATS
+    await lifespan.__aexit__(None, None, None)  # raised ValueError from the consumers' zip
