@@ -5,6 +5,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException
 from services.runtime import metrics
 
 PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger()
 
 
 class Problem(Exception):
@@ -27,11 +29,12 @@ class Problem(Exception):
         title_en: str,
         detail: str | None = None,
         errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(code)
         self.status, self.code = status, code
         self.titles = {"zh": title_zh, "en": title_en}
-        self.detail, self.errors = detail, errors
+        self.detail, self.errors, self.headers = detail, errors, headers
 
 
 def language(request: Request) -> str:
@@ -56,7 +59,9 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
         body["detail"] = problem.detail
     if problem.errors:
         body["errors"] = problem.errors
-    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
 
 
 _STATUS_TITLES = {
@@ -94,7 +99,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(request, Problem(exc.status_code, code, zh, en))
 
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        # The client learns nothing of the cause (no trace, no SQL, no values); the log has it.
+        log.error("unhandled error", path=request.url.path, exc_info=exc)
+        return problem_response(
+            request, Problem(500, "internal_error", "服务内部错误", "Internal server error")
+        )
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(Exception, on_crash)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
 
