@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fivetype.commands import catalogue, deadletters
+from fivetype.commands import audit, catalogue, deadletters, token
 from fivetype.stack import NATS_PORT, SERVICES, Stack
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(deadletters.app, name="dead-letters")
+app.add_typer(token.app, name="token")
+app.add_typer(audit.app, name="audit")
 console = Console()
 
 ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
@@ -73,6 +75,7 @@ def _print_endpoints(stack: Stack) -> None:
         table.add_row(service.name, service.url, f"{service.url}/docs")
     table.add_row("nats", stack.nats_url, "")
     console.print(table)
+    console.print(f"office admin token (Authorization: Bearer …): {stack.admin_token_file}")
     console.print(f"data: {stack.data_dir}   logs: {stack.data_dir / 'logs'}")
 
 

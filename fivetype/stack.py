@@ -10,11 +10,15 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
+from fivetype.apiclient import ADMIN_TOKEN_FILE, stack_secret, write_private
 from fivetype.natsserver import NatsServer, free_port, port_is_free
+from services.runtime.auth import Role, issue
+from services.runtime.settings import shared_auth_secret
 
 SERVICES: dict[str, int] = {
     "measures": 8101,
@@ -23,6 +27,7 @@ SERVICES: dict[str, int] = {
     "notifications": 8104,
 }
 NATS_PORT = 4222
+ADMIN_TOKEN_TTL = timedelta(days=30)
 
 
 @dataclass
@@ -88,6 +93,7 @@ class Stack:
         win over the stack's defaults except the NATS URL and data folder."""
         self.data_dir = data_dir.resolve()
         self.env = dict(os.environ if env is None else env)
+        self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
         self.nats: NatsServer | None = None
         if nats_url is None:
             self.nats = NatsServer(
@@ -117,6 +123,7 @@ class Stack:
     def start(self, timeout: float = 60.0) -> None:
         """Start everything, or stop what did start and raise."""
         try:
+            self._provide_auth()
             if self.nats is not None:
                 self.nats.start()
             for service in self.services:
@@ -125,6 +132,21 @@ class Stack:
         except BaseException:
             self.stop(grace=5)
             raise
+
+    def _provide_auth(self) -> None:
+        """The services' token secret: the one the environment gives, else one generated in
+        the data folder on first start (mode 0600) and kept for later starts; and an office
+        admin token for the operator, renewed at every start."""
+        secret = shared_auth_secret(self.env)
+        if secret is None:
+            secret_file = stack_secret(self.data_dir)
+            secret = secret_file.read_text().strip()
+            for service in self.services:
+                service.env["FIVETYPE_AUTH_SECRET_FILE"] = str(secret_file)
+        token = issue(
+            secret, subject="office-admin", role=Role.OFFICE_ADMIN, unit=None, ttl=ADMIN_TOKEN_TTL
+        )
+        write_private(self.admin_token_file, token + "\n")
 
     @staticmethod
     def wait_ready(services: list[ServiceProcess], timeout: float = 60.0) -> None:

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
-import httpx
 import typer
 from rich.console import Console
 
+from fivetype.apiclient import call
 from services.measures.domain.documents import (
     DocumentError,
     Format,
@@ -36,7 +36,6 @@ ServiceUrl = Annotated[
     str,
     typer.Option(envvar="FIVETYPE_MEASURES_URL", help="Base URL of the measures service."),
 ]
-Actor = Annotated[str, typer.Option(help="Who imports; recorded in the service's journal.")]
 File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 DEFAULT_URL = os.environ.get("FIVETYPE_MEASURES_URL", "http://127.0.0.1:8101")
 
@@ -56,24 +55,9 @@ def _checked_format(fmt: str) -> Format:
     return fmt  # type: ignore[return-value]
 
 
-def _call(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    try:
-        response = httpx.request(method, url, timeout=60, **kwargs)
-    except httpx.HTTPError as exc:
-        console.print(f"[red]cannot reach the measures service at {url}: {exc}[/]")
-        raise typer.Exit(1) from exc
-    if response.status_code >= 400:
-        problem = response.json() if "json" in response.headers.get("content-type", "") else {}
-        title = problem.get("title", response.reason_phrase)
-        detail = problem.get("detail", "")
-        console.print(f"[red]{response.status_code} {problem.get('code', '')}: {title}[/] {detail}")
-        raise typer.Exit(1)
-    return response
-
-
 def _upload(url: str, path: Path, params: dict[str, str]) -> dict[str, Any]:
     fmt = _format_of(path)
-    response = _call(
+    response = call(
         "POST",
         url,
         params=params,
@@ -109,9 +93,10 @@ def validate(
 
 
 @app.command("import")
-def import_catalogue(path: File, actor: Actor, url: ServiceUrl = DEFAULT_URL) -> None:
-    """Import a catalogue version; it is in force for its year from now on."""
-    body = _upload(f"{url}/v1/catalogue/imports", path, {"actor": actor})
+def import_catalogue(path: File, url: ServiceUrl = DEFAULT_URL) -> None:
+    """Import a catalogue version; it is in force for its year from now on. The journal
+    records the token's subject as who imported."""
+    body = _upload(f"{url}/v1/catalogue/imports", path, {})
     state = "imported" if body["created"] else "already there, unchanged"
     console.print(f"catalogue {body['version']} for {body['year']}: {state}")
 
@@ -127,7 +112,7 @@ def export(
 ) -> None:
     """Export the catalogue in force for a year."""
     fmt = _checked_format(format)
-    response = _call("GET", f"{url}/v1/catalogue/{year}/export", params={"format": fmt})
+    response = call("GET", f"{url}/v1/catalogue/{year}/export", params={"format": fmt})
     name = response.headers.get("content-disposition", "").split('filename="')[-1].rstrip('"')
     target = output or Path(name or f"catalogue-{year}.{fmt}")
     target.write_bytes(response.content)
@@ -137,12 +122,11 @@ def export(
 @app.command("import-units")
 def import_units(
     path: File,
-    actor: Actor,
     reason: Annotated[str, typer.Option(help="Why; recorded in the journal.")] = "",
     url: ServiceUrl = DEFAULT_URL,
 ) -> None:
     """Add and update units and peer groups (a unit is never removed)."""
-    body = _upload(f"{url}/v1/units/imports", path, {"actor": actor, "reason": reason})
+    body = _upload(f"{url}/v1/units/imports", path, {"reason": reason})
     console.print(
         f"units: {len(body['created'])} new, {len(body['changed'])} changed, "
         f"{len(body['unchanged'])} unchanged"
@@ -159,7 +143,7 @@ def export_units(
 ) -> None:
     """Export the unit directory."""
     fmt = _checked_format(format)
-    response = _call("GET", f"{url}/v1/units/export", params={"format": fmt})
+    response = call("GET", f"{url}/v1/units/export", params={"format": fmt})
     target = output or Path(f"units.{fmt}")
     target.write_bytes(response.content)
     console.print(f"wrote {target}")

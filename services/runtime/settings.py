@@ -2,6 +2,7 @@
 FIVETYPE_MEASURES_NATS_URL) with defaults that run the embedded stack on one machine."""
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -77,10 +78,10 @@ class ServiceSettings(BaseSettings):
         return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
 
 
-def shared_auth_secret() -> str | None:
+def shared_auth_secret(env: Mapping[str, str] = os.environ) -> str | None:
     """FIVETYPE_AUTH_SECRET, else the file FIVETYPE_AUTH_SECRET_FILE names, else None."""
-    if secret := os.environ.get("FIVETYPE_AUTH_SECRET"):
+    if secret := env.get("FIVETYPE_AUTH_SECRET"):
         return secret
-    if path := os.environ.get("FIVETYPE_AUTH_SECRET_FILE"):
+    if path := env.get("FIVETYPE_AUTH_SECRET_FILE"):
         return Path(path).read_text().strip()
     return None

@@ -10,6 +10,7 @@ import httpx
 
 from contracts.measures import DeadlineApproaching, DeadlineMissed
 from fivetype.natsserver import NatsServer
+from tests import auth
 from tests.conftest import Databases, eventually
 from tests.integration.measures.conftest import MeasuresService, events, start_all, stop_all
 
@@ -87,7 +88,9 @@ def reminded_at(offset: int, occurrences: set[tuple[str, str]]) -> set[tuple[str
 
 
 def missed_in_journal(service: MeasuresService) -> int:
-    entries = httpx.get(f"{service.url}/v1/journal", params={"limit": 1000}, timeout=5).json()
+    entries = httpx.get(
+        f"{service.url}/v1/journal", params={"limit": 1000}, headers=auth.headers(), timeout=5
+    ).json()
     return sum(e["action"] == "deadline_missed" for e in entries)
 
 
@@ -140,7 +143,9 @@ def test_two_replicas_and_restarts_say_each_deadline_once(
         settle(first)
         assert said(nats.url) == (missed, reminded)
         assert missed_in_journal(first) == len(expected_misses)
-        overdue = httpx.get(f"{first.url}/v1/overdue", params={"unit": "360102"}).json()
+        overdue = httpx.get(
+            f"{first.url}/v1/overdue", params={"unit": "360102"}, headers=auth.headers()
+        ).json()
         assert [o["milestone_id"] for o in overdue if o["assignment_id"] == "plan"] == [
             "m1",
             "m2",
