@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.runtime import audit
-from services.runtime.http import Problem
+from services.runtime.http import Problem, route_template
 from services.runtime.ratelimit import ClientLimiter
 
 HMAC_ALGORITHMS = ["HS256"]
@@ -159,13 +159,12 @@ async def authenticate(
 
 async def _act(request: Request, principal: Principal) -> audit.Act:
     """The audit entry's who/what/where for whatever this request commits."""
-    route = request.scope.get("route")
     body = await request.body()  # cached by Starlette: the route reads the same bytes
     return audit.Act(
         actor=principal.subject,
         role=principal.role.value,
         source=principal.source,
-        action=f"{request.method} {getattr(route, 'path', request.url.path)}",
+        action=f"{request.method} {route_template(request) or request.url.path}",
         target=request.url.path,
         details={"query": str(request.query_params), "body_sha256": sha256(body).hexdigest()},
     )

@@ -64,6 +64,19 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
     )
 
 
+def route_template(request: Request) -> str | None:
+    """The matched route's path template with the prefix of the routers it is included in,
+    e.g. /v1/units/{unit}/progress-reports. FastAPI gives the route's own template
+    (/units/{unit}/progress-reports); the prefix is the leading segments of the actual path
+    that the template does not cover (one segment per path parameter)."""
+    template: str | None = getattr(request.scope.get("route"), "path", None)
+    if template is None:
+        return None
+    segments = request.url.path.split("/")
+    prefix = "/".join(segments[: len(segments) - len(template.split("/")) + 1])
+    return prefix + template
+
+
 _STATUS_TITLES = {
     404: ("not_found", "资源不存在", "Not found"),
     405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
@@ -125,8 +138,7 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
             )
         started = time.perf_counter()
         response = await call_next(request)  # FastAPI itself makes the server span
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")  # the template, never the raw path
+        path = route_template(request) or "unmatched"  # the template, never the raw path
         metrics.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
         metrics.HTTP_DURATION.labels(service, request.method, path).observe(
             time.perf_counter() - started
