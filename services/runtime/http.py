@@ -5,7 +5,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,7 +14,6 @@ from starlette.exceptions import HTTPException
 from services.runtime import metrics
 
 PROBLEM_JSON = "application/problem+json"
-log = structlog.get_logger()
 
 
 class Problem(Exception):
@@ -112,9 +110,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(request, Problem(exc.status_code, code, zh, en))
 
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        # The client learns nothing of the cause (no trace, no SQL, no values); the log has it.
-        log.error("unhandled error", path=request.url.path, exc_info=exc)
+    async def on_crash(request: Request, _exc: Exception) -> Response:
+        # The client learns nothing of the cause (no trace, no SQL, no values). Starlette
+        # raises the exception again after this response, and uvicorn logs it with its trace.
         return problem_response(
             request, Problem(500, "internal_error", "服务内部错误", "Internal server error")
         )
