@@ -29,6 +29,7 @@ from services.notifications.domain.routing import (
     parse_unit_mailbox,
 )
 from services.notifications.domain.topics import Occurrence, Topic
+from services.notifications.entrypoints.log import BIGINT_MAX
 from services.notifications.settings import NotificationsSettings
 from services.runtime import auth
 from services.runtime.auth import EVERYONE, READERS, allow
@@ -232,7 +233,7 @@ def recipients_router(
         role: Role | None = None,
         unit: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
     ) -> list[RecipientView]:
         async with runtime.db.session() as session:
             rows = await repository.recipients(

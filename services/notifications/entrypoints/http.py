@@ -14,6 +14,7 @@ from services.notifications.adapters.tables import InboxMessage, Recipient
 from services.notifications.domain.routing import RECIPIENT_CODE_PATTERN
 from services.notifications.domain.topics import Topic
 from services.notifications.entrypoints import admin, log
+from services.notifications.entrypoints.log import BIGINT_MAX, RowId
 from services.notifications.settings import NotificationsSettings
 from services.runtime.auth import EVERYONE, Principal, Role, allow
 from services.runtime.http import Problem, language
@@ -71,7 +72,7 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
         unacknowledged_only: bool = False,
         kind: Topic | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
         who: Principal = allow(*EVERYONE),
     ) -> list[InboxView]:
         query = select(InboxMessage).where(InboxMessage.recipient == recipient)
@@ -101,7 +102,7 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     @api.post("/{recipient}/{message_id}/read", summary="Mark a message read")
     async def read(
         recipient: RecipientCode,
-        message_id: int,
+        message_id: RowId,
         request: Request,
         who: Principal = allow(*EVERYONE),
     ) -> InboxView:
@@ -113,7 +114,7 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     )
     async def acknowledge(
         recipient: RecipientCode,
-        message_id: int,
+        message_id: RowId,
         request: Request,
         who: Principal = allow(Role.UNIT_REPORTER),
     ) -> InboxView:

@@ -4,7 +4,7 @@ and the escalation cases."""
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
@@ -18,8 +18,12 @@ from services.runtime.auth import EVERYONE, Principal, allow
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
 
+# Bounded by what a database integer holds: a larger number cannot name a row, and would
+# overflow the driver instead of finding nothing.
+BIGINT_MAX = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=BIGINT_MAX)]
 
 
 class AttemptView(BaseModel):
@@ -115,7 +119,7 @@ def router(runtime: ServiceRuntime) -> APIRouter:
         summary="One delivery, attempts",
         dependencies=[allow(auth.Role.OPERATOR)],
     )
-    async def get_delivery(delivery_id: int) -> DeliveryDetail:
+    async def get_delivery(delivery_id: RowId) -> DeliveryDetail:
         async with runtime.db.session() as session:
             row = await session.get(Delivery, delivery_id)
             if row is None:
