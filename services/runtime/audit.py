@@ -78,6 +78,12 @@ def acting(act: Act) -> Iterator[None]:
         CURRENT.reset(token)
 
 
+def bookkeeping(session: AsyncSession) -> None:
+    """What this transaction wrote so far (e.g. a job's lock) is no change to audit; later
+    writes in it still are."""
+    session.sync_session.info.pop(_WROTE, None)
+
+
 def entry_hash(entry: dict[str, Any]) -> str:
     """sha256 over the canonical JSON of the entry (every column but the hash itself)."""
     content = {k: v for k, v in entry.items() if k != "hash"}
@@ -109,7 +115,9 @@ def _rolled_back(session: Session) -> None:
 @sa.event.listens_for(Session, "before_commit")
 def _append(session: Session) -> None:
     act = CURRENT.get()
-    if not session.info.pop(_WROTE, False) or act is None:
+    # Objects still pending are flushed after this hook, so they count as written already.
+    wrote = session.info.pop(_WROTE, False) or session.new or session.dirty or session.deleted
+    if not wrote or act is None:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
