@@ -27,9 +27,7 @@ PUBLIC_KEY_ALGORITHMS = ["RS256", "ES256"]
 LEEWAY_SECONDS = 30  # clocks of the issuing machine and the services drift a little
 # A subject is an identifier (staff number, system name), never free text: it lands in the
 # audit trail and in the domain's actor ids.
-SUBJECT = re.compile(
-    r"[A-Za-z0-9._:@/-]{1,128}"
-)  # clocks of the issuing machine and the services drift a little
+SUBJECT = re.compile(r"[A-Za-z0-9._:@/-]{1,128}")
 
 
 class Role(StrEnum):
@@ -119,6 +117,10 @@ def _unauthorized(code: str, zh: str, en: str) -> Problem:
     return Problem(401, code, zh, en, headers={"WWW-Authenticate": 'Bearer realm="fivetype"'})
 
 
+def _invalid() -> Problem:
+    return _unauthorized("invalid_token", "令牌无效", "The token is not valid")
+
+
 def _forbidden() -> Problem:
     return Problem(403, "role_not_allowed", "当前角色无权执行此操作", "Your role may not do this")
 
@@ -130,12 +132,12 @@ def principal_of(claims: dict[str, Any], source: str) -> Principal:
     try:
         role = Role(claims["role"])
     except ValueError:
-        raise _unauthorized("invalid_token", "令牌无效", "The token is not valid") from None
+        raise _invalid() from None
     if not SUBJECT.fullmatch(str(claims["sub"])):
-        raise _unauthorized("invalid_token", "令牌无效", "The token is not valid")
+        raise _invalid()
     unit = claims.get("unit")
     if role is Role.UNIT_REPORTER and not isinstance(unit, str):
-        raise _unauthorized("invalid_token", "令牌无效", "The token is not valid")
+        raise _invalid()
     return Principal(str(claims["sub"]), role, unit if isinstance(unit, str) else None, source)
 
 
@@ -176,13 +178,13 @@ def _verified(
     if credentials is None:
         raise _unauthorized("unauthenticated", "需要登录令牌", "A bearer token is required")
     if verifier is None:  # fail closed: a service without a key admits nobody
-        raise _unauthorized("invalid_token", "令牌无效", "The token is not valid")
+        raise _invalid()
     try:
         claims = verifier.claims(credentials.credentials)
     except jwt.ExpiredSignatureError:
         raise _unauthorized("token_expired", "令牌已过期", "The token has expired") from None
     except jwt.InvalidTokenError:
-        raise _unauthorized("invalid_token", "令牌无效", "The token is not valid") from None
+        raise _invalid() from None
     return principal_of(claims, source)
 
 
