@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime import metrics
 
@@ -123,6 +124,44 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, on_http)
 
 
+class BodyLimit:
+    """Refuses a chunked request body (one that announced no Content-Length) that grows past
+    the limit, holding at most the limit in memory. Bodies with a length are refused up front
+    by `observe`, and the server itself stops a body that outgrows its announced length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", []))
+        if scope["type"] != "http" or b"content-length" in headers:
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                code, zh, en = _STATUS_TITLES[413]
+                response = problem_response(Request(scope), Problem(413, code, zh, en))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands over the buffered body, then whatever the client sends next."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
+
+
 def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> None:
     @app.middleware("http")
     async def observe(
@@ -155,6 +194,7 @@ def create_app(
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     _install_error_handlers(app)
     _install_middleware(app, service, max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

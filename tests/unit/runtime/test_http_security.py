@@ -26,6 +26,10 @@ def app_with(rate_limit: str) -> FastAPI:
     async def whoami(who: Principal = allow(Role.VIEWER)) -> dict[str, str]:
         return {"subject": who.subject, "source": who.source}
 
+    @app.post("/v1/echo", dependencies=[AUTHENTICATED, allow()])
+    async def echo(body: dict[str, str]) -> dict[str, str]:
+        return body
+
     @app.get("/v1/crash", dependencies=[AUTHENTICATED, allow()])
     async def crash() -> None:
         raise RuntimeError("SELECT password FROM users -- a secret the client must not see")
@@ -91,3 +95,24 @@ async def test_oversized_bodies_are_refused_before_they_are_read(
 ) -> None:
     response = await client.post("/v1/whoami", content=b"x" * 2048, headers=auth.headers())
     assert response.status_code == 413
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_too(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"x" * 512
+
+    response = await client.post("/v1/echo", content=chunks(), headers=auth.headers())
+    assert "content-length" not in response.request.headers
+    assert (response.status_code, response.json()["code"]) == (413, "payload_too_large")
+
+
+async def test_a_chunked_body_within_the_limit_reaches_the_route(
+    client: httpx.AsyncClient,
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"a": '
+        yield b'"b"}'
+
+    response = await client.post("/v1/echo", content=chunks(), headers=auth.headers())
+    assert response.json() == {"a": "b"}
