@@ -114,5 +114,6 @@ async def test_a_chunked_body_within_the_limit_reaches_the_route(
         yield b'{"a": '
         yield b'"b"}'
 
-    response = await client.post("/v1/echo", content=chunks(), headers=auth.headers())
+    headers = auth.headers() | {"Content-Type": "application/json"}
+    response = await client.post("/v1/echo", content=chunks(), headers=headers)
     assert response.json() == {"a": "b"}
