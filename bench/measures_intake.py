@@ -17,6 +17,7 @@ first report seen to the last.
 import argparse
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,7 @@ from contracts import streams, subjects
 from contracts.envelope import wrap
 from contracts.measures import ProgressReported, ReportProgress
 from fivetype.natsserver import NatsServer, free_port
+from services.runtime.auth import Role, issue
 from services.runtime.db import sync_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,6 +64,14 @@ class Rates:
     accepted: float
     stored: float
     published: float
+
+
+# A secret for this run only, and the office's token to set up assignments with.
+SECRET = secrets.token_hex(32)
+OFFICE = {
+    "Authorization": "Bearer "
+    + issue(SECRET, subject="bench", role=Role.OFFICE_ADMIN, unit=None, ttl=timedelta(hours=2))
+}
 
 
 def payloads(count: int) -> list[tuple[str, bytes]]:
@@ -141,6 +151,7 @@ def start_service(
         "FIVETYPE_MEASURES_FIXED_NOW": NOW.isoformat(),
         "FIVETYPE_MEASURES_CONSUMER_BATCH_SIZE": str(batch),
         "FIVETYPE_MEASURES_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        "FIVETYPE_MEASURES_AUTH_SECRET": SECRET,
     }
     log = (directory / "measures.log").open("ab")
     process = subprocess.Popen(
@@ -184,6 +195,7 @@ def assign(base: str) -> None:
                 "created_by": "bench",
             },
             timeout=30,
+            headers=OFFICE,
         )
         response.raise_for_status()
 

@@ -24,7 +24,8 @@ ItemId = Annotated[
         examples=["2026-DC-0001"],
     ),
 ]
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+# Years 2000-2999 in ASCII digits: year 0 has no calendar month to compute with.
+PERIOD_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 
 
 class InspectionKind(StrEnum):

@@ -12,7 +12,17 @@ import typer
 from rich.console import Console
 
 from fivetype import exits, state
-from fivetype.commands import assignments, catalogue, deadletters, emit, nats, scores, status
+from fivetype.commands import (
+    assignments,
+    audit,
+    catalogue,
+    deadletters,
+    emit,
+    nats,
+    scores,
+    status,
+    token,
+)
 from fivetype.commands import stack as stack_commands
 from fivetype.commands.demo import (
     DEFAULT_SEED,
@@ -44,6 +54,8 @@ app.command("status")(status.status)
 app.command("scorecard")(scores.scorecard)
 app.command("ranking")(scores.ranking)
 app.command("rebuild")(scores.rebuild_command)
+app.add_typer(token.app, name="token")
+app.add_typer(audit.app, name="audit")
 console = Console()
 
 ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
@@ -92,6 +104,7 @@ def run(
         running = state.StackState.of(stack)
         state.write(stack.data_dir, running)
         stack_commands.print_endpoints(running, "fivetype is running (Ctrl-C to stop)")
+        console.print(f"office admin token (Authorization: Bearer …): {stack.admin_token_file}")
         console.print(f"data: {stack.data_dir}   logs: {stack.data_dir / 'logs'}")
         if stack.credentials is not None:
             console.print(f"NATS credentials (operator, services, units): {stack.credentials}")

@@ -15,14 +15,18 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 from contracts.inspections import PublicChannel
 from fivetype import natsauth
+from fivetype.apiclient import ADMIN_TOKEN_FILE, stack_secret, write_private
 from fivetype.natsserver import NatsServer, free_port, port_is_free
 from services.measures.domain.catalogue import DEFAULT_UNITS_PATH, load_units
+from services.runtime.auth import Role, issue
+from services.runtime.settings import shared_auth_secret
 
 SERVICES: dict[str, int] = {
     "measures": 8101,
@@ -32,6 +36,7 @@ SERVICES: dict[str, int] = {
 }
 NATS_PORT = 4222
 CREDENTIALS = "nats-auth"  # the embedded nats-server's credentials, under the data folder
+ADMIN_TOKEN_TTL = timedelta(days=30)
 
 
 @dataclass
@@ -97,6 +102,7 @@ class Stack:
         win over the stack's defaults except the NATS URL and data folder."""
         self.data_dir = data_dir.resolve()
         self.env = dict(os.environ if env is None else env)
+        self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
         self.nats: NatsServer | None = None
         self.credentials: Path | None = None
         if nats_url is None:
@@ -131,6 +137,7 @@ class Stack:
     def start(self, timeout: float = 60.0) -> None:
         """Start everything, or stop what did start and raise."""
         try:
+            self._provide_auth()
             if self.nats is not None:
                 self.write_nats_config()
                 self.nats.start()
@@ -148,6 +155,21 @@ class Stack:
         units_file = self.env.get("FIVETYPE_MEASURES_UNITS_PATH") or DEFAULT_UNITS_PATH
         units = [unit.code for unit in load_units(units_file).units]
         natsauth.write_server_config(self.credentials, units, [c.value for c in PublicChannel])
+
+    def _provide_auth(self) -> None:
+        """The services' token secret: the one the environment gives, else one generated in
+        the data folder on first start (mode 0600) and kept for later starts; and an office
+        admin token for the operator, renewed at every start."""
+        secret = shared_auth_secret(self.env)
+        if secret is None:
+            secret_file = stack_secret(self.data_dir)
+            secret = secret_file.read_text().strip()
+            for service in self.services:
+                service.env["FIVETYPE_AUTH_SECRET_FILE"] = str(secret_file)
+        token = issue(
+            secret, subject="office-admin", role=Role.OFFICE_ADMIN, unit=None, ttl=ADMIN_TOKEN_TTL
+        )
+        write_private(self.admin_token_file, token + "\n")
 
     @staticmethod
     def wait_ready(services: list[ServiceProcess], timeout: float = 60.0) -> None:

@@ -22,11 +22,14 @@ from contracts import permissions
 from fivetype import natsauth
 from fivetype.natsserver import NatsServer, free_port
 from fivetype.stack import SERVICES, Stack
+from tests.auth import TEST_SECRET
 
 POSTGRES_URL = os.environ.get(
     "FIVETYPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Every service a test starts, in this process or as a child, verifies tokens with this secret.
+os.environ["FIVETYPE_AUTH_SECRET"] = TEST_SECRET
 T = TypeVar("T")
 
 

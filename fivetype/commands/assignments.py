@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import track
 
 from fivetype import exits, state
-from fivetype.commands._http import call, client, send
+from fivetype.apiclient import call, client, send
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
 from services.measures.domain.documents import DocumentError, SheetFormat, read_rows, write_rows
 
@@ -147,7 +147,7 @@ def export(
     """Write assignments and their milestones to a spreadsheet."""
     fmt = _format(output)
     params = {k: v for k, v in {"year": year, "unit": unit}.items() if v is not None}
-    with client(url or state.service_url("measures", data_dir)) as http:
+    with client(url or state.service_url("measures", data_dir), data_dir) as http:
         listed = call(http, "GET", "/v1/status", params=params).json()["assignments"]
         ids = [a["assignment_id"] for a in listed]
         rows = [
@@ -174,7 +174,7 @@ def import_assignments(
         console.print(f"[red]{path.name}: {exc}[/]")
         raise typer.Exit(exits.FAILURE) from exc
     created, unchanged, refused = 0, 0, []
-    with client(url or state.service_url("measures", data_dir)) as http:
+    with client(url or state.service_url("measures", data_dir), data_dir) as http:
         for body in track(bodies, description="importing", console=console):
             response = send(http, "POST", "/v1/assignments", json=body)
             if response.status_code == 201:

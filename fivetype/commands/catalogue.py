@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from fivetype import exits
-from fivetype.commands._http import call, client
+from fivetype.apiclient import call, client
 from services.measures.domain.documents import (
     DocumentError,
     Format,
@@ -38,7 +38,6 @@ ServiceUrl = Annotated[
     str,
     typer.Option(envvar="FIVETYPE_MEASURES_URL", help="Base URL of the measures service."),
 ]
-Actor = Annotated[str, typer.Option(help="Who imports; recorded in the service's journal.")]
 File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 DEFAULT_URL = os.environ.get("FIVETYPE_MEASURES_URL", "http://127.0.0.1:8101")
 
@@ -102,9 +101,10 @@ def validate(
 
 
 @app.command("import")
-def import_catalogue(path: File, actor: Actor, url: ServiceUrl = DEFAULT_URL) -> None:
-    """Import a catalogue version; it is in force for its year from now on."""
-    body = _upload(url, "/v1/catalogue/imports", path, {"actor": actor})
+def import_catalogue(path: File, url: ServiceUrl = DEFAULT_URL) -> None:
+    """Import a catalogue version; it is in force for its year from now on. The journal
+    records the token's subject as who imported."""
+    body = _upload(url, "/v1/catalogue/imports", path, {})
     state = "imported" if body["created"] else "already there, unchanged"
     console.print(f"catalogue {body['version']} for {body['year']}: {state}")
 
@@ -130,12 +130,11 @@ def export(
 @app.command("import-units")
 def import_units(
     path: File,
-    actor: Actor,
     reason: Annotated[str, typer.Option(help="Why; recorded in the journal.")] = "",
     url: ServiceUrl = DEFAULT_URL,
 ) -> None:
     """Add and update units and peer groups (a unit is never removed)."""
-    body = _upload(url, "/v1/units/imports", path, {"actor": actor, "reason": reason})
+    body = _upload(url, "/v1/units/imports", path, {"reason": reason})
     console.print(
         f"units: {len(body['created'])} new, {len(body['changed'])} changed, "
         f"{len(body['unchanged'])} unchanged"

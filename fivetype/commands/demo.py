@@ -49,7 +49,7 @@ def _play_year(
     until: date | None,
 ) -> Tally:
     urls = {name: state.service_url(name, data_dir) for name in ("measures", "inspections")}
-    the_plan = plan(seed, year, units_of(urls["measures"]))
+    the_plan = plan(seed, year, units_of(urls["measures"], data_dir))
     if until is not None:
         the_plan.steps[:] = [s for s in the_plan.steps if s.at.date() <= until]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -60,7 +60,7 @@ def _play_year(
             description = f"{step.at:%Y-%m-%d} {step.label}"
             progress.update(task, completed=tally.sent, description=description)
 
-        tally = play(the_plan, urls, clock_path(data_dir), speed, stop, on_step)
+        tally = play(the_plan, urls, data_dir, speed, stop, on_step)
     console.print(f"demo: {tally.sent} steps sent, {len(tally.refused)} refused")
     for refusal in tally.refused[:20]:
         console.print(f"  {refusal}", markup=False)

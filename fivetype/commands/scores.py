@@ -16,7 +16,7 @@ from rich.table import Table
 from contracts import streams, subjects
 from contracts.envelope import utcnow
 from fivetype import exits, state
-from fivetype.commands._http import call, client
+from fivetype.apiclient import call, client
 from fivetype.commands._nats import NatsUrl, NkeyFile, connect_options, connection
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
 from services.runtime.workdays import local_date
@@ -43,7 +43,7 @@ def _period(period: str | None) -> str:
 
 
 def _get(url: str | None, data_dir: Path, path: str, **params: Any) -> dict[str, Any]:
-    with client(url or state.service_url("scoring", data_dir)) as http:
+    with client(url or state.service_url("scoring", data_dir), data_dir) as http:
         document: dict[str, Any] = call(http, "GET", path, params=params).json()
     return document
 

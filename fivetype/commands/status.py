@@ -17,7 +17,7 @@ from rich.table import Table
 
 from contracts import streams, subjects
 from fivetype import exits, state
-from fivetype.commands._http import client
+from fivetype.apiclient import client
 from fivetype.commands._nats import NatsUrl, NkeyFile, connect
 from fivetype.commands._options import DATA_DIR, DataDir
 from fivetype.stack import SERVICES

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from fivetype.commands._http import client
+from fivetype.apiclient import client
 from fivetype.demo.plan import Plan, Step, Unit
 from services.runtime.clock import FileClock
 
@@ -42,8 +42,8 @@ def stack_env(data_dir: Path, plan_start_iso: str) -> dict[str, str]:
     }
 
 
-def units_of(measures_url: str) -> list[Unit]:
-    with client(measures_url) as http:
+def units_of(measures_url: str, data_dir: Path) -> list[Unit]:
+    with client(measures_url, data_dir) as http:
         response = http.get("/v1/units")
         response.raise_for_status()
     return [Unit(u["code"], u["peer_group"] or "") for u in response.json()["units"]]
@@ -61,16 +61,19 @@ OnStep = Callable[[Step, Tally], None]
 def play(
     plan: Plan,
     urls: dict[str, str],
-    clock_file: Path,
+    data_dir: Path,
     speed: float,
     stop: threading.Event,
     on_step: OnStep,
 ) -> Tally:
     """Send every step in time order; returns early when `stop` is set. A refusal is counted,
     not fatal (a second run of the same seed is refused nothing: every write is idempotent)."""
-    clock, tally = FileClock(clock_file), Tally()
+    clock, tally = FileClock(clock_path(data_dir)), Tally()
     started = time.monotonic()
-    with client(urls["measures"]) as measures, client(urls["inspections"]) as inspections:
+    with (
+        client(urls["measures"], data_dir) as measures,
+        client(urls["inspections"], data_dir) as inspections,
+    ):
         services = {"measures": measures, "inspections": inspections}
         for step in plan.steps:
             due = started + (step.at - plan.start).total_seconds() / DAY / speed

@@ -11,6 +11,7 @@ from services.inspections.entrypoints import bus, http
 from services.inspections.handlers import deadlines, indicators, reference
 from services.inspections.handlers.context import Context
 from services.inspections.settings import InspectionsSettings
+from services.runtime.auth import AUTHENTICATED
 from services.runtime.clock import clock_from
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
@@ -53,7 +54,9 @@ def build(settings: InspectionsSettings | None = None) -> tuple[ServiceRuntime, 
     runtime.every(settings.indicators_publish_seconds, "indicator-publisher", publish_indicators)
     bus.register(runtime.bus, ctx)
     app = runtime.create_app("fivetype inspections service (督查服务)")
-    app.include_router(http.router(runtime, ctx, settings.export_max_rows))
+    app.include_router(
+        http.router(runtime, ctx, settings.export_max_rows), dependencies=[AUTHENTICATED]
+    )
     return runtime, app
 
 

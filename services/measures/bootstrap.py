@@ -18,6 +18,7 @@ from services.measures.entrypoints import bus, http
 from services.measures.handlers import reference, watcher
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
+from services.runtime.auth import AUTHENTICATED
 from services.runtime.clock import FileClock
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
@@ -98,7 +99,7 @@ def build(settings: MeasuresSettings | None = None) -> tuple[MeasuresRuntime, Fa
     runtime.every(settings.deadline_sweep_seconds, "deadline-watcher", sweep)
     bus.register(runtime.bus, ctx)
     app = runtime.create_app("fivetype measures service (举措清单服务)")
-    app.include_router(http.router(runtime, ctx, settings))
+    app.include_router(http.router(runtime, ctx, settings), dependencies=[AUTHENTICATED])
     return runtime, app
 
 

@@ -23,6 +23,7 @@ from services.notifications.domain.templates import load_templates
 from services.notifications.entrypoints import bus, http
 from services.notifications.handlers import Clock, Context
 from services.notifications.settings import NotificationsSettings
+from services.runtime.auth import AUTHENTICATED
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import load_calendar
 
@@ -93,7 +94,7 @@ def assemble(settings: NotificationsSettings | None = None, clock: Clock = utcno
     runtime.every(settings.escalation_sweep_seconds, "escalation", escalation)
     runtime.every(settings.digest_check_seconds, "digest", digest)
     app = runtime.create_app("fivetype notifications service (通知督办服务)")
-    app.include_router(http.router(runtime, context, settings))
+    app.include_router(http.router(runtime, context, settings), dependencies=[AUTHENTICATED])
     return Service(runtime, app, context, dispatcher)
 
 

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime import metrics
 
@@ -27,11 +28,12 @@ class Problem(Exception):
         title_en: str,
         detail: str | None = None,
         errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(code)
         self.status, self.code = status, code
         self.titles = {"zh": title_zh, "en": title_en}
-        self.detail, self.errors = detail, errors
+        self.detail, self.errors, self.headers = detail, errors, headers
 
 
 def language(request: Request) -> str:
@@ -56,7 +58,22 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
         body["detail"] = problem.detail
     if problem.errors:
         body["errors"] = problem.errors
-    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
+
+
+def route_template(request: Request) -> str | None:
+    """The matched route's path template with the prefix of the routers it is included in,
+    e.g. /v1/units/{unit}/progress-reports. FastAPI gives the route's own template
+    (/units/{unit}/progress-reports); the prefix is the leading segments of the actual path
+    that the template does not cover (one segment per path parameter)."""
+    template: str | None = getattr(request.scope.get("route"), "path", None)
+    if template is None:
+        return None
+    segments = request.url.path.split("/")
+    prefix = "/".join(segments[: len(segments) - len(template.split("/")) + 1])
+    return prefix + template
 
 
 _STATUS_TITLES = {
@@ -94,9 +111,55 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(request, Problem(exc.status_code, code, zh, en))
 
+    async def on_crash(request: Request, _exc: Exception) -> Response:
+        # The client learns nothing of the cause (no trace, no SQL, no values). Starlette
+        # raises the exception again after this response, and uvicorn logs it with its trace.
+        return problem_response(
+            request, Problem(500, "internal_error", "服务内部错误", "Internal server error")
+        )
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(Exception, on_crash)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+
+
+class BodyLimit:
+    """Refuses a chunked request body (one that announced no Content-Length) that grows past
+    the limit, holding at most the limit in memory. Bodies with a length are refused up front
+    by `observe`, and the server itself stops a body that outgrows its announced length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", []))
+        if scope["type"] != "http" or b"content-length" in headers:
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                code, zh, en = _STATUS_TITLES[413]
+                response = problem_response(Request(scope), Problem(413, code, zh, en))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands over the buffered body, then whatever the client sends next."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> None:
@@ -112,8 +175,7 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
             )
         started = time.perf_counter()
         response = await call_next(request)  # FastAPI itself makes the server span
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")  # the template, never the raw path
+        path = route_template(request) or "unmatched"  # the template, never the raw path
         metrics.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
         metrics.HTTP_DURATION.labels(service, request.method, path).observe(
             time.perf_counter() - started
@@ -132,6 +194,7 @@ def create_app(
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     _install_error_handlers(app)
     _install_middleware(app, service, max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

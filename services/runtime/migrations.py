@@ -3,13 +3,13 @@
 import sqlalchemy as sa
 from alembic import context, op
 
-from services.runtime import messaging
+from services.runtime import audit, messaging
 
 
 def run_migrations(service_metadata: sa.MetaData) -> None:
     """Body of a service's env.py: online migrations against the URL the runtime passed in.
-    Autogenerate compares with the service's tables and the runtime's outbox and inbox."""
-    target_metadata = [service_metadata, messaging.metadata]
+    Autogenerate compares with the service's tables and the runtime's outbox, inbox and audit."""
+    target_metadata = [service_metadata, messaging.metadata, audit.metadata]
     url = context.config.attributes["url"]
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
@@ -47,3 +47,52 @@ def create_messaging_tables_v1() -> None:
         sa.Column("message_id", sa.String(128), primary_key=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+_APPEND_ONLY = {
+    "sqlite": [
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    ],
+}
+
+
+def create_audit_table_v1() -> None:
+    """The audit table and its append-only triggers, as of version 1, for every service's
+    migrations. Frozen like the messaging tables: change it with a new function."""
+    op.create_table(
+        "audit_log",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("role", sa.String(32), nullable=False),
+        sa.Column("source", sa.String(64), nullable=False),
+        sa.Column("action", sa.String(200), nullable=False),
+        sa.Column("target", sa.String(1000), nullable=False),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+    for statement in _APPEND_ONLY[op.get_bind().dialect.name]:
+        op.execute(statement)
+
+
+def drop_audit_table_v1() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TABLE audit_log")
+        op.execute("DROP FUNCTION audit_log_append_only()")
+    else:
+        op.drop_table("audit_log")

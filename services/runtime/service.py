@@ -13,9 +13,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.runtime import http, logs, metrics, tracing
+from services.runtime.auth import Verifier
 from services.runtime.bus import Bus
 from services.runtime.db import Database, migrate
 from services.runtime.messaging import OutboxRelay
+from services.runtime.ratelimit import ClientLimiter
 from services.runtime.settings import GRACE_SHARES, ServiceSettings
 
 log = structlog.get_logger()
@@ -123,13 +125,19 @@ class ServiceRuntime:
         log.info("service stopped")
 
     def create_app(self, title: str) -> FastAPI:
-        return http.create_app(
+        app = http.create_app(
             title=title,
             service=self.settings.service_name,
             readiness=self.readiness,
             max_request_bytes=self.settings.max_request_bytes,
             lifespan=self.lifespan,
         )
+        key = self.settings.auth_key()
+        if key is None:
+            log.warning("no auth secret configured: every API request will be refused")
+        app.state.verifier = Verifier.of(key) if key else None
+        app.state.limiter = ClientLimiter(self.settings.rate_limit)
+        return app
 
     def serve(self, app: FastAPI) -> None:
         uvicorn.run(
@@ -137,6 +145,8 @@ class ServiceRuntime:
             host=self.settings.http_host,
             port=self.settings.http_port,
             log_config=None,
+            timeout_keep_alive=self.settings.http_keep_alive_seconds,
+            limit_concurrency=self.settings.http_limit_concurrency,
             timeout_graceful_shutdown=max(
                 1, round(self.settings.shutdown_grace_seconds * GRACE_SHARES["http"])
             ),

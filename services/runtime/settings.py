@@ -1,10 +1,13 @@
 """Settings every service reads from its environment (one prefix per service, e.g.
 FIVETYPE_MEASURES_NATS_URL) with defaults that run the embedded stack on one machine."""
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Literal, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import permissions
@@ -56,6 +59,16 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8100
     max_request_bytes: int = 256 * 1024
+    # Requests per client (token subject, else address) in a moving window; 0 turns it off.
+    rate_limit: str = "600/minute"
+    http_keep_alive_seconds: int = 5
+    http_limit_concurrency: int = 200  # beyond this uvicorn answers 503 instead of queueing
+
+    # The key that verifies bearer tokens: an HS256 secret, or a PEM public key (RS256/ES256).
+    # From the environment or a file (a mounted Kubernetes secret); never logged (SecretStr).
+    # FIVETYPE_AUTH_SECRET / FIVETYPE_AUTH_SECRET_FILE serve all four services at once.
+    auth_secret: SecretStr | None = None
+    auth_secret_file: Path | None = None
 
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
@@ -75,6 +88,14 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = 20.0  # the whole shutdown, split by GRACE_SHARES
     metrics_sample_seconds: float = 15.0  # how often consumer lag is read from the server
 
+    def auth_key(self) -> str | None:
+        """The verification key: this service's own setting first, then the shared one."""
+        if self.auth_secret is not None:
+            return self.auth_secret.get_secret_value()
+        if self.auth_secret_file is not None:
+            return self.auth_secret_file.read_text().strip()
+        return shared_auth_secret()
+
     @property
     def nats_options(self) -> NatsAuth:
         return nats_auth(self.service_name, self.nats_nkey_file)
@@ -84,3 +105,12 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+
+def shared_auth_secret(env: Mapping[str, str] = os.environ) -> str | None:
+    """FIVETYPE_AUTH_SECRET, else the file FIVETYPE_AUTH_SECRET_FILE names, else None."""
+    if secret := env.get("FIVETYPE_AUTH_SECRET"):
+        return secret
+    if path := env.get("FIVETYPE_AUTH_SECRET_FILE"):
+        return Path(path).read_text().strip()
+    return None

@@ -6,6 +6,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from contracts.envelope import utcnow
+from services.runtime.auth import AUTHENTICATED
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import PROGRAMME_TZ
 from services.scoring.adapters import programme_metrics as programme_metrics_adapter
@@ -46,7 +47,7 @@ def build(
 
     runtime.every(settings.metrics_sample_seconds, "programme-metrics", programme_metrics)
     app = runtime.create_app("fivetype scoring service (考核评分服务)")
-    app.include_router(http.router(runtime, book, settings, clock))
+    app.include_router(http.router(runtime, book, settings, clock), dependencies=[AUTHENTICATED])
     return runtime, app
 
 

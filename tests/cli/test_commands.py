@@ -9,6 +9,7 @@ import httpx
 
 from fivetype.natsserver import free_port
 from fivetype.stack import Stack
+from tests import auth
 from tests.cli.conftest import fivetype
 from tests.conftest import eventually
 
@@ -79,7 +80,11 @@ def test_emit_reports_acceptance_and_rejection(platform: Stack) -> None:
         "created_by": "office",
         "milestones": [{"milestone_id": "m1", "title": "网上可办率98%", "due_date": "2026-12-31"}],
     }
-    created = httpx.post(f"{platform.service('measures').url}/v1/assignments", json=assignment)
+    created = httpx.post(
+        f"{platform.service('measures').url}/v1/assignments",
+        json=assignment,
+        headers=auth.headers(),
+    )
     assert created.status_code in (200, 201), created.text
     # The platform follows the demo clock, so reports are dated in its January.
     report = (
@@ -133,7 +138,11 @@ def test_assignments_export_and_import_through_a_spreadsheet(
             {"milestone_id": "m2", "title": "验收", "due_date": "2026-12-31"},
         ],
     }
-    created = httpx.post(f"{platform.service('measures').url}/v1/assignments", json=assignment)
+    created = httpx.post(
+        f"{platform.service('measures').url}/v1/assignments",
+        json=assignment,
+        headers=auth.headers(),
+    )
     assert created.status_code in (200, 201), created.text
     for suffix in ("csv", "xlsx"):
         exported = tmp_path / f"assignments.{suffix}"
@@ -153,7 +162,10 @@ def test_assignments_export_and_import_through_a_spreadsheet(
     assert first.exit_code == 0 and "1 created" in first.output, first.output
     again = fivetype(platform, "assignments", "import", str(only_copy))
     assert again.exit_code == 0 and "1 unchanged" in again.output, again.output
-    copied = httpx.get(f"{platform.service('measures').url}/v1/assignments/copy-2026-M12-{unit}")
+    copied = httpx.get(
+        f"{platform.service('measures').url}/v1/assignments/copy-2026-M12-{unit}",
+        headers=auth.headers(),
+    )
     assert [m["unit"] for m in copied.json()["milestones"]] == ["dept-kjj", unit]
     text_file = tmp_path / "assignments.txt"
     text_file.write_text(header, encoding="utf-8")

@@ -43,6 +43,8 @@ OWNED_BY_CHART = {
     "SHUTDOWN_GRACE_SECONDS",
     "SMTP_USERNAME",
     "SMTP_PASSWORD",
+    "AUTH_SECRET",
+    "AUTH_SECRET_FILE",
 }
 # ... and never set in a cluster: SQLite's folder, and the clocks fixed for tests and drills.
 NOT_FOR_DEPLOYMENTS = {"DATA_DIR", "FIXED_NOW", "CLOCK_FILE"}
@@ -51,6 +53,7 @@ SECRETS = {
     "fivetype-database": {f"{s}-url": f"postgresql://fivetype@postgres:5432/{s}" for s in SERVICES},
     "nats-url": {"url": "nats://fivetype:secret@nats.messaging:4222"},
     "fivetype-smtp": {"username": "office", "password": "secret"},
+    "fivetype-auth": {"secret": "0123456789abcdef0123456789abcdef"},
 }
 
 

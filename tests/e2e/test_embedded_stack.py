@@ -47,7 +47,8 @@ def interrupt(process: subprocess.Popen[str]) -> str:
 
 def test_run_starts_everything_and_restarts_on_the_same_data(tmp_path: Path) -> None:
     ports = {name: free_port() for name in SERVICES}
-    env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
+    # No secret given: the stack makes its own and hands the operator an admin token.
+    env = {k: v for k, v in os.environ.items() if k not in {"NATS_URL", "FIVETYPE_AUTH_SECRET"}}
     env |= {f"FIVETYPE_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}
     env |= {"NATS_PORT": str(free_port()), "COLUMNS": "200"}
     data_dir = tmp_path / "data"
@@ -57,17 +58,22 @@ def test_run_starts_everything_and_restarts_on_the_same_data(tmp_path: Path) -> 
     first = start(data_dir, env)
     try:
         table = wait_running(first)
+        token_file = data_dir / "office-admin.token"
+        assert str(token_file) in table.replace("\n", "")
+        assert (data_dir / "auth-secret").stat().st_mode & 0o777 == 0o600
+        http = httpx.Client(headers={"Authorization": f"Bearer {token_file.read_text().strip()}"})
+        assert httpx.get(f"{measures}/v1/catalogue").status_code == 401
         for name, port in ports.items():
             assert f"{name}" in table and f"http://127.0.0.1:{port}" in table
         assert "nats://127.0.0.1:" + env["NATS_PORT"] in table
-        assigned = httpx.post(f"{measures}/v1/assignments", json=m07_assignment("360102"))
+        assigned = http.post(f"{measures}/v1/assignments", json=m07_assignment("360102"))
         assert assigned.status_code == 201, assigned.text
-        posted = httpx.post(
+        posted = http.post(
             f"{measures}/v1/units/360102/progress-reports", json=report("360102", "demo-1")
         )
         assert posted.status_code == 201
-        eventually(lambda: httpx.get(f"{scoring}/v1/units/360102/progress").json()["reports"])
-        catalogue = httpx.get(f"{measures}/v1/catalogue").json()
+        eventually(lambda: http.get(f"{scoring}/v1/units/360102/progress").json()["reports"])
+        catalogue = http.get(f"{measures}/v1/catalogue").json()
         assert len(catalogue["measures"]) == 22
     finally:
         assert "stopped." in interrupt(first)
@@ -76,9 +82,10 @@ def test_run_starts_everything_and_restarts_on_the_same_data(tmp_path: Path) -> 
     second = start(data_dir, env)
     try:
         wait_running(second)
-        again = httpx.get(f"{scoring}/v1/units/360102/progress").json()
+        http = httpx.Client(headers={"Authorization": f"Bearer {token_file.read_text().strip()}"})
+        again = http.get(f"{scoring}/v1/units/360102/progress").json()
         assert again["reports"] == 1
-        stored = httpx.get(f"{measures}/v1/units/360102/progress-reports/demo-1")
+        stored = http.get(f"{measures}/v1/units/360102/progress-reports/demo-1")
         assert stored.status_code == 200
     finally:
         interrupt(second)

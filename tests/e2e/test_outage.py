@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 
 from contracts import streams, subjects
-from tests import busclient
+from tests import auth, busclient
 from tests.conftest import Databases, eventually, start_nats, start_platform
 from tests.e2e.test_progress_flow import assign_m07, progress, report
 
@@ -16,7 +16,9 @@ def test_report_accepted_during_nats_outage_is_published_once(
     nats = start_nats(tmp_path)
     platform = start_platform(tmp_path, nats.url, databases)
     try:
-        measures = httpx.Client(base_url=platform.service("measures").url, timeout=10)
+        measures = httpx.Client(
+            base_url=platform.service("measures").url, timeout=10, headers=auth.headers()
+        )
         assign_m07(platform, "360124")
         nats.stop()
         eventually(lambda: measures.get("/readyz").status_code == 503)

@@ -13,7 +13,7 @@ import pytest
 from contracts import subjects
 from contracts.measures import DeadlineItem
 from fivetype.stack import Stack
-from tests import busclient
+from tests import auth, busclient
 from tests.conftest import Databases, eventually, start_nats, start_platform
 from tests.unit.scoring.events import missed
 
@@ -31,7 +31,7 @@ def platform(
 
 
 def scoring(stack: Stack) -> httpx.Client:
-    return httpx.Client(base_url=stack.service("scoring").url, timeout=10)
+    return httpx.Client(base_url=stack.service("scoring").url, timeout=10, headers=auth.headers())
 
 
 def provisional(stack: Stack) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tests import auth
 from tests.conftest import Databases, eventually, start_nats, start_platform
 from tests.e2e.test_progress_flow import assign_m07, report
 
@@ -94,6 +95,7 @@ def test_one_trace_spans_intake_relay_and_both_consumers(
         posted = httpx.post(
             f"{platform.service('measures').url}/v1/units/360102/progress-reports",
             json=report("360102", "trace-1"),
+            headers=auth.headers(),
         )
         assert posted.status_code == 201
         intake = eventually(

@@ -31,7 +31,7 @@ from contracts.measures import (
 from fivetype.natsserver import NatsServer, free_port
 from services.inspections.domain.reference import DEFAULT_CATALOGUE_PATH
 from services.runtime.clock import FileClock
-from tests import busclient
+from tests import auth, busclient
 from tests.conftest import Databases, eventually, start_nats
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,7 +125,9 @@ class InspectionsProcess:
             self.process.wait()
 
     def client(self, language: str = "zh") -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10, headers={"Accept-Language": language})
+        return httpx.Client(
+            base_url=self.url, timeout=10, headers={"Accept-Language": language} | auth.headers()
+        )
 
 
 @dataclass
@@ -505,7 +507,7 @@ def test_indicators_are_computed_and_published_after_the_month(
     assert (revised[0].closures, revised[0].closed_on_time, revised[0].reopen_rate) == (2, 1, 0.0)
     assert len(indicators_on_bus(platform)) == len(ranked) + 1
     assert get(service, f"/v1/units/{UNIT}/indicators", period="2026-03")["published_revision"] == 2
-    with httpx.Client(base_url=service.url) as http:
+    with httpx.Client(base_url=service.url, headers=auth.headers()) as http:
         bad = http.get(f"/v1/units/{UNIT}/indicators", params={"period": "2026-13"})
         assert bad.status_code == 422
 

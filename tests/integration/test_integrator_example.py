@@ -13,6 +13,7 @@ import pytest
 
 from fivetype.natsserver import NatsServer, free_port
 from fivetype.stack import ServiceProcess, Stack
+from tests import auth
 from tests.conftest import start_nats
 
 EXAMPLE = Path("examples/integrator/report_progress.py")
@@ -50,7 +51,12 @@ def test_a_valid_report_is_accepted_and_an_invalid_one_rejected(
             {"milestone_id": "m1", "title": "网上可办率达到98%", "due_date": "2026-12-31"}
         ],
     }
-    assert httpx.post(f"{url}/v1/assignments", json=assignment, timeout=10).status_code == 201
+    assert (
+        httpx.post(
+            f"{url}/v1/assignments", json=assignment, timeout=10, headers=auth.headers()
+        ).status_code
+        == 201
+    )
     # Run with an interpreter of its own, from the repository root, as an integrator would.
     finished = subprocess.run(
         [

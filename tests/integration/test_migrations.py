@@ -11,7 +11,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from fivetype.stack import SERVICES
-from services.runtime import messaging
+from services.runtime import audit, messaging
 from services.runtime.db import migrate, sync_url
 from tests.conftest import Databases
 
@@ -30,7 +30,7 @@ def test_upgrade_matches_models_and_downgrades(service: str, databases: Database
     engine = sa.create_engine(sync_url(url))
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"target_metadata": [metadata, messaging.metadata]}
+            connection, opts={"target_metadata": [metadata, messaging.metadata, audit.metadata]}
         )
         assert compare_metadata(context, context.opts["target_metadata"]) == []
 

@@ -24,6 +24,7 @@ from contracts.measures import UnitRegistered
 from fivetype.natsserver import free_port
 from services.notifications.bootstrap import Service, assemble
 from services.notifications.settings import NotificationsSettings
+from tests import auth
 from tests.conftest import eventually_async
 
 FAST = {
@@ -70,7 +71,9 @@ async def serving(
         uvicorn.Config(service.app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     )
     task = asyncio.create_task(server.serve())
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=10, headers=auth.headers()
+    ) as client:
 
         async def ready() -> bool:
             with contextlib.suppress(httpx.TransportError):

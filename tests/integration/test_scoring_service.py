@@ -34,6 +34,7 @@ from services.scoring.entrypoints.bus import DURABLES
 from services.scoring.rebuild import rebuild
 from services.scoring.rulebook import DEFAULT_RUBRIC_DIR
 from services.scoring.settings import ScoringSettings
+from tests import auth
 from tests.conftest import Databases, eventually_async, start_nats
 from tests.unit.scoring.events import RUBRIC_2026, at, finding, history, unit_registered
 
@@ -77,7 +78,9 @@ async def scoring(
     connection = await nats.connect(server.url)
     async with runtime.lifespan(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://scoring") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://scoring", headers=auth.headers()
+        ) as client:
             await eventually_async(lambda: _ready(client))
             yield Scoring(
                 runtime, client, connection.jetstream(), server.url, rubric_dir, module_databases

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fivetype.natsserver import free_port
 from fivetype.stack import Stack
-from tests import busclient
+from tests import auth, busclient
 from tests.conftest import Databases, eventually, require_tool, start_nats, start_platform
 from tests.e2e.test_progress_flow import assign_m07, report
 from tests.integration.test_inspections_service import INSPECTOR, inspection
@@ -107,16 +107,24 @@ def _make_activity(platform: Stack) -> None:
     assign_m07(platform, "360102")
     assert (
         httpx.post(
-            f"{measures}/v1/units/360102/progress-reports", json=report("360102", "observed-1")
+            f"{measures}/v1/units/360102/progress-reports",
+            json=report("360102", "observed-1"),
+            headers=auth.headers(),
         ).status_code
         == 201
     )
-    httpx.post(f"{measures}/v1/units/360102/progress-reports", json={"bad": "body"})
+    httpx.post(
+        f"{measures}/v1/units/360102/progress-reports", json={"bad": "body"}, headers=auth.headers()
+    )
     busclient.publish(platform.nats_url, "fivetype.events.progress_reported.360102", b"{oops")
     inspections = platform.service("inspections").url
-    filed = httpx.post(f"{inspections}/v1/inspections", json=inspection("OBS-1"))
+    filed = httpx.post(
+        f"{inspections}/v1/inspections", json=inspection("OBS-1"), headers=auth.headers()
+    )
     assert filed.status_code == 201, filed.text
-    raised = httpx.post(f"{inspections}/v1/inspections/OBS-1/findings", json=FINDING)
+    raised = httpx.post(
+        f"{inspections}/v1/inspections/OBS-1/findings", json=FINDING, headers=auth.headers()
+    )
     assert raised.status_code == 201, raised.text
 
 

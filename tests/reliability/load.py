@@ -27,6 +27,7 @@ from contracts.envelope import wrap
 from contracts.inspections import ReportPublicRequest
 from contracts.measures import ReportProgress
 from services.runtime.settings import nats_servers
+from tests import auth
 
 BEIJING = timedelta(hours=8)
 INSPECTOR = {"role": "inspector", "id": "insp-rel", "name": "王敏"}
@@ -57,7 +58,7 @@ class Input:
 
 def client(base_url: str) -> httpx.AsyncClient:
     """Every HTTP call of the reliability suite goes through a client built here."""
-    return httpx.AsyncClient(base_url=base_url, timeout=5)
+    return httpx.AsyncClient(base_url=base_url, timeout=5, headers=auth.headers())
 
 
 def m07_assignment(unit: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """One platform for the security tests: the four services on SQLite, authenticating to a
-nats-server that runs the generated authorization config."""
+nats-server that runs the generated authorization config, with the HTTP rate limit lifted so
+that the role matrix and Schemathesis are never throttled."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fivetype.stack import Stack
+from fivetype.stack import SERVICES, Stack
 from tests.conftest import Databases, SecureNats, start_platform, start_secure_nats
 
 UNIT_A, UNIT_B = "360102", "360103"
@@ -25,7 +26,13 @@ def secure_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secure
     directory: Path = tmp_path_factory.mktemp("secure")
     nats = start_secure_nats(directory, [UNIT_A, UNIT_B], [CHANNEL])
     databases = Databases("sqlite", directory, None)
-    stack = start_platform(directory, nats.url, databases, nats.service_env())
+    unlimited = {f"FIVETYPE_{name.upper()}_RATE_LIMIT": "" for name in SERVICES}
+    stack = start_platform(directory, nats.url, databases, {**nats.service_env(), **unlimited})
     yield SecurePlatform(stack, nats)
     stack.stop(grace=5)
     nats.server.stop()
+
+
+@pytest.fixture(scope="package")
+def platform(secure_platform: SecurePlatform) -> Stack:
+    return secure_platform.stack

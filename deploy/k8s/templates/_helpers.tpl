@@ -154,8 +154,8 @@ Refuse contradictory NATS choices with a message that says what to do.
 {{- end }}
 
 {{/*
-The environment that comes from Secrets (the database URL, NATS URL with credentials, SMTP
-credentials), as EnvVar entries. Args: root, service, values (the service's effective values).
+The environment that comes from Secrets (the database URL, the token key, NATS URL with
+credentials, SMTP credentials), as EnvVar entries. Args: root, service, values (the service's effective values).
 */}}
 {{- define "fivetype.secretEnv" -}}
 {{- $prefix := printf "FIVETYPE_%s_" (upper .service) }}
@@ -165,6 +165,11 @@ credentials), as EnvVar entries. Args: root, service, values (the service's effe
     secretKeyRef:
       name: {{ $root.Values.database.existingSecret }}
       key: {{ get $root.Values.database.urlKeys .service }}
+- name: {{ $prefix }}AUTH_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.auth.existingSecret }}
+      key: {{ $root.Values.auth.secretKey }}
 {{- if and (not $root.Values.nats.enabled) $root.Values.externalNats.existingSecret }}
 - name: {{ $prefix }}NATS_URL
   valueFrom:

@@ -1,7 +1,7 @@
 """Who acts, and what each role may do.
 
-The actor travels in every command. It is not authenticated yet: a later security issue binds
-it to a verified identity (a token's claims), and these rules stay as they are.
+The actor travels in every command. Over HTTP it is bound to the bearer token's claims
+(`entrypoints.common.acting_as`); these rules then judge a verified identity.
 """
 
 from enum import StrEnum

@@ -15,11 +15,18 @@ from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.inspections import ITEM_ID_PATTERN
 from contracts.reasons import Reason
 from services.inspections.adapters import export
+from services.inspections.domain import actors
 from services.inspections.domain.refusals import Code, Refusal, RefusalCode, refusal_text
+from services.runtime.auth import Principal, Role
 from services.runtime.http import PROBLEM_JSON, Problem
 from services.runtime.service import ServiceRuntime
 
 T = TypeVar("T")
+_DOMAIN_ROLE = {
+    Role.INSPECTOR: actors.Role.INSPECTOR,
+    Role.UNIT_REPORTER: actors.Role.UNIT,
+    Role.SUPERVISOR: actors.Role.SUPERVISOR,
+}
 
 ItemIdPath = Annotated[str, Path(pattern=ITEM_ID_PATTERN)]
 UnitPath = Annotated[str, Path(pattern=UNIT_CODE_PATTERN)]
@@ -91,7 +98,9 @@ async def command(
         try:
             outcome = await _transaction(runtime, work)
         except (IntegrityError, StaleDataError) as exc:
-            raise problem(Refusal(RefusalCode.CONCURRENT_CHANGE, repr(exc)[:200])) from exc
+            raise problem(
+                Refusal(RefusalCode.CONCURRENT_CHANGE, "changed meanwhile; try again")
+            ) from exc
     if isinstance(outcome, Refusal):
         raise problem(outcome)
     runtime.relay.notify()
@@ -141,3 +150,18 @@ def download(
         f"filename*=UTF-8''{quote(f'{title_zh}-{stamp}.{file_format}')}"
     )
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+def acting_as(who: Principal, claimed: actors.Actor) -> actors.Actor:
+    """The actor a command runs as. The office may record on behalf of anyone (entering a
+    paper decision; the audit trail still names the office's user); everyone else acts as
+    their token says, whatever the body claims, so the domain's rules see a verified role and
+    unit."""
+    if who.role is Role.OFFICE_ADMIN:
+        return claimed
+    return actors.Actor(
+        role=_DOMAIN_ROLE[who.role],
+        id=who.subject,
+        name=claimed.name,
+        unit=who.unit if who.role is Role.UNIT_REPORTER else None,
+    )

@@ -18,10 +18,13 @@ from services.measures.adapters import repository
 from services.measures.adapters.tables import Assignment, Milestone
 from services.measures.domain.deadlines import Miss, Remind, alert
 from services.measures.handlers.common import Context, journal, publish
+from services.runtime import audit
 from services.runtime.db import Database
 from services.runtime.workdays import local_date
 
 ACTOR = "system/deadline-watcher"
+# Reminders and misses are the system's changes: each batch that moves alerts on is audited.
+AUDITED_AS = audit.Act(actor=ACTOR, role="system", source="measures", action="deadline sweep")
 LOCK = "deadlines"
 
 
@@ -40,8 +43,9 @@ async def sweep(db: Database, ctx: Context, batch_size: int) -> Swept:
     """Announce everything due by now, in batches of `batch_size` milestones."""
     total = Swept()
     while True:
-        async with db.session() as session, session.begin():
-            seen = await sweep_batch(session, ctx, batch_size, total)
+        with audit.acting(AUDITED_AS):
+            async with db.session() as session, session.begin():
+                seen = await sweep_batch(session, ctx, batch_size, total)
         if seen < batch_size:
             return total
 
@@ -49,6 +53,7 @@ async def sweep(db: Database, ctx: Context, batch_size: int) -> Swept:
 async def sweep_batch(session: AsyncSession, ctx: Context, limit: int, total: Swept) -> int:
     now = ctx.clock()
     await repository.lock_job(session, LOCK, now)
+    audit.bookkeeping(session)  # taking the lock alone is no change to audit
     due = await repository.due_alerts(session, local_date(now), limit)
     staged = [
         said for milestone, assignment in due if (said := _decide(milestone, assignment, ctx, now))

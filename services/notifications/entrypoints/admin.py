@@ -29,7 +29,10 @@ from services.notifications.domain.routing import (
     parse_unit_mailbox,
 )
 from services.notifications.domain.topics import Occurrence, Topic
+from services.notifications.entrypoints.log import BIGINT_MAX
 from services.notifications.settings import NotificationsSettings
+from services.runtime import auth
+from services.runtime.auth import EVERYONE, READERS, allow
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
 
@@ -225,12 +228,12 @@ def recipients_router(
 ) -> APIRouter:
     api = APIRouter(prefix="/v1/recipients", tags=["recipients"])
 
-    @api.get("", summary="Recipients, by code")
+    @api.get("", summary="Recipients, by code", dependencies=[allow(auth.Role.OPERATOR)])
     async def list_recipients(
         role: Role | None = None,
         unit: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
     ) -> list[RecipientView]:
         async with runtime.db.session() as session:
             rows = await repository.recipients(
@@ -238,7 +241,11 @@ def recipients_router(
             )
         return [RecipientView.of(row) for row in rows]
 
-    @api.get("/{code}", summary="One recipient (a webhook's secret is never shown)")
+    @api.get(
+        "/{code}",
+        summary="One recipient (a webhook's secret is never shown)",
+        dependencies=[allow(auth.Role.OPERATOR)],
+    )
     async def get_recipient(code: RecipientCode) -> RecipientView:
         async with runtime.db.session() as session:
             row = await session.get(Recipient, code)
@@ -249,6 +256,7 @@ def recipients_router(
     @api.put(
         "/{code}",
         summary="Create or replace a recipient",
+        dependencies=[allow()],
         responses={201: {"description": "Created"}, 422: {"description": "Invalid recipient"}},
     )
     async def put_recipient(
@@ -265,7 +273,7 @@ def recipients_router(
         response.status_code = 200 if existing else 201
         return RecipientView.of(row)
 
-    @api.delete("/{code}", status_code=204, summary="Delete a recipient")
+    @api.delete("/{code}", status_code=204, summary="Delete a recipient", dependencies=[allow()])
     async def delete_recipient(code: RecipientCode) -> Response:
         async with runtime.db.session() as session, session.begin():
             row = await session.get(Recipient, code)
@@ -336,13 +344,13 @@ async def _rule_errors(session: AsyncSession, spec: RuleSpec) -> list[dict[str, 
 def rules_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     api = APIRouter(prefix="/v1/routing-rules", tags=["routing"])
 
-    @api.get("", summary="Routing rules, by id")
+    @api.get("", summary="Routing rules, by id", dependencies=[allow(*READERS)])
     async def list_rules(topic: Topic | None = None) -> list[RuleView]:
         async with runtime.db.session() as session:
             rows = await repository.all_rules(session)
         return [RuleView.of(r) for r in rows if topic is None or r.topic == topic.value]
 
-    @api.get("/{rule_id}", summary="One routing rule")
+    @api.get("/{rule_id}", summary="One routing rule", dependencies=[allow(*READERS)])
     async def get_rule(rule_id: RuleId) -> RuleView:
         async with runtime.db.session() as session:
             row = await session.get(RoutingRule, rule_id)
@@ -354,6 +362,7 @@ def rules_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
         "/{rule_id}",
         summary="Create or replace a routing rule",
         responses={201: {"description": "Created"}, 422: {"description": "Invalid rule"}},
+        dependencies=[allow()],
     )
     async def put_rule(rule_id: RuleId, spec: RuleSpec, response: Response) -> RuleView:
         now = ctx.clock()
@@ -370,7 +379,9 @@ def rules_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
             session.add(row)
         return RuleView.of(row)
 
-    @api.delete("/{rule_id}", status_code=204, summary="Delete a routing rule")
+    @api.delete(
+        "/{rule_id}", status_code=204, summary="Delete a routing rule", dependencies=[allow()]
+    )
     async def delete_rule(rule_id: RuleId) -> Response:
         async with runtime.db.session() as session, session.begin():
             row = await session.get(RoutingRule, rule_id)
@@ -406,7 +417,11 @@ class UnitView(BaseModel):
 def preview_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["routing"])
 
-    @api.get("/routing/preview", summary="Who would receive a notification, on which channels")
+    @api.get(
+        "/routing/preview",
+        summary="Who would receive a notification, on which channels",
+        dependencies=[allow(auth.Role.OPERATOR)],
+    )
     async def preview(
         topic: Topic, unit: UnitCode, severity: Severity | None = None
     ) -> list[RouteView]:
@@ -418,7 +433,11 @@ def preview_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
             finally:  # a dry run: the mailboxes it would create are not kept
                 await transaction.rollback()
 
-    @api.get("/units", summary="The unit directory as this service knows it (from UnitRegistered)")
+    @api.get(
+        "/units",
+        summary="The unit directory as this service knows it (from UnitRegistered)",
+        dependencies=[allow(*EVERYONE)],
+    )
     async def units() -> list[UnitView]:
         async with runtime.db.session() as session:
             rows = await repository.units(session)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from services.notifications import handlers
@@ -13,7 +14,9 @@ from services.notifications.adapters.tables import InboxMessage, Recipient
 from services.notifications.domain.routing import RECIPIENT_CODE_PATTERN
 from services.notifications.domain.topics import Topic
 from services.notifications.entrypoints import admin, log
+from services.notifications.entrypoints.log import BIGINT_MAX, RowId
 from services.notifications.settings import NotificationsSettings
+from services.runtime.auth import EVERYONE, Principal, Role, allow
 from services.runtime.http import Problem, language
 from services.runtime.service import ServiceRuntime
 
@@ -49,6 +52,15 @@ class InboxView(BaseModel):
         )
 
 
+async def mailbox_of(session: AsyncSession, code: str, who: Principal) -> Recipient:
+    """The recipient, if `who` may see its inbox: a unit reporter only its own unit's."""
+    row = await session.get(Recipient, code)
+    if row is None:
+        raise admin.recipient_not_found(code)
+    who.check_unit(*([row.unit] if row.unit else []))
+    return row
+
+
 def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     api = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 
@@ -60,7 +72,8 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
         unacknowledged_only: bool = False,
         kind: Topic | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[InboxView]:
         query = select(InboxMessage).where(InboxMessage.recipient == recipient)
         if unread_only:
@@ -71,31 +84,41 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
             query = query.where(InboxMessage.kind == kind.value)
         query = query.order_by(col(InboxMessage.id).desc()).limit(limit).offset(offset)
         async with runtime.db.session() as session:
-            if await session.get(Recipient, recipient) is None:
-                raise admin.recipient_not_found(recipient)
+            await mailbox_of(session, recipient, who)
             rows = (await session.execute(query)).scalars().all()
         lang = language(request)
         return [InboxView.of(row, lang) for row in rows]
 
     async def mark(
-        recipient: str, message_id: int, request: Request, acknowledge: bool
+        recipient: str, message_id: int, request: Request, who: Principal, acknowledge: bool
     ) -> InboxView:
         async with runtime.db.session() as session, session.begin():
+            await mailbox_of(session, recipient, who)
             row = await handlers.mark_message(session, ctx, recipient, message_id, acknowledge)
             if row is None:
                 raise Problem(404, "message_not_found", "消息不存在", "Message not found")
         return InboxView.of(row, language(request))
 
     @api.post("/{recipient}/{message_id}/read", summary="Mark a message read")
-    async def read(recipient: RecipientCode, message_id: int, request: Request) -> InboxView:
-        return await mark(recipient, message_id, request, acknowledge=False)
+    async def read(
+        recipient: RecipientCode,
+        message_id: RowId,
+        request: Request,
+        who: Principal = allow(*EVERYONE),
+    ) -> InboxView:
+        return await mark(recipient, message_id, request, who, acknowledge=False)
 
     @api.post(
         "/{recipient}/{message_id}/acknowledge",
         summary="Acknowledge (签收) a message; a unit acknowledging a notice holds the ladder",
     )
-    async def acknowledge(recipient: RecipientCode, message_id: int, request: Request) -> InboxView:
-        return await mark(recipient, message_id, request, acknowledge=True)
+    async def acknowledge(
+        recipient: RecipientCode,
+        message_id: RowId,
+        request: Request,
+        who: Principal = allow(Role.UNIT_REPORTER),
+    ) -> InboxView:
+        return await mark(recipient, message_id, request, who, acknowledge=True)
 
     return api
 

@@ -4,7 +4,7 @@ and the escalation cases."""
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
@@ -13,11 +13,17 @@ from services.notifications.adapters.tables import Delivery, DeliveryAttempt, Es
 from services.notifications.domain.delivery import DeliveryStatus
 from services.notifications.domain.escalation import CaseStatus, Level
 from services.notifications.domain.routing import Channel
+from services.runtime import auth
+from services.runtime.auth import EVERYONE, Principal, allow
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
 
+# Bounded by what a database integer holds: a larger number cannot name a row, and would
+# overflow the driver instead of finding nothing.
+BIGINT_MAX = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=BIGINT_MAX)]
 
 
 class AttemptView(BaseModel):
@@ -81,7 +87,12 @@ class CaseView(BaseModel):
 def router(runtime: ServiceRuntime) -> APIRouter:
     api = APIRouter(prefix="/v1")
 
-    @api.get("/deliveries", tags=["delivery log"], summary="Deliveries, newest first")
+    @api.get(
+        "/deliveries",
+        tags=["delivery log"],
+        summary="Deliveries, newest first",
+        dependencies=[allow(auth.Role.OPERATOR)],
+    )
     async def list_deliveries(
         recipient: str | None = None,
         channel: Channel | None = None,
@@ -102,8 +113,13 @@ def router(runtime: ServiceRuntime) -> APIRouter:
             )
         return [DeliveryView.model_validate(row, from_attributes=True) for row in rows]
 
-    @api.get("/deliveries/{delivery_id}", tags=["delivery log"], summary="One delivery, attempts")
-    async def get_delivery(delivery_id: int) -> DeliveryDetail:
+    @api.get(
+        "/deliveries/{delivery_id}",
+        tags=["delivery log"],
+        summary="One delivery, attempts",
+        dependencies=[allow(auth.Role.OPERATOR)],
+    )
+    async def get_delivery(delivery_id: RowId) -> DeliveryDetail:
         async with runtime.db.session() as session:
             row = await session.get(Delivery, delivery_id)
             if row is None:
@@ -126,11 +142,12 @@ def router(runtime: ServiceRuntime) -> APIRouter:
         level: Annotated[int | None, Query(ge=1, le=3)] = None,
         limit: Limit = 100,
         offset: Offset = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[CaseView]:
         async with runtime.db.session() as session:
             rows = await repository.cases(
                 session,
-                unit=unit,
+                unit=who.scope(unit),
                 status=status.value if status else None,
                 level=level,
                 limit=limit,
@@ -139,13 +156,14 @@ def router(runtime: ServiceRuntime) -> APIRouter:
         return [CaseView.of(row) for row in rows]
 
     @api.get("/escalations/{key}", tags=["escalation"], summary="One escalation case")
-    async def get_case(key: str) -> CaseView:
+    async def get_case(key: str, who: Principal = allow(*EVERYONE)) -> CaseView:
         async with runtime.db.session() as session:
             row = await session.get(EscalationCase, key)
         if row is None:
             raise Problem(
                 404, "escalation_not_found", "督办事项不存在", "Escalation case not found", key
             )
+        who.check_unit(row.unit)
         return CaseView.of(row)
 
     return api

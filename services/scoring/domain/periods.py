@@ -9,8 +9,10 @@ from typing import Self
 
 from services.runtime.workdays import PROGRAMME_TZ
 
-PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
-_PARSE = re.compile(r"(?P<year>\d{4})(?:-(?P<month>0[1-9]|1[0-2])|-Q(?P<quarter>[1-4]))?")
+# Years 2000-2999 in ASCII digits: a period of year 0 or 9999 has no representable end, and
+# \d would also admit other scripts' digits.
+PERIOD_PATTERN = r"^2[0-9]{3}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+_PARSE = re.compile(r"(?P<year>2[0-9]{3})(?:-(?P<month>0[1-9]|1[0-2])|-Q(?P<quarter>[1-4]))?")
 
 
 class PeriodKind(StrEnum):

@@ -13,6 +13,7 @@ from contracts.common import Name, Text
 from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.reasons import REASON_TEXT, Reason
 from contracts.scoring import RankingPublished
+from services.runtime.auth import EVERYONE, Principal, Role, allow, own_unit
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
 from services.scoring import handlers, views
@@ -180,7 +181,12 @@ def router(
     api = APIRouter(prefix="/v1")
     db = runtime.db
 
-    @api.get("/units/{unit}/progress", tags=["progress"], summary="A unit's latest progress")
+    @api.get(
+        "/units/{unit}/progress",
+        tags=["progress"],
+        summary="A unit's latest progress",
+        dependencies=[own_unit(*EVERYONE)],
+    )
     async def unit_progress(unit: UnitPath) -> UnitProgress:
         async with db.session() as session:
             facts = [
@@ -193,6 +199,7 @@ def router(
         "/units/{unit}/cards/{period}",
         tags=["cards"],
         summary="A unit's scorecard for a period",
+        dependencies=[own_unit(*EVERYONE)],
         description="The current card; with `as_of`, the card from the facts known then; with "
         "`rubric_version`, under that version (e.g. to settle an appeal). A published period "
         "also shows the card as published and the events that arrived after publication.",
@@ -218,6 +225,7 @@ def router(
         "/units/{unit}/cards/{period}/line-items",
         tags=["cards"],
         summary="The line items of a unit's current card, optionally filtered",
+        dependencies=[own_unit(*EVERYONE)],
         responses=_refusal_responses(404, 422),
     )
     async def line_items(
@@ -241,6 +249,7 @@ def router(
         "/units/{unit}/cards/{period}/revisions",
         tags=["cards"],
         summary="Every version the card has had, oldest first",
+        dependencies=[own_unit(*EVERYONE)],
     )
     async def card_revisions(unit: UnitPath, period: PeriodPath) -> list[views.CardRevision]:
         async with db.session() as session:
@@ -250,6 +259,7 @@ def router(
         "/units/{unit}/history",
         tags=["cards"],
         summary="A unit's score over the periods of a year (or all years)",
+        dependencies=[own_unit(*EVERYONE)],
     )
     async def unit_history(
         unit: UnitPath,
@@ -263,6 +273,7 @@ def router(
         "/rankings/{period}",
         tags=["rankings"],
         summary="Rankings within peer groups, with the red and black lists",
+        dependencies=[allow(*EVERYONE)],
         description="Published rankings once the office has closed the period (the latest "
         "revision unless `revision` is given); until then the provisional ranking of the "
         "current cards.",
@@ -278,7 +289,12 @@ def router(
                 session, book, Period.parse(period), peer_group, revision
             )
 
-    @api.get("/periods/{period}", tags=["periods"], summary="Whether a period is published")
+    @api.get(
+        "/periods/{period}",
+        tags=["periods"],
+        summary="Whether a period is published",
+        dependencies=[allow(*EVERYONE)],
+    )
     async def period_status(period: PeriodPath) -> PeriodView:
         chosen = Period.parse(period)
         async with db.session() as session:
@@ -301,7 +317,8 @@ def router(
         "revision (`revise`).",
         responses=_refusal_responses(404, 409, 422, 503),
     )
-    async def close(period: PeriodPath, body: CloseRequest) -> Closed:
+    async def close(period: PeriodPath, body: CloseRequest, who: Principal = allow()) -> Closed:
+        body = body.model_copy(update={"closed_by": who.subject})
         chosen = Period.parse(period)
         js = runtime.bus.jetstream()
         if js is None or not await stream.wait_caught_up(js, DURABLES, settings.close_wait_seconds):
@@ -331,7 +348,12 @@ def router(
             rankings=published,
         )
 
-    @api.get("/rubrics", tags=["rubrics"], summary="Rubric versions per year, and rubric files")
+    @api.get(
+        "/rubrics",
+        tags=["rubrics"],
+        summary="Rubric versions per year, and rubric files",
+        dependencies=[allow(*EVERYONE)],
+    )
     async def rubrics() -> RubricIndex:
         async with db.session() as session:
             await book.refresh(session)
@@ -361,6 +383,7 @@ def router(
         "/rubrics/{year}",
         tags=["rubrics"],
         summary="The rubric in force for a year, or another version of it",
+        dependencies=[allow(*EVERYONE)],
         responses=_refusal_responses(404),
     )
     async def rubric(
@@ -382,6 +405,7 @@ def router(
         "/rubrics/{year}",
         tags=["rubrics"],
         summary="Bring a new rubric version into force (YAML or JSON body)",
+        dependencies=[allow(Role.OPERATOR)],
         description="The whole rubric is validated first; a refused rubric changes nothing and "
         "the answer lists every problem. 201 when the version came into force, 200 when this "
         "exact version already was. All cards of the year are then recomputed.",
@@ -428,6 +452,7 @@ def router(
         "/rubrics/reload",
         tags=["rubrics"],
         summary="Read the rubric files again now (they are also checked periodically)",
+        dependencies=[allow(Role.OPERATOR)],
     )
     async def reload() -> RubricIndex:
         await book.load_files(db, settings.rubric_dir, clock)

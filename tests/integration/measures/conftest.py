@@ -20,6 +20,7 @@ from contracts import streams, subjects
 from contracts.envelope import Message, decode, wrap
 from contracts.measures import IntakeRejected, ReportProgress
 from fivetype.natsserver import NatsServer, free_port
+from tests import auth
 from tests.conftest import Databases, start_nats
 
 REPO = Path(__file__).resolve().parents[3]
@@ -57,7 +58,7 @@ class MeasuresService:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, **headers: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=15, headers=headers)
+        return httpx.Client(base_url=self.url, timeout=15, headers=auth.headers() | headers)
 
     def start(self, **settings: str) -> "MeasuresService":
         return start_all(self, **settings)[0]

@@ -775,7 +775,7 @@ def test_the_command_line_exports_validates_and_imports(
     assert exported.exit_code == 0, exported.output
     checked = cli.invoke(catalogue_cli.app, ["validate", str(workbook)])
     assert "18 measures, 4 guarantee measures" in checked.output
-    again = cli.invoke(catalogue_cli.app, ["import", str(workbook), "--actor", "五型办", *url])
+    again = cli.invoke(catalogue_cli.app, ["import", str(workbook), *url])
     assert again.exit_code == 0, again.output
     assert "already there, unchanged" in again.output
 
@@ -783,7 +783,7 @@ def test_the_command_line_exports_validates_and_imports(
     broken.write_text("record,code\nmeasure,M01\n", encoding="utf-8")
     invalid = cli.invoke(catalogue_cli.app, ["validate", str(broken)])
     assert (invalid.exit_code, "missing column" in invalid.output) == (1, True)
-    refused = cli.invoke(catalogue_cli.app, ["import", str(broken), "--actor", "五型办", *url])
+    refused = cli.invoke(catalogue_cli.app, ["import", str(broken), *url])
     assert refused.exit_code == 1
     assert "invalid_file" in refused.output
 
@@ -795,7 +795,5 @@ def test_the_command_line_exports_validates_and_imports(
         == 0
     )
     assert cli.invoke(catalogue_cli.app, ["validate", "--units", str(units)]).exit_code == 0
-    imported = cli.invoke(
-        catalogue_cli.app, ["import-units", str(units), "--actor", "五型办", *url]
-    )
+    imported = cli.invoke(catalogue_cli.app, ["import-units", str(units), *url])
     assert "0 new, 0 changed, 34 unchanged" in imported.output

@@ -10,8 +10,10 @@ import httpx
 
 from contracts.measures import DeadlineApproaching, DeadlineMissed
 from fivetype.natsserver import NatsServer
+from tests import auth
 from tests.conftest import Databases, eventually
 from tests.integration.measures.conftest import MeasuresService, events, start_all, stop_all
+from tests.security.test_audit import entries, verify
 
 BEFORE = "2026-06-20T09:00:00+08:00"  # a Saturday
 AFTER = "2026-07-03T09:00:00+08:00"  # a Friday, thirteen days later
@@ -87,7 +89,9 @@ def reminded_at(offset: int, occurrences: set[tuple[str, str]]) -> set[tuple[str
 
 
 def missed_in_journal(service: MeasuresService) -> int:
-    entries = httpx.get(f"{service.url}/v1/journal", params={"limit": 1000}, timeout=5).json()
+    entries = httpx.get(
+        f"{service.url}/v1/journal", params={"limit": 1000}, headers=auth.headers(), timeout=5
+    ).json()
     return sum(e["action"] == "deadline_missed" for e in entries)
 
 
@@ -140,11 +144,18 @@ def test_two_replicas_and_restarts_say_each_deadline_once(
         settle(first)
         assert said(nats.url) == (missed, reminded)
         assert missed_in_journal(first) == len(expected_misses)
-        overdue = httpx.get(f"{first.url}/v1/overdue", params={"unit": "360102"}).json()
+        overdue = httpx.get(
+            f"{first.url}/v1/overdue", params={"unit": "360102"}, headers=auth.headers()
+        ).json()
         assert [o["milestone_id"] for o in overdue if o["assignment_id"] == "plan"] == [
             "m1",
             "m2",
             "m3",
         ]
+        # Batches that moved alerts on are audited as the watcher's; the empty sweeps, every
+        # 50 ms, are not. The chain is whole despite two replicas writing it.
+        by_watcher = [e for e in entries(url) if e["actor"] == "system/deadline-watcher"]
+        assert 0 < len(by_watcher) <= len(expected_misses) + len(expected_reminders)
+        assert verify(url)[0] == 0
     finally:
         first.stop()

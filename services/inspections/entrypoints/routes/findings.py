@@ -25,6 +25,7 @@ from services.inspections.entrypoints.common import (
     Limit,
     Offset,
     UnitQuery,
+    acting_as,
     command,
     not_found,
 )
@@ -39,6 +40,7 @@ from services.inspections.entrypoints.views import (
 from services.inspections.handlers import findings as finding_handlers
 from services.inspections.handlers import inspections as inspection_handlers
 from services.inspections.handlers.context import Context
+from services.runtime.auth import EVERYONE, READERS, Principal, Role, allow
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 
@@ -76,7 +78,13 @@ def _inspection_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         status_code=201,
         summary="File an inspection (201 created, 200 when the same inspection is retried)",
     )
-    async def post_inspection(request: FileInspection, response: Response) -> InspectionView:
+    async def post_inspection(
+        request: FileInspection,
+        response: Response,
+        who: Principal = allow(Role.INSPECTOR),
+    ) -> InspectionView:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> inspection_handlers.Filed | Refusal:
             return await inspection_handlers.file_inspection(session, request, ctx)
 
@@ -91,10 +99,13 @@ def _inspection_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         summary="Inspections, newest first, optionally of one target unit",
     )
     async def list_inspections(
-        unit: UnitQuery = None, limit: Limit = 100, offset: Offset = 0
+        unit: UnitQuery = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[InspectionView]:
         async with runtime.db.session() as session:
-            rows = await repository.list_inspections(session, unit, limit, offset)
+            rows = await repository.list_inspections(session, who.scope(unit), limit, offset)
         return [InspectionView.of(row) for row in rows]
 
     @api.get(
@@ -103,11 +114,14 @@ def _inspection_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         tags=["inspections"],
         summary="One inspection",
     )
-    async def get_inspection(inspection_id: ItemIdPath) -> InspectionView:
+    async def get_inspection(
+        inspection_id: ItemIdPath, who: Principal = allow(*EVERYONE)
+    ) -> InspectionView:
         async with runtime.db.session() as session:
             row = await repository.find_inspection(session, inspection_id)
         if row is None:
             raise not_found(RefusalCode.UNKNOWN_INSPECTION, inspection_id)
+        who.check_unit(*row.target_units)
         return InspectionView.of(row)
 
     @api.get(
@@ -115,6 +129,7 @@ def _inspection_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         responses=NOT_FOUND,
         tags=["findings"],
         summary="The findings raised in one inspection",
+        dependencies=[allow(*READERS)],
     )
     async def inspection_findings(inspection_id: ItemIdPath) -> list[FindingView]:
         async with runtime.db.session() as session:
@@ -134,8 +149,13 @@ def _finding_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> No
         summary="Raise a finding against one target unit (201 created, 200 when retried)",
     )
     async def post_finding(
-        inspection_id: ItemIdPath, request: RaiseFinding, response: Response
+        inspection_id: ItemIdPath,
+        request: RaiseFinding,
+        response: Response,
+        who: Principal = allow(Role.INSPECTOR),
     ) -> FindingDetail:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> tuple[bool, FindingDetail] | Refusal:
             outcome = await finding_handlers.raise_finding(session, inspection_id, request, ctx)
             if isinstance(outcome, Refusal):
@@ -153,17 +173,21 @@ def _finding_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> No
         tags=["findings"],
         summary="One finding with its rectification state and every submission",
     )
-    async def get_finding(finding_id: ItemIdPath) -> FindingDetail:
+    async def get_finding(
+        finding_id: ItemIdPath, who: Principal = allow(*EVERYONE)
+    ) -> FindingDetail:
         async with runtime.db.session() as session:
             row = await repository.find_finding(session, finding_id)
             if row is None:
                 raise not_found(RefusalCode.UNKNOWN_FINDING, finding_id)
+            who.check_unit(row.unit)
             return await finding_detail(session, row, ctx)
 
     @api.get(
         "/clues/{kind}/{ref}/findings",
         tags=["findings"],
         summary="The findings that cite a clue: from a complaint to its rectification",
+        dependencies=[allow(*READERS)],
     )
     async def findings_citing(kind: ClueKind, ref: ItemIdPath) -> list[FindingView]:
         async with runtime.db.session() as session:
@@ -176,10 +200,13 @@ def _finding_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> No
         summary="Missed deadlines seen on the bus (any service), to cite as clues",
     )
     async def missed_deadlines(
-        unit: UnitQuery = None, limit: Limit = 100, offset: Offset = 0
+        unit: UnitQuery = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[MissedDeadlineView]:
         async with runtime.db.session() as session:
-            rows = await repository.list_missed_deadlines(session, unit, limit, offset)
+            rows = await repository.list_missed_deadlines(session, who.scope(unit), limit, offset)
         return [MissedDeadlineView.of(row, ctx.reference) for row in rows]
 
     @api.get(
@@ -188,16 +215,22 @@ def _finding_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> No
         tags=["ledger"],
         summary="Every change to one finding: who, when, what, from which state to which",
     )
-    async def finding_journal(finding_id: ItemIdPath) -> list[JournalEntryView]:
+    async def finding_journal(
+        finding_id: ItemIdPath, who: Principal = allow(*EVERYONE)
+    ) -> list[JournalEntryView]:
         async with runtime.db.session() as session:
-            if await repository.find_finding(session, finding_id) is None:
+            finding = await repository.find_finding(session, finding_id)
+            if finding is None:
                 raise not_found(RefusalCode.UNKNOWN_FINDING, finding_id)
+            who.check_unit(finding.unit)
             rows = await repository.journal(session, "finding", finding_id, None, 0, 10_000)
         return [JournalEntryView.of(row) for row in rows]
 
 
 def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> None:
-    async def step(finding_id: str, request: Transition) -> FindingDetail:
+    async def step(finding_id: str, request: Transition, who: Principal) -> FindingDetail:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> FindingDetail | Refusal:
             outcome = await finding_handlers.change_rectification(session, finding_id, request, ctx)
             if isinstance(outcome, Refusal):
@@ -212,8 +245,12 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         tags=["rectification"],
         summary="The responsible unit submits its rectification with evidence",
     )
-    async def submit(finding_id: ItemIdPath, request: SubmitRectification) -> FindingDetail:
-        return await step(finding_id, request)
+    async def submit(
+        finding_id: ItemIdPath,
+        request: SubmitRectification,
+        who: Principal = allow(Role.UNIT_REPORTER),
+    ) -> FindingDetail:
+        return await step(finding_id, request, who)
 
     @api.post(
         "/findings/{finding_id}/close",
@@ -221,8 +258,12 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         tags=["rectification"],
         summary="The inspector verifies the rectification and closes the item out (销号)",
     )
-    async def close(finding_id: ItemIdPath, request: CloseRectification) -> FindingDetail:
-        return await step(finding_id, request)
+    async def close(
+        finding_id: ItemIdPath,
+        request: CloseRectification,
+        who: Principal = allow(Role.INSPECTOR),
+    ) -> FindingDetail:
+        return await step(finding_id, request, who)
 
     @api.post(
         "/findings/{finding_id}/return",
@@ -230,8 +271,12 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         tags=["rectification"],
         summary="The inspector sends the rectification back, optionally with a new deadline",
     )
-    async def send_back(finding_id: ItemIdPath, request: ReturnRectification) -> FindingDetail:
-        return await step(finding_id, request)
+    async def send_back(
+        finding_id: ItemIdPath,
+        request: ReturnRectification,
+        who: Principal = allow(Role.INSPECTOR),
+    ) -> FindingDetail:
+        return await step(finding_id, request, who)
 
     @api.post(
         "/findings/{finding_id}/reopen",
@@ -239,5 +284,9 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         tags=["rectification"],
         summary="The inspector reopens a closed item with a new deadline",
     )
-    async def reopen(finding_id: ItemIdPath, request: ReopenRectification) -> FindingDetail:
-        return await step(finding_id, request)
+    async def reopen(
+        finding_id: ItemIdPath,
+        request: ReopenRectification,
+        who: Principal = allow(Role.INSPECTOR),
+    ) -> FindingDetail:
+        return await step(finding_id, request, who)

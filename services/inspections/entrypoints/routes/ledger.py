@@ -29,6 +29,7 @@ from services.inspections.entrypoints.views import (
     UnitLedgerSummary,
 )
 from services.inspections.handlers.context import Context
+from services.runtime.auth import EVERYONE, READERS, Principal, allow
 from services.runtime.http import language
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
@@ -74,7 +75,10 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
         overdue: bool | None = None,
         due_from: date | None = None,
         due_to: date | None = None,
+        who: Principal = allow(*EVERYONE),
     ) -> LedgerFilter:
+        """Every role may filter; a unit reporter's filter is always its own unit."""
+        unit = who.scope(unit)
         if unit is not None and ctx.reference.unit(unit) is None:
             raise problem(Refusal(Reason.UNKNOWN_UNIT, unit))
         units = None if unit is None else [unit]
@@ -143,7 +147,11 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
             where.today,
         )
 
-    @api.get("/ledger/summary", summary="Per unit: items by state and how many are overdue")
+    @api.get(
+        "/ledger/summary",
+        summary="Per unit: items by state and how many are overdue",
+        dependencies=[allow(*READERS)],
+    )
     async def ledger_summary() -> list[UnitLedgerSummary]:
         today = local_date(ctx.clock())
         async with runtime.db.session() as session:
@@ -175,9 +183,12 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
         unit: Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN)] = None,
         after_seq: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        who: Principal = allow(*EVERYONE),
     ) -> list[JournalEntryView]:
         async with runtime.db.session() as session:
-            rows = await repository.journal(session, entity_type, entity_id, unit, after_seq, limit)
+            rows = await repository.journal(
+                session, entity_type, entity_id, who.scope(unit), after_seq, limit
+            )
         return [JournalEntryView.of(row) for row in rows]
 
     return api

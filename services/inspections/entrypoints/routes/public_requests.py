@@ -23,6 +23,7 @@ from services.inspections.entrypoints.common import (
     Offset,
     UnitPath,
     UnitQuery,
+    acting_as,
     command,
     problem,
 )
@@ -30,6 +31,7 @@ from services.inspections.entrypoints.views import IndicatorsView, PublicRequest
 from services.inspections.handlers import public_requests as handlers
 from services.inspections.handlers.context import Context
 from services.inspections.handlers.indicators import indicators_of
+from services.runtime.auth import EVERYONE, READERS, Principal, Role, allow
 from services.runtime.service import ServiceRuntime
 
 PeriodQuery = Annotated[str, Query(pattern=PERIOD_PATTERN, examples=["2026-03"])]
@@ -62,8 +64,14 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         summary="Report a step of a public request: received (201), closed, rated or reopened",
     )
     async def post_step(
-        unit: UnitPath, request_id: ItemIdPath, body: ReportStep, response: Response
+        unit: UnitPath,
+        request_id: ItemIdPath,
+        body: ReportStep,
+        response: Response,
+        who: Principal = allow(Role.UNIT_REPORTER),
     ) -> PublicRequestView:
+        who.check_unit(unit)
+        body = body.model_copy(update={"actor": acting_as(who, body.actor)})
         if refusal := permission_refusal(body.actor, body.step, unit):
             raise problem(refusal)
 
@@ -88,11 +96,12 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         received_before: datetime | None = None,
         limit: Limit = 100,
         offset: Offset = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[PublicRequestView]:
         async with runtime.db.session() as session:
             rows = await repository.list_requests(
                 session,
-                unit,
+                who.scope(unit),
                 state.value if state else None,
                 received_from,
                 received_before,
@@ -106,18 +115,24 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         responses=NOT_FOUND,
         summary="One public request, with the findings that cite it as a clue",
     )
-    async def get_request(request_id: ItemIdPath) -> PublicRequestView:
+    async def get_request(
+        request_id: ItemIdPath, who: Principal = allow(*EVERYONE)
+    ) -> PublicRequestView:
         async with runtime.db.session() as session:
             row = await repository.find_request(session, request_id)
             if row is None:
                 raise problem(Refusal(Reason.UNKNOWN_PUBLIC_REQUEST, request_id))
+            who.check_unit(row.unit)
             return (await request_views(session, [row], ctx))[0]
 
     @api.get(
         "/units/{unit}/indicators",
         summary="A unit's public-service indicators for a month, computed from what is on record",
     )
-    async def unit_indicators(unit: UnitPath, period: PeriodQuery) -> IndicatorsView:
+    async def unit_indicators(
+        unit: UnitPath, period: PeriodQuery, who: Principal = allow(*EVERYONE)
+    ) -> IndicatorsView:
+        who.check_unit(unit)
         if ctx.reference.unit(unit) is None:
             raise problem(Refusal(Reason.UNKNOWN_UNIT, unit))
         month = Period.parse(period)
@@ -127,7 +142,11 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         revision = published[0].revision if published else 0
         return IndicatorsView.of(unit, month.label, indicators, ctx.reference, revision)
 
-    @api.get("/indicators", summary="Every unit's public-service indicators for a month")
+    @api.get(
+        "/indicators",
+        summary="Every unit's public-service indicators for a month",
+        dependencies=[allow(*READERS)],
+    )
     async def all_indicators(period: PeriodQuery) -> list[IndicatorsView]:
         month = Period.parse(period)
         async with runtime.db.session() as session:

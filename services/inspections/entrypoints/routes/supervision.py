@@ -25,12 +25,14 @@ from services.inspections.entrypoints.common import (
     Limit,
     Offset,
     UnitQuery,
+    acting_as,
     command,
     not_found,
 )
 from services.inspections.entrypoints.views import SuggestionView, SupervisorView
 from services.inspections.handlers import supervision as handlers
 from services.inspections.handlers.context import Context
+from services.runtime.auth import EVERYONE, Principal, Role, allow
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 
@@ -74,7 +76,11 @@ def _roster_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> Non
         status_code=201,
         summary="Enter a supervisor on the roster with a first term (201, 200 when retried)",
     )
-    async def enter(request: EnterSupervisor, response: Response) -> SupervisorView:
+    async def enter(
+        request: EnterSupervisor, response: Response, who: Principal = allow()
+    ) -> SupervisorView:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> tuple[bool, SupervisorView] | Refusal:
             outcome = await handlers.enter_supervisor(session, request, ctx)
             if isinstance(outcome, Refusal):
@@ -86,7 +92,12 @@ def _roster_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> Non
         response.headers["Location"] = f"/v1/supervisors/{request.supervisor_id}"
         return view
 
-    @api.get("/supervisors", tags=["supervisors"], summary="The roster, by supervisor id")
+    @api.get(
+        "/supervisors",
+        tags=["supervisors"],
+        summary="The roster, by supervisor id",
+        dependencies=[allow(*EVERYONE)],
+    )
     async def roster(
         serving: Annotated[bool | None, Query(description="Only those serving today")] = None,
         limit: Limit = 100,
@@ -103,6 +114,7 @@ def _roster_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> Non
         responses=NOT_FOUND,
         tags=["supervisors"],
         summary="One supervisor",
+        dependencies=[allow(*EVERYONE)],
     )
     async def get_supervisor(supervisor_id: ItemIdPath) -> SupervisorView:
         async with runtime.db.session() as session:
@@ -117,7 +129,11 @@ def _roster_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> Non
         tags=["supervisors"],
         summary="Re-appoint a supervisor for a new term (also after an exit)",
     )
-    async def add_term(supervisor_id: ItemIdPath, request: AddTerm) -> SupervisorView:
+    async def add_term(
+        supervisor_id: ItemIdPath, request: AddTerm, who: Principal = allow()
+    ) -> SupervisorView:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> SupervisorView | Refusal:
             outcome = await handlers.add_term(session, supervisor_id, request, ctx)
             return outcome if isinstance(outcome, Refusal) else await view_of(session, outcome)
@@ -130,7 +146,11 @@ def _roster_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> Non
         tags=["supervisors"],
         summary="End a supervisor's current term early (退出)",
     )
-    async def exit_roster(supervisor_id: ItemIdPath, request: ExitSupervisor) -> SupervisorView:
+    async def exit_roster(
+        supervisor_id: ItemIdPath, request: ExitSupervisor, who: Principal = allow()
+    ) -> SupervisorView:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> SupervisorView | Refusal:
             outcome = await handlers.exit_supervisor(session, supervisor_id, request, ctx)
             return outcome if isinstance(outcome, Refusal) else await view_of(session, outcome)
@@ -149,7 +169,13 @@ def _suggestion_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         status_code=201,
         summary="File a supervisor's suggestion and assign it to a unit (201, 200 when retried)",
     )
-    async def file(request: FileSuggestion, response: Response) -> SuggestionView:
+    async def file(
+        request: FileSuggestion,
+        response: Response,
+        who: Principal = allow(Role.SUPERVISOR),
+    ) -> SuggestionView:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> tuple[bool, SuggestionView] | Refusal:
             outcome = await handlers.file_suggestion(session, request, ctx)
             if isinstance(outcome, Refusal):
@@ -168,7 +194,9 @@ def _suggestion_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         state: SuggestionState | None = None,
         limit: Limit = 100,
         offset: Offset = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[SuggestionView]:
+        unit = who.scope(unit)
         async with runtime.db.session() as session:
             supervisor_pk = None
             if supervisor_id is not None:
@@ -187,11 +215,14 @@ def _suggestion_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         tags=["suggestions"],
         summary="One suggestion",
     )
-    async def get_suggestion(suggestion_id: ItemIdPath) -> SuggestionView:
+    async def get_suggestion(
+        suggestion_id: ItemIdPath, who: Principal = allow(*EVERYONE)
+    ) -> SuggestionView:
         async with runtime.db.session() as session:
             row = await repository.find_suggestion(session, suggestion_id)
             if row is None:
                 raise not_found(RefusalCode.UNKNOWN_SUGGESTION, suggestion_id)
+            who.check_unit(row.unit)
             return await view_of(session, row)
 
     @api.post(
@@ -200,7 +231,13 @@ def _suggestion_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         tags=["suggestions"],
         summary="The assigned unit answers the suggestion",
     )
-    async def answer(suggestion_id: ItemIdPath, request: AnswerSuggestion) -> SuggestionView:
+    async def answer(
+        suggestion_id: ItemIdPath,
+        request: AnswerSuggestion,
+        who: Principal = allow(Role.UNIT_REPORTER),
+    ) -> SuggestionView:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> SuggestionView | Refusal:
             outcome = await handlers.answer_suggestion(session, suggestion_id, request, ctx)
             return outcome if isinstance(outcome, Refusal) else await view_of(session, outcome)
@@ -213,7 +250,13 @@ def _suggestion_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         tags=["suggestions"],
         summary="The supervisor's verdict on the answer: settled, or answer again by a date",
     )
-    async def feedback(suggestion_id: ItemIdPath, request: SuggestionFeedback) -> SuggestionView:
+    async def feedback(
+        suggestion_id: ItemIdPath,
+        request: SuggestionFeedback,
+        who: Principal = allow(Role.SUPERVISOR),
+    ) -> SuggestionView:
+        request = request.model_copy(update={"actor": acting_as(who, request.actor)})
+
         async def work(session: AsyncSession) -> SuggestionView | Refusal:
             outcome = await handlers.record_feedback(session, suggestion_id, request, ctx)
             return outcome if isinstance(outcome, Refusal) else await view_of(session, outcome)

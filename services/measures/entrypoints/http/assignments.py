@@ -23,6 +23,7 @@ from services.measures.entrypoints.http.views import (
 from services.measures.handlers import assignments, review
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
+from services.runtime.auth import EVERYONE, Principal, Role, allow
 from services.runtime.service import ServiceRuntime
 
 KeyPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
@@ -64,18 +65,24 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         "with milestones or a recurrence rule (201 created, 200 the same request again)",
         responses={**CONFLICT, 422: {"description": "Invalid assignment, with a code"}},
     )
-    async def create(request: CreateAssignment, response: Response) -> AssignmentView:
+    async def create(
+        request: CreateAssignment, response: Response, who: Principal = allow()
+    ) -> AssignmentView:
+        request = request.model_copy(update={"created_by": who.subject})
         created = await transact(runtime, lambda s: assignments.create_assignment(s, request, ctx))
         response.status_code = 200 if created.duplicate else 201
         response.headers["Location"] = f"/v1/assignments/{request.assignment_id}"
         return await view(created.assignment)
 
     @api.get("/assignments/{assignment_id}", tags=["assignments"])
-    async def get_assignment(assignment_id: KeyPath) -> AssignmentView:
+    async def get_assignment(
+        assignment_id: KeyPath, who: Principal = allow(*EVERYONE)
+    ) -> AssignmentView:
         async with runtime.db.session() as session:
             row = await repository.find_assignment(session, assignment_id)
         if row is None:
             raise not_found(Code.ASSIGNMENT_NOT_FOUND, f"no assignment {assignment_id!r}")
+        who.check_unit(row.lead_unit, *row.co_units)
         return await view(row)
 
     @api.get(
@@ -83,11 +90,14 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         tags=["assignments"],
         summary="Every report on an assignment, oldest first",
     )
-    async def assignment_reports(assignment_id: KeyPath) -> list[ReportView]:
+    async def assignment_reports(
+        assignment_id: KeyPath, who: Principal = allow(*EVERYONE)
+    ) -> list[ReportView]:
         async with runtime.db.session() as session:
             row = await repository.find_assignment(session, assignment_id)
             if row is None or row.id is None:
                 raise not_found(Code.ASSIGNMENT_NOT_FOUND, f"no assignment {assignment_id!r}")
+            who.check_unit(row.lead_unit, *row.co_units)
             reports = await repository.reports_of_assignment(session, row.id)
         return [ReportView.of(r) for r in reports]
 
@@ -98,7 +108,10 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         "bottleneck round, annual plan, annual report, national recognition) for units",
         responses={**CONFLICT, 422: {"description": "Invalid request"}},
     )
-    async def obligations(request: CreateObligations) -> list[ObligationCreated]:
+    async def obligations(
+        request: CreateObligations, who: Principal = allow()
+    ) -> list[ObligationCreated]:
+        request = request.model_copy(update={"created_by": who.subject})
         created = await transact(runtime, lambda s: assignments.create_obligations(s, request, ctx))
         return [
             ObligationCreated(
@@ -121,8 +134,13 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         },
     )
     async def request_change(
-        assignment_id: KeyPath, request: RequestChange, response: Response
+        assignment_id: KeyPath,
+        request: RequestChange,
+        response: Response,
+        who: Principal = allow(Role.UNIT_REPORTER),
     ) -> ChangeRequestView:
+        who.check_unit(request.unit)
+        request = request.model_copy(update={"requested_by": who.subject})
         row, created = await transact(
             runtime, lambda s: review.request_change(s, assignment_id, request, ctx)
         )
@@ -135,17 +153,21 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         unit: UnitQuery = None,
         limit: Limit = 100,
         offset: Offset = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[ChangeRequestView]:
         async with runtime.db.session() as session:
-            rows = await repository.change_requests(session, status, unit, limit, offset)
+            rows = await repository.change_requests(session, status, who.scope(unit), limit, offset)
         return [ChangeRequestView.of(r) for r in rows]
 
     @api.get("/change-requests/{request_id}", tags=["change requests"])
-    async def change_request(request_id: KeyPath) -> ChangeRequestView:
+    async def change_request(
+        request_id: KeyPath, who: Principal = allow(*EVERYONE)
+    ) -> ChangeRequestView:
         async with runtime.db.session() as session:
             row = await repository.find_change_request(session, request_id)
         if row is None:
             raise not_found(Code.REQUEST_NOT_FOUND, f"no change request {request_id!r}")
+        who.check_unit(row.unit)
         return ChangeRequestView.of(row)
 
     @api.post(
@@ -158,7 +180,10 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
             422: {"description": "A refusal without a reason"},
         },
     )
-    async def decide(request_id: KeyPath, decision: DecideChange) -> ChangeRequestView:
+    async def decide(
+        request_id: KeyPath, decision: DecideChange, who: Principal = allow()
+    ) -> ChangeRequestView:
+        decision = decision.model_copy(update={"decided_by": who.subject})
         row, _changed = await transact(
             runtime, lambda s: review.decide_change(s, request_id, decision, ctx)
         )
@@ -172,7 +197,10 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         "demonstration title (201 new, 200 the same again)",
         responses={**CONFLICT, 422: {"description": "Invalid record"}},
     )
-    async def record(request: RecordAchievement, response: Response) -> AchievementView:
+    async def record(
+        request: RecordAchievement, response: Response, who: Principal = allow()
+    ) -> AchievementView:
+        request = request.model_copy(update={"recorded_by": who.subject})
         row, created = await transact(runtime, lambda s: review.record_achievement(s, request, ctx))
         response.status_code = 201 if created else 200
         return AchievementView.of(row)
@@ -183,9 +211,10 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         year: Annotated[int | None, Query(ge=2022, le=2100)] = None,
         limit: Limit = 100,
         offset: Offset = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[AchievementView]:
         async with runtime.db.session() as session:
-            rows = await repository.achievements(session, unit, year, limit, offset)
+            rows = await repository.achievements(session, who.scope(unit), year, limit, offset)
         return [AchievementView.of(r) for r in rows]
 
     return api

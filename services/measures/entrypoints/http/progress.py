@@ -15,6 +15,7 @@ from services.measures.entrypoints.http.problems import intake_refused, not_foun
 from services.measures.entrypoints.http.views import ReportView
 from services.measures.handlers import intake, review
 from services.measures.handlers.common import Context
+from services.runtime.auth import EVERYONE, Principal, Role, allow
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
 
@@ -36,7 +37,13 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
             422: {"description": "Invalid report, with a reason code"},
         },
     )
-    async def post_report(unit: UnitPath, report: ReportProgress, response: Response) -> ReportView:
+    async def post_report(
+        unit: UnitPath,
+        report: ReportProgress,
+        response: Response,
+        who: Principal = allow(Role.UNIT_REPORTER),
+    ) -> ReportView:
+        who.check_unit(unit)
         if report.unit != unit:
             zh, en = REASON_TEXT[Reason.UNIT_MISMATCH]
             raise Problem(
@@ -61,13 +68,18 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         unit: UnitPath,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[ReportView]:
+        who.check_unit(unit)
         async with runtime.db.session() as session:
             rows = await repository.reports_of_unit(session, unit, limit, offset)
         return [ReportView.of(row) for row in rows]
 
     @api.get("/units/{unit}/progress-reports/{report_id}")
-    async def get_report(unit: UnitPath, report_id: ReportIdPath) -> ReportView:
+    async def get_report(
+        unit: UnitPath, report_id: ReportIdPath, who: Principal = allow(*EVERYONE)
+    ) -> ReportView:
+        who.check_unit(unit)
         async with runtime.db.session() as session:
             row = await repository.find_report(session, unit, report_id)
         if row is None:
@@ -84,8 +96,9 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         },
     )
     async def review_report(
-        unit: UnitPath, report_id: ReportIdPath, decision: ReviewReport
+        unit: UnitPath, report_id: ReportIdPath, decision: ReviewReport, who: Principal = allow()
     ) -> ReportView:
+        decision = decision.model_copy(update={"reviewer": who.subject})
         row, _changed = await transact(
             runtime, lambda s: review.review_report(s, unit, report_id, decision, ctx)
         )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from contracts.common import Name, Text
+from contracts.common import Text
 from services.measures.adapters import repository
 from services.measures.domain.calendar import CalendarYear
 from services.measures.domain.catalogue import Catalogue, UnitDirectory
@@ -23,11 +23,11 @@ from services.measures.domain.errors import Code, Refused
 from services.measures.entrypoints.http.problems import not_found, refused, transact
 from services.measures.handlers import reference
 from services.measures.handlers.common import Context
+from services.runtime.auth import EVERYONE, Principal, allow
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 
 Year = Annotated[int, Path(ge=2022, le=2100)]
-Actor = Annotated[str, Query(min_length=1, max_length=200, description="Who imports (journal).")]
 
 MEDIA: dict[str, Format] = {
     "application/json": "json",
@@ -76,7 +76,6 @@ class UnitsImportedView(BaseModel):
 
 class CalendarChange(BaseModel):
     calendar: CalendarYear
-    updated_by: Name
     reason: Text = ""
 
 
@@ -120,13 +119,21 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
             raise not_found(Code.CATALOGUE_NOT_FOUND, f"no catalogue is in force for {chosen}")
         return ref.catalogues[chosen]
 
-    @api.get("/catalogue", summary="The catalogue in force (this year's, or the newest year's)")
+    @api.get(
+        "/catalogue",
+        summary="The catalogue in force (this year's, or the newest year's)",
+        dependencies=[allow(*EVERYONE)],
+    )
     async def catalogue(
         year: Annotated[int | None, Query(ge=2022, le=2100)] = None,
     ) -> Catalogue:
         return await in_force(year)
 
-    @api.get("/catalogue/versions", summary="Every catalogue version, oldest first")
+    @api.get(
+        "/catalogue/versions",
+        summary="Every catalogue version, oldest first",
+        dependencies=[allow(*EVERYONE)],
+    )
     async def versions() -> list[VersionView]:
         async with runtime.db.session() as session:
             rows = await repository.catalogue_versions(session)
@@ -136,7 +143,11 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
             for row in rows
         ]
 
-    @api.get("/catalogue/{year}/export", summary="The catalogue in force as a file")
+    @api.get(
+        "/catalogue/{year}/export",
+        summary="The catalogue in force as a file",
+        dependencies=[allow(*EVERYONE)],
+    )
     async def export_catalogue(year: Year, format: Format = "xlsx") -> Response:
         catalogue = await in_force(year)
         return download(
@@ -155,21 +166,23 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         },
     )
     async def import_catalogue(
-        request: Request, actor: Actor, response: Response
+        request: Request, response: Response, who: Principal = allow()
     ) -> CatalogueImported:
         catalogue: Catalogue = parsed(read_catalogue, *await upload(request))
         row, created = await transact(
-            runtime, lambda s: reference.import_catalogue(s, catalogue, ctx, actor)
+            runtime, lambda s: reference.import_catalogue(s, catalogue, ctx, who.subject)
         )
         response.status_code = 201 if created else 200
         return CatalogueImported(year=row.year, version=row.version, created=created)
 
-    @api.get("/units", summary="Responsible units and peer groups")
+    @api.get("/units", summary="Responsible units and peer groups", dependencies=[allow(*EVERYONE)])
     async def units() -> UnitDirectory:
         async with runtime.db.session() as session:
             return (await ctx.store.current(session)).units
 
-    @api.get("/units/export", summary="The unit directory as a file")
+    @api.get(
+        "/units/export", summary="The unit directory as a file", dependencies=[allow(*EVERYONE)]
+    )
     async def export_units(format: Format = "xlsx") -> Response:
         async with runtime.db.session() as session:
             directory = (await ctx.store.current(session)).units
@@ -183,16 +196,20 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     )
     async def import_units(
         request: Request,
-        actor: Actor,
         reason: Annotated[str, Query(max_length=2000)] = "",
+        who: Principal = allow(),
     ) -> UnitsImportedView:
         directory: UnitDirectory = parsed(read_units, *await upload(request))
         outcome = await transact(
-            runtime, lambda s: reference.import_units(s, directory, ctx, actor, reason)
+            runtime, lambda s: reference.import_units(s, directory, ctx, who.subject, reason)
         )
         return UnitsImportedView.model_validate(outcome, from_attributes=True)
 
-    @api.get("/calendar/{year}", summary="Holidays and make-up working days of a year")
+    @api.get(
+        "/calendar/{year}",
+        summary="Holidays and make-up working days of a year",
+        dependencies=[allow(*EVERYONE)],
+    )
     async def calendar(year: Year) -> CalendarYear:
         async with runtime.db.session() as session:
             ref = await ctx.store.current(session)
@@ -202,7 +219,9 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         return found
 
     @api.put("/calendar/{year}", summary="Replace a year's holidays and make-up working days")
-    async def put_calendar(year: Year, change: CalendarChange) -> CalendarYear:
+    async def put_calendar(
+        year: Year, change: CalendarChange, who: Principal = allow()
+    ) -> CalendarYear:
         if change.calendar.year != year:
             raise refused(
                 Refused(
@@ -211,9 +230,7 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
             )
         await transact(
             runtime,
-            lambda s: reference.put_calendar(
-                s, change.calendar, ctx, change.updated_by, change.reason
-            ),
+            lambda s: reference.put_calendar(s, change.calendar, ctx, who.subject, change.reason),
         )
         return change.calendar
 

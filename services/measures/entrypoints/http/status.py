@@ -23,6 +23,7 @@ from services.measures.entrypoints.http.views import (
 )
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
+from services.runtime.auth import EVERYONE, READERS, Principal, allow
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 
@@ -53,8 +54,10 @@ def filters(
     measure: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")] = None,
     type: Annotated[str | None, Query(pattern=r"^[a-z]+$")] = None,
     year: Annotated[int | None, Query(ge=2022, le=2100)] = None,
+    who: Principal = allow(*EVERYONE),
 ) -> AssignmentFilter:
-    return AssignmentFilter(unit=unit, measure=measure, measure_type=type, year=year)
+    """Every role may filter; a unit reporter's filter is always its own unit."""
+    return AssignmentFilter(unit=who.scope(unit), measure=measure, measure_type=type, year=year)
 
 
 Filter = Annotated[AssignmentFilter, Depends(filters)]
@@ -108,6 +111,7 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
     @api.get(
         "/status/summary",
         summary="Green, yellow and red assignments counted per unit, per measure or per type",
+        dependencies=[allow(*READERS)],
     )
     async def summary(
         by: Literal["unit", "measure", "type"],
@@ -161,11 +165,12 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         unit: Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
         offset: Annotated[int, Query(ge=0)] = 0,
+        who: Principal = allow(*EVERYONE),
     ) -> list[JournalView]:
         entity = (entity_type, entity_id) if entity_type and entity_id else None
         async with runtime.db.session() as session:
             rows = await repository.journal_entries(
-                session, entity=entity, unit=unit, limit=limit, offset=offset
+                session, entity=entity, unit=who.scope(unit), limit=limit, offset=offset
             )
         return [JournalView.of(r) for r in rows]
 
