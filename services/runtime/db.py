@@ -88,7 +88,13 @@ class Database:
             database = make_url(url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(async_url(url))
+            # SQLite has one writer. With several connections, a writer finding the lock taken
+            # sleeps in SQLite's busy handler (steps of 1 to 100 ms) however soon the holder is
+            # done: intake and the outbox relay waited on each other so for 100+ ms a batch.
+            # One connection queues the sessions in the event loop instead.
+            self.engine: AsyncEngine = create_async_engine(
+                async_url(url), pool_size=1, max_overflow=0
+            )
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(
