@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest contracts chart-schema clean
+.PHONY: install run test lint typecheck pytest bench contracts chart-schema clean
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ typecheck: install
 
 pytest: install
 	$(BIN)/python -m pytest
+
+# Not part of `make test`: minutes long, and its figures are ratios, not assertions.
+# BENCH_ARGS="--quick --backend sqlite" for a smoke run.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 contracts: install
 	$(BIN)/python -m contracts.export
