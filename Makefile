@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint typecheck pytest reliability contracts chart-schema clean
+.PHONY: install run demo test lint typecheck pytest reliability bench contracts chart-schema clean
 
 install: $(STAMP)
 
@@ -40,6 +40,11 @@ reliability: install
 	FIVETYPE_RELIABILITY_SCALE=$(RELIABILITY_SCALE) \
 	FIVETYPE_RELIABILITY_REPORT=reports/reliability.json \
 	$(BIN)/python -m pytest tests/reliability --timeout=3600
+
+# Not part of `make test`: minutes long, and its figures are ratios, not assertions.
+# BENCH_ARGS="--quick --backend sqlite" for a smoke run.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 contracts: install
 	$(BIN)/python -m contracts.export

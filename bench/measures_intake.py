@@ -1,6 +1,6 @@
 """Intake throughput of the measures service against a plain nats-py consume-and-ack loop.
 
-Both read the same number of identical ReportProgress envelopes already waiting in JetStream on
+Both read the same number of identical ReportProgress envelopes published at once to JetStream on
 the same nats-server, in the same run:
 
 - baseline: a durable pull consumer that fetches batches and acks each message, nothing else;
@@ -17,7 +17,6 @@ first report seen to the last.
 import argparse
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import httpx
 import nats
 import psycopg
 import sqlalchemy as sa
+from common import http_client, peak_rss_mb
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, StreamConfig
 
@@ -39,7 +39,6 @@ from contracts import streams, subjects
 from contracts.envelope import wrap
 from contracts.measures import ProgressReported, ReportProgress
 from fivetype.natsserver import NatsServer, free_port
-from services.runtime.auth import Role, issue
 from services.runtime.db import sync_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,14 +63,7 @@ class Rates:
     accepted: float
     stored: float
     published: float
-
-
-# A secret for this run only, and the office's token to set up assignments with.
-SECRET = secrets.token_hex(32)
-OFFICE = {
-    "Authorization": "Bearer "
-    + issue(SECRET, subject="bench", role=Role.OFFICE_ADMIN, unit=None, ttl=timedelta(hours=2))
-}
+    peak_rss_mb: float  # the largest of the replicas
 
 
 def payloads(count: int) -> list[tuple[str, bytes]]:
@@ -105,12 +97,15 @@ async def publish(url: str, messages: list[tuple[str, bytes]], prefix: str = "")
     await connection.close()
 
 
-async def baseline(url: str, messages: list[tuple[str, bytes]], batch: int) -> float:
-    """A plain consume-and-ack loop over the same messages; returns messages/s."""
+async def baseline(url: str, messages: list[tuple[str, bytes]], batch: int) -> tuple[float, float]:
+    """Plain nats-py over the same messages: (JetStream async publish, fetch-and-ack loop)
+    in messages/s."""
     connection = await nats.connect(url)
     js = connection.jetstream()
     await js.add_stream(StreamConfig(name="BENCH_BASELINE", subjects=["bench.>"]))
+    started = time.perf_counter()
     await publish(url, messages, prefix="bench.")
+    published = len(messages) / (time.perf_counter() - started)
     subscription = await js.pull_subscribe(
         "bench.>", durable="baseline", config=ConsumerConfig(ack_wait=30)
     )
@@ -121,13 +116,15 @@ async def baseline(url: str, messages: list[tuple[str, bytes]], batch: int) -> f
             seen += 1
     elapsed = time.perf_counter() - started
     await connection.close()
-    return seen / elapsed
+    return published, seen / elapsed
 
 
-def database(kind: str, directory: Path) -> tuple[str, Callable[[], None]]:
+def database(
+    kind: str, directory: Path, service: str = "measures"
+) -> tuple[str, Callable[[], None]]:
     if kind == "sqlite":
-        return f"sqlite:///{directory / 'measures.db'}", lambda: None
-    name = f"bench_intake_{uuid.uuid4().hex[:8]}"
+        return f"sqlite:///{directory / f'{service}.db'}", lambda: None
+    name = f"bench_{service}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
 
@@ -139,35 +136,37 @@ def database(kind: str, directory: Path) -> tuple[str, Callable[[], None]]:
 
 
 def start_service(
-    directory: Path, nats_url: str, db_url: str, batch: int
+    directory: Path, nats_url: str, db_url: str, batch: int, service: str = "measures"
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    prefix = f"FIVETYPE_{service.upper()}_"
     env = {
         **os.environ,
-        "FIVETYPE_MEASURES_NATS_URL": nats_url,
-        "FIVETYPE_MEASURES_DATABASE_URL": db_url,
-        "FIVETYPE_MEASURES_DATA_DIR": str(directory),
-        "FIVETYPE_MEASURES_HTTP_PORT": str(port),
-        "FIVETYPE_MEASURES_FIXED_NOW": NOW.isoformat(),
-        "FIVETYPE_MEASURES_CONSUMER_BATCH_SIZE": str(batch),
-        "FIVETYPE_MEASURES_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-        "FIVETYPE_MEASURES_AUTH_SECRET": SECRET,
+        f"{prefix}NATS_URL": nats_url,
+        f"{prefix}DATABASE_URL": db_url,
+        f"{prefix}DATA_DIR": str(directory),
+        f"{prefix}HTTP_PORT": str(port),
+        f"{prefix}CONSUMER_BATCH_SIZE": str(batch),
+        f"{prefix}LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     }
-    log = (directory / "measures.log").open("ab")
+    if service == "measures":
+        env[f"{prefix}FIXED_NOW"] = NOW.isoformat()
+    log = (directory / f"{service}.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.measures"], cwd=REPO, env=env, stdout=log, stderr=log
+        [sys.executable, "-m", f"services.{service}"], cwd=REPO, env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return process, base
+            with http_client(base) as client:
+                if client.get("/readyz", timeout=1).status_code == 200:
+                    return process, base
         except httpx.TransportError:
             pass
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError("the measures service did not start")
+    raise RuntimeError(f"the {service} service did not start")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -179,25 +178,28 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def assign(base: str) -> None:
-    for unit in UNITS:
-        response = httpx.post(
-            f"{base}/v1/assignments",
-            json={
-                "assignment_id": f"bench-{unit}",
-                "year": 2026,
-                "measure_code": "M07",
-                "lead_unit": unit,
-                "start_on": "2026-01-01",
-                "milestones": [
-                    {"milestone_id": m, "title": m, "due_date": f"2026-{3 * (i + 1):02d}-28"}
-                    for i, m in enumerate(MILESTONES)
-                ],
-                "created_by": "bench",
-            },
-            timeout=30,
-            headers=OFFICE,
-        )
-        response.raise_for_status()
+    with http_client(base) as client:
+        for unit in UNITS:
+            _assign(client, unit)
+
+
+def _assign(client: httpx.Client, unit: str) -> None:
+    response = client.post(
+        "/v1/assignments",
+        json={
+            "assignment_id": f"bench-{unit}",
+            "year": 2026,
+            "measure_code": "M07",
+            "lead_unit": unit,
+            "start_on": "2026-01-01",
+            "milestones": [
+                {"milestone_id": m, "title": m, "due_date": f"2026-{3 * (i + 1):02d}-28"}
+                for i, m in enumerate(MILESTONES)
+            ],
+            "created_by": "bench",
+        },
+    )
+    response.raise_for_status()
 
 
 async def count_accepted(js: JetStreamContext) -> int:
@@ -248,9 +250,12 @@ def _stored(engine: sa.Engine) -> int:
         )
 
 
-def run_service(kind: str, directory: Path, messages: list[tuple[str, bytes]], batch: int) -> Rates:
-    """The service on its own nats-server: the reports wait in the intake stream before it
-    starts, as the baseline's messages did."""
+def run_service(
+    kind: str, directory: Path, messages: list[tuple[str, bytes]], batch: int, replicas: int = 1
+) -> Rates:
+    """The service on its own nats-server, `replicas` processes sharing the database and the
+    one durable intake consumer; the reports are published at once when all are ready (several
+    times faster than intake, so they wait in the stream as the baseline's messages did)."""
     server = NatsServer(directory / "nats", free_port())
     server.start()
     db_url, drop = database(kind, directory)
@@ -260,14 +265,18 @@ def run_service(kind: str, directory: Path, messages: list[tuple[str, bytes]], b
             assign(base)
         finally:
             stop(process)
-        asyncio.run(publish(server.url, messages))
-        process, _base = start_service(directory, server.url, db_url, batch)
+        processes = [
+            start_service(directory, server.url, db_url, batch)[0] for _ in range(replicas)
+        ]
         try:
+            asyncio.run(publish(server.url, messages))
             samples = asyncio.run(watch(server.url, db_url, len(messages)))
+            rss = max(peak_rss_mb(p.pid) for p in processes)
         finally:
-            stop(process)
+            for process in processes:
+                stop(process)
         return Rates(
-            *(rate(samples[k], len(messages)) for k in ("accepted", "stored", "published"))
+            *(rate(samples[k], len(messages)) for k in ("accepted", "stored", "published")), rss
         )
     finally:
         drop()
@@ -287,7 +296,7 @@ def main() -> None:
         server = NatsServer(directory / "baseline", free_port())
         server.start()
         try:
-            plain = asyncio.run(baseline(server.url, messages, args.batch))
+            _published, plain = asyncio.run(baseline(server.url, messages, args.batch))
         finally:
             server.stop()
         print(f"reports: {args.reports}, pull batch {args.batch}")

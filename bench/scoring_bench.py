@@ -18,8 +18,6 @@ Targets (issue 5): live >= 0.5 x baseline; rebuild of 1,000,000 events < 30 s; <
 import argparse
 import asyncio
 import os
-import re
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,6 +27,7 @@ from typing import Any
 
 import httpx
 import nats
+import sqlalchemy as sa
 from fastapi import FastAPI
 from nats.js.api import ConsumerConfig
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,11 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import scoring_workload as workload
+from common import async_http_client, peak_rss_mb
 
 from contracts import streams, subjects
 from contracts.envelope import Envelope
 from fivetype.natsserver import NatsServer, free_port
 from services.runtime.bus import provision_streams
+from services.runtime.db import sync_url
 from services.runtime.service import ServiceRuntime
 from services.runtime.settings import ServiceSettings
 from services.scoring.adapters import stream
@@ -117,29 +118,28 @@ async def plain_loop(url: str, count: int) -> float:
     return rate
 
 
-def _peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    found = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(found[1]) / 1024 if found else float("nan")
+def _dirty(database_url: str) -> int:
+    engine = sa.create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sa.text("SELECT count(*) FROM dirty_units")).scalar_one())
+    finally:
+        engine.dispose()
 
 
-def _dirty(database: Path) -> int:
-    with sqlite3.connect(database, timeout=30) as connection:
-        return int(connection.execute("SELECT count(*) FROM dirty_units").fetchone()[0])
-
-
-async def _settled(url: str, database: Path) -> bool:
+async def settled(url: str, database_url: str) -> bool:
+    """Whether scoring has processed every event in the stream and recomputed every card."""
     connection = await nats.connect(url)
     try:
         js = connection.jetstream()
         through = await stream.last_sequence(js)
-        return await stream.caught_up(js, DURABLES, through) and _dirty(database) == 0
+        return await stream.caught_up(js, DURABLES, through) and _dirty(database_url) == 0
     finally:
         await connection.close()
 
 
 async def _wait_ready(port: int) -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+    async with async_http_client(f"http://127.0.0.1:{port}") as client:
         while True:
             try:
                 if (await client.get("/readyz")).status_code == 200:
@@ -171,10 +171,10 @@ async def live(url: str, count: int, directory: Path) -> tuple[float, float]:
         await asyncio.wait_for(_wait_ready(port), 60)
         started = time.perf_counter()
         # Completion is a state of JetStream and the database: poll both.
-        while not await _settled(url, database):  # noqa: ASYNC110
+        while not await settled(url, f"sqlite:///{database}"):  # noqa: ASYNC110
             await asyncio.sleep(0.25)
         elapsed = time.perf_counter() - started
-        return count / elapsed, _peak_rss_mb(process.pid)
+        return count / elapsed, peak_rss_mb(process.pid)
     except BaseException:
         print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
         raise

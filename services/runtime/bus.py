@@ -131,26 +131,39 @@ class Consumer(Generic[DataT]):
         )
 
     async def run(self, js: JetStreamContext) -> None:
-        """Pull and process batches until `stopping`; one batch in flight at a time."""
+        """Pull and process batches until `stopping`; one batch is processed at a time, and
+        while a backlog lasts the next one is fetched meanwhile, so the server's round trips
+        overlap the processing instead of adding to it."""
         subscription = await js.pull_subscribe(
             self.subject, durable=self.durable, stream=self.stream.name, config=self._config()
         )
-        while not self.stopping:
-            try:
-                batch = await self._next_batch(subscription)
-            except _FETCH_TIMEOUTS:
-                continue
-            except Exception as exc:  # disconnected: nats-py reconnects, we ask again
-                log.warning("fetch failed", consumer=self.durable, error=repr(exc))
-                await asyncio.sleep(1.0)
-                continue
-            self.busy = True
-            try:
-                await self.process(batch)
-            except Exception as exc:  # unacked messages come back after ack_wait
-                log.error("batch processing failed", consumer=self.durable, error=repr(exc))
-            finally:
-                self.busy = False
+        prefetch: asyncio.Task[list[Msg]] | None = None
+        try:
+            while not self.stopping:
+                fetch, prefetch = (
+                    prefetch or asyncio.create_task(self._next_batch(subscription)),
+                    None,
+                )
+                try:
+                    batch = await fetch
+                except _FETCH_TIMEOUTS:
+                    continue
+                except Exception as exc:  # disconnected: nats-py reconnects, we ask again
+                    log.warning("fetch failed", consumer=self.durable, error=repr(exc))
+                    await asyncio.sleep(1.0)
+                    continue
+                if batch[-1].metadata.num_pending > 0:
+                    prefetch = asyncio.create_task(self._next_batch(subscription))
+                self.busy = True
+                try:
+                    await self.process(batch)
+                except Exception as exc:  # unacked messages come back after ack_wait
+                    log.error("batch processing failed", consumer=self.durable, error=repr(exc))
+                finally:
+                    self.busy = False
+        finally:
+            if prefetch is not None:
+                await _give_back(prefetch)
 
     async def _next_batch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
         """Wait for one message, then take at once whatever else is already pending: single
@@ -189,8 +202,10 @@ class Consumer(Generic[DataT]):
             else:
                 valid[envelope.id] = (raw, envelope)
         # A redelivered message failed before: it is handled alone so it cannot fail a batch again.
-        batch = [item for item in valid.values() if (item[0].metadata.num_delivered or 1) == 1]
-        alone = [item for item in valid.values() if item not in batch]
+        batch: list[tuple[Msg, Envelope[DataT]]] = []
+        alone: list[tuple[Msg, Envelope[DataT]]] = []
+        for item in valid.values():
+            (batch if (item[0].metadata.num_delivered or 1) == 1 else alone).append(item)
         if len(batch) < 2 or not await self._try_batch(batch):
             alone = batch + alone
         for item in alone:
@@ -211,20 +226,13 @@ class Consumer(Generic[DataT]):
         return True
 
     async def _handle(self, items: list[tuple[Msg, Envelope[DataT]]]) -> None:
-        """One transaction for `items`; each message gets a span in its producer's trace, and a
-        lone message's span is current, so the events its handler stages continue that trace."""
-        spans = [self._span(raw, envelope) for raw, envelope in items]
-        current = (
-            spans[0]
-            if len(spans) == 1
-            else tracing.tracer.start_span(
-                f"process batch {self.durable}",
-                kind=SpanKind.CONSUMER,
-                links=[Link(span.get_span_context()) for span in spans],
-            )
-        )
+        """One transaction for `items`. A lone message gets a span in its producer's trace; a
+        batch gets one span linked to every message's trace (a span per message cost more than
+        the rest of the runtime's work). The current span is the one the handler's events
+        continue."""
+        span = self._span(*items[0]) if len(items) == 1 else self._batch_span(items)
         try:
-            with trace.use_span(current, end_on_exit=False):
+            with trace.use_span(span, end_on_exit=False):
                 async with self.bus.db.session() as session, session.begin():
                     fresh = await claim(session, self.durable, (env.id for _, env in items))
                     await self.handler(session, [env for _, env in items if env.id in fresh])
@@ -233,13 +241,11 @@ class Consumer(Generic[DataT]):
                 await self._ack(raw, "ok" if envelope.id in fresh else "duplicate")
             metrics.LAST_SUCCESS.labels(*self._labels).set(time.time())
         except Exception as exc:
-            for span in {current, *spans}:
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, repr(exc)))
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, repr(exc)))
             raise
         finally:
-            for span in {current, *spans}:
-                span.end()
+            span.end()
 
     def _span(self, raw: Msg, envelope: Envelope[DataT]) -> Span:
         return tracing.tracer.start_span(
@@ -247,14 +253,34 @@ class Consumer(Generic[DataT]):
             context=tracing.context_from(raw.headers),
             kind=SpanKind.CONSUMER,
             attributes={
-                "messaging.system": "nats",
-                "messaging.operation.type": "process",
+                **self._span_attributes,
                 "messaging.destination.name": raw.subject,
-                "messaging.consumer.group.name": self.durable,
                 "messaging.message.id": envelope.id,
                 "messaging.message.delivery_count": raw.metadata.num_delivered or 1,
             },
         )
+
+    def _batch_span(self, items: list[tuple[Msg, Envelope[DataT]]]) -> Span:
+        return tracing.tracer.start_span(
+            f"process batch {self.durable}",
+            kind=SpanKind.CONSUMER,
+            links=[
+                Link(
+                    trace.get_current_span(tracing.context_from(raw.headers)).get_span_context(),
+                    {"messaging.message.id": envelope.id},
+                )
+                for raw, envelope in items
+            ],
+            attributes={**self._span_attributes, "messaging.batch.message_count": len(items)},
+        )
+
+    @property
+    def _span_attributes(self) -> dict[str, str]:
+        return {
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.consumer.group.name": self.durable,
+        }
 
     async def _handle_alone(self, item: tuple[Msg, Envelope[DataT]]) -> None:
         raw, envelope = item
@@ -319,6 +345,19 @@ class Consumer(Generic[DataT]):
     async def _ack(self, raw: Msg, outcome: str) -> None:
         await raw.ack()
         metrics.MESSAGES.labels(*self._labels, self.model.NAME, outcome).inc()
+
+
+async def _give_back(prefetch: asyncio.Task[list[Msg]]) -> None:
+    """A batch fetched ahead but not processed (the consumer is stopping) goes back to the
+    server at once rather than after ack_wait."""
+    prefetch.cancel()
+    try:
+        batch = await prefetch
+    except BaseException:  # cancelled or failed: nothing was handed to us
+        return
+    for raw in batch:
+        with contextlib.suppress(Exception):
+            await raw.nak()
 
 
 def _header_value(text: str) -> str:

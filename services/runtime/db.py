@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -63,6 +65,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def conflict_insert(session: Session | AsyncSession, table: sa.Table) -> Any:
+    """An INSERT that can take the backend's ON CONFLICT clauses (both backends have them)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; the busy timeout queues writers, not errors.
     cursor = dbapi_connection.cursor()
@@ -80,7 +88,13 @@ class Database:
             database = make_url(url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(async_url(url))
+            # SQLite has one writer. With several connections, a writer finding the lock taken
+            # sleeps in SQLite's busy handler (steps of 1 to 100 ms) however soon the holder is
+            # done: intake and the outbox relay waited on each other so for 100+ ms a batch.
+            # One connection queues the sessions in the event loop instead.
+            self.engine: AsyncEngine = create_async_engine(
+                async_url(url), pool_size=1, max_overflow=0
+            )
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_async_engine(

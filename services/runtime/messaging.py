@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from contracts import subjects
 from contracts.envelope import Envelope
 from services.runtime import metrics, tracing
-from services.runtime.db import Database, UtcDateTime
+from services.runtime.db import Database, UtcDateTime, conflict_insert
 
 log = structlog.get_logger()
 
@@ -64,8 +64,8 @@ def _now() -> datetime:
 
 async def add_to_outbox(session: AsyncSession, envelope: Envelope[Any], subject: str) -> None:
     """Stage an event in the caller's transaction. Staged events are written together, in order,
-    just before the transaction commits (one query and one insert per transaction rather than per
-    event); an id already in the outbox (a re-derived fact) is ignored."""
+    just before the transaction commits (one insert per transaction rather than per event); an id
+    already in the outbox (a re-derived fact) is ignored."""
     staged: dict[str, dict[str, Any]] = session.sync_session.info.setdefault(_STAGED, {})
     staged.setdefault(
         envelope.id,
@@ -86,14 +86,12 @@ _STAGED = "fivetype.outbox"
 @sa.event.listens_for(Session, "before_commit")
 def _write_staged(session: Session) -> None:
     staged: dict[str, dict[str, Any]] | None = session.info.pop(_STAGED, None)
-    if not staged:
-        return
-    known = set(
-        session.scalars(sa.select(outbox.c.message_id).where(outbox.c.message_id.in_(staged)))
-    )
-    rows = [row for message_id, row in staged.items() if message_id not in known]
-    if rows:
-        session.execute(outbox.insert(), rows)
+    if staged:
+        # The unique message id turns a re-derived fact into a no-op within the one insert.
+        insert = conflict_insert(session, outbox).on_conflict_do_nothing(
+            index_elements=[outbox.c.message_id]
+        )
+        session.execute(insert, list(staged.values()))
 
 
 @sa.event.listens_for(Session, "after_rollback")
@@ -104,27 +102,22 @@ def _drop_staged(session: Session) -> None:
 async def claim(session: AsyncSession, consumer: str, message_ids: Iterable[str]) -> set[str]:
     """Record `message_ids` as processed by `consumer`; returns the ones not seen before.
 
-    Two replicas racing on the same id make one transaction fail on the primary key; that
-    message is then redelivered and found here as already processed.
+    One INSERT … ON CONFLICT DO NOTHING RETURNING: the primary key decides, so there is no
+    separate lookup (on a young PostgreSQL table without statistics that lookup's plan scanned
+    every id of the consumer). A replica racing on the same id waits for the other transaction
+    and, once it commits, gets nothing back for that id: the message counts as a duplicate.
     """
     ids = set(message_ids)
     if not ids:
         return ids
-    seen = set(
-        await session.scalars(
-            sa.select(processed.c.message_id).where(
-                processed.c.consumer == consumer, processed.c.message_id.in_(ids)
-            )
-        )
+    now = _now()
+    insert = (
+        conflict_insert(session, processed)
+        .on_conflict_do_nothing(index_elements=[processed.c.consumer, processed.c.message_id])
+        .returning(processed.c.message_id)
     )
-    fresh = ids - seen
-    if fresh:
-        now = _now()
-        await session.execute(
-            processed.insert(),
-            [{"consumer": consumer, "message_id": i, "processed_at": now} for i in fresh],
-        )
-    return fresh
+    rows = [{"consumer": consumer, "message_id": i, "processed_at": now} for i in ids]
+    return set(await session.scalars(insert, rows))
 
 
 async def _acks(futures: list[asyncio.Future[Any]], wait_seconds: float) -> list[object]:

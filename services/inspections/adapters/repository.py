@@ -5,7 +5,6 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -25,13 +24,7 @@ from services.inspections.adapters.tables import (
     SupervisorTerm,
 )
 from services.inspections.domain.calendar import Period
-
-
-def _insert(session: AsyncSession, table: sa.Table) -> Any:
-    """INSERT with the backend's ON CONFLICT clauses available."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
+from services.runtime.db import conflict_insert
 
 # --- inspections ---------------------------------------------------------------------------
 
@@ -217,7 +210,7 @@ async def count_period_changes(session: AsyncSession, unit: str, periods: Iterab
     """Mark the unit's months whose figures a step may have changed."""
     table = IndicatorPeriod.__table__  # type: ignore[attr-defined]
     for period in sorted(set(periods)):
-        statement = _insert(session, table).values(unit=unit, period=period.label)
+        statement = conflict_insert(session, table).values(unit=unit, period=period.label)
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=["unit", "period"], set_={"changes": table.c.changes + 1}
@@ -251,7 +244,7 @@ async def add_missing_periods(
     ]
     if missing:
         table = IndicatorPeriod.__table__  # type: ignore[attr-defined]
-        await session.execute(_insert(session, table).on_conflict_do_nothing(), missing)
+        await session.execute(conflict_insert(session, table).on_conflict_do_nothing(), missing)
 
 
 async def changed_periods(

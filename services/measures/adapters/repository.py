@@ -49,8 +49,13 @@ async def find_reports(
     """Reports by (unit, report_id), for a whole intake batch in one query."""
     if not keys:
         return {}
+    # Both columns, so the lookup runs on the (unit, report_id) unique index rather than
+    # scanning every report: report_id alone leads no index.
     result = await session.execute(
-        select(ProgressReport).where(col(ProgressReport.report_id).in_({r for _, r in keys}))
+        select(ProgressReport).where(
+            col(ProgressReport.unit).in_({u for u, _ in keys}),
+            col(ProgressReport.report_id).in_({r for _, r in keys}),
+        )
     )
     found = {(row.unit, row.report_id): row for row in result.scalars()}
     return {key: row for key, row in found.items() if key in keys}

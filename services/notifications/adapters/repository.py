@@ -5,7 +5,6 @@ from datetime import date, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
@@ -28,6 +27,7 @@ from services.notifications.domain.routing import (
     named_recipient,
     unit_mailbox,
 )
+from services.runtime.db import conflict_insert
 
 ROLE_NAMES = {Role.CONTACT: ("联络员", "contact"), Role.HEAD: ("主要负责人", "head")}
 LIVE_CASE = (CaseStatus.OPEN.value, CaseStatus.ACKNOWLEDGED.value)
@@ -38,9 +38,7 @@ def table(model: type[SQLModel]) -> sa.Table:
 
 
 def _insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table(model)).values(**values).on_conflict_do_nothing()
+    return conflict_insert(session, table(model)).values(**values).on_conflict_do_nothing()
 
 
 async def insert_ignore(

@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.runtime.db import conflict_insert
 from services.scoring.adapters.tables import (
     card_history,
     closures,
@@ -22,12 +22,6 @@ from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind
 from services.scoring.domain.scoring import Scorecard
 
 _REFERENCE = [k.value for k in REFERENCE_KINDS]
-
-
-def _insert(session: AsyncSession, table: sa.Table) -> Any:
-    """An INSERT that can take ON CONFLICT clauses on both backends."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _row(fact: Fact, now: datetime) -> dict[str, Any]:
@@ -45,14 +39,16 @@ def _row(fact: Fact, now: datetime) -> dict[str, Any]:
 async def add_facts(session: AsyncSession, batch: Sequence[Fact], now: datetime) -> None:
     """Store facts once each: a fact already stored (same event id) is left as it is."""
     if batch:
-        statement = _insert(session, facts).on_conflict_do_nothing(index_elements=["event_id"])
+        statement = conflict_insert(session, facts).on_conflict_do_nothing(
+            index_elements=["event_id"]
+        )
         await session.execute(statement, [_row(f, now) for f in batch])
 
 
 async def mark_dirty(session: AsyncSession, units: Iterable[str]) -> None:
     rows = [{"unit": u, "marks": 1} for u in sorted(set(units))]
     if rows:
-        statement = _insert(session, dirty_units)
+        statement = conflict_insert(session, dirty_units)
         statement = statement.on_conflict_do_update(
             index_elements=["unit"], set_={"marks": dirty_units.c.marks + 1}
         )
@@ -130,7 +126,9 @@ async def save_card(
         "revision": revision,
         "updated_at": now,
     }
-    statement = _insert(session, scorecards).values(unit=card.unit, period=card.period, **values)
+    statement = conflict_insert(session, scorecards).values(
+        unit=card.unit, period=card.period, **values
+    )
     await session.execute(
         statement.on_conflict_do_update(index_elements=["unit", "period"], set_=values)
     )
@@ -199,7 +197,7 @@ async def add_rubric(
     source: str,
     activated_at: datetime,
 ) -> None:
-    statement = _insert(session, rubric_versions).values(
+    statement = conflict_insert(session, rubric_versions).values(
         year=year,
         version=version,
         number=number,
@@ -235,7 +233,7 @@ async def add_closure(
     closed_at: datetime,
 ) -> None:
     """Record a closure; a replayed one (same period and revision) is kept as first stored."""
-    statement = _insert(session, closures).values(
+    statement = conflict_insert(session, closures).values(
         period=period,
         revision=revision,
         as_of=as_of,
@@ -256,7 +254,7 @@ async def add_published_ranking(
     event_id: str,
     ranking: dict[str, Any],
 ) -> None:
-    statement = _insert(session, published_rankings).values(
+    statement = conflict_insert(session, published_rankings).values(
         period=period, revision=revision, peer_group=peer_group, event_id=event_id, ranking=ranking
     )
     await session.execute(
