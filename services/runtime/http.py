@@ -3,9 +3,9 @@ a request size limit, and errors as RFC 9457 problem details in Chinese or Engli
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,6 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.runtime import metrics
 
 PROBLEM_JSON = "application/problem+json"
+# The largest integer a database column holds: paging beyond it would overflow in the driver.
+BIGINT_MAX = 2**63 - 1
+Offset = Annotated[int, Query(ge=0, le=BIGINT_MAX, description="Items to skip (paging).")]
 
 
 class Problem(Exception):

@@ -22,6 +22,7 @@ from fivetype import natsauth
 from fivetype.natsserver import NatsServer, binary, free_port
 from services.runtime.bus import provision_streams
 from services.runtime.settings import NatsAuth, nats_auth
+from tests import auth
 from tests.conftest import Databases, eventually
 from tests.deploy.chart import (
     SECRET,
@@ -40,6 +41,7 @@ from tests.deploy.chart import (
 
 BIN = Path(sys.executable).parent
 SMTP = {"fivetype-smtp": {"username": "office", "password": "secret"}}
+AUTH = {"fivetype-auth": {"secret": auth.TEST_SECRET}}  # the chart's default auth.existingSecret
 
 
 @pytest.fixture
@@ -133,6 +135,7 @@ def test_rendered_workloads_migrate_become_ready_and_stop_cleanly(
     secrets = {
         "fivetype-database": {f"{s}-url": postgres_databases.url(s) for s in SERVICES},
         **SMTP,
+        **AUTH,
     }
     ports = {service: free_port() for service in SERVICES}
 
@@ -223,6 +226,7 @@ def test_bundled_nats_admits_the_services_nkeys_and_no_one_else(tmp_path: Path) 
     secrets = {
         "fivetype-database": {f"{s}-url": "postgresql://x@db/x" for s in SERVICES},
         **SMTP,
+        **AUTH,
     }
     client, monitor = free_port(), free_port()
     replacements = {

@@ -28,6 +28,7 @@ from contracts.inspections import ReportPublicRequest
 from contracts.measures import ReportProgress
 from services.runtime.settings import nats_servers
 from tests import auth
+from tests.e2e.test_progress_flow import m07_assignment as e2e_assignment
 
 BEIJING = timedelta(hours=8)
 INSPECTOR = {"role": "inspector", "id": "insp-rel", "name": "王敏"}
@@ -62,15 +63,7 @@ def client(base_url: str) -> httpx.AsyncClient:
 
 
 def m07_assignment(unit: str) -> dict[str, Any]:
-    return {
-        "assignment_id": f"rel-m07-{unit}",
-        "year": 2026,
-        "measure_code": "M07",
-        "lead_unit": unit,
-        "start_on": "2026-01-01",
-        "milestones": [{"milestone_id": "m1", "title": "网上可办", "due_date": "2026-12-31"}],
-        "created_by": "office",
-    }
+    return {**e2e_assignment(unit), "assignment_id": f"rel-m07-{unit}"}
 
 
 async def prepare(measures_url: str) -> None:

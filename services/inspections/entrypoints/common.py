@@ -32,7 +32,6 @@ ItemIdPath = Annotated[str, Path(pattern=ITEM_ID_PATTERN)]
 UnitPath = Annotated[str, Path(pattern=UNIT_CODE_PATTERN)]
 UnitQuery = Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 _STATUS: dict[Code, int] = {
     RefusalCode.ACTOR_NOT_PERMITTED: 403,

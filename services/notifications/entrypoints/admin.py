@@ -29,11 +29,10 @@ from services.notifications.domain.routing import (
     parse_unit_mailbox,
 )
 from services.notifications.domain.topics import Occurrence, Topic
-from services.notifications.entrypoints.log import BIGINT_MAX
 from services.notifications.settings import NotificationsSettings
 from services.runtime import auth
 from services.runtime.auth import EVERYONE, READERS, allow
-from services.runtime.http import Problem
+from services.runtime.http import Offset, Problem
 from services.runtime.service import ServiceRuntime
 
 RecipientCode = Annotated[str, Path(pattern=RECIPIENT_CODE_PATTERN)]
@@ -233,7 +232,7 @@ def recipients_router(
         role: Role | None = None,
         unit: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+        offset: Offset = 0,
     ) -> list[RecipientView]:
         async with runtime.db.session() as session:
             rows = await repository.recipients(

@@ -14,10 +14,10 @@ from services.notifications.adapters.tables import InboxMessage, Recipient
 from services.notifications.domain.routing import RECIPIENT_CODE_PATTERN
 from services.notifications.domain.topics import Topic
 from services.notifications.entrypoints import admin, log
-from services.notifications.entrypoints.log import BIGINT_MAX, RowId
+from services.notifications.entrypoints.log import RowId
 from services.notifications.settings import NotificationsSettings
 from services.runtime.auth import EVERYONE, Principal, Role, allow
-from services.runtime.http import Problem, language
+from services.runtime.http import Offset, Problem, language
 from services.runtime.service import ServiceRuntime
 
 RecipientCode = Annotated[str, Path(pattern=RECIPIENT_CODE_PATTERN)]
@@ -72,7 +72,7 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
         unacknowledged_only: bool = False,
         kind: Topic | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+        offset: Offset = 0,
         who: Principal = allow(*EVERYONE),
     ) -> list[InboxView]:
         query = select(InboxMessage).where(InboxMessage.recipient == recipient)

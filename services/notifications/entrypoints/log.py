@@ -15,15 +15,13 @@ from services.notifications.domain.escalation import CaseStatus, Level
 from services.notifications.domain.routing import Channel
 from services.runtime import auth
 from services.runtime.auth import EVERYONE, Principal, allow
-from services.runtime.http import Problem
+from services.runtime.http import BIGINT_MAX, Offset, Problem
 from services.runtime.service import ServiceRuntime
 
 # Bounded by what a database integer holds: a larger number cannot name a row, and would
 # overflow the driver instead of finding nothing.
-BIGINT_MAX = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=BIGINT_MAX)]
 
 
 class AttemptView(BaseModel):

@@ -23,7 +23,6 @@ from services.inspections.entrypoints.common import (
     PROBLEMS,
     ItemIdPath,
     Limit,
-    Offset,
     UnitQuery,
     acting_as,
     command,
@@ -41,6 +40,7 @@ from services.inspections.handlers import findings as finding_handlers
 from services.inspections.handlers import inspections as inspection_handlers
 from services.inspections.handlers.context import Context
 from services.runtime.auth import EVERYONE, READERS, Principal, Role, allow
+from services.runtime.http import Offset
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 

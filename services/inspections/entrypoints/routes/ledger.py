@@ -18,7 +18,6 @@ from services.inspections.entrypoints.common import (
     PROBLEMS,
     XLSX,
     Limit,
-    Offset,
     download,
     problem,
 )
@@ -30,7 +29,7 @@ from services.inspections.entrypoints.views import (
 )
 from services.inspections.handlers.context import Context
 from services.runtime.auth import EVERYONE, READERS, Principal, allow
-from services.runtime.http import language
+from services.runtime.http import Offset, language
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 

@@ -20,7 +20,6 @@ from services.inspections.entrypoints.common import (
     PROBLEMS,
     ItemIdPath,
     Limit,
-    Offset,
     UnitPath,
     UnitQuery,
     acting_as,
@@ -32,6 +31,7 @@ from services.inspections.handlers import public_requests as handlers
 from services.inspections.handlers.context import Context
 from services.inspections.handlers.indicators import indicators_of
 from services.runtime.auth import EVERYONE, READERS, Principal, Role, allow
+from services.runtime.http import Offset
 from services.runtime.service import ServiceRuntime
 
 PeriodQuery = Annotated[str, Query(pattern=PERIOD_PATTERN, examples=["2026-03"])]

@@ -23,7 +23,6 @@ from services.inspections.entrypoints.common import (
     PROBLEMS,
     ItemIdPath,
     Limit,
-    Offset,
     UnitQuery,
     acting_as,
     command,
@@ -33,6 +32,7 @@ from services.inspections.entrypoints.views import SuggestionView, SupervisorVie
 from services.inspections.handlers import supervision as handlers
 from services.inspections.handlers.context import Context
 from services.runtime.auth import EVERYONE, Principal, Role, allow
+from services.runtime.http import Offset
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 

@@ -24,12 +24,12 @@ from services.measures.handlers import assignments, review
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
 from services.runtime.auth import EVERYONE, Principal, Role, allow
+from services.runtime.http import Offset
 from services.runtime.service import ServiceRuntime
 
 KeyPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 UnitQuery = Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The id exists with other content"}
 }

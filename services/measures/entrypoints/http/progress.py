@@ -16,7 +16,7 @@ from services.measures.entrypoints.http.views import ReportView
 from services.measures.handlers import intake, review
 from services.measures.handlers.common import Context
 from services.runtime.auth import EVERYONE, Principal, Role, allow
-from services.runtime.http import Problem
+from services.runtime.http import Offset, Problem
 from services.runtime.service import ServiceRuntime
 
 UnitPath = Annotated[str, Path(pattern=UNIT_CODE_PATTERN)]
@@ -67,7 +67,7 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     async def list_reports(
         unit: UnitPath,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         who: Principal = allow(*EVERYONE),
     ) -> list[ReportView]:
         who.check_unit(unit)

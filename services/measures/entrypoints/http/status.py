@@ -24,6 +24,7 @@ from services.measures.entrypoints.http.views import (
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
 from services.runtime.auth import EVERYONE, READERS, Principal, allow
+from services.runtime.http import Offset
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 
@@ -137,7 +138,7 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
     async def overdue(
         where: Filter,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[OverdueItem]:
         today = local_date(ctx.clock())
         async with runtime.db.session() as session:
@@ -164,7 +165,7 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         entity_id: Annotated[str | None, Query(max_length=140)] = None,
         unit: Annotated[str | None, Query(pattern=UNIT_CODE_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         who: Principal = allow(*EVERYONE),
     ) -> list[JournalView]:
         entity = (entity_type, entity_id) if entity_type and entity_id else None
