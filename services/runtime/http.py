@@ -5,6 +5,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import sqlalchemy.exc
+import structlog
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime import metrics
+
+log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 # The largest integer a database column holds: paging beyond it would overflow in the driver.
@@ -37,6 +41,15 @@ class Problem(Exception):
         self.status, self.code = status, code
         self.titles = {"zh": title_zh, "en": title_en}
         self.detail, self.errors, self.headers = detail, errors, headers
+
+
+DATABASE_UNAVAILABLE = Problem(
+    503,
+    "database_unavailable",
+    "数据库暂不可用，请稍后重试",
+    "The database is unavailable; retry shortly",
+    headers={"Retry-After": "5"},
+)
 
 
 def language(request: Request) -> str:
@@ -121,8 +134,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             request, Problem(500, "internal_error", "服务内部错误", "Internal server error")
         )
 
+    async def on_database_down(request: Request, exc: Exception) -> Response:
+        # The request may well succeed in a moment (a restart, a failover): say so, not 500.
+        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+        return problem_response(request, DATABASE_UNAVAILABLE)
+
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(Exception, on_crash)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, on_database_down)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, on_database_down)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
 

@@ -1,14 +1,17 @@
-"""The runtime's HTTP guards on a bare app: 401 and its header, 429 with Retry-After, and a
-500 that tells the client nothing of the failure."""
+"""The runtime's HTTP guards on a bare app: 401 and its header, 429 with Retry-After, 503 when
+the database does not answer, and a 500 that tells the client nothing of the failure."""
 
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
+from fivetype.natsserver import free_port
 from services.runtime import http
 from services.runtime.auth import AUTHENTICATED, Principal, Role, Verifier, allow
+from services.runtime.db import Database
 from services.runtime.ratelimit import ClientLimiter
 from tests import auth
 
@@ -29,6 +32,16 @@ def app_with(rate_limit: str) -> FastAPI:
     @app.post("/v1/echo", dependencies=[AUTHENTICATED, allow()])
     async def echo(body: dict[str, str]) -> dict[str, str]:
         return body
+
+    @app.get("/v1/stored", dependencies=[AUTHENTICATED, allow()])
+    async def stored() -> None:
+        # A real driver error: no PostgreSQL listens on this port (a database that is down).
+        database = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/fivetype")
+        try:
+            async with database.session() as session:
+                await session.execute(text("SELECT 1"))
+        finally:
+            await database.dispose()
 
     @app.get("/v1/crash", dependencies=[AUTHENTICATED, allow()])
     async def crash() -> None:
@@ -87,6 +100,18 @@ async def test_an_unexpected_error_leaks_nothing(client: httpx.AsyncClient) -> N
         "title": "服务内部错误",
         "status": 500,
         "code": "internal_error",
+    }
+
+
+async def test_an_unreachable_database_is_a_503_to_retry(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/stored", headers={**auth.headers(), "Accept-Language": "en"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json() == {
+        "type": "urn:fivetype:problem:database_unavailable",
+        "title": "The database is unavailable; retry shortly",
+        "status": 503,
+        "code": "database_unavailable",
     }
 
 
