@@ -113,7 +113,7 @@ async def replay_into(
 ) -> None:
     connection = await nats.connect(nats_servers(nats_url), **(connect_options or {}))
     try:
-        async for batch in stream.replay(connection.jetstream(), REPLAYED):
+        async for batch in stream.replay(connection, REPLAYED):
             envelopes = [e for m in batch if (e := _decode(m, max_bytes)) is not None]
             result.events += len(batch)
             result.skipped += len(batch) - len(envelopes)

@@ -1,9 +1,9 @@
 """Queries over the measures service's tables."""
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from services.measures.adapters.tables import (
 )
 
 SelectT = TypeVar("SelectT", bound=Any)
+REPORTS = cast(sa.Table, ProgressReport.__table__)  # type: ignore[attr-defined]
 
 
 async def lock_job(session: AsyncSession, name: str, now: datetime) -> None:
@@ -45,19 +46,20 @@ async def find_report(session: AsyncSession, unit: str, report_id: str) -> Progr
 
 async def find_reports(
     session: AsyncSession, keys: Collection[tuple[str, str]]
-) -> dict[tuple[str, str], ProgressReport]:
-    """Reports by (unit, report_id), for a whole intake batch in one query."""
+) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """Reports by (unit, report_id), for a whole intake batch in one query; plain rows, since
+    intake only compares and answers them (building ORM objects cost more than the query)."""
     if not keys:
         return {}
     # Both columns, so the lookup runs on the (unit, report_id) unique index rather than
     # scanning every report: report_id alone leads no index.
     result = await session.execute(
-        select(ProgressReport).where(
-            col(ProgressReport.unit).in_({u for u, _ in keys}),
-            col(ProgressReport.report_id).in_({r for _, r in keys}),
+        sa.select(REPORTS).where(
+            REPORTS.c.unit.in_({u for u, _ in keys}),
+            REPORTS.c.report_id.in_({r for _, r in keys}),
         )
     )
-    found = {(row.unit, row.report_id): row for row in result.scalars()}
+    found = {(row["unit"], row["report_id"]): dict(row) for row in result.mappings()}
     return {key: row for key, row in found.items() if key in keys}
 
 

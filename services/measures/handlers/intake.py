@@ -3,12 +3,11 @@ against the unit's assignments with a fixed number of queries, stored, and annou
 ProgressReported through the outbox in the caller's transaction."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import subjects
@@ -18,7 +17,7 @@ from contracts.measures import AssignmentRole, IntakeRejected, ProgressReported,
 from contracts.reasons import REASON_TEXT, Reason
 from services.measures.adapters import repository
 from services.measures.adapters.reference import Reference
-from services.measures.adapters.tables import Assignment, Milestone, ProgressReport
+from services.measures.adapters.tables import Assignment, Milestone
 from services.measures.domain.deadlines import next_alert_on
 from services.measures.domain.progress import (
     AssignmentFacts,
@@ -37,7 +36,7 @@ from services.runtime.workdays import local_date
 
 @dataclass(frozen=True)
 class Accepted:
-    report: ProgressReport
+    report: Mapping[str, Any]  # the stored row
     duplicate: bool
 
 
@@ -58,7 +57,7 @@ class _Batch:
     """What one batch reads, loaded up front."""
 
     ref: Reference
-    existing: dict[tuple[str, str], ProgressReport]
+    existing: dict[tuple[str, str], Mapping[str, Any]]
     assignments: dict[int, Assignment]
     facts: dict[int, AssignmentFacts]
     milestones: dict[int, Milestone]
@@ -82,7 +81,7 @@ async def report_progress(
         # One multi-row insert (the rows' keys are not needed back), one flush of the milestones
         # and assignments moved, then the events: staging an event queries the outbox, which
         # would otherwise flush the session once per report.
-        await session.execute(sa.insert(ProgressReport), [s.row for s in staged])
+        await session.execute(repository.REPORTS.insert(), [s.row for s in staged])
         await session.flush()
     for item in staged:
         await publish(session, item.event, unit=item.event.unit, event_id=item.event_id, time=now)
@@ -147,7 +146,7 @@ def _duplicate(report: ReportProgress, batch: _Batch) -> Outcome | None:
     existing = batch.existing.get((report.unit, report.report_id))
     if existing is None:
         return None
-    if existing.fingerprint == fingerprint(report):
+    if existing["fingerprint"] == fingerprint(report):
         return Accepted(existing, duplicate=True)
     return Refusal(
         Reason.DUPLICATE_CONFLICT,
@@ -176,10 +175,9 @@ def _accept(
     event = reported_event(report, checked, completed)
     event_id = fact_id(ProgressReported.NAME, report.unit, report.report_id)
     row = _row(report, checked, event, event_id, via, now)
-    stored = ProgressReport(**row)
-    batch.existing[(report.unit, report.report_id)] = stored  # a later copy in the batch is a retry
+    batch.existing[(report.unit, report.report_id)] = row  # a later copy in the batch is a retry
     staged.append(_Staged(row, event, event_id))
-    return Accepted(stored, duplicate=False)
+    return Accepted(row, duplicate=False)
 
 
 def _apply(report: ReportProgress, checked: Checked, batch: _Batch, ctx: Context) -> bool | None:
@@ -250,6 +248,9 @@ def _row(
         target_value=report.target_value,
         on_time=event.on_time,
         review_status="pending",
+        reviewed_by=None,
+        reviewed_at=None,
+        review_reason=None,
     )
 
 

@@ -2,8 +2,10 @@
 (before a period is closed), and every retained event from the start (for a rebuild)."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Collection, Iterable
 
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -52,35 +54,83 @@ async def wait_caught_up(
 
 
 async def replay(
-    js: JetStreamContext, tokens: Collection[str], batch_size: int = 2000
+    connection: NATS, tokens: Collection[str], batch_size: int = 2000
 ) -> AsyncIterator[list[Msg]]:
     """Every retained event whose message token (fivetype.events.<token>.<unit>) is in `tokens`,
     in stream order and in batches, up to the last event the stream held when the replay began.
 
-    An ephemeral pull consumer without acks, read one batch at a time: memory stays flat however
-    long the stream is, and the server forgets the consumer when the replay ends (or a minute
-    after the process died)."""
-    through = await last_sequence(js)
-    if through == 0:
+    An ephemeral consumer without acks, pulled one batch at a time: memory stays flat however
+    long the stream is, and the server forgets the consumer a minute after the replay ends. The
+    pulled messages go to a subscription callback rather than through nats-py's `fetch`, which
+    waits on a task per message: three times the rate on the same server."""
+    js = connection.jetstream()
+    state = (await js.stream_info(_EVENTS)).state
+    if not state.messages:
         return
-    subscription = await js.pull_subscribe(
-        f"{subjects.EVENTS}.>",
-        durable=None,
-        stream=_EVENTS,
-        config=ConsumerConfig(
+    pull = _Pull(connection, int(state.last_seq), tokens, batch_size)
+    consumer = await js.add_consumer(
+        _EVENTS,
+        ConsumerConfig(
+            filter_subject=f"{subjects.EVENTS}.>",
             ack_policy=AckPolicy.NONE,
             deliver_policy=DeliverPolicy.ALL,
             inactive_threshold=60.0,
         ),
     )
+    pull.next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{_EVENTS}.{consumer.name}"
+    subscription = await connection.subscribe(pull.inbox, cb=pull.receive)
     try:
-        while True:
-            messages = await subscription.fetch(batch_size, timeout=30)
-            batch = [m for m in messages if m.subject.split(".", 3)[2] in tokens]
-            last = messages[-1].metadata.sequence.stream >= through
+        await pull.request()
+        while (batch := await pull.batches.get()) is not None:
+            if isinstance(batch, BaseException):
+                raise batch
             if batch:
                 yield batch
-            if last:
-                return
     finally:
         await subscription.unsubscribe()
+
+
+class _Pull:
+    """Collects pulled messages into batches; the next pull goes out when one is complete, and
+    waits while the reader still holds a finished batch (at most three batches in memory)."""
+
+    def __init__(
+        self, connection: NATS, through: int, tokens: Collection[str], batch_size: int
+    ) -> None:
+        self._connection = connection
+        self._through = through
+        self._tokens = tokens
+        self._size = batch_size
+        self.inbox = connection.new_inbox()
+        self.next_subject = ""
+        self.batches: asyncio.Queue[list[Msg] | BaseException | None] = asyncio.Queue(1)
+        self._batch: list[Msg] = []
+        self._received = 0  # of the pull in flight
+
+    async def request(self) -> None:
+        self._received = 0
+        body = json.dumps({"batch": self._size, "expires": _PULL_EXPIRES_NS}).encode()
+        await self._connection.publish(self.next_subject, body, reply=self.inbox)
+
+    async def receive(self, message: Msg) -> None:
+        status = message.headers.get("Status") if message.headers else None
+        if status is not None and not message.data:
+            if status == "408":  # the pull expired before the batch filled: ask again
+                await self.request()
+            else:
+                await self.batches.put(RuntimeError(f"replay stopped by the server: {status}"))
+            return
+        self._received += 1
+        sequence = message.metadata.sequence.stream
+        if sequence <= self._through and message.subject.split(".", 3)[2] in self._tokens:
+            self._batch.append(message)
+        if sequence >= self._through:
+            await self.batches.put(self._batch)
+            await self.batches.put(None)
+        elif self._received == self._size:
+            batch, self._batch = self._batch, []
+            await self.batches.put(batch)
+            await self.request()
+
+
+_PULL_EXPIRES_NS = 30 * 1_000_000_000

@@ -1,5 +1,6 @@
 """What the HTTP API answers: response models built from the tables and the domain's status."""
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -48,7 +49,7 @@ class ReportView(BaseModel):
     review_reason: str | None
 
     @classmethod
-    def of(cls, row: ProgressReport) -> "ReportView":
+    def of(cls, row: ProgressReport | Mapping[str, Any]) -> "ReportView":
         return cls.model_validate(row, from_attributes=True)
 
 
