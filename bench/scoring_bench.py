@@ -48,6 +48,7 @@ from services.runtime.settings import ServiceSettings
 from services.scoring.adapters import stream
 from services.scoring.domain.facts import NORMALISERS
 from services.scoring.entrypoints.bus import DURABLES
+from services.scoring.rebuild import REPLAYED
 from services.scoring.settings import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,6 +188,18 @@ async def live(url: str, count: int, directory: Path) -> tuple[float, float]:
             await process.wait()
 
 
+async def read_only(url: str) -> float:
+    """Seconds the rebuild's stream reader takes alone (nothing decoded or stored): the part of
+    a rebuild that no work on scoring can shorten."""
+    connection = await nats.connect(url)
+    started = time.perf_counter()
+    async for _batch in stream.replay(connection, REPLAYED):
+        pass
+    elapsed = time.perf_counter() - started
+    await connection.close()
+    return elapsed
+
+
 def rebuild(url: str, directory: Path) -> tuple[str, float, float]:
     """(the rebuild's own report, wall seconds, peak RSS in MB)."""
     started = time.perf_counter()
@@ -245,6 +258,8 @@ async def main() -> None:
         try:
             rate = await publish(rebuild_server.url, args.rebuild_events)
             print(f"published {args.rebuild_events} events at {rate:,.0f}/s")
+            reading = await read_only(rebuild_server.url)
+            print(f"read      the stream alone, no processing: {reading:.1f} s")
             report, elapsed, rss = rebuild(rebuild_server.url, directory)
             print(
                 f"rebuild   {args.rebuild_events} events: {elapsed:.1f} s wall "

@@ -3,11 +3,11 @@
     python -m services.scoring.rebuild --database-url sqlite:///data/scoring-rebuilt.db
 
 Replays FIVETYPE_EVENTS from its first message, in stream order, with an ephemeral pull consumer
-(nothing is acked, memory stays flat, no consumer is left on the server), records facts exactly
-as live processing does, restores the rubric versions (RubricActivated) and published rankings
-(RankingPublished), loads the rubric files, then scores every unit. Messages that break the
-contract are skipped, as live consumers dead-letter them. ScoreUpdated is not published for
-rebuilt cards.
+(nothing is acked, memory stays flat, the server drops the consumer a minute after the replay),
+records facts exactly as live processing does, restores the rubric versions (RubricActivated)
+and published rankings (RankingPublished), loads the rubric files, then scores every unit.
+Messages that break the contract are skipped, as live consumers dead-letter them. ScoreUpdated
+is not published for rebuilt cards.
 """
 
 import argparse

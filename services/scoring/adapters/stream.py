@@ -115,10 +115,11 @@ class _Pull:
     async def receive(self, message: Msg) -> None:
         status = message.headers.get("Status") if message.headers else None
         if status is not None and not message.data:
-            if status == "408":  # the pull expired before the batch filled: ask again
+            if status == "408" and self._received:  # expired before the batch filled
                 await self.request()
-            else:
-                await self.batches.put(RuntimeError(f"replay stopped by the server: {status}"))
+            else:  # an error, or a whole pull without a message: never a partial rebuild
+                problem = f"replay stopped before sequence {self._through}: status {status}"
+                await self.batches.put(RuntimeError(problem))
             return
         self._received += 1
         sequence = message.metadata.sequence.stream
