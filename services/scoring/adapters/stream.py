@@ -67,7 +67,6 @@ async def replay(
     state = (await js.stream_info(_EVENTS)).state
     if not state.messages:
         return
-    pull = _Pull(connection, int(state.last_seq), tokens, batch_size)
     consumer = await js.add_consumer(
         _EVENTS,
         ConsumerConfig(
@@ -77,7 +76,7 @@ async def replay(
             inactive_threshold=60.0,
         ),
     )
-    pull.next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{_EVENTS}.{consumer.name}"
+    pull = _Pull(connection, consumer.name, int(state.last_seq), tokens, batch_size)
     subscription = await connection.subscribe(pull.inbox, cb=pull.receive)
     try:
         await pull.request()
@@ -95,14 +94,19 @@ class _Pull:
     waits while the reader still holds a finished batch (at most three batches in memory)."""
 
     def __init__(
-        self, connection: NATS, through: int, tokens: Collection[str], batch_size: int
+        self,
+        connection: NATS,
+        consumer: str,
+        through: int,
+        tokens: Collection[str],
+        batch_size: int,
     ) -> None:
         self._connection = connection
+        self._next = f"$JS.API.CONSUMER.MSG.NEXT.{_EVENTS}.{consumer}"
         self._through = through
         self._tokens = tokens
         self._size = batch_size
         self.inbox = connection.new_inbox()
-        self.next_subject = ""
         self.batches: asyncio.Queue[list[Msg] | BaseException | None] = asyncio.Queue(1)
         self._batch: list[Msg] = []
         self._received = 0  # of the pull in flight
@@ -110,7 +114,7 @@ class _Pull:
     async def request(self) -> None:
         self._received = 0
         body = json.dumps({"batch": self._size, "expires": _PULL_EXPIRES_NS}).encode()
-        await self._connection.publish(self.next_subject, body, reply=self.inbox)
+        await self._connection.publish(self._next, body, reply=self.inbox)
 
     async def receive(self, message: Msg) -> None:
         status = message.headers.get("Status") if message.headers else None
