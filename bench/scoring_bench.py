@@ -9,8 +9,8 @@
    from the moment it is ready until every event is processed and every card is recomputed.
    For scale, the same stream through the service runtime's consumer with a handler that does
    nothing: the ceiling of any service built on the runtime.
-3. rebuild: `python -m services.scoring.rebuild` replays a stream of --rebuild-events events into
-   a fresh SQLite store and scores every unit; timed end to end, with its peak RSS.
+3. rebuild: `python -m services.scoring.handlers.rebuild` replays a stream of --rebuild-events
+   events into a fresh SQLite store and scores every unit; timed end to end, with its peak RSS.
 
 Targets (issue 5): live >= 0.5 x baseline; rebuild of 1,000,000 events < 30 s; < 200 MB RSS.
 """
@@ -48,7 +48,7 @@ from services.runtime.settings import ServiceSettings
 from services.scoring.adapters import stream
 from services.scoring.domain.facts import NORMALISERS
 from services.scoring.entrypoints.bus import DURABLES
-from services.scoring.rebuild import REPLAYED
+from services.scoring.handlers.rebuild import REPLAYED
 from services.scoring.settings import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,7 +207,7 @@ def rebuild(url: str, directory: Path) -> tuple[str, float, float]:
         [
             sys.executable,
             "-m",
-            "services.scoring.rebuild",
+            "services.scoring.handlers.rebuild",
             "--database-url",
             f"sqlite:///{directory / 'rebuilt.db'}",
             "--nats-url",

@@ -20,7 +20,7 @@ from fivetype.apiclient import call, client
 from fivetype.commands._nats import NatsUrl, NkeyFile, connect_options, connection
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
 from services.runtime.workdays import local_date
-from services.scoring.rebuild import REPLAYED, NotEmpty, Rebuilt, rebuild
+from services.scoring.handlers.rebuild import REPLAYED, NotEmpty, Rebuilt, rebuild
 
 console = Console()
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")

@@ -11,8 +11,8 @@ from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import PROGRAMME_TZ
 from services.scoring.adapters import programme_metrics as programme_metrics_adapter
 from services.scoring.entrypoints import bus, http
-from services.scoring.handlers import Recomputer
-from services.scoring.rulebook import RuleBook
+from services.scoring.handlers.recompute import Recomputer
+from services.scoring.handlers.rulebook import RuleBook
 from services.scoring.settings import MIGRATIONS, ScoringSettings
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
-from services.scoring.rulebook import DEFAULT_RUBRIC_DIR
+from services.scoring.handlers.rulebook import DEFAULT_RUBRIC_DIR
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from contracts.envelope import Envelope
 from services.runtime import messaging
 from services.runtime.db import Database
-from services.scoring import handlers
 from services.scoring.adapters.tables import metadata
 from services.scoring.domain.rubric import parse_rubric
-from services.scoring.rulebook import RuleBook, store_activation
+from services.scoring.handlers import recompute
+from services.scoring.handlers.rulebook import RuleBook, store_activation
 from tests.conftest import Databases
 from tests.unit.scoring.events import RUBRIC_2026, history
 
@@ -40,8 +40,8 @@ async def _store(url: str) -> tuple[Database, RuleBook]:
     return db, RuleBook(office="office")
 
 
-def _recomputer(db: Database, book: RuleBook) -> handlers.Recomputer:
-    return handlers.Recomputer(db, book, lambda: NOW, lambda: None)
+def _recomputer(db: Database, book: RuleBook) -> recompute.Recomputer:
+    return recompute.Recomputer(db, book, lambda: NOW, lambda: None)
 
 
 async def _play(db: Database, book: RuleBook, replicas: int) -> list[BaseException]:
@@ -52,7 +52,7 @@ async def _play(db: Database, book: RuleBook, replicas: int) -> list[BaseExcepti
     third = len(EVENTS) // 3 + 1
     for start in range(0, len(EVENTS), third):
         async with db.session() as session, session.begin():
-            await handlers.record(session, EVENTS[start : start + third], NOW)
+            await recompute.record(session, EVENTS[start : start + third], NOW)
         for _ in range(50):
             results = await asyncio.gather(*(j.run_once() for j in jobs), return_exceptions=True)
             raised += [r for r in results if isinstance(r, BaseException)]

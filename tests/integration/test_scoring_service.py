@@ -31,8 +31,8 @@ from services.scoring.adapters import stream
 from services.scoring.adapters.tables import closures, dirty_units, published_rankings, scorecards
 from services.scoring.bootstrap import build
 from services.scoring.entrypoints.bus import DURABLES
-from services.scoring.rebuild import rebuild
-from services.scoring.rulebook import DEFAULT_RUBRIC_DIR
+from services.scoring.handlers.rebuild import rebuild
+from services.scoring.handlers.rulebook import DEFAULT_RUBRIC_DIR
 from services.scoring.settings import ScoringSettings
 from tests import auth
 from tests.conftest import Databases, eventually_async, start_nats

@@ -18,8 +18,8 @@ from contracts import streams
 from fivetype.stack import Stack
 from services.runtime.db import Database
 from services.runtime.settings import nats_servers
-from services.scoring import rebuild
 from services.scoring.adapters import tables
+from services.scoring.handlers import rebuild
 from tests import busclient
 from tests.reliability.load import Input, Kind, client
 

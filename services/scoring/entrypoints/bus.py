@@ -11,8 +11,8 @@ from contracts import streams, subjects
 from contracts.envelope import Envelope, Message
 from contracts.measures import ProgressReported
 from services.runtime.bus import Bus
-from services.scoring import handlers
 from services.scoring.domain.facts import NORMALISERS
+from services.scoring.handlers import recompute
 
 
 def durable(model: type[Message]) -> str:
@@ -26,7 +26,7 @@ DURABLES = tuple(durable(model) for model in NORMALISERS)
 
 def register(bus: Bus, clock: Callable[[], datetime]) -> None:
     async def on_batch(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
-        await handlers.record(session, batch, clock())
+        await recompute.record(session, batch, clock())
 
     for model in NORMALISERS:
         bus.consume(model, subjects.event(model.NAME), streams.EVENTS, durable(model), on_batch)

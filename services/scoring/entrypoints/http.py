@@ -16,15 +16,16 @@ from contracts.scoring import RankingPublished
 from services.runtime.auth import EVERYONE, Principal, Role, allow, own_unit
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
-from services.scoring import handlers, views
 from services.scoring.adapters import repository, stream
 from services.scoring.domain.facts import FactKind
 from services.scoring.domain.periods import PERIOD_PATTERN, Period, PeriodKind
 from services.scoring.domain.progress import UnitProgress, summarise
 from services.scoring.domain.rubric import RubricRefused, parse_rubric
 from services.scoring.domain.scoring import LineItem
+from services.scoring.entrypoints import views
 from services.scoring.entrypoints.bus import DURABLES
-from services.scoring.rulebook import RubricConflict, RubricNotNewer, RuleBook
+from services.scoring.handlers import periods
+from services.scoring.handlers.rulebook import RubricConflict, RubricNotNewer, RuleBook
 from services.scoring.settings import ScoringSettings
 
 UnitPath = Annotated[str, Path(pattern=UNIT_CODE_PATTERN)]
@@ -37,7 +38,7 @@ RUBRIC_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "ap
 # Exceptions of the domain and service layer -> (status, code, Chinese title, English title).
 _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
     views.UnknownUnit: (404, Reason.UNKNOWN_UNIT.value, *REASON_TEXT[Reason.UNKNOWN_UNIT]),
-    handlers.NoRubric: (404, "no_rubric", "该年度没有考核评分细则", "No rubric for this year"),
+    periods.NoRubric: (404, "no_rubric", "该年度没有考核评分细则", "No rubric for this year"),
     views.UnknownRubricVersion: (
         404,
         "unknown_rubric_version",
@@ -45,19 +46,19 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "Unknown rubric version",
     ),
     views.UnknownRevision: (404, "unknown_revision", "该发布版次不存在", "Unknown revision"),
-    handlers.PeriodNotEnded: (
+    periods.PeriodNotEnded: (
         409,
         "period_not_ended",
         "考核周期尚未结束，不能发布",
         "The period has not ended yet",
     ),
-    handlers.AlreadyClosed: (
+    periods.AlreadyClosed: (
         409,
         "period_already_closed",
         "该考核周期已发布；如需修订请设置 revise",
         "The period is already published; set revise to publish a revision",
     ),
-    handlers.NoPeerGroups: (
+    periods.NoPeerGroups: (
         409,
         "no_peer_groups",
         "尚无可排名的责任单位",
@@ -330,7 +331,7 @@ def router(
             )
         now = clock()
         async with _problems(), db.session() as session, session.begin():
-            published = await handlers.close_period(
+            published = await periods.close_period(
                 session,
                 book,
                 chosen,

@@ -33,7 +33,7 @@ from contracts.measures import (
 )
 from contracts.scoring import RubricActivated
 from services.scoring.domain.rubric import parse_rubric
-from services.scoring.rulebook import DEFAULT_RUBRIC_DIR
+from services.scoring.handlers.rulebook import DEFAULT_RUBRIC_DIR
 
 PROGRAMME_TZ = timezone(timedelta(hours=8))
 GROUPS = {"county": "县区", "devzone": "开发区", "department": "市政府部门"}

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 from contracts.envelope import Envelope
 from services.runtime import messaging
 from services.runtime.db import Database
-from services.scoring import handlers
 from services.scoring.adapters import repository
 from services.scoring.adapters.tables import metadata
 from services.scoring.domain.facts import to_fact
 from services.scoring.domain.rubric import parse_rubric
 from services.scoring.domain.scoring import score_all
-from services.scoring.rulebook import RuleBook, store_activation
+from services.scoring.handlers import recompute
+from services.scoring.handlers.rulebook import RuleBook, store_activation
 from tests.unit.scoring.events import RUBRIC_2026, history
 
 RUBRIC = parse_rubric(RUBRIC_2026, "2026.yaml")
@@ -100,8 +100,8 @@ async def _stored_cards(db: Database) -> dict[tuple[str, str], Any]:
 
 
 async def _settle(db: Database, book: RuleBook, publish: bool) -> None:
-    recompute = handlers.Recomputer(db, book, lambda: NOW, lambda: None, publish=publish)
-    while (await recompute.run_once())[0]:
+    recomputer = recompute.Recomputer(db, book, lambda: NOW, lambda: None, publish=publish)
+    while (await recomputer.run_once())[0]:
         pass
 
 
@@ -111,7 +111,7 @@ async def _live_and_rebuild(order: list[int], cuts: list[int]) -> None:
         start = 0
         for cut in [*sorted(cuts), len(order)]:
             async with live.session() as session, session.begin():
-                await handlers.record(session, [EVENTS[i] for i in order[start:cut]], NOW)
+                await recompute.record(session, [EVENTS[i] for i in order[start:cut]], NOW)
             await _settle(live, live_book, publish=True)
             start = cut
         rebuilt, rebuilt_book = await _store(Path(rebuild_dir))

@@ -2,7 +2,7 @@
 
 The progress facts recorded so far move into `facts`; their units are marked for scoring.
 (Fields that ProgressReported did not carry then stay empty; replaying the stream with
-`python -m services.scoring.rebuild` fills them in.)
+`python -m services.scoring.handlers.rebuild` fills them in.)
 
 Revision ID: 0002
 Revises: 0001

@@ -17,8 +17,8 @@ from services.scoring.domain.ranking import Standing, rank
 from services.scoring.domain.reference import reference_from
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import Scorecard, TypeScore, score
-from services.scoring.handlers import NoRubric
-from services.scoring.rulebook import RuleBook
+from services.scoring.handlers.periods import NoRubric
+from services.scoring.handlers.rulebook import RuleBook
 
 
 class UnknownUnit(Exception):

@@ -27,7 +27,7 @@ from services.scoring.domain.rubric import Rubric, RubricRefused, parse_rubric, 
 
 log = structlog.get_logger()
 SOURCE = "fivetype/scoring"
-DEFAULT_RUBRIC_DIR = Path(__file__).parent / "rubrics"
+DEFAULT_RUBRIC_DIR = Path(__file__).parents[1] / "rubrics"
 
 
 class RubricConflict(Exception):

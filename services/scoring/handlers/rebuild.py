@@ -1,6 +1,6 @@
 """Rebuild scoring's store from the retained event stream into a fresh database:
 
-    python -m services.scoring.rebuild --database-url sqlite:///data/scoring-rebuilt.db
+    python -m services.scoring.handlers.rebuild --database-url sqlite:///data/scoring-rebuilt.db
 
 Replays FIVETYPE_EVENTS from its first message, in stream order, with an ephemeral pull consumer
 (nothing is acked, memory stays flat, the server drops the consumer a minute after the replay),
@@ -32,11 +32,11 @@ from contracts.scoring import RankingPublished, RubricActivated
 from services.runtime import logs
 from services.runtime.db import Database, migrate
 from services.runtime.settings import nats_auth, nats_servers
-from services.scoring import handlers
 from services.scoring.adapters import repository, stream
 from services.scoring.domain.facts import NORMALISERS, to_fact
 from services.scoring.domain.rubric import RubricRefused, rubric_from_document
-from services.scoring.rulebook import DEFAULT_RUBRIC_DIR, RuleBook
+from services.scoring.handlers import periods, recompute
+from services.scoring.handlers.rulebook import DEFAULT_RUBRIC_DIR, RuleBook
 from services.scoring.settings import MIGRATIONS
 
 log = structlog.get_logger()
@@ -99,7 +99,7 @@ async def _apply(session: AsyncSession, envelopes: list[Envelope[Any]], now: dat
         if isinstance(envelope.data, RubricActivated):
             await _restore_rubric(session, envelope)
         elif isinstance(envelope.data, RankingPublished):
-            await handlers.restore_ranking(session, envelope)
+            await periods.restore_ranking(session, envelope)
     return len(facts)
 
 
@@ -151,9 +151,9 @@ async def rebuild(
         await book.load_files(db, rubric_dir, clock)
         async with db.session() as session, session.begin():
             await repository.mark_dirty(session, await repository.scored_units(session))
-        recompute = handlers.Recomputer(db, book, clock, lambda: None, publish=False)
+        recomputer = recompute.Recomputer(db, book, clock, lambda: None, publish=False)
         while True:
-            units, changed = await recompute.run_once()
+            units, changed = await recomputer.run_once()
             if not units:
                 break
             result.cards += changed

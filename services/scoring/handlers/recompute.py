@@ -1,0 +1,147 @@
+"""Recording facts and recomputing the cards they change: coalesced per unit, from a periodic
+job; every changed card is stored with its history and announced as ScoreUpdated."""
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import subjects
+from contracts.envelope import Envelope, fact_id, wrap
+from contracts.scoring import ScoreUpdated, TypeScore
+from services.runtime.db import Database
+from services.runtime.messaging import add_to_outbox
+from services.scoring.adapters import repository
+from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_fact
+from services.scoring.domain.reference import Reference, reference_from
+from services.scoring.domain.rubric import Rubric
+from services.scoring.domain.scoring import Scorecard, score_all
+from services.scoring.handlers.rulebook import SOURCE, RuleBook
+
+log = structlog.get_logger()
+
+
+async def record(session: AsyncSession, batch: Sequence[Envelope[Any]], now: datetime) -> None:
+    """Store the facts of a batch and mark the units whose cards they may change."""
+    found = [fact for envelope in batch if (fact := to_fact(envelope)) is not None]
+    await repository.add_facts(session, found, now)
+    units = {f.unit for f in found if f.kind not in REFERENCE_KINDS}
+    if any(f.kind is FactKind.CATALOGUE for f in found):  # measure types may have changed
+        units.update(await repository.scored_units(session))
+    await repository.mark_dirty(session, units)
+
+
+def type_scores(card: Scorecard) -> list[TypeScore]:
+    return [
+        TypeScore(type=t.type, score=float(t.score), full_marks=float(t.full_marks))
+        for t in card.types
+    ]
+
+
+def _score_updated(
+    card: Scorecard,
+    revision: int,
+    previous: tuple[str, int, Any] | None,
+    reference: Reference,
+    closed: set[str],
+    now: datetime,
+) -> Envelope[ScoreUpdated]:
+    info = reference.units.get(card.unit)
+    event = ScoreUpdated(
+        unit=card.unit,
+        unit_name=info.name_zh if info else None,
+        peer_group=info.peer_group if info else None,
+        period=card.period,
+        period_kind=card.period_kind.value,
+        total=float(card.total),
+        previous_total=float(previous[2]) if previous else None,
+        types=type_scores(card),
+        bonus=float(card.bonus),
+        rubric_version=card.rubric_version,
+        revision=revision,
+        card_digest=card.digest,
+        period_closed=card.period in closed,
+        computed_at=now,
+    )
+    event_id = fact_id("ScoreUpdated", card.unit, card.period, revision, card.digest)
+    return wrap(event, subject=card.unit, source=SOURCE, id=event_id, time=now)
+
+
+def rubrics_in_force(book: RuleBook) -> dict[int, Rubric]:
+    return {year: rubric for year in book.years if (rubric := book.in_force(year)) is not None}
+
+
+@dataclass
+class Recomputer:
+    """The periodic job that turns dirty marks into fresh cards and ScoreUpdated events.
+
+    However many events marked a unit, it is recomputed once per run and each changed card gives
+    one ScoreUpdated. Under load a run waits at least `pace` times as long as the last one
+    took, so recomputing never takes more than 1/(1+pace) of the process's time."""
+
+    db: Database
+    book: RuleBook
+    clock: Callable[[], datetime]
+    notify: Callable[[], None]
+    units_per_run: int = 200
+    pace: float = 1.0
+    publish: bool = True
+    _next_run: float = field(default=0.0, init=False)
+
+    async def __call__(self) -> None:
+        if time.monotonic() < self._next_run:
+            return
+        started = time.monotonic()
+        await self.run_once()
+        self._next_run = time.monotonic() + (time.monotonic() - started) * self.pace
+
+    async def run_once(self) -> tuple[int, int]:
+        """Recompute the marked units (up to `units_per_run`); returns (units, cards changed)."""
+        async with self.db.session() as session:
+            marked = await repository.dirty(session, self.units_per_run)
+            if not marked:
+                return 0, 0
+            await self.book.refresh(session)
+            reference_facts = await repository.reference_facts(session)
+            closed = await repository.closed_periods(session)
+        rubrics = rubrics_in_force(self.book)
+        reference = reference_from(reference_facts)
+        changed = 0
+        for unit, marks in marked:
+            async with self.db.session() as session, session.begin():
+                changed += await self._unit(
+                    session, unit, reference_facts, rubrics, reference, closed
+                )
+                await repository.clear_dirty(session, unit, marks)
+        if changed and self.publish:
+            self.notify()
+        return len(marked), changed
+
+    async def _unit(
+        self,
+        session: AsyncSession,
+        unit: str,
+        reference_facts: list[Fact],
+        rubrics: dict[int, Rubric],
+        reference: Reference,
+        closed: set[str],
+    ) -> int:
+        facts = await repository.unit_facts(session, unit)
+        stored = await repository.card_states(session, unit)
+        now = self.clock()
+        changed = 0
+        for card in score_all(unit, [*facts, *reference_facts], rubrics):
+            previous = stored.get(card.period)
+            if previous is not None and previous[0] == card.digest:
+                continue
+            revision = previous[1] + 1 if previous else 1
+            await repository.save_card(session, card, int(card.period[:4]), revision, now)
+            if self.publish:
+                event = _score_updated(card, revision, previous, reference, closed, now)
+                await add_to_outbox(session, event, subjects.event(ScoreUpdated.NAME, unit))
+            changed += 1
+        return changed
