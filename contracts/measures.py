@@ -184,12 +184,25 @@ class CatalogueType(_Part):
     name_en: str
 
 
+class CatalogueTarget(_Part):
+    """A quantified target of a measure: a threshold (`comparator` + `value`: ≥ 1 a year, a rate
+    ≥ 90 %) or, where the policy only says "raise", a `direction` against last year's value."""
+
+    code: MeasureCode
+    description_zh: str
+    metric: Literal["count", "rate", "boolean", "report"]
+    comparator: Literal[">=", "<=", "=="] | None = None
+    value: float | None = None
+    direction: Literal["up", "down"] | None = None
+
+
 class CatalogueMeasure(_Part):
     code: MeasureCode
     kind: Literal["measure", "guarantee"]
     type: TypeCode | None = None
     title_zh: str
     title_en: str
+    targets: list[CatalogueTarget] = Field(default_factory=list)
 
 
 class CataloguePublished(Message):

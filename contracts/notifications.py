@@ -35,5 +35,4 @@ class EscalationRaised(Message):
     raised_at: AwareDatetime
 
 
-# No service consumes it yet; scoring may, to weigh supervision orders and public notices.
-SPECS = (MessageSpec(EscalationRaised, "event", "notifications", ()),)
+SPECS = (MessageSpec(EscalationRaised, "event", "notifications", ("scoring",)),)

@@ -4,6 +4,7 @@ Scores are numbers rounded to 0.01. Rankings and rubrics concern no single unit:
 the office's subject. The rules behind every number are in docs/scoring.md.
 """
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -20,6 +21,7 @@ Period = Annotated[
     ),
 ]
 PeriodKind = Literal["month", "quarter", "year"]
+Grade = Literal["excellent", "good", "fair", "poor"]  # 等次: 优秀, 良好, 一般, 较差
 Score = Annotated[float, Field(allow_inf_nan=False)]
 RubricVersion = Annotated[str, Field(pattern=r"^\d{4}\.\d+$", examples=["2026.1"])]
 
@@ -47,10 +49,15 @@ class ScoreUpdated(Message):
     peer_group: str | None
     period: Period
     period_kind: PeriodKind
-    total: Score
-    previous_total: Score | None = Field(description="None for the card's first version.")
+    total: Score | None = Field(
+        description="None when the unit has nothing assessable in the period (暂无考核数据)."
+    )
+    previous_total: Score | None = Field(
+        description="None for the card's first version, or when the unit had no score."
+    )
     types: list[TypeScore]
     bonus: Score
+    grade: Grade | None = Field(default=None, description="等次 by the bands and verdicts.")
     rubric_version: RubricVersion
     revision: int = Field(ge=1, description="1 for the card's first version, then +1 a change.")
     card_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -70,6 +77,9 @@ class RankingEntry(_Part):
     types: list[TypeScore]
     tied: bool
     honour: Literal["red", "black"] | None = Field(description="红榜 or 黑榜, if on either.")
+    grade: Grade | None = Field(
+        default=None, description="等次 after the quota on 优秀 (earned rubrics)."
+    )
 
 
 class RankingPublished(Message):
@@ -91,6 +101,9 @@ class RankingPublished(Message):
     entries: list[RankingEntry]
     red_list: list[UnitCode]
     black_list: list[UnitCode]
+    unscored: list[UnitCode] = Field(
+        default_factory=list, description="Units of the group with nothing assessable: unranked."
+    )
 
 
 class RubricActivated(Message):
@@ -108,8 +121,27 @@ class RubricActivated(Message):
     document: dict[str, Any]
 
 
+class VerdictRecorded(Message):
+    """Event: the office recorded 一票否决 (veto: the unit's 等次 is 较差) or 降等 (the 等次 falls
+    by `steps` grades) for a unit and period, with the document that decided it. Envelope id
+    fact_id("VerdictRecorded", verdict_id); subject: the unit."""
+
+    NAME = "VerdictRecorded"
+    verdict_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    unit: UnitCode
+    period: Period
+    kind: Literal["veto", "downgrade"]
+    steps: int = Field(default=1, ge=1, le=3, description="Grades to fall (降等 only).")
+    reason: str = Field(min_length=1, max_length=2000)
+    document: str = Field(min_length=1, max_length=200, description="文号 of the decision.")
+    decided_by: str = Field(min_length=1, max_length=200)
+    decided_on: date
+    recorded_at: AwareDatetime
+
+
 SPECS = (
     MessageSpec(ScoreUpdated, "event", "scoring", ("notifications",)),
     MessageSpec(RankingPublished, "event", "scoring", ("notifications", "scoring (replay)")),
     MessageSpec(RubricActivated, "event", "scoring", ("scoring (replay)",)),
+    MessageSpec(VerdictRecorded, "event", "scoring", ("scoring",)),
 )

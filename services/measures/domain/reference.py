@@ -6,8 +6,14 @@ import json
 
 from pydantic import BaseModel
 
-from contracts.measures import CatalogueMeasure, CataloguePublished, CatalogueType, UnitRegistered
-from services.measures.domain.catalogue import Catalogue, Unit, UnitDirectory
+from contracts.measures import (
+    CatalogueMeasure,
+    CataloguePublished,
+    CatalogueTarget,
+    CatalogueType,
+    UnitRegistered,
+)
+from services.measures.domain.catalogue import Catalogue, Target, Unit, UnitDirectory
 
 
 def content_hash(model: BaseModel) -> str:
@@ -38,8 +44,24 @@ def catalogue_published(catalogue: Catalogue) -> CataloguePublished:
         ],
         measures=[
             CatalogueMeasure(
-                code=m.code, kind=m.kind, type=m.type, title_zh=m.title_zh, title_en=m.title_en
+                code=m.code,
+                kind=m.kind,
+                type=m.type,
+                title_zh=m.title_zh,
+                title_en=m.title_en,
+                targets=[_target(t) for t in m.targets],
             )
             for m in catalogue.measures
         ],
+    )
+
+
+def _target(target: Target) -> CatalogueTarget:
+    return CatalogueTarget(
+        code=target.code,
+        description_zh=target.description_zh,
+        metric=target.metric,
+        comparator=target.comparator,
+        value=None if target.value is None else float(target.value),
+        direction=target.direction,
     )

@@ -7,13 +7,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.adapters.tables import scorecards
 
-SCORES = Gauge("fivetype_unit_score", "Each unit's score for the current programme year.", ["unit"])
+SCORES = Gauge(
+    "fivetype_unit_score", "Each scored unit's score for the current programme year.", ["unit"]
+)
 
 
 async def sample(session: AsyncSession, year: int) -> None:
-    rows = await session.execute(
-        sa.select(scorecards.c.unit, scorecards.c.total).where(scorecards.c.period == str(year))
+    query = sa.select(scorecards.c.unit, scorecards.c.total).where(
+        scorecards.c.period == str(year), scorecards.c.total.is_not(None)
     )
-    SCORES.clear()  # a unit without a card this year must not keep last year's score
+    rows = list(await session.execute(query))  # read before the clear, not between
+    SCORES.clear()  # a unit without a score this year must not keep last year's
     for unit, total in rows:
         SCORES.labels(unit).set(float(total))

@@ -93,6 +93,12 @@ async def unit_facts(session: AsyncSession, unit: str, kind: FactKind | None = N
     return [_fact(row) for row in await session.execute(query)]
 
 
+async def facts_of_kind(session: AsyncSession, kind: FactKind) -> list[Fact]:
+    """Every unit's facts of one kind (the 12345 indicators the peer averages come from)."""
+    query = sa.select(*_FACT_COLUMNS).where(facts.c.kind == kind.value)
+    return [_fact(row) for row in await session.execute(query)]
+
+
 async def reference_facts(session: AsyncSession) -> list[Fact]:
     query = sa.select(*_FACT_COLUMNS).where(facts.c.kind.in_(_REFERENCE))
     return [_fact(row) for row in await session.execute(query)]

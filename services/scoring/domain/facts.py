@@ -33,6 +33,8 @@ from contracts.measures import (
     ProgressReturned,
     UnitRegistered,
 )
+from contracts.notifications import EscalationRaised
+from contracts.scoring import VerdictRecorded
 from services.runtime.workdays import local_date
 
 
@@ -50,6 +52,8 @@ class FactKind(StrEnum):
     RECTIFICATION_REOPENED = "rectification_reopened"
     SUGGESTION_ANSWERED = "suggestion_answered"
     PUBLIC_SERVICE = "public_service"
+    ESCALATION = "escalation"
+    VERDICT = "verdict"
     UNIT = "unit"
     CATALOGUE = "catalogue"
 
@@ -103,6 +107,10 @@ def _progress(envelope: Envelope[ProgressReported]) -> Fact:
             "on_time": report.on_time,
             "milestone_completed": report.milestone_completed,
             "empty": not report.summary.strip() and not report.evidence,
+            "recurrence": report.recurrence,
+            "measure_title": report.measure_title,
+            "target_code": report.target_code,
+            "target_value": report.target_value,
         },
     )
 
@@ -140,6 +148,14 @@ def _assignment(envelope: Envelope[AssignmentCreated]) -> Fact:
                 for m in assignment.milestones
                 if m.unit == assignment.unit
             },
+            "titles": {
+                m.milestone_id: m.title for m in assignment.milestones if m.unit == assignment.unit
+            },
+            "title": assignment.title_zh,
+            "year": assignment.year,
+            "recurrence": assignment.recurrence,
+            "target_code": assignment.target_code,
+            "target_value": assignment.target_value,
         },
     )
 
@@ -184,6 +200,7 @@ def _deadline_missed(envelope: Envelope[DeadlineMissed]) -> Fact:
             "assignment_id": missed.assignment_id,
             "milestone_id": missed.milestone_id,
             "due_date": missed.due_date.isoformat(),
+            "title": missed.title,
         },
     )
 
@@ -219,6 +236,8 @@ def _finding(envelope: Envelope[FindingRaised]) -> Fact:
             "measure_code": finding.measure_code,
             "measure_type": finding.measure_type,
             "inspection_kind": finding.inspection_kind.value,
+            "due_date": finding.due_date.isoformat(),
+            "title": finding.finding_title,
         },
     )
 
@@ -235,9 +254,16 @@ def _rectification(
             "severity": step.severity.value,
             "measure_code": step.measure_code,
             "measure_type": step.measure_type,
+            "due_date": step.due_date.isoformat(),
+            "title": step.finding_title,
         }
         if isinstance(step, RectificationClosed):
-            data |= {"on_time": step.on_time, "days_late": step.days_late}
+            data |= {
+                "on_time": step.on_time,
+                "days_late": step.days_late,
+                # The unit's part ended with the submission the office accepted.
+                "submitted_on": local_date(step.submitted_at).isoformat(),
+            }
         return Fact(envelope.id, kind, step.unit, local_date(moment(step)), envelope.time, data)
 
     return normalise
@@ -319,6 +345,51 @@ def _catalogue(envelope: Envelope[CataloguePublished]) -> Fact:
             "version": catalogue.version,
             "types": {t.code: [t.name_zh, t.name_en] for t in catalogue.types},
             "measure_types": {m.code: m.type for m in catalogue.measures},
+            "measure_names": {m.code: m.title_zh for m in catalogue.measures},
+            "targets": {
+                t.code: t.model_dump(mode="json") for m in catalogue.measures for t in m.targets
+            },
+        },
+    )
+
+
+def _escalation(envelope: Envelope[EscalationRaised]) -> Fact:
+    step = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.ESCALATION,
+        step.unit,
+        local_date(step.raised_at),
+        envelope.time,
+        {
+            "case_id": step.case_id,
+            "level": step.level.value,
+            "item_type": step.item_type.value,
+            "item_id": step.item_id,
+            "title": step.title,
+            "measure_code": step.measure_code,
+            "due_date": step.due_date.isoformat(),
+        },
+    )
+
+
+def _verdict(envelope: Envelope[VerdictRecorded]) -> Fact:
+    verdict = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.VERDICT,
+        verdict.unit,
+        None,
+        envelope.time,
+        {
+            "verdict_id": verdict.verdict_id,
+            "period": verdict.period,
+            "kind": verdict.kind,
+            "steps": verdict.steps,
+            "reason": verdict.reason,
+            "document": verdict.document,
+            "decided_by": verdict.decided_by,
+            "decided_on": verdict.decided_on.isoformat(),
         },
     )
 
@@ -341,6 +412,8 @@ NORMALISERS: Mapping[type[Message], Normaliser] = {
     RectificationReopened: _rectification(FactKind.RECTIFICATION_REOPENED, lambda s: s.reopened_at),
     SuggestionAnswered: _suggestion_answered,
     PublicServiceIndicators: _public_service,
+    EscalationRaised: _escalation,
+    VerdictRecorded: _verdict,
     UnitRegistered: _unit,
     CataloguePublished: _catalogue,
 }

@@ -1,23 +1,27 @@
 """The inputs a rubric can score: named series of observations derived from a unit's facts.
 
-Most facts give one observation each (a finding, a missed deadline). Two inputs are derived
-across facts: `milestone` (a milestone's outcome, from its plan, extensions, reports, reviews and
-missed deadlines) and `public_service` (the latest revision of each month's 12345 indicators).
-Every derivation is a function of the set of facts, so arrival order never matters.
+Most facts give one observation each (a finding, a missed deadline, an escalation). Some inputs
+are derived across facts: `milestone` (2026.1: a milestone's outcome), `task` (a milestone's or an
+obligation occurrence's outcome), `target` (a quantified target's reported value),
+`rectification` and `open_finding` (a finding's spells, see items.py) and `public_service` (the
+latest revision of each month's 12345 indicators). Every derivation is a function of the set of
+facts (and of `today` for what is still open), so arrival order never matters.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from contracts.inspections import FiveType, InspectionKind, Severity
+from contracts.inspections import InspectionKind, Severity
 from contracts.measures import AchievementKind, DeadlineItem
+from contracts.notifications import EscalationLevel
+from services.scoring.domain import items
 from services.scoring.domain.facts import PUBLIC_SERVICE_COUNTS, Fact, FactKind
+from services.scoring.domain.items import WorkItem
+from services.scoring.domain.observation import FIVE_TYPES, Observation, Typing, flag
 from services.scoring.domain.reference import Reference
 
-FIVE_TYPES: tuple[str, ...] = tuple(t.value for t in FiveType)
+__all__ = ["FIVE_TYPES", "INPUTS", "Observation", "observe"]
 BOOLEAN = ("true", "false")
 
 
@@ -77,117 +81,43 @@ INPUTS: Mapping[str, InputSpec] = {
         {},
         PUBLIC_SERVICE_COUNTS,
     ),
+    "task": InputSpec(
+        "交办任务",
+        "assigned tasks (milestones and recurring obligations)",
+        {
+            "kind": ("milestone", "obligation"),
+            "outcome": ("on_time", "late", "missed"),
+            "typed": BOOLEAN,
+        },
+        ("days_late",),
+    ),
+    "target": InputSpec(
+        "量化目标",
+        "quantified targets",
+        {"outcome": ("met", "partly", "not_met", "not_reported", "level")},
+    ),
+    "rectification": InputSpec(
+        "问题整改",
+        "rectifications by their deadline",
+        {"severity": _SEVERITY, "outcome": ("on_time", "late", "overdue")},
+    ),
+    "open_finding": InputSpec(
+        "逾期未整改问题（按月）",
+        "findings open past their deadline, per month",
+        {"severity": _SEVERITY},
+    ),
+    "escalation": InputSpec(
+        "督办升级",
+        "escalations of overdue items",
+        {
+            "level": tuple(level.value for level in EscalationLevel),
+            "item_type": tuple(i.value for i in DeadlineItem),
+        },
+    ),
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    input: str
-    day: date
-    measure_type: str | None
-    attrs: Mapping[str, str]  # attribute values as strings ("true"/"false" for flags)
-    numbers: Mapping[str, int]
-    events: tuple[str, ...]
-
-
-def _flag(value: object) -> str:
-    return "true" if value else "false"
-
-
-class _Typing:
-    """A measure's type: the event's own if it names one of the five, else the catalogue's."""
-
-    def __init__(self, reference: Reference):
-        self._reference = reference
-
-    def __call__(self, data: Mapping[str, Any], day: date) -> str | None:
-        own = data.get("measure_type")
-        if own in FIVE_TYPES:
-            return str(own)
-        found = self._reference.type_of(day.year, data.get("measure_code"))
-        return found if found in FIVE_TYPES else None
-
-
-def _newest_report(reports: Iterable[Fact]) -> Fact | None:
-    return max(reports, key=lambda f: (f.data["reported_at"], f.event_id), default=None)
-
-
-def _reviews(facts: list[Fact]) -> dict[str, str]:
-    """report_id -> accepted | returned, by the latest review of the report."""
-    latest: dict[str, Fact] = {}
-    for fact in facts:
-        if fact.kind in (FactKind.PROGRESS_ACCEPTED, FactKind.PROGRESS_RETURNED):
-            report_id = fact.data["report_id"]
-            current = latest.get(report_id)
-            if current is None or (fact.data["reviewed_at"], fact.event_id) > (
-                current.data["reviewed_at"],
-                current.event_id,
-            ):
-                latest[report_id] = fact
-    return {
-        report_id: "returned" if fact.kind is FactKind.PROGRESS_RETURNED else "accepted"
-        for report_id, fact in latest.items()
-    }
-
-
-@dataclass
-class _Milestone:
-    plan_due: date | None = None
-    extended_due: date | None = None  # the latest approved extension's new due date
-    measure_type: str | None = None
-    measure_code: str | None = None
-    reports: list[Fact] = field(default_factory=list)
-    missed: list[Fact] = field(default_factory=list)
-
-    @property
-    def due(self) -> date | None:
-        """The due date in force: extended, else planned, else as the reports or misses say."""
-        if self.extended_due is not None:
-            return self.extended_due
-        if self.plan_due is not None:
-            return self.plan_due
-        reported = _newest_report(self.reports)
-        if reported is not None and reported.data["milestone_due_date"]:
-            return date.fromisoformat(reported.data["milestone_due_date"])
-        return max((date.fromisoformat(m.data["due_date"]) for m in self.missed), default=None)
-
-    def measure(self) -> dict[str, Any]:
-        """Type and code from the plan, else from the first report or miss that names them."""
-        others = sorted([*self.reports, *self.missed], key=lambda f: f.event_id)
-        return {
-            "measure_type": self.measure_type
-            or next((f.data["measure_type"] for f in others if f.data["measure_type"]), None),
-            "measure_code": self.measure_code
-            or next((f.data["measure_code"] for f in others if f.data["measure_code"]), None),
-        }
-
-
-def _milestones(facts: list[Fact]) -> dict[tuple[str, str], _Milestone]:
-    """Milestones by (assignment, milestone); `facts` come oldest first, so the latest wins."""
-    milestones: dict[tuple[str, str], _Milestone] = defaultdict(_Milestone)
-    for fact in facts:
-        data = fact.data
-        if fact.kind is FactKind.ASSIGNMENT:
-            for milestone_id, due in data["milestones"].items():
-                entry = milestones[(data["assignment_id"], milestone_id)]
-                entry.plan_due = date.fromisoformat(due)
-                entry.measure_type = data["measure_type"]
-                entry.measure_code = data["measure_code"]
-        elif fact.kind is FactKind.EXTENSION:
-            entry = milestones[(data["assignment_id"], data["milestone_id"])]
-            entry.extended_due = date.fromisoformat(data["due_date_after"])
-        elif fact.kind is FactKind.PROGRESS and data["milestone_id"]:
-            milestones[(data["assignment_id"] or "", data["milestone_id"])].reports.append(fact)
-        elif (
-            fact.kind is FactKind.DEADLINE_MISSED
-            and data["item_type"] == DeadlineItem.MILESTONE.value
-            and data["milestone_id"]
-        ):
-            milestones[(data["assignment_id"] or "", data["milestone_id"])].missed.append(fact)
-    return milestones
-
-
-def _waived(fact: Fact, milestones: Mapping[tuple[str, str], _Milestone]) -> bool:
+def _waived(fact: Fact, milestones: Mapping[tuple[str, str], WorkItem]) -> bool:
     """A missed milestone deadline is waived when the office later extended it past that date."""
     data = fact.data
     if data["item_type"] != DeadlineItem.MILESTONE.value or not data["milestone_id"]:
@@ -198,20 +128,14 @@ def _waived(fact: Fact, milestones: Mapping[tuple[str, str], _Milestone]) -> boo
 
 
 def _milestone_outcome(
-    entry: _Milestone, reviews: Mapping[str, str], typing: _Typing
+    entry: WorkItem, review: Mapping[str, str], typing: Typing
 ) -> Observation | None:
+    """2026.1's milestone input: obligations are not milestones there."""
     due = entry.due
     if due is None:
         return None
-    completions = [
-        r
-        for r in entry.reports
-        if r.data["milestone_completed"] and reviews.get(r.data["report_id"]) != "returned"
-    ]
-    completion = min(completions, key=lambda r: (r.data["reported_at"], r.event_id), default=None)
-    missed = tuple(
-        sorted(m.event_id for m in entry.missed if m.data["due_date"] == due.isoformat())
-    )
+    completion = entry.completion(review)
+    missed = entry.misses_of(due)
     if completion is None and not missed:
         return None  # still open and not yet overdue: it counts once it is settled
     if completion is None:
@@ -252,31 +176,67 @@ def _public_service(facts: list[Fact]) -> list[Observation]:
     ]
 
 
-_ONE_TO_ONE: Mapping[FactKind, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    # kind -> (input, attributes copied from the fact's data, numbers copied)
-    FactKind.FINDING: ("finding", ("severity", "inspection_kind"), ()),
-    FactKind.RECTIFICATION_RETURNED: ("rectification_returned", ("severity",), ()),
+_ONE_TO_ONE: Mapping[FactKind, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
+    # kind -> (input, attributes copied from the fact's data, numbers copied, the item's id)
+    FactKind.FINDING: ("finding", ("severity", "inspection_kind"), (), "finding_id"),
+    FactKind.RECTIFICATION_RETURNED: (
+        "rectification_returned",
+        ("severity",),
+        (),
+        "finding_id",
+    ),
     FactKind.RECTIFICATION_CLOSED: (
         "rectification_closed",
         ("severity", "on_time"),
         ("days_late",),
+        "finding_id",
     ),
-    FactKind.RECTIFICATION_REOPENED: ("rectification_reopened", ("severity",), ()),
-    FactKind.SUGGESTION_ANSWERED: ("suggestion_answered", ("on_time",), ("days_late",)),
-    FactKind.ACHIEVEMENT: ("achievement", ("kind",), ()),
+    FactKind.RECTIFICATION_REOPENED: (
+        "rectification_reopened",
+        ("severity",),
+        (),
+        "finding_id",
+    ),
+    FactKind.SUGGESTION_ANSWERED: (
+        "suggestion_answered",
+        ("on_time",),
+        ("days_late",),
+        "suggestion_id",
+    ),
+    FactKind.ACHIEVEMENT: ("achievement", ("kind",), (), "achievement_id"),
+    FactKind.ESCALATION: ("escalation", ("level", "item_type"), (), "item_id"),
 }
 
 
 def _text(value: object) -> str:
-    return _flag(value) if isinstance(value, bool) else str(value)
+    return flag(value) if isinstance(value, bool) else str(value)
 
 
-def observe(facts: Iterable[Fact], reference: Reference) -> list[Observation]:
-    """Every observation a unit's facts give, in a deterministic order."""
+def _one(
+    fact: Fact, day: date, typing: Typing, extra: Mapping[str, str] | None = None
+) -> Observation:
+    name, attributes, numbers, ident = _ONE_TO_ONE[fact.kind]
+    data = fact.data
+    return Observation(
+        name,
+        day,
+        typing(data, day),
+        {a: _text(data[a]) for a in attributes},
+        {n: int(data[n]) for n in numbers},
+        (fact.event_id,),
+        typing.item(name, str(data[ident]), data, day),
+    )
+
+
+def observe(
+    facts: Iterable[Fact], reference: Reference, today: date | None = None
+) -> list[Observation]:
+    """Every observation a unit's facts give, in a deterministic order; items still open past
+    their deadline count up to `today` (none when it is not given)."""
     unique = sorted({f.event_id: f for f in facts}.values(), key=lambda f: (f.known_at, f.event_id))
-    typing = _Typing(reference)
-    reviews = _reviews(unique)
-    milestones = _milestones(unique)
+    typing = Typing(reference)
+    review = items.reviews(unique)
+    milestones = items.work_items(unique, frozenset({DeadlineItem.MILESTONE.value}))
     found: list[Observation] = []
     for fact in unique:
         data, day = fact.data, fact.day
@@ -284,31 +244,30 @@ def observe(facts: Iterable[Fact], reference: Reference) -> list[Observation]:
             continue
         if fact.kind is FactKind.PROGRESS:
             attrs = {
-                "late": _flag(data["on_time"] is False),
-                "empty": _flag(data["empty"]),
-                "review": reviews.get(data["report_id"], "pending"),
+                "late": flag(data["on_time"] is False),
+                "empty": flag(data["empty"]),
+                "review": review.get(data["report_id"], "pending"),
             }
-            found.append(Observation("report", day, typing(data, day), attrs, {}, (fact.event_id,)))
-        elif fact.kind is FactKind.DEADLINE_MISSED:
-            attrs = {"item_type": data["item_type"], "waived": _flag(_waived(fact, milestones))}
+            item = typing.item("report", data["report_id"], data, day)
             found.append(
-                Observation("deadline_missed", day, typing(data, day), attrs, {}, (fact.event_id,))
+                Observation("report", day, typing(data, day), attrs, {}, (fact.event_id,), item)
             )
-        elif fact.kind in _ONE_TO_ONE:
-            name, attributes, numbers = _ONE_TO_ONE[fact.kind]
+        elif fact.kind is FactKind.DEADLINE_MISSED:
+            attrs = {"item_type": data["item_type"], "waived": flag(_waived(fact, milestones))}
+            item = typing.item(data["item_type"], data["item_id"], data, day, outcome="missed")
             found.append(
                 Observation(
-                    name,
-                    day,
-                    typing(data, day),
-                    {a: _text(data[a]) for a in attributes},
-                    {n: int(data[n]) for n in numbers},
-                    (fact.event_id,),
+                    "deadline_missed", day, typing(data, day), attrs, {}, (fact.event_id,), item
                 )
             )
+        elif fact.kind in _ONE_TO_ONE:
+            found.append(_one(fact, day, typing))
     for entry in milestones.values():
-        if (outcome := _milestone_outcome(entry, reviews, typing)) is not None:
+        if (outcome := _milestone_outcome(entry, review, typing)) is not None:
             found.append(outcome)
+    found.extend(items.tasks(unique, typing))
+    found.extend(items.targets(unique, typing))
+    found.extend(items.findings(unique, typing, today))
     found.extend(_public_service(unique))
     found.sort(key=lambda o: (o.input, o.day, o.events))
     return found

@@ -4,6 +4,7 @@ from facts, latest by the producer's time, so the order of arrival never matters
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.scoring.domain.facts import Fact, FactKind
 
@@ -28,11 +29,22 @@ class Reference:
     units: dict[str, UnitInfo] = field(default_factory=dict)
     # programme year -> measure code -> type code (None for guarantee measures)
     measure_types: dict[int, dict[str, str | None]] = field(default_factory=dict)
+    # programme year -> measure code -> its Chinese title
+    measure_names: dict[int, dict[str, str]] = field(default_factory=dict)
+    # programme year -> target code -> the catalogue's target (contracts.measures.CatalogueTarget)
+    targets: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def type_of(self, year: int, measure_code: str | None) -> str | None:
         if measure_code is None:
             return None
         return self.measure_types.get(year, {}).get(measure_code)
+
+    def measure_name(self, year: int, measure_code: str | None) -> str | None:
+        if measure_code is None:
+            return None
+        names = self.measure_names.get(year, {})
+        # a target or sub-task (M12-T1) is named after its measure
+        return names.get(measure_code) or names.get(measure_code.split("-")[0])
 
     def ranked_units(self, peer_group: str) -> list[UnitInfo]:
         return sorted(
@@ -73,4 +85,6 @@ def reference_from(facts: Iterable[Fact]) -> Reference:
     return Reference(
         units=units,
         measure_types={y: dict(c.data["measure_types"]) for y, c in catalogues.items()},
+        measure_names={y: dict(c.data.get("measure_names", {})) for y, c in catalogues.items()},
+        targets={y: dict(c.data.get("targets", {})) for y, c in catalogues.items()},
     )

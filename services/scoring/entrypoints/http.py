@@ -1,9 +1,10 @@
 """HTTP routes of the scoring service: cards, rankings, periods and rubrics. Routes translate
 requests into handler and view calls; every refusal is a problem with a stable code."""
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -12,19 +13,21 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from contracts.common import Name, Text
 from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.reasons import REASON_TEXT, Reason
-from contracts.scoring import RankingPublished
+from contracts.scoring import RankingPublished, VerdictRecorded
 from services.runtime.auth import EVERYONE, Principal, Role, allow, own_unit
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
+from services.runtime.workdays import local_date
 from services.scoring.adapters import repository, stream
+from services.scoring.domain.cards import LineItem, Verdict
+from services.scoring.domain.earned import verdicts_of
 from services.scoring.domain.facts import FactKind
 from services.scoring.domain.periods import PERIOD_PATTERN, Period, PeriodKind
 from services.scoring.domain.progress import UnitProgress, summarise
 from services.scoring.domain.rubric import RubricRefused, parse_rubric
-from services.scoring.domain.scoring import LineItem
 from services.scoring.entrypoints import views
 from services.scoring.entrypoints.bus import DURABLES
-from services.scoring.handlers import periods
+from services.scoring.handlers import periods, verdicts
 from services.scoring.handlers.rulebook import RubricConflict, RubricNotNewer, RuleBook
 from services.scoring.settings import ScoringSettings
 
@@ -37,7 +40,7 @@ RUBRIC_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "ap
 
 # Exceptions of the domain and service layer -> (status, code, Chinese title, English title).
 _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
-    views.UnknownUnit: (404, Reason.UNKNOWN_UNIT.value, *REASON_TEXT[Reason.UNKNOWN_UNIT]),
+    periods.UnknownUnit: (404, Reason.UNKNOWN_UNIT.value, *REASON_TEXT[Reason.UNKNOWN_UNIT]),
     periods.NoRubric: (404, "no_rubric", "该年度没有考核评分细则", "No rubric for this year"),
     views.UnknownRubricVersion: (
         404,
@@ -63,6 +66,18 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
         "no_peer_groups",
         "尚无可排名的责任单位",
         "No unit is registered in a peer group",
+    ),
+    verdicts.NoGrades: (
+        409,
+        "verdict_needs_grades",
+        "该年度评分细则未设等次，不能记录一票否决或降等",
+        "The rubric in force has no grades to veto or lower",
+    ),
+    verdicts.VerdictConflict: (
+        409,
+        "verdict_id_conflict",
+        "该决定编号已用于另一项决定",
+        "The verdict id is used by another verdict",
     ),
     RubricConflict: (
         409,
@@ -105,6 +120,21 @@ class CloseRequest(BaseModel):
     revise: bool = Field(
         default=False, description="Publish a new revision of an already published period."
     )
+
+
+class VerdictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verdict_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="The office's key for the decision; the same key again changes nothing.",
+    )
+    period: str = Field(pattern=PERIOD_PATTERN, examples=["2026"])
+    kind: Literal["veto", "downgrade"]
+    steps: int = Field(default=1, ge=1, le=3, description="Grades to fall (降等 only).")
+    reason: Text = Field(min_length=1)
+    document: Name = Field(description="文号 of the decision, e.g. 洪五型办〔2026〕12号.")
+    decided_on: date
 
 
 class Closed(BaseModel):
@@ -218,6 +248,7 @@ def router(
                 book,
                 unit,
                 Period.parse(period),
+                today=local_date(clock()),
                 as_of=as_of,
                 rubric_version=rubric_version,
             )
@@ -234,10 +265,12 @@ def router(
         period: PeriodPath,
         type: Annotated[str | None, Query(pattern=r"^[a-z]+$")] = None,
         rule: Annotated[str | None, Query(max_length=48)] = None,
-        effect: Annotated[Literal["deduction", "bonus"] | None, Query()] = None,
+        effect: Annotated[Literal["earned", "deduction", "bonus"] | None, Query()] = None,
     ) -> list[LineItem]:
         async with _problems(), db.session() as session:
-            view = await views.card_view(session, book, unit, Period.parse(period))
+            view = await views.card_view(
+                session, book, unit, Period.parse(period), today=local_date(clock())
+            )
         return [
             item
             for item in view.card.line_items
@@ -287,7 +320,7 @@ def router(
     ) -> views.RankingView:
         async with _problems(), db.session() as session:
             return await views.ranking_view(
-                session, book, Period.parse(period), peer_group, revision
+                session, book, Period.parse(period), peer_group, revision, local_date(clock())
             )
 
     @api.get(
@@ -348,6 +381,43 @@ def router(
             as_of=now,
             rankings=published,
         )
+
+    @api.post(
+        "/units/{unit}/verdicts",
+        tags=["verdicts"],
+        status_code=201,
+        summary="Record 一票否决 (veto) or 降等 (downgrade) for a unit and period",
+        description="The office records the decision with the document that made it; the unit's "
+        "card for the period shows it and its 等次 follows (veto: 较差; downgrade: down by "
+        "`steps`). Published as VerdictRecorded; the same `verdict_id` again changes nothing.",
+        responses=_refusal_responses(404, 409, 422),
+    )
+    async def record_verdict(
+        unit: UnitPath, body: VerdictRequest, who: Principal = allow()
+    ) -> VerdictRecorded:
+        now = clock()
+        verdict = VerdictRecorded(
+            **body.model_dump(),
+            unit=unit,
+            verdict_id=body.verdict_id or uuid.uuid4().hex,
+            decided_by=who.subject,
+            recorded_at=now,
+        )
+        async with _problems(), db.session() as session, session.begin():
+            recorded = await verdicts.record(session, book, verdict, now)
+        runtime.relay.notify()
+        return recorded
+
+    @api.get(
+        "/units/{unit}/verdicts",
+        tags=["verdicts"],
+        summary="The office's verdicts on a unit (一票否决, 降等), by period",
+        dependencies=[own_unit(*EVERYONE)],
+    )
+    async def unit_verdicts(unit: UnitPath) -> dict[str, list[Verdict]]:
+        async with db.session() as session:
+            facts = await repository.unit_facts(session, unit, FactKind.VERDICT)
+        return verdicts_of(facts)
 
     @api.get(
         "/rubrics",

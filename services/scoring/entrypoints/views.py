@@ -2,7 +2,7 @@
 stored cards where they answer the question and computes from facts where they cannot (as of a
 past date, under another rubric version, or a card not computed yet)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -10,19 +10,18 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.scoring import RankingPublished
+from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
+from services.scoring.domain.cards import Scorecard, TypeScore
 from services.scoring.domain.facts import Fact
 from services.scoring.domain.periods import Period, PeriodKind
-from services.scoring.domain.ranking import Standing, rank
-from services.scoring.domain.reference import reference_from
+from services.scoring.domain.ranking import rank_cards
+from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
-from services.scoring.domain.scoring import Scorecard, TypeScore, score
-from services.scoring.handlers.periods import NoRubric
+from services.scoring.domain.scoring import Context, score
+from services.scoring.handlers.periods import NoRubric, UnknownUnit
+from services.scoring.handlers.recompute import load_context
 from services.scoring.handlers.rulebook import RuleBook
-
-
-class UnknownUnit(Exception):
-    pass
 
 
 class UnknownRubricVersion(Exception):
@@ -66,7 +65,7 @@ class CardView(BaseModel):
 class HistoryPoint(BaseModel):
     period: str
     period_kind: PeriodKind
-    total: Decimal
+    total: Decimal | None
     rubric_version: str
     revision: int
     updated_at: datetime
@@ -74,7 +73,7 @@ class HistoryPoint(BaseModel):
 
 class CardRevision(BaseModel):
     revision: int
-    total: Decimal
+    total: Decimal | None
     digest: str
     rubric_version: str
     recorded_at: datetime
@@ -88,6 +87,7 @@ class ProvisionalEntry(BaseModel):
     types: list[TypeScore]
     tied: bool
     honour: Literal["red", "black"] | None
+    grade: str | None = None
 
 
 class ProvisionalRanking(BaseModel):
@@ -96,6 +96,7 @@ class ProvisionalRanking(BaseModel):
     peer_group_name_en: str | None
     rubric_version: str
     entries: list[ProvisionalEntry]
+    unscored: list[str] = []
 
 
 class RankingView(BaseModel):
@@ -129,6 +130,7 @@ async def card_view(
     unit: str,
     period: Period,
     *,
+    today: date,
     as_of: datetime | None = None,
     rubric_version: str | None = None,
 ) -> CardView:
@@ -144,11 +146,14 @@ async def card_view(
     if as_of is None and stored is not None and stored.rubric_version == rubric.version:
         card, on_request = Scorecard.model_validate(stored.card), False
     else:
-        card, on_request = score(unit, everything, rubric, period, as_of), True
+        context = await load_context(session, [rubric], reference, today, as_of)
+        card, on_request = score(unit, everything, rubric, period, as_of, context), True
     closures = await repository.closures_of(session, period.label)
     published, late = None, []
     if closures:
-        published = await _publication(session, book, unit, period, closures[-1], everything)
+        published = await _publication(
+            session, book, unit, period, closures[-1], everything, reference
+        )
         late = _late_events(facts, period, closures[-1].as_of)
     info = reference.units.get(unit)
     return CardView(
@@ -174,8 +179,11 @@ async def _publication(
     period: Period,
     closure: Any,
     facts: list[Fact],
+    reference: Reference,
 ) -> Publication:
     rubric = rubric_for(book, period.year, closure.rubric_version)
+    as_of = closure.as_of
+    context = await load_context(session, [rubric], reference, local_date(as_of), as_of)
     rankings = await repository.rankings_published(session, period.label, closure.revision)
     entry, group = next(
         ((e, r["peer_group"]) for r in rankings for e in r["entries"] if e["unit"] == unit),
@@ -190,7 +198,7 @@ async def _publication(
         peer_group=group,
         rank=entry["rank"] if entry else None,
         total=Decimal(str(entry["total"])) if entry else None,
-        card=score(unit, facts, rubric, period, closure.as_of),
+        card=score(unit, facts, rubric, period, as_of, context),
     )
 
 
@@ -225,6 +233,7 @@ async def ranking_view(
     period: Period,
     peer_group: str | None,
     revision: int | None,
+    today: date,
 ) -> RankingView:
     closures = await repository.closures_of(session, period.label)
     if closures:
@@ -244,7 +253,7 @@ async def ranking_view(
         )
     await book.refresh(session)
     rubric = rubric_for(book, period.year, None)
-    provisional = await _provisional(session, rubric, period, peer_group)
+    provisional = await _provisional(session, rubric, period, peer_group, today)
     return RankingView(
         period=period.label,
         status="provisional",
@@ -255,7 +264,7 @@ async def ranking_view(
 
 
 async def _provisional(
-    session: AsyncSession, rubric: Rubric, period: Period, peer_group: str | None
+    session: AsyncSession, rubric: Rubric, period: Period, peer_group: str | None, today: date
 ) -> list[ProvisionalRanking]:
     """The ranking the current cards give; nothing is published until the office closes."""
     reference_facts = await repository.reference_facts(session)
@@ -265,11 +274,13 @@ async def _provisional(
         for row in await repository.period_cards(session, period.label)
         if row.rubric_version == rubric.version
     }
+    context = await load_context(session, [rubric], reference, today)
     result = []
     for group, (name_zh, name_en) in sorted(reference.peer_groups.items()):
         if peer_group not in (None, group):
             continue
-        cards = await _group_cards(session, reference_facts, group, stored, rubric, period)
+        cards = await _group_cards(session, reference_facts, group, stored, rubric, period, context)
+        ranked, unscored = rank_cards(cards, rubric)
         entries = [
             ProvisionalEntry(
                 rank=r.rank,
@@ -279,8 +290,9 @@ async def _provisional(
                 types=cards[r.unit].types,
                 tied=r.tied,
                 honour=r.honour,
+                grade=r.grade,
             )
-            for r in rank([Standing(u, c.total) for u, c in cards.items()], rubric.honour_roll)
+            for r in ranked
         ]
         result.append(
             ProvisionalRanking(
@@ -289,6 +301,7 @@ async def _provisional(
                 peer_group_name_en=name_en,
                 rubric_version=rubric.version,
                 entries=entries,
+                unscored=unscored,
             )
         )
     return result
@@ -301,12 +314,13 @@ async def _group_cards(
     stored: dict[str, Scorecard],
     rubric: Rubric,
     period: Period,
+    context: Context,
 ) -> dict[str, Scorecard]:
     cards = {}
     for unit in reference_from(reference_facts).ranked_units(group):
         card = stored.get(unit.code)
         if card is None:  # nothing to score yet, or not recomputed yet
             facts = await repository.unit_facts(session, unit.code)
-            card = score(unit.code, [*facts, *reference_facts], rubric, period)
+            card = score(unit.code, [*facts, *reference_facts], rubric, period, None, context)
         cards[unit.code] = card
     return cards

@@ -12,14 +12,15 @@ from contracts import subjects
 from contracts.envelope import Envelope, fact_id, wrap
 from contracts.scoring import RankingEntry, RankingPublished
 from services.runtime.messaging import add_to_outbox
+from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
 from services.scoring.domain.facts import Fact
 from services.scoring.domain.periods import Period
-from services.scoring.domain.ranking import Standing, rank
+from services.scoring.domain.ranking import rank_cards
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import Scorecard, score
-from services.scoring.handlers.recompute import type_scores
+from services.scoring.handlers.recompute import load_context, type_scores
 from services.scoring.handlers.rulebook import SOURCE, RuleBook
 
 log = structlog.get_logger()
@@ -36,6 +37,10 @@ class AlreadyClosed(Exception):
 
 
 class NoRubric(Exception):
+    pass
+
+
+class UnknownUnit(Exception):
     pass
 
 
@@ -60,8 +65,8 @@ def rankings(
     published = []
     for group, (name_zh, name_en) in sorted(reference.peer_groups.items()):
         members = [u for u in reference.ranked_units(group) if u.code in cards]
-        standings = [Standing(u.code, cards[u.code].total) for u in members]
         names = {u.code: u.name_zh for u in members}
+        ranked, unscored = rank_cards({u.code: cards[u.code] for u in members}, closure.rubric)
         entries = [
             RankingEntry(
                 rank=r.rank,
@@ -71,8 +76,9 @@ def rankings(
                 types=type_scores(cards[r.unit]),
                 tied=r.tied,
                 honour=r.honour,
+                grade=r.grade,
             )
-            for r in rank(standings, closure.rubric.honour_roll)
+            for r in ranked
         ]
         published.append(
             RankingPublished(
@@ -90,6 +96,7 @@ def rankings(
                 entries=entries,
                 red_list=[e.unit for e in entries if e.honour == "red"],
                 black_list=[e.unit for e in entries if e.honour == "black"],
+                unscored=unscored,
             )
         )
     return published
@@ -100,13 +107,15 @@ async def cards_as_of(
     units: Sequence[str],
     rubric: Rubric,
     period: Period,
-    as_of: datetime | None,
+    as_of: datetime,
     reference_facts: list[Fact],
 ) -> dict[str, Scorecard]:
+    reference = reference_from(reference_facts)
+    context = await load_context(session, [rubric], reference, local_date(as_of), as_of)
     cards = {}
     for unit in units:
         facts = await repository.unit_facts(session, unit)
-        cards[unit] = score(unit, [*facts, *reference_facts], rubric, period, as_of)
+        cards[unit] = score(unit, [*facts, *reference_facts], rubric, period, as_of, context)
     return cards
 
 

@@ -2,9 +2,9 @@
 job; every changed card is stored with its history and announced as ScoreUpdated."""
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -15,11 +15,12 @@ from contracts.envelope import Envelope, fact_id, wrap
 from contracts.scoring import ScoreUpdated, TypeScore
 from services.runtime.db import Database
 from services.runtime.messaging import add_to_outbox
+from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
 from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_fact
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
-from services.scoring.domain.scoring import Scorecard, score_all
+from services.scoring.domain.scoring import Context, Scorecard, context_for, score_all
 from services.scoring.handlers.rulebook import SOURCE, RuleBook
 
 log = structlog.get_logger()
@@ -32,7 +33,26 @@ async def record(session: AsyncSession, batch: Sequence[Envelope[Any]], now: dat
     units = {f.unit for f in found if f.kind not in REFERENCE_KINDS}
     if any(f.kind is FactKind.CATALOGUE for f in found):  # measure types may have changed
         units.update(await repository.scored_units(session))
+    if any(f.kind is FactKind.PUBLIC_SERVICE for f in found):  # the peers' averages move
+        units.update(await _peers(session, units))
     await repository.mark_dirty(session, units)
+
+
+async def _peers(session: AsyncSession, units: set[str]) -> set[str]:
+    reference = reference_from(await repository.reference_facts(session))
+    groups = {info.peer_group for code, info in reference.units.items() if code in units}
+    return {code for code, info in reference.units.items() if info.peer_group in groups}
+
+
+async def load_context(
+    session: AsyncSession,
+    rubrics: Iterable[Rubric],
+    reference: Reference,
+    today: date | None,
+    as_of: datetime | None = None,
+) -> Context:
+    public_service = await repository.facts_of_kind(session, FactKind.PUBLIC_SERVICE)
+    return context_for(rubrics, public_service, reference, today, as_of)
 
 
 def type_scores(card: Scorecard) -> list[TypeScore]:
@@ -57,10 +77,11 @@ def _score_updated(
         peer_group=info.peer_group if info else None,
         period=card.period,
         period_kind=card.period_kind.value,
-        total=float(card.total),
-        previous_total=float(previous[2]) if previous else None,
+        total=None if card.total is None else float(card.total),
+        previous_total=float(previous[2]) if previous and previous[2] is not None else None,
         types=type_scores(card),
         bonus=float(card.bonus),
+        grade=card.grade,
         rubric_version=card.rubric_version,
         revision=revision,
         card_digest=card.digest,
@@ -91,13 +112,23 @@ class Recomputer:
     pace: float = 1.0
     publish: bool = True
     _next_run: float = field(default=0.0, init=False)
+    _day: date | None = field(default=None, init=False)
 
     async def __call__(self) -> None:
         if time.monotonic() < self._next_run:
             return
         started = time.monotonic()
+        await self._new_day()
         await self.run_once()
         self._next_run = time.monotonic() + (time.monotonic() - started) * self.pace
+
+    async def _new_day(self) -> None:
+        """Open overdue items cost up to today: when the day changes every card is due again."""
+        today = local_date(self.clock())
+        if today != self._day:
+            async with self.db.session() as session, session.begin():
+                await repository.mark_dirty(session, await repository.scored_units(session))
+            self._day = today
 
     async def run_once(self) -> tuple[int, int]:
         """Recompute the marked units (up to `units_per_run`); returns (units, cards changed)."""
@@ -108,13 +139,15 @@ class Recomputer:
             await self.book.refresh(session)
             reference_facts = await repository.reference_facts(session)
             closed = await repository.closed_periods(session)
-        rubrics = rubrics_in_force(self.book)
-        reference = reference_from(reference_facts)
+            rubrics = rubrics_in_force(self.book)
+            reference = reference_from(reference_facts)
+            today = local_date(self.clock())
+            context = await load_context(session, rubrics.values(), reference, today)
         changed = 0
         for unit, marks in marked:
             async with self.db.session() as session, session.begin():
                 changed += await self._unit(
-                    session, unit, reference_facts, rubrics, reference, closed
+                    session, unit, reference_facts, rubrics, reference, closed, context
                 )
                 await repository.clear_dirty(session, unit, marks)
         if changed and self.publish:
@@ -129,12 +162,13 @@ class Recomputer:
         rubrics: dict[int, Rubric],
         reference: Reference,
         closed: set[str],
+        context: Context,
     ) -> int:
         facts = await repository.unit_facts(session, unit)
         stored = await repository.card_states(session, unit)
         now = self.clock()
         changed = 0
-        for card in score_all(unit, [*facts, *reference_facts], rubrics):
+        for card in score_all(unit, [*facts, *reference_facts], rubrics, context):
             previous = stored.get(card.period)
             if previous is not None and previous[0] == card.digest:
                 continue

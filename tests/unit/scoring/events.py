@@ -37,7 +37,8 @@ from services.scoring.handlers.rulebook import DEFAULT_RUBRIC_DIR
 
 PROGRAMME_TZ = timezone(timedelta(hours=8))
 GROUPS = {"county": "县区", "devzone": "开发区", "department": "市政府部门"}
-RUBRIC_2026 = (DEFAULT_RUBRIC_DIR / "2026.yaml").read_text(encoding="utf-8")
+RUBRIC_2026 = (DEFAULT_RUBRIC_DIR / "archive" / "2026.1.yaml").read_text(encoding="utf-8")
+EARNED_2026 = (DEFAULT_RUBRIC_DIR / "2026.yaml").read_text(encoding="utf-8")
 
 
 def at(day: date, hour: int = 10) -> datetime:

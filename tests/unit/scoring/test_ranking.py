@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from services.scoring.domain.ranking import Ranked, Standing, rank
-from services.scoring.domain.rubric import HonourRoll
+from services.scoring.domain.rubric_deduction import HonourRoll
 
 ROLL = HonourRoll(red_top=2, black_bottom=2, black_only_below=Decimal(95))
 

@@ -1,0 +1,513 @@
+"""The earned model's cards (rubric 2026.2 on). Rules, each with a worked example, in
+docs/scoring.md ("The earned model").
+
+1. 个性指标: each type in which the unit has tasks (milestones, obligation occurrences, targets)
+   is worth `tasks.points × its weight / the weights of the types with tasks`; it earns that times
+   the weighted completion of its items: on time 1, late `late_credit` (only if completed by the
+   period's end), missed 0, a target by degree (met 1, partly in proportion, not met 0).
+2. 共性指标: guarantee-measure tasks like tasks; rates against a target or the peer group's
+   average, only from `min_cases` cases.
+3. The parts the unit has are rescaled to make up `base`: nothing assigned in a type never gives
+   that type's marks, and a unit with no task in the period has no score (暂无考核数据).
+4. 扣分 (capped per indicator and in all) and 加分 (capped), then 等次 by bands and the office's
+   verdicts (一票否决: 较差; 降等: down by steps).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import cast
+
+from services.scoring.domain.cards import (
+    NO_DATA_ZH,
+    TYPE_NAMES,
+    ZERO,
+    ItemRef,
+    LineItem,
+    Scorecard,
+    TypeScore,
+    Verdict,
+    cents,
+)
+from services.scoring.domain.facts import Fact, FactKind
+from services.scoring.domain.observation import FIVE_TYPES, Observation
+from services.scoring.domain.periods import Period, PeriodKind
+from services.scoring.domain.rubric_earned import (
+    GRADE_ORDER,
+    CommonIndicator,
+    EarnedRubric,
+)
+from services.scoring.domain.rubric_parts import PerEvent, Selector, cap_for
+from services.scoring.domain.tally import (
+    DayPeriods,
+    Tallies,
+    item_order,
+    matches,
+    per_event_line,
+    tally_per_event,
+)
+
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+ALL = "all"  # the type key of lines that concern the whole card
+# peer group -> period -> common indicator id -> the group's average rate (0-1)
+PeerAverages = dict[str | None, dict[Period, dict[str, Decimal]]]
+OUTCOME_ZH = {"on_time": "按时完成", "late": "逾期完成", "missed": "未完成"}
+
+
+def verdicts_of(facts: Iterable[Fact]) -> dict[str, list[Verdict]]:
+    """The office's verdicts by period label."""
+    found: dict[str, list[Verdict]] = defaultdict(list)
+    for fact in sorted(facts, key=lambda f: (f.known_at, f.event_id)):
+        if fact.kind is FactKind.VERDICT:
+            data = fact.data
+            found[data["period"]].append(
+                Verdict(
+                    kind=data["kind"],
+                    steps=data["steps"],
+                    reason=data["reason"],
+                    document=data["document"],
+                    decided_by=data["decided_by"],
+                    decided_on=date.fromisoformat(data["decided_on"]),
+                    event_id=fact.event_id,
+                )
+            )
+    return found
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def task_credit(observation: Observation, period: Period, rubric: EarnedRubric) -> Decimal:
+    """What one task or target earns in `period`, from 0 to 1."""
+    if observation.input == "target":
+        if observation.attrs["outcome"] == "level":
+            return rubric.tasks.level_target_credit
+        return observation.credit or ZERO
+    outcome = observation.attrs["outcome"]
+    if outcome == "on_time":
+        return ONE
+    done = observation.completed_on
+    if outcome == "missed" or done is None or done > period.last_day:
+        return ZERO  # not completed by the period's end
+    late = rubric.tasks.late_credit
+    days = observation.numbers["days_late"]
+    return max(late.floor, late.first_day - late.per_day * (days - 1))
+
+
+def _weight(observation: Observation, rubric: EarnedRubric) -> Decimal:
+    weights = rubric.tasks.item_weights
+    if observation.input == "target":
+        return weights.target
+    return weights.obligation if observation.attrs["kind"] == "obligation" else weights.milestone
+
+
+@dataclass
+class _Work:
+    """The tasks of one type (or of the guarantee measures) in one period."""
+
+    weight: Decimal = ZERO
+    earned: Decimal = ZERO
+    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    items: list[ItemRef] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+    def add(self, observation: Observation, credit: Decimal, weight: Decimal) -> None:
+        self.weight += weight
+        self.earned += weight * credit
+        key = observation.attrs["outcome"] if observation.input == "task" else "target"
+        self.outcomes[key] += 1
+        self.events.extend(observation.events)
+        if observation.item is not None:
+            self.items.append(observation.item.model_copy(update={"credit": cents(credit)}))
+
+    @property
+    def rate(self) -> Decimal:
+        return self.earned / self.weight if self.weight else ZERO
+
+    def summary_zh(self) -> str:
+        parts = [f"{OUTCOME_ZH[k]} {self.outcomes[k]} 项" for k in OUTCOME_ZH if self.outcomes[k]]
+        if self.outcomes["target"]:
+            parts.append(f"量化目标 {self.outcomes['target']} 项")
+        return "，".join(parts)
+
+
+def _works(
+    observations: Sequence[Observation], period: Period, rubric: EarnedRubric
+) -> dict[str | None, _Work]:
+    """Tasks by type in `period`; None holds the guarantee measures' tasks."""
+    works: dict[str | None, _Work] = defaultdict(_Work)
+    for observation in observations:
+        credit = task_credit(observation, period, rubric)
+        works[observation.measure_type].add(observation, credit, _weight(observation, rubric))
+    return works
+
+
+# ----------------------------------------------------------------------------- common rates
+
+
+def _ratio(
+    observations: Mapping[str, list[Observation]], selector: Selector
+) -> tuple[Decimal, int]:
+    total, conditions = ZERO, selector.conditions
+    count = 0
+    for observation in observations.get(selector.input, ()):
+        if matches(observation, conditions):
+            total += observation.numbers[selector.sum] if selector.sum else 1
+            count += 1
+    return total, count
+
+
+def rate_of(
+    indicator: CommonIndicator, observations: Mapping[str, list[Observation]]
+) -> tuple[Decimal, Decimal] | None:
+    """(numerator, denominator) of a rate indicator, or None below its minimum of cases."""
+    assert indicator.numerator is not None and indicator.denominator is not None
+    numerator, _ = _ratio(observations, indicator.numerator)
+    denominator, _ = _ratio(observations, indicator.denominator)
+    if denominator <= 0 or denominator < indicator.min_cases:
+        return None
+    return numerator, denominator
+
+
+def _rate_credit(indicator: CommonIndicator, rate: Decimal, average: Decimal | None) -> Decimal:
+    """Met or beaten: 1; short of it: in proportion (an `at_most` rate by the room left)."""
+    goal = average if indicator.compare == "peer_average" else (indicator.target or ZERO) / HUNDRED
+    if goal is None:
+        return ONE  # no peer has enough cases to compare with
+    if indicator.direction == "at_least":
+        return ONE if goal <= 0 or rate >= goal else rate / goal
+    if rate <= goal:
+        return ONE
+    return max(ZERO, (ONE - rate) / (ONE - goal)) if goal < ONE else ZERO
+
+
+@dataclass(frozen=True)
+class _Part:
+    line: LineItem
+    available: Decimal  # points before rescaling; 0 when not assessable
+    rate: Decimal
+
+
+def _common_line(
+    indicator: CommonIndicator,
+    observations: Mapping[str, list[Observation]],
+    average: Decimal | None,
+) -> _Part:
+    found = rate_of(indicator, observations)
+    base = {
+        "rule": indicator.id,
+        "name_zh": indicator.name_zh,
+        "name_en": indicator.name_en,
+        "formula": "rate",
+        "effect": "earned",
+        "type": ALL,
+        "uncapped": ZERO,
+        "events": sorted(
+            e
+            for o in observations.get(indicator.denominator.input, ())  # type: ignore[union-attr]
+            for e in o.events
+        ),
+    }
+    if found is None:
+        _, cases = _ratio(observations, indicator.denominator)  # type: ignore[arg-type]
+        note = f"样本不足（{cases} 件，少于 {indicator.min_cases} 件），本项不计分"
+        line = LineItem(
+            **base,
+            points=ZERO,
+            count=cases,
+            detail={"min_cases": str(indicator.min_cases)},
+            explanation_zh=note,
+            explanation_en=f"Too few cases ({cases} < {indicator.min_cases}): not scored",
+            full_marks=ZERO,
+        )
+        return _Part(line, ZERO, ZERO)
+    numerator, denominator = found
+    rate = numerator / denominator
+    credit = _rate_credit(indicator, rate, average)
+    percent = cents(rate * HUNDRED)
+    if indicator.compare == "target":
+        against = f"目标 {indicator.target}%"
+    elif average is None:
+        against = "全组暂无可比数据，按达标计"
+    else:
+        against = f"全组平均 {cents(average * HUNDRED)}%"
+    line = LineItem(
+        **base,
+        points=ZERO,  # set when the parts are rescaled
+        count=int(denominator),
+        detail={
+            "numerator": str(numerator),
+            "denominator": str(denominator),
+            "rate_percent": str(percent),
+            "credit": str(cents(credit)),
+            **({"peer_average_percent": str(cents(average * HUNDRED))} if average else {}),
+        },
+        explanation_zh=f"{numerator}/{denominator} = {percent}%（{against}）",
+        explanation_en=f"{numerator}/{denominator} = {percent}%",
+    )
+    return _Part(line, indicator.points, credit)
+
+
+def _task_line(
+    rule: str, name: tuple[str, str], type_code: str, work: _Work, available: Decimal
+) -> _Part:
+    line = LineItem(
+        rule=rule,
+        name_zh=name[0],
+        name_en=name[1],
+        formula="tasks",
+        effect="earned",
+        type=type_code,
+        points=ZERO,
+        uncapped=ZERO,
+        count=len(work.items),
+        detail={
+            "weight": str(work.weight),
+            "earned_weight": str(cents(work.earned)),
+            "completion_percent": str(cents(work.rate * HUNDRED)),
+        },
+        explanation_zh=f"{work.summary_zh()}；完成度 {cents(work.rate * HUNDRED)}%",
+        explanation_en=f"{len(work.items)} item(s), completion {cents(work.rate * HUNDRED)}%",
+        events=sorted(work.events),
+        items=sorted(work.items, key=item_order),
+    )
+    return _Part(line, available, work.rate)
+
+
+def _earned_parts(
+    tasks: Sequence[Observation],
+    by_input: Mapping[str, list[Observation]],
+    period: Period,
+    rubric: EarnedRubric,
+    averages: Mapping[str, Decimal],
+) -> list[_Part]:
+    works = _works(tasks, period, rubric)
+    weights = rubric.tasks.weights
+    typed_weight = sum((weights[t] for t in works if t is not None), ZERO)
+    parts = []
+    for type_code in FIVE_TYPES:
+        if type_code in works:
+            share = rubric.tasks.points * weights[type_code] / typed_weight
+            name_zh, name_en = TYPE_NAMES[type_code]
+            names = (f"{name_zh}交办任务", f"{name_en} tasks")
+            parts.append(
+                _task_line(f"tasks_{type_code}", names, type_code, works[type_code], share)
+            )
+    for indicator in rubric.common:
+        if indicator.source == "guarantee_tasks":
+            if None in works:
+                names = (indicator.name_zh, indicator.name_en)
+                parts.append(_task_line(indicator.id, names, ALL, works[None], indicator.points))
+        else:
+            parts.append(_common_line(indicator, by_input, averages.get(indicator.id)))
+    return parts
+
+
+def _rescaled(parts: list[_Part], base: Decimal) -> list[LineItem]:
+    """Each assessable part's full marks rescaled so they add up to `base`, and its points."""
+    available = sum((p.available for p in parts), ZERO)
+    lines = []
+    for part in parts:
+        full = base * part.available / available if available else ZERO
+        points = cents(full * part.rate)
+        text = f"，得 {points} 分（满分 {cents(full)} 分）" if part.available else ""
+        lines.append(
+            part.line.model_copy(
+                update={
+                    "points": points,
+                    "uncapped": points,
+                    "full_marks": cents(full),
+                    "explanation_zh": part.line.explanation_zh + text,
+                    "explanation_en": part.line.explanation_en
+                    + (f", {points} of {cents(full)}" if part.available else ""),
+                }
+            )
+        )
+    return lines
+
+
+# ----------------------------------------------------------------------------- adjustments
+
+
+def _adjustments(
+    indicators: Sequence[PerEvent],
+    by_input: Mapping[str, list[Observation]],
+    period: Period,
+) -> list[LineItem]:
+    tallies: Tallies = {}
+    only_this = _OnlyPeriod(period)
+    for index, indicator in enumerate(indicators):
+        found = by_input.get(indicator.input, [])
+        tally_per_event(index, indicator, found, lambda _o: ALL, only_this, tallies)
+    here = tallies.get(period, {})
+    return [
+        per_event_line(indicator, ALL, here[(index, ALL)], period.kind)
+        for index, indicator in enumerate(indicators)
+        if (index, ALL) in here
+    ]
+
+
+class _OnlyPeriod(DayPeriods):
+    """Days of one period fall in it; others nowhere (a card tallies its own period)."""
+
+    def __init__(self, period: Period):
+        super().__init__()
+        self.period = period
+
+    def __call__(self, day: date) -> tuple[Period, ...]:
+        return (self.period,) if self.period.contains(day) else ()
+
+
+def _capped(lines: list[LineItem], cap: Decimal | None) -> tuple[Decimal, Decimal]:
+    """(capped, uncapped) sum of the lines' magnitudes."""
+    raw = sum((abs(li.points) for li in lines), ZERO)
+    return (min(raw, cap) if cap is not None else raw), raw
+
+
+# ----------------------------------------------------------------------------- grades
+
+
+def band_grade(total: Decimal, rubric: EarnedRubric) -> str:
+    bands = rubric.grades
+    if total >= bands.excellent:
+        return "excellent"
+    if total >= bands.good:
+        return "good"
+    return "fair" if total >= bands.fair else "poor"
+
+
+def apply_verdicts(grade: str, verdicts: Sequence[Verdict]) -> str:
+    if any(v.kind == "veto" for v in verdicts):
+        return "poor"
+    steps = sum(v.steps for v in verdicts if v.kind == "downgrade")
+    return GRADE_ORDER[min(GRADE_ORDER.index(grade) + steps, len(GRADE_ORDER) - 1)]
+
+
+# ----------------------------------------------------------------------------- the card
+
+
+def _in_period(observations: Sequence[Observation], period: Period) -> list[Observation]:
+    """A target is judged once a year: it counts in the year's card only."""
+    return [
+        o
+        for o in observations
+        if period.contains(o.day) and (o.input != "target" or period.kind is PeriodKind.YEAR)
+    ]
+
+
+def _card(
+    unit: str,
+    period: Period,
+    observations: list[Observation],
+    rubric: EarnedRubric,
+    as_of: datetime | None,
+    averages: Mapping[str, Decimal],
+    verdicts: Sequence[Verdict],
+) -> Scorecard:
+    by_input: dict[str, list[Observation]] = defaultdict(list)
+    for observation in observations:
+        by_input[observation.input].append(observation)
+    tasks = [*by_input["task"], *by_input["target"]]
+    earned_lines = _rescaled(_earned_parts(tasks, by_input, period, rubric, averages), rubric.base)
+    deductions = _adjustments(rubric.deductions, by_input, period)
+    bonuses = _adjustments(rubric.bonuses, by_input, period)
+    deducted, deducted_raw = _capped(deductions, cap_for(rubric.deduction_cap, period.kind))
+    bonus, bonus_raw = _capped(bonuses, cap_for(rubric.bonus_cap, period.kind))
+    types = [_type_score(t, earned_lines) for t in FIVE_TYPES]
+    settled = by_input["task"]
+    on_time = sum(1 for o in settled if o.attrs["outcome"] == "on_time")
+    total = grade = band = None
+    earned = None
+    if tasks:
+        earned = sum((li.points for li in earned_lines), ZERO)
+        total = cents(max(ZERO, earned + bonus - deducted))
+        band = band_grade(total, rubric)
+        grade = apply_verdicts(band, verdicts)
+    return Scorecard(
+        unit=unit,
+        period=period.label,
+        period_kind=period.kind,
+        rubric_version=rubric.version,
+        as_of=as_of.astimezone(UTC) if as_of else None,
+        base=cents(rubric.base),
+        total=total,
+        types=types,
+        bonus=cents(bonus),
+        bonus_uncapped=cents(bonus_raw),
+        line_items=[*earned_lines, *bonuses, *deductions],
+        observations=len(observations),
+        model="earned",
+        note_zh=None if tasks else NO_DATA_ZH,
+        earned=cents(earned) if earned is not None else None,
+        deductions=-cents(deducted),
+        deductions_uncapped=-cents(deducted_raw),
+        on_time_rate=cents(Decimal(on_time) / len(settled)) if settled else None,
+        band_grade=band,
+        grade=grade,
+        verdicts=list(verdicts),
+    )
+
+
+def _type_score(type_code: str, lines: Sequence[LineItem]) -> TypeScore:
+    name_zh, name_en = TYPE_NAMES[type_code]
+    line = next((li for li in lines if li.rule == f"tasks_{type_code}"), None)
+    return TypeScore(
+        type=type_code,
+        name_zh=name_zh,
+        name_en=name_en,
+        full_marks=line.full_marks or ZERO if line else ZERO,
+        deductions=ZERO,
+        score=line.points if line else ZERO,
+        assessed=line is not None,
+    )
+
+
+def year_cards(
+    unit: str,
+    observations: list[Observation],
+    rubric: EarnedRubric,
+    periods: Sequence[Period],
+    as_of: datetime | None,
+    averages: Mapping[Period, Mapping[str, Decimal]],
+    verdicts: Mapping[str, Sequence[Verdict]],
+) -> list[Scorecard]:
+    return [
+        _card(
+            unit,
+            period,
+            _in_period(observations, period),
+            rubric,
+            as_of,
+            averages.get(period, {}),
+            verdicts.get(period.label, ()),
+        )
+        for period in periods
+    ]
+
+
+def peer_averages(
+    rubric: EarnedRubric,
+    observations_by_unit: Mapping[str, list[Observation]],
+    groups: Mapping[str, str | None],
+    periods: Sequence[Period],
+) -> PeerAverages:
+    """The mean rate of each peer-compared indicator over the group's units that have enough
+    cases, per period."""
+    compared = [i for i in rubric.common if i.source == "rate" and i.compare == "peer_average"]
+    rates: dict[tuple[str | None, Period, str], list[Decimal]] = defaultdict(list)
+    for unit, observations in observations_by_unit.items():
+        for period in periods:
+            by_input: dict[str, list[Observation]] = defaultdict(list)
+            for observation in _in_period(observations, period):
+                by_input[observation.input].append(observation)
+            for indicator in compared:
+                if (found := rate_of(indicator, by_input)) is not None:
+                    rates[(groups.get(unit), period, indicator.id)].append(found[0] / found[1])
+    averages: PeerAverages = {}
+    for (group, period, indicator_id), values in rates.items():
+        mean = sum(values, ZERO) / len(values)
+        averages.setdefault(group, {}).setdefault(period, {})[indicator_id] = mean
+    return cast(PeerAverages, averages)
