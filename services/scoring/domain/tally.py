@@ -69,13 +69,14 @@ def tally_per_event(
             continue
         key = (index, type_key(observation))
         points = points_of(indicator, observation)
+        item = observation.item and observation.item.model_copy(update={"points": points})
         for period in periods(observation.day):
             tally = tallies.setdefault(period, {}).setdefault(key, Tally())
             tally.count += 1
             tally.points += points
             tally.events.extend(observation.events)
-            if observation.item is not None:
-                tally.items.append(observation.item.model_copy(update={"points": points}))
+            if item is not None:
+                tally.items.append(item)
 
 
 def cap_text(cap: Decimal | None, capped: bool) -> tuple[str, str]:

@@ -85,7 +85,15 @@ def catalogue(version: str, measure_types: dict[str, str | None]) -> Envelope[Ca
 
 
 def assignment(
-    unit: str, assignment_id: str, measure_type: str, milestones: dict[str, date]
+    unit: str,
+    assignment_id: str,
+    measure_type: str | None,
+    milestones: dict[str, date],
+    *,
+    measure_code: str = "M07",
+    recurrence: str | None = None,
+    target_code: str | None = None,
+    target_value: float | None = None,
 ) -> Envelope[AssignmentCreated]:
     data = AssignmentCreated(
         assignment_id=assignment_id,
@@ -94,12 +102,17 @@ def assignment(
         lead_unit=unit,
         co_units=[],
         year=2026,
-        measure_code="M07",
+        measure_code=measure_code,
         measure_type=measure_type,
+        recurrence=recurrence,
+        target_code=target_code,
+        target_value=target_value,
         title_zh="数字政府",
         title_en="Digital government",
         milestones=[
-            MilestonePlan(milestone_id=m, title=m, unit=unit, due_date=d, expected_percent=50)
+            MilestonePlan(
+                milestone_id=m, title=f"第{m}阶段", unit=unit, due_date=d, expected_percent=50
+            )
             for m, d in milestones.items()
         ],
         created_by="office",
@@ -120,13 +133,16 @@ def progress(
     completed: bool | None = None,
     summary: str = "按计划推进",
     percent: float = 50,
+    measure_code: str = "M07",
+    target_code: str | None = None,
+    target_value: float | None = None,
 ) -> Envelope[ProgressReported]:
     local_date = reported.astimezone(PROGRAMME_TZ).date()
     data = ProgressReported(
         report_id=report_id,
         unit=unit,
         unit_name=unit,
-        measure_code="M07",
+        measure_code=measure_code,
         measure_title="数字政府",
         milestone_id=milestone_id,
         percent_complete=percent,
@@ -140,6 +156,8 @@ def progress(
         milestone_due_date=due,
         on_time=(local_date <= due) if due else None,
         milestone_completed=completed,
+        target_code=target_code,
+        target_value=target_value,
     )
     return _wrap(data, unit, "fivetype/measures", ("ProgressReported", unit, report_id), reported)
 
