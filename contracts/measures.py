@@ -321,6 +321,23 @@ class AchievementKind(StrEnum):
     DEMONSTRATION_TITLE = "demonstration_title"  # 示范创建
 
 
+class AchievementLevel(StrEnum):
+    """Who recognised the work: 国家级, 省级, 市级. Scoring's bonuses are tiered by it."""
+
+    NATIONAL = "national"
+    PROVINCIAL = "provincial"
+    CITY = "city"
+
+
+# The level of each kind when the office does not say: the policy's national goals are national.
+DEFAULT_LEVEL = {
+    AchievementKind.NATIONAL_RECOGNITION: AchievementLevel.NATIONAL,
+    AchievementKind.NATIONAL_PILOT: AchievementLevel.NATIONAL,
+    AchievementKind.STATE_COUNCIL_INCENTIVE: AchievementLevel.NATIONAL,
+    AchievementKind.DEMONSTRATION_TITLE: AchievementLevel.CITY,
+}
+
+
 class AchievementRecognized(Message):
     """Event: a unit's work received a national recognition, a national pilot, a State Council
     supervision incentive or a demonstration title."""
@@ -330,6 +347,9 @@ class AchievementRecognized(Message):
     unit: UnitCode
     year: int
     kind: AchievementKind
+    level: AchievementLevel | None = Field(
+        default=None, description="None: the kind's default level (DEFAULT_LEVEL)."
+    )
     title: Name
     measure_code: MeasureCode
     measure_type: str | None = None

@@ -41,7 +41,7 @@ def test_status_exits_3_when_a_service_does_not_answer(platform: Stack) -> None:
 def test_the_demo_moves_the_scores(platform: Stack, tmp_path: Path) -> None:
     played = fivetype(
         platform,
-        *("demo", "--seed", "3", "--speed", "40", "--until", "2026-02-06"),
+        *("demo", "--seed", "3", "--speed", "40", "--until", "2026-03-10"),
         *("--data-dir", str(platform.data_dir)),
     )
     assert played.exit_code == 0, played.output

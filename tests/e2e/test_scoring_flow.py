@@ -1,6 +1,7 @@
 """Scoring in the running platform, on SQLite and PostgreSQL: the measures service publishes its
-unit directory and catalogue at start and scoring ranks by that replica; a missed deadline from
-the bus lands on the unit's card with the rule that priced it."""
+unit directory and catalogue at start and scoring ranks by that replica (on a fresh platform
+nobody has earned a score, so nobody is ranked or on a list); a missed deadline from the bus
+lands on the unit's card with the rule that priced it."""
 
 from collections.abc import Iterator
 from datetime import date
@@ -48,18 +49,20 @@ def test_rankings_follow_the_directory_the_measures_service_publishes(platform: 
     )
     county = groups["county"]
     assert county["peer_group_name_zh"] == "县区"
-    names = {e["unit"]: e["unit_name"] for e in county["entries"]}
-    assert names["360102"] == "东湖区" and "office" not in names
-    assert {e["total"] for e in county["entries"]} == {"100.00"}  # nothing to deduct yet
+    assert "360102" in county["unscored"] and "office" not in county["unscored"]
+    # nothing assigned, nothing earned: no score, no rank, no 红榜
+    assert [g["entries"] for g in groups.values()] == [[], [], []]
 
 
 def test_a_missed_deadline_is_priced_on_the_card(platform: Stack) -> None:
     event = missed(
         "360103",
-        "360103-A9/m1",
+        "A9/m1",
         date(2026, 3, 12),
-        item_type=DeadlineItem.OBLIGATION,
+        item_type=DeadlineItem.MILESTONE,
         measure_type="service",
+        assignment_id="A9",
+        milestone_id="m1",
     )
     busclient.publish(
         platform.nats_url,
@@ -69,11 +72,14 @@ def test_a_missed_deadline_is_priced_on_the_card(platform: Stack) -> None:
 
     def card() -> dict[str, Any] | None:
         body: dict[str, Any] = scoring(platform).get("/v1/units/360103/cards/2026-03").json()
-        return body if body["card"]["total"] == "99.00" else None
+        return body if body["card"]["total"] == "0.00" else None
 
     body = eventually(card, timeout=30)
-    line = next(li for li in body["card"]["line_items"] if li["rule"] == "deadline_missed")
-    assert (line["type"], line["points"], line["events"]) == ("service", "-1.00", [event.id])
+    line = next(li for li in body["card"]["line_items"] if li["rule"] == "tasks_service")
+    assert (line["type"], line["points"], line["events"]) == ("service", "0.00", [event.id])
+    assert [(i["id"], i["outcome"], i["due_date"]) for i in line["items"]] == [
+        ("A9/m1", "missed", "2026-03-12")
+    ]
     assert (body["unit_name"], body["peer_group"]) == ("西湖区", "county")
     english = scoring(platform).get(
         "/v1/units/360199/cards/2026-03", headers={"Accept-Language": "en"}

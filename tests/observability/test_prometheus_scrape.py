@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from contracts import subjects
 from fivetype.natsserver import free_port
 from fivetype.stack import Stack
 from tests import auth, busclient
 from tests.conftest import Databases, eventually, require_tool, start_nats, start_platform
 from tests.e2e.test_progress_flow import assign_m07, report
 from tests.integration.test_inspections_service import INSPECTOR, inspection
+from tests.unit.scoring.events import missed
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "k8s"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -117,6 +120,15 @@ def _make_activity(platform: Stack) -> None:
         f"{measures}/v1/units/360102/progress-reports", json={"bad": "body"}, headers=auth.headers()
     )
     busclient.publish(platform.nats_url, "fivetype.events.progress_reported.360102", b"{oops")
+    # a settled task, so that the unit earns a score (a unit with nothing assessable has none)
+    overdue = missed(
+        "360102", "OBS-A/m1", date(2026, 3, 12), assignment_id="OBS-A", milestone_id="m1"
+    )
+    busclient.publish(
+        platform.nats_url,
+        subjects.event(overdue.type, overdue.subject),
+        overdue.model_dump(mode="json", exclude_none=True),
+    )
     inspections = platform.service("inspections").url
     filed = httpx.post(
         f"{inspections}/v1/inspections", json=inspection("OBS-1"), headers=auth.headers()

@@ -202,6 +202,7 @@ class Achievement(MeasuresTable, table=True):
     unit: str = Field(max_length=40, index=True)
     year: int = Field(index=True)
     kind: str = Field(max_length=32)
+    level: str = Field(max_length=16, default="national")
     title: str = Field(max_length=200)
     measure_code: str = Field(max_length=32)
     recognised_on: date

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import Evidence, MeasureCode, Name, Text
 from contracts.envelope import UnitCode
-from contracts.measures import AchievementKind, ChangeKind, Key
+from contracts.measures import AchievementKind, AchievementLevel, ChangeKind, Key
 from services.measures.domain.catalogue import Target
 from services.measures.domain.errors import Code, Refused
 
@@ -53,6 +53,9 @@ class RecordAchievement(_Frozen):
     achievement_id: Key
     unit: UnitCode
     kind: AchievementKind
+    level: AchievementLevel | None = Field(
+        default=None, description="国家级/省级/市级; default by kind: national, or city for titles."
+    )
     title: Name
     measure_code: MeasureCode | None = Field(
         default=None, description="Default by kind: M04, M06, M09 or G2."

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import fact_id
 from contracts.measures import (
+    DEFAULT_LEVEL,
     AchievementRecognized,
     ChangeKind,
     ChangeRequestDecided,
@@ -367,6 +368,7 @@ async def record_achievement(
         unit=request.unit,
         year=request.recognised_on.year,
         kind=request.kind.value,
+        level=(request.level or DEFAULT_LEVEL[request.kind]).value,
         title=request.title,
         measure_code=measure_code,
         recognised_on=request.recognised_on,
@@ -383,6 +385,7 @@ async def record_achievement(
             unit=request.unit,
             year=row.year,
             kind=request.kind,
+            level=request.level or DEFAULT_LEVEL[request.kind],
             title=request.title,
             measure_code=measure_code,
             measure_type=measure_type,

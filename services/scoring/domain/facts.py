@@ -22,6 +22,7 @@ from contracts.inspections import (
     SuggestionAnswered,
 )
 from contracts.measures import (
+    DEFAULT_LEVEL,
     AchievementRecognized,
     AssignmentCreated,
     CataloguePublished,
@@ -216,6 +217,8 @@ def _achievement(envelope: Envelope[AchievementRecognized]) -> Fact:
         {
             "achievement_id": achievement.achievement_id,
             "kind": achievement.kind.value,
+            "level": (achievement.level or DEFAULT_LEVEL[achievement.kind]).value,
+            "title": achievement.title,
             "measure_code": achievement.measure_code,
             "measure_type": achievement.measure_type,
         },

@@ -11,9 +11,10 @@ facts (and of `today` for what is still open), so arrival order never matters.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from contracts.inspections import InspectionKind, Severity
-from contracts.measures import AchievementKind, DeadlineItem
+from contracts.measures import DEFAULT_LEVEL, AchievementKind, AchievementLevel, DeadlineItem
 from contracts.notifications import EscalationLevel
 from services.scoring.domain import items
 from services.scoring.domain.facts import PUBLIC_SERVICE_COUNTS, Fact, FactKind
@@ -73,7 +74,12 @@ INPUTS: Mapping[str, InputSpec] = {
         "监督员建议办理", "supervisors' suggestions answered", {"on_time": BOOLEAN}, ("days_late",)
     ),
     "achievement": InputSpec(
-        "争先创优", "recognitions and titles", {"kind": tuple(k.value for k in AchievementKind)}
+        "争先创优",
+        "recognitions and titles",
+        {
+            "kind": tuple(k.value for k in AchievementKind),
+            "level": tuple(level.value for level in AchievementLevel),
+        },
     ),
     "public_service": InputSpec(
         "12345等群众诉求",
@@ -203,13 +209,19 @@ _ONE_TO_ONE: Mapping[FactKind, tuple[str, tuple[str, ...], tuple[str, ...], str]
         ("days_late",),
         "suggestion_id",
     ),
-    FactKind.ACHIEVEMENT: ("achievement", ("kind",), (), "achievement_id"),
+    FactKind.ACHIEVEMENT: ("achievement", ("kind", "level"), (), "achievement_id"),
     FactKind.ESCALATION: ("escalation", ("level", "item_type"), (), "item_id"),
 }
 
 
 def _text(value: object) -> str:
     return flag(value) if isinstance(value, bool) else str(value)
+
+
+def _attribute(data: Mapping[str, Any], name: str) -> str:
+    if name == "level" and name not in data:  # a recognition stored before levels existed
+        return DEFAULT_LEVEL[AchievementKind(data["kind"])].value
+    return _text(data[name])
 
 
 def _one(
@@ -221,7 +233,7 @@ def _one(
         name,
         day,
         typing(data, day),
-        {a: _text(data[a]) for a in attributes},
+        {a: _attribute(data, a) for a in attributes},
         {n: int(data[n]) for n in numbers},
         (fact.event_id,),
         typing.item(name, str(data[ident]), data, day),

@@ -171,6 +171,7 @@ class AchievementView(BaseModel):
     unit: str
     year: int
     kind: str
+    level: str
     title: str
     measure_code: str
     recognised_on: date
