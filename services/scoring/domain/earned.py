@@ -499,6 +499,8 @@ def peer_averages(
     compared = [i for i in rubric.common if i.source == "rate" and i.compare == "peer_average"]
     rates: dict[tuple[str | None, Period, str], list[Decimal]] = defaultdict(list)
     for unit, observations in observations_by_unit.items():
+        if groups.get(unit) is None:
+            continue  # a unit in no peer group is compared with nobody
         for period in periods:
             by_input: dict[str, list[Observation]] = defaultdict(list)
             for observation in _in_period(observations, period):
