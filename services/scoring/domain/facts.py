@@ -397,7 +397,7 @@ def _verdict(envelope: Envelope[VerdictRecorded]) -> Fact:
     )
 
 
-Normaliser = Callable[[Envelope[Any]], Fact | None]
+Normaliser = Callable[[Envelope[Any]], Fact | list[Fact] | None]
 
 # Every message scoring consumes, and how it becomes a fact. The bus subscriptions and the
 # rebuild both read this table, so they cannot disagree on what is consumed.
@@ -422,6 +422,10 @@ NORMALISERS: Mapping[type[Message], Normaliser] = {
 }
 
 
-def to_fact(envelope: Envelope[Any]) -> Fact | None:
-    """The fact an event establishes; None for an event that changes no score."""
-    return NORMALISERS[type(envelope.data)](envelope)
+def to_facts(envelope: Envelope[Any]) -> list[Fact]:
+    """The facts an event establishes: none for an event that changes no score, several for one
+    that concerns several units (a bulletin)."""
+    found = NORMALISERS[type(envelope.data)](envelope)
+    if found is None:
+        return []
+    return found if isinstance(found, list) else [found]

@@ -33,7 +33,7 @@ from services.runtime import logs
 from services.runtime.db import Database, migrate
 from services.runtime.settings import nats_auth, nats_servers
 from services.scoring.adapters import repository, stream
-from services.scoring.domain.facts import NORMALISERS, to_fact
+from services.scoring.domain.facts import NORMALISERS, to_facts
 from services.scoring.domain.rubric import RubricRefused, rubric_from_document
 from services.scoring.handlers import periods, recompute
 from services.scoring.handlers.rulebook import DEFAULT_RUBRIC_DIR, RuleBook
@@ -93,7 +93,7 @@ async def _restore_rubric(session: AsyncSession, envelope: Envelope[RubricActiva
 
 
 async def _apply(session: AsyncSession, envelopes: list[Envelope[Any]], now: datetime) -> int:
-    facts = [f for e in envelopes if type(e.data) in NORMALISERS and (f := to_fact(e)) is not None]
+    facts = [f for e in envelopes if type(e.data) in NORMALISERS for f in to_facts(e)]
     await repository.add_facts(session, facts, now)
     for envelope in envelopes:
         if isinstance(envelope.data, RubricActivated):

@@ -17,7 +17,7 @@ from services.runtime.db import Database
 from services.runtime.messaging import add_to_outbox
 from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
-from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_fact
+from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import Context, Scorecard, context_for, score_all
@@ -28,7 +28,7 @@ log = structlog.get_logger()
 
 async def record(session: AsyncSession, batch: Sequence[Envelope[Any]], now: datetime) -> None:
     """Store the facts of a batch and mark the units whose cards they may change."""
-    found = [fact for envelope in batch if (fact := to_fact(envelope)) is not None]
+    found = [fact for envelope in batch for fact in to_facts(envelope)]
     await repository.add_facts(session, found, now)
     units = {f.unit for f in found if f.kind not in REFERENCE_KINDS}
     if any(f.kind is FactKind.CATALOGUE for f in found):  # measure types may have changed

@@ -12,7 +12,7 @@ from contracts.envelope import fact_id, wrap
 from contracts.scoring import VerdictRecorded
 from services.runtime.messaging import add_to_outbox
 from services.scoring.adapters import repository
-from services.scoring.domain.facts import FactKind, to_fact
+from services.scoring.domain.facts import FactKind, to_facts
 from services.scoring.domain.reference import reference_from
 from services.scoring.domain.rubric import EarnedRubric
 from services.scoring.handlers.periods import NoRubric, UnknownUnit
@@ -53,9 +53,7 @@ async def record(
                 raise VerdictConflict(verdict.verdict_id)
             return stored
     envelope = wrap(verdict, subject=verdict.unit, source=SOURCE, id=event_id, time=now)
-    recorded = to_fact(envelope)
-    assert recorded is not None  # a verdict is always a fact
-    await repository.add_facts(session, [recorded], now)
+    await repository.add_facts(session, to_facts(envelope), now)
     await repository.mark_dirty(session, [verdict.unit])
     await add_to_outbox(session, envelope, subjects.event(VerdictRecorded.NAME, verdict.unit))
     return verdict

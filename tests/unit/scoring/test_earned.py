@@ -22,7 +22,7 @@ from contracts.measures import (
 from contracts.notifications import EscalationLevel, EscalationRaised
 from contracts.scoring import VerdictRecorded
 from services.scoring.domain.cards import Scorecard
-from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_fact
+from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
 from services.scoring.domain.periods import Period
 from services.scoring.domain.ranking import Standing, rank_earned
 from services.scoring.domain.reference import reference_from
@@ -88,7 +88,7 @@ def catalogue() -> Envelope[CataloguePublished]:
 
 def facts(*envelopes: Envelope[Any]) -> list[Fact]:
     base = [catalogue(), unit_registered(UNIT, "东湖区", "county")]
-    return [f for e in (*base, *envelopes) if (f := to_fact(e)) is not None]
+    return [f for e in (*base, *envelopes) for f in to_facts(e)]
 
 
 def card(*envelopes: Envelope[Any], period: Period = YEAR, context: Context = END) -> Scorecard:

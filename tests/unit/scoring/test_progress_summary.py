@@ -1,7 +1,7 @@
 import itertools
 from datetime import UTC, datetime
 
-from services.scoring.domain.facts import Fact, FactKind, to_fact
+from services.scoring.domain.facts import Fact, FactKind, to_facts
 from services.scoring.domain.progress import summarise
 from tests.unit.scoring.events import progress, returned
 
@@ -41,7 +41,9 @@ def test_latest_report_per_measure_wins_in_any_arrival_order() -> None:
 def test_a_returned_report_no_longer_counts() -> None:
     first = progress("360102", "r-1", datetime(2026, 3, 1, tzinfo=UTC), percent=20)
     second = progress("360102", "r-2", datetime(2026, 3, 9, tzinfo=UTC), percent=60)
-    facts = [to_fact(e) for e in (first, second, returned("360102", "r-2", second.time))]
+    facts = [
+        f for e in (first, second, returned("360102", "r-2", second.time)) for f in to_facts(e)
+    ]
     summary = summarise("360102", [f for f in facts if f is not None])
     assert summary.reports == 1
     assert [m.percent_complete for m in summary.measures] == [20]

@@ -18,7 +18,7 @@ from services.runtime import messaging
 from services.runtime.db import Database
 from services.scoring.adapters import repository
 from services.scoring.adapters.tables import metadata
-from services.scoring.domain.facts import to_fact
+from services.scoring.domain.facts import to_facts
 from services.scoring.domain.rubric import Rubric, parse_rubric
 from services.scoring.domain.scoring import Context, score_all
 from services.scoring.handlers import recompute
@@ -40,7 +40,7 @@ TODAY = Context(today=date(2026, 12, 1))
 def cards_of(
     envelopes: list[Envelope[Any]], unit: str = "360102", rubric: Rubric = RUBRIC
 ) -> list[str]:
-    facts = [f for e in envelopes if (f := to_fact(e)) is not None]
+    facts = [f for e in envelopes for f in to_facts(e)]
     return [c.model_dump_json() for c in score_all(unit, facts, {2026: rubric}, TODAY)]
 
 
@@ -128,7 +128,7 @@ async def _live_and_rebuild(order: list[int], cuts: list[int], rubric: Rubric) -
             start = cut
         rebuilt, rebuilt_book = await _store(Path(rebuild_dir), rubric)
         async with rebuilt.session() as session, session.begin():
-            facts = [f for e in EVENTS if (f := to_fact(e)) is not None]
+            facts = [f for e in EVENTS for f in to_facts(e)]
             await repository.add_facts(session, facts, NOW)
             await repository.mark_dirty(
                 session, {f.unit for f in facts if f.kind not in ("catalogue", "unit")}

@@ -9,7 +9,7 @@ import pytest
 from contracts.envelope import Envelope
 from contracts.inspections import Severity
 from contracts.measures import AchievementKind, DeadlineItem
-from services.scoring.domain.facts import Fact, to_fact
+from services.scoring.domain.facts import Fact, to_facts
 from services.scoring.domain.periods import Period
 from services.scoring.domain.rubric import Rubric, parse_rubric
 from services.scoring.domain.scoring import Scorecard, score, score_all
@@ -30,7 +30,7 @@ RUBRIC = parse_rubric(RUBRIC_2026, "2026.yaml")
 
 
 def facts_of(envelopes: list[Envelope[Any]]) -> list[Fact]:
-    return [f for e in envelopes if (f := to_fact(e)) is not None]
+    return [f for e in envelopes for f in to_facts(e)]
 
 
 def card(

@@ -14,7 +14,7 @@ from services.runtime import messaging
 from services.runtime.db import Database
 from services.scoring.adapters import repository
 from services.scoring.adapters.tables import metadata
-from services.scoring.domain.facts import to_fact
+from services.scoring.domain.facts import to_facts
 from services.scoring.domain.rubric import Rubric, parse_rubric
 from services.scoring.handlers import recompute, verdicts
 from services.scoring.handlers.periods import UnknownUnit
@@ -122,5 +122,5 @@ async def test_refusals_change_nothing(earned: tuple[Database, RuleBook], tmp_pa
 def test_the_fact_of_a_verdict_carries_its_document() -> None:
     from contracts.envelope import wrap
 
-    fact = to_fact(wrap(verdict(), subject=UNIT, source="s", id="v", time=NOW))
-    assert fact is not None and fact.data["document"] == "洪五型办〔2026〕9号"
+    [fact] = to_facts(wrap(verdict(), subject=UNIT, source="s", id="v", time=NOW))
+    assert fact.data["document"] == "洪五型办〔2026〕9号"
