@@ -246,5 +246,5 @@ SPECS = (
     MessageSpec(ResultsPublicised, "event", "scoring", ("notifications", "scoring (replay)")),
     MessageSpec(AppealFiled, "event", "scoring", ("notifications", "scoring (replay)")),
     MessageSpec(AppealDecided, "event", "scoring", ("notifications", "scoring (replay)")),
-    MessageSpec(ResultsFinalised, "event", "scoring", ("notifications", "scoring (replay)")),
+    MessageSpec(ResultsFinalised, "event", "scoring", ("scoring (replay)",)),
 )
