@@ -110,6 +110,16 @@ class RubricActivated(Message):
     document: dict[str, Any]
 
 
+def period_name_zh(period: str) -> str:
+    """A period as Chinese text says it: 2026年3月, 2026年第一季度, 2026年度."""
+    year, _, part = period.partition("-")
+    if not part:
+        return f"{year}年度"
+    if part.startswith("Q"):
+        return f"{year}年第{'一二三四'[int(part[1]) - 1]}季度"
+    return f"{year}年{int(part)}月"
+
+
 Grade = Literal["excellent", "good", "fair", "poor"]
 GRADE_NAMES: dict[str, tuple[str, str]] = {
     "excellent": ("优秀", "Excellent"),

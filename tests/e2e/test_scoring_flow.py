@@ -98,7 +98,7 @@ def test_the_unit_hears_of_the_publicity_and_of_the_answer_to_its_appeal(
     closed = http.post("/v1/periods/2026-03/close", json={"closed_by": "市五型办"})
     assert closed.status_code == 201, closed.text
     publicised = eventually(lambda: _inbox(platform, "360103:contact", "results_publicised"))
-    assert "2026-03考核结果公示" in publicised[0]["title"]
+    assert "2026年3月考核结果公示" in publicised[0]["title"]
 
     appeal = {"reason": "该义务已按期完成", "line_items": ["deadline_missed:service"]}
     own = auth.headers("unit_reporter", "360103")

@@ -31,9 +31,10 @@ from contracts.measures import (
     ProgressReported,
     ProgressReturned,
 )
-from contracts.scoring import AppealDecided, AppealFiled, ResultsPublicised
+from contracts.scoring import AppealDecided, AppealFiled, ResultsPublicised, period_name_zh
 from services.notifications.domain.escalation import ITEM_KIND_NAMES, Level
 from services.notifications.domain.topics import Occurrence, Topic
+from services.runtime.workdays import chinese_date
 
 ON_TIME = {True: ("按期", "on time"), False: ("逾期", "late")}
 ROLE_NAMES = {
@@ -290,9 +291,10 @@ def results_publicised(envelope: Envelope[ResultsPublicised]) -> list[Occurrence
             fields={
                 "unit": row.unit_name,
                 "period": event.period,
+                "period_zh": period_name_zh(event.period),
                 "total": _score(row.total),
                 "rank": str(row.rank or "—"),
-                "appeal_deadline_zh": f"{deadline.year}年{deadline.month}月{deadline.day}日",
+                "appeal_deadline_zh": chinese_date(deadline),
                 "appeal_deadline": deadline.isoformat(),
             },
             facts=row.model_dump(mode="json"),
@@ -306,6 +308,7 @@ def appeal_filed(envelope: Envelope[AppealFiled], unit_name: str) -> Occurrence:
     fields = {
         "unit": event.unit_name,
         "period": event.period,
+        "period_zh": period_name_zh(event.period),
         "reason": event.reason,
         "line_items": "、".join(event.line_items),
     }
@@ -321,6 +324,7 @@ def appeal_decided(envelope: Envelope[AppealDecided], unit_name: str) -> Occurre
     fields = {
         "unit": event.unit_name,
         "period": event.period,
+        "period_zh": period_name_zh(event.period),
         "outcome_zh": zh,
         "outcome_en": en,
         "answer": event.answer,

@@ -94,15 +94,17 @@ FIELDS: Mapping[Topic, frozenset[str]] = {
         Topic.RESULTS_PUBLICISED: (
             "unit",
             "period",
+            "period_zh",
             "total",
             "rank",
             "appeal_deadline_zh",
             "appeal_deadline",
         ),
-        Topic.APPEAL_FILED: ("unit", "period", "reason", "line_items"),
+        Topic.APPEAL_FILED: ("unit", "period", "period_zh", "reason", "line_items"),
         Topic.APPEAL_DECIDED: (
             "unit",
             "period",
+            "period_zh",
             "outcome_zh",
             "outcome_en",
             "answer",

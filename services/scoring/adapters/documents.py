@@ -14,31 +14,22 @@ from docx.shared import Pt
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from contracts.scoring import AppealDecided, ResultsFinalised, ResultsPublicised, UnitResult
-from services.runtime.workdays import local_date
-from services.scoring.domain.periods import Period, PeriodKind
+from contracts.scoring import (
+    AppealDecided,
+    ResultsFinalised,
+    ResultsPublicised,
+    UnitResult,
+    period_name_zh,
+)
+from services.runtime.workdays import chinese_date, local_date
 from services.scoring.domain.scoring import TYPE_NAMES, LineItem
 from services.scoring.domain.workflow import grade_name
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-QUARTERS = "一二三四"
 GRADES = ("excellent", "good", "fair", "poor")
 HONOURS = {"red": "红榜", "black": "黑榜"}
 ADDRESSEES = "各县（区）人民政府，各开发区管委会，湾里管理局，市政府各部门"
-
-
-def chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def period_name(label: str) -> str:
-    period = Period.parse(label)
-    if period.kind is PeriodKind.MONTH:
-        return f"{period.year}年{period.index}月"
-    if period.kind is PeriodKind.QUARTER:
-        return f"{period.year}年第{QUARTERS[period.index - 1]}季度"
-    return f"{period.year}年度"
 
 
 def _points(value: float | None) -> str:
@@ -67,7 +58,7 @@ class ResultsDocument:
 
     @property
     def title(self) -> str:
-        return f"{period_name(self.results.period)}“五型”政府建设考核结果"
+        return f"{period_name_zh(self.results.period)}“五型”政府建设考核结果"
 
     def groups(self) -> list[tuple[str, list[UnitResult]]]:
         found: dict[str, list[UnitResult]] = {}
@@ -204,14 +195,14 @@ def _names(rows: Sequence[UnitResult]) -> str:
 def notice_draft(document: ResultsDocument) -> bytes:
     """The draft 通报 in the usual layout: mark, title, 主送, body, lists, 落款 and date."""
     made = _docx()
-    _right(made, f"【{document.mark}·征求意见稿】" if not document.final else "【最终结果】")
+    _right(made, f"【{document.mark}】")
     _centred(made, f"关于{document.title}的通报", 22, bold=True)
     made.add_paragraph(f"{ADDRESSEES}：")
     results = document.results
     scored = [r for r in results.results if r.total is not None]
     opening = (
         f"根据{results.period[:4]}年度“五型”政府建设考核评分细则（{results.rubric_version}版），"
-        f"市“五型”办对{len(results.results)}个责任单位{period_name(results.period)}的工作情况进行了考核，"
+        f"市“五型”办对{len(results.results)}个责任单位{period_name_zh(results.period)}的工作情况进行了考核，"
         f"其中{len(scored)}个单位有考核数据。"
     )
     if isinstance(results, ResultsFinalised):
@@ -222,7 +213,7 @@ def notice_draft(document: ResultsDocument) -> bytes:
     else:
         opening += (
             f"现将考核结果予以公示，公示期至{chinese_date(results.publicity_ends_on)}。"
-            f"对结果有异议的单位，请于{chinese_date(results.appeal_deadline)}前提出申诉并附佐证材料。"
+            f"对结果有异议的单位，请于{chinese_date(results.appeal_deadline)}（含）前提出申诉并附佐证材料。"
         )
     made.add_paragraph(opening)
     made.add_paragraph(f"考核结果按{results.comprehensive_share:g}分折算计入全市综合考核。")

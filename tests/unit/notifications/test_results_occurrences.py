@@ -50,9 +50,9 @@ def test_the_publicity_tells_each_unit_its_own_result_and_the_appeal_deadline() 
     ]
     assert len({o.notification_id for o in found}) == 2
     rendered = load_templates().render(found[0].topic, found[0].fields)
-    assert rendered.title_zh == "【考核结果公示】2026-03考核结果公示"
+    assert rendered.title_zh == "【考核结果公示】2026年3月考核结果公示"
     assert "您单位得分88.50，组内排名第2名" in rendered.body_zh
-    assert "请于2026年4月10日前" in rendered.body_zh
+    assert "请于2026年4月10日（含）前" in rendered.body_zh
     assert found[1].fields["total"] == "—"
 
 

@@ -11,8 +11,14 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from contracts.scoring import AppealDecided, LineAdjustment, ResultsPublicised, UnitResult
-from services.runtime.workdays import load_calendar
+from contracts.scoring import (
+    AppealDecided,
+    LineAdjustment,
+    ResultsPublicised,
+    UnitResult,
+    period_name_zh,
+)
+from services.runtime.workdays import chinese_date, load_calendar
 from services.scoring.adapters import documents
 from services.scoring.domain import workflow
 from services.scoring.domain.periods import Period
@@ -260,7 +266,7 @@ def _text(content: bytes) -> str:
 def test_the_notice_draft_has_the_layout_of_an_official_notice(card: Scorecard) -> None:
     text = _text(documents.notice_draft(_document(card)))
     paragraphs = text.splitlines()
-    assert paragraphs[0] == "【公示稿·征求意见稿】"
+    assert paragraphs[0] == "【公示稿】"
     assert paragraphs[1] == "关于2026年3月“五型”政府建设考核结果的通报"
     assert paragraphs[2].startswith("各县（区）人民政府") and paragraphs[2].endswith("：")
     assert "公示期至2026年4月10日" in text and "按20分折算" in text
@@ -277,3 +283,9 @@ def test_a_units_result_sheet_shows_its_result_and_the_answer_to_its_appeal(
     assert "总分\n88.50" in text and "组内名次\n2" in text and "红黑榜\n黑榜" in text
     assert "申诉复核：予以更正。经复核，予以更正。" in text
     assert card.line_items[0].name_zh in text
+
+
+def test_periods_and_dates_are_written_as_chinese_documents_write_them() -> None:
+    names = [period_name_zh(p) for p in ("2026-03", "2026-Q4", "2026")]
+    assert names == ["2026年3月", "2026年第四季度", "2026年度"]
+    assert chinese_date(date(2026, 12, 2)) == "2026年12月2日"
