@@ -94,6 +94,7 @@ def _inbox(stack: Stack, recipient: str, topic: str) -> list[dict[str, Any]]:
 def test_the_unit_hears_of_the_publicity_and_of_the_answer_to_its_appeal(
     platform: Stack,
 ) -> None:
+    """Builds on the test before: 360103's missed deadline is the line item it appeals."""
     http = scoring(platform)
     closed = http.post("/v1/periods/2026-03/close", json={"closed_by": "市五型办"})
     assert closed.status_code == 201, closed.text
