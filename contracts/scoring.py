@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from contracts.common import EvidenceRef, Name
 from contracts.envelope import Message, UnitCode
 from contracts.spec import MessageSpec
 
@@ -45,15 +46,19 @@ class ScoreUpdated(Message):
 
     NAME = "ScoreUpdated"
     unit: UnitCode
-    unit_name: str | None = Field(description="As scoring's replica of the directory has it.")
-    peer_group: str | None
+    unit_name: str | None = Field(
+        default=None, description="As scoring's replica of the directory has it."
+    )
+    peer_group: str | None = None
     period: Period
     period_kind: PeriodKind
     total: Score | None = Field(
-        description="None when the unit has nothing assessable in the period (暂无考核数据)."
+        default=None,
+        description="None when the unit has nothing assessable in the period (暂无考核数据).",
     )
     previous_total: Score | None = Field(
-        description="None for the card's first version, or when the unit had no score."
+        default=None,
+        description="None for the card's first version, or when the unit had no score.",
     )
     types: list[TypeScore]
     bonus: Score
@@ -76,7 +81,9 @@ class RankingEntry(_Part):
     total: Score
     types: list[TypeScore]
     tied: bool
-    honour: Literal["red", "black"] | None = Field(description="红榜 or 黑榜, if on either.")
+    honour: Literal["red", "black"] | None = Field(
+        default=None, description="红榜 or 黑榜, if on either."
+    )
     grade: Grade | None = Field(
         default=None, description="等次 after the quota on 优秀 (earned rubrics)."
     )
@@ -91,8 +98,8 @@ class RankingPublished(Message):
     period_kind: PeriodKind
     revision: int = Field(ge=1, description="2 and up when the office republished the period.")
     peer_group: str = Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)
-    peer_group_name_zh: str | None
-    peer_group_name_en: str | None
+    peer_group_name_zh: str | None = None
+    peer_group_name_en: str | None = None
     rubric_version: RubricVersion
     as_of: AwareDatetime = Field(description="Facts known by this instant were counted.")
     closed_at: AwareDatetime
@@ -139,9 +146,157 @@ class VerdictRecorded(Message):
     recorded_at: AwareDatetime
 
 
+def period_name_zh(period: str) -> str:
+    """A period as Chinese text says it: 2026年3月, 2026年第一季度, 2026年度."""
+    year, _, part = period.partition("-")
+    if not part:
+        return f"{year}年度"
+    if part.startswith("Q"):
+        return f"{year}年第{'一二三四'[int(part[1]) - 1]}季度"
+    return f"{year}年{int(part)}月"
+
+
+GRADE_NAMES: dict[str, tuple[str, str]] = {
+    "excellent": ("优秀", "Excellent"),
+    "good": ("良好", "Good"),
+    "fair": ("一般", "Fair"),
+    "poor": ("较差", "Poor"),
+}
+LineItemKey = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9_]+:[a-z]+$",
+        max_length=80,
+        description="A line item of the card: its rule and type, e.g. finding:disciplined.",
+        examples=["finding:disciplined"],
+    ),
+]
+Answer = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class UnitResult(_Part):
+    """One unit's result for a period, as publicised or finalised."""
+
+    unit: UnitCode
+    unit_name: str
+    peer_group: str
+    rank: int | None = Field(
+        default=None, ge=1, description="Within the peer group; None without a score."
+    )
+    tied: bool
+    honour: Literal["red", "black"] | None = Field(
+        default=None, description="红榜 or 黑榜, if on either."
+    )
+    total: Score | None = Field(
+        default=None, description="None: nothing assessable (暂无考核数据)."
+    )
+    full_marks: Score
+    types: list[TypeScore]
+    bonus: Score
+    deductions: Score = Field(description="The sum of the deductions, as a negative number.")
+    adjustments: Score = Field(description="The sum of the corrections decided on appeal.")
+    grade: Grade | None = Field(default=None, description="等次: 优秀, 良好, 一般, 较差.")
+    band_grade: Grade | None = Field(
+        default=None, description="等次 by the score bands alone, before verdicts and the quota."
+    )
+    on_time_rate: Score | None = Field(
+        default=None, description="Share of settled tasks completed on time (a tie rule)."
+    )
+    verdict: str | None = Field(
+        default=None, description="一票否决 or 降等, with the deciding document."
+    )
+    comprehensive_points: Score | None = Field(
+        default=None, description="The total converted into the city's 综合考核 (折算分)."
+    )
+
+
+class _Results(Message):
+    period: Period
+    period_kind: PeriodKind
+    revision: int = Field(ge=1, description="The published revision these results are of.")
+    rubric_version: RubricVersion
+    as_of: AwareDatetime = Field(description="Facts known by this instant were counted.")
+    comprehensive_share: Score = Field(
+        description="Full marks of the 综合考核 share (X in 折算为 X 分)."
+    )
+    results: list[UnitResult]
+
+
+class ResultsPublicised(_Results):
+    """Event: a closed period's provisional results are publicised (公示): every unit may see them
+    and appeal until `appeal_deadline`. Envelope id fact_id("ResultsPublicised", period,
+    revision); subject: the office."""
+
+    NAME = "ResultsPublicised"
+    publicised_at: AwareDatetime
+    publicised_by: Name
+    publicity_working_days: int = Field(ge=1)
+    publicity_ends_on: date = Field(description="The last working day of the 公示 (China time).")
+    appeal_deadline: date = Field(description="The last day an appeal is accepted (China time).")
+
+
+class LineAdjustment(_Part):
+    """A correction decided on review: points added to (or, negative, taken from) a line item."""
+
+    line_item: LineItemKey
+    points: Score = Field(description="Signed; never zero.")
+    reason: Answer
+
+
+class AppealFiled(Message):
+    """Event: a unit appealed (申诉) against its publicised result. One appeal per unit and period.
+    Envelope id fact_id("AppealFiled", period, unit); subject: the unit."""
+
+    NAME = "AppealFiled"
+    appeal_id: str
+    period: Period
+    revision: int = Field(ge=1, description="The publicised revision appealed against.")
+    unit: UnitCode
+    unit_name: str
+    reason: Answer
+    line_items: list[LineItemKey] = Field(min_length=1, max_length=50)
+    evidence: list[EvidenceRef] = Field(max_length=50)
+    filed_by: Name
+    filed_at: AwareDatetime
+
+
+class AppealDecided(Message):
+    """Event: the office reviewed (复核) an appeal and answered in writing: upheld (维持原结果) or
+    corrected (予以更正, with the adjustments). Envelope id fact_id("AppealDecided", period, unit);
+    subject: the unit."""
+
+    NAME = "AppealDecided"
+    appeal_id: str
+    period: Period
+    unit: UnitCode
+    unit_name: str
+    outcome: Literal["upheld", "corrected"]
+    answer: Answer
+    adjustments: list[LineAdjustment] = Field(max_length=50)
+    total_before: Score | None = None
+    total_after: Score | None = None
+    decided_by: Name
+    decided_at: AwareDatetime
+
+
+class ResultsFinalised(_Results):
+    """Event: the office finalised (定档) the period's results, corrections included; they no longer
+    change. Envelope id fact_id("ResultsFinalised", period); subject: the office."""
+
+    NAME = "ResultsFinalised"
+    finalised_at: AwareDatetime
+    finalised_by: Name
+    appeals: int = Field(ge=0)
+    corrected: int = Field(ge=0, description="Appeals that led to a correction.")
+
+
 SPECS = (
     MessageSpec(ScoreUpdated, "event", "scoring", ("notifications",)),
     MessageSpec(RankingPublished, "event", "scoring", ("notifications", "scoring (replay)")),
     MessageSpec(RubricActivated, "event", "scoring", ("scoring (replay)",)),
     MessageSpec(VerdictRecorded, "event", "scoring", ("scoring",)),
+    MessageSpec(ResultsPublicised, "event", "scoring", ("notifications", "scoring (replay)")),
+    MessageSpec(AppealFiled, "event", "scoring", ("notifications", "scoring (replay)")),
+    MessageSpec(AppealDecided, "event", "scoring", ("notifications", "scoring (replay)")),
+    MessageSpec(ResultsFinalised, "event", "scoring", ("scoring (replay)",)),
 )

@@ -19,6 +19,7 @@ from fivetype.commands import (
     deadletters,
     emit,
     nats,
+    results,
     scores,
     status,
     token,
@@ -54,6 +55,7 @@ app.command("status")(status.status)
 app.command("scorecard")(scores.scorecard)
 app.command("ranking")(scores.ranking)
 app.command("rebuild")(scores.rebuild_command)
+app.add_typer(results.app, name="results")
 app.add_typer(token.app, name="token")
 app.add_typer(audit.app, name="audit")
 console = Console()

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from contracts.envelope import utcnow
 from services.runtime.auth import AUTHENTICATED
+from services.runtime.clock import clock_from
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import PROGRAMME_TZ
 from services.scoring.adapters import programme_metrics as programme_metrics_adapter
@@ -17,9 +17,10 @@ from services.scoring.settings import MIGRATIONS, ScoringSettings
 
 
 def build(
-    settings: ScoringSettings | None = None, clock: Callable[[], datetime] = utcnow
+    settings: ScoringSettings | None = None, clock: Callable[[], datetime] | None = None
 ) -> tuple[ServiceRuntime, FastAPI]:
     settings = settings or ScoringSettings()
+    clock = clock or clock_from(settings.clock_file)
     runtime = ServiceRuntime(settings, MIGRATIONS)
     book = RuleBook(office=settings.office_unit)
     bus.register(runtime.bus, clock)

@@ -23,3 +23,6 @@ class ScoringSettings(ServiceSettings):
     # Closing a period first waits this long for scoring to catch up with the event stream.
     close_wait_seconds: float = 10.0
     office_unit: str = "office"
+    # For drills such as the demo: the programme clock, a file holding one ISO 8601 instant
+    # (services/runtime/clock.py), so a 公示 ends in programme working days.
+    clock_file: Path | None = None

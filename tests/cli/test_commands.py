@@ -170,3 +170,15 @@ def test_assignments_export_and_import_through_a_spreadsheet(
     text_file = tmp_path / "assignments.txt"
     text_file.write_text(header, encoding="utf-8")
     assert fivetype(platform, "assignments", "import", str(text_file)).exit_code == 2
+
+
+def test_results_of_an_unpublished_period_have_no_documents(
+    platform: Stack, tmp_path: Path
+) -> None:
+    shown = fivetype(platform, "results", "show", "2026-01", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert (json.loads(shown.output)["stage"], json.loads(shown.output)["current"]) == ("open", [])
+    target = tmp_path / "results.xlsx"
+    workbook = fivetype(platform, "results", "workbook", "2026-01", "-o", str(target))
+    assert workbook.exit_code == 4 and "no_results" in workbook.output
+    assert not target.exists()

@@ -85,3 +85,35 @@ def test_a_missed_deadline_is_priced_on_the_card(platform: Stack) -> None:
         "/v1/units/360199/cards/2026-03", headers={"Accept-Language": "en"}
     )
     assert (english.status_code, english.json()["title"]) == (404, "Unknown responsible unit")
+
+
+def _inbox(stack: Stack, recipient: str, topic: str) -> list[dict[str, Any]]:
+    notifications = httpx.Client(
+        base_url=stack.service("notifications").url, timeout=10, headers=auth.headers()
+    )
+    found: list[dict[str, Any]] = notifications.get(
+        f"/v1/inbox/{recipient}", params={"limit": 500}
+    ).json()
+    return [n for n in found if n["kind"] == topic]
+
+
+def test_the_unit_hears_of_the_publicity_and_of_the_answer_to_its_appeal(
+    platform: Stack,
+) -> None:
+    """Builds on the test before: 360103's missed deadline is the line item it appeals."""
+    http = scoring(platform)
+    closed = http.post("/v1/periods/2026-03/close", json={"closed_by": "市五型办"})
+    assert closed.status_code == 201, closed.text
+    publicised = eventually(lambda: _inbox(platform, "360103:contact", "results_publicised"))
+    assert "2026年3月考核结果公示" in publicised[0]["title"]
+
+    appeal = {"reason": "该任务已按期完成", "line_items": ["tasks_service:service"]}
+    own = auth.headers("unit_reporter", "360103")
+    filed = http.post("/v1/units/360103/appeals/2026-03", json=appeal, headers=own)
+    assert filed.status_code == 201, filed.text
+    assert eventually(lambda: _inbox(platform, "office", "appeal_filed"))
+    answer = {"outcome": "upheld", "answer": "经复核，逾期属实，维持原结果。"}
+    decided = http.post("/v1/units/360103/appeals/2026-03/decision", json=answer)
+    assert decided.status_code == 201, decided.text
+    heard = eventually(lambda: _inbox(platform, "360103:contact", "appeal_decided"))
+    assert "维持原结果" in heard[0]["body"]

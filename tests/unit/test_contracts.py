@@ -1,14 +1,17 @@
 """The envelope and decoding rules every consumer relies on."""
 
 import json
+import typing
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import BaseModel
 
 from contracts import subjects
 from contracts.envelope import ContractError, decode, fact_id, wrap
 from contracts.measures import ReportProgress
 from contracts.reasons import REASON_TEXT, Reason
+from contracts.registry import MESSAGES
 
 
 def command(unit: str = "360102", **changes: object) -> dict[str, object]:
@@ -92,3 +95,27 @@ def test_subjects_end_with_the_unit() -> None:
 def test_every_reason_has_chinese_and_english_text() -> None:
     assert set(REASON_TEXT) == set(Reason)
     assert all(zh and en and zh != en for zh, en in REASON_TEXT.values())
+
+
+def _nullable_without_default(model: type[BaseModel], path: str) -> list[str]:
+    found = []
+    for name, field in model.model_fields.items():
+        kinds = typing.get_args(field.annotation)
+        if field.is_required() and type(None) in kinds:
+            found.append(f"{path}.{name}")
+        for kind in (*kinds, field.annotation):
+            for inner in typing.get_args(kind) or (kind,):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    found += _nullable_without_default(inner, f"{path}.{name}")
+    return found
+
+
+def test_every_nullable_field_has_a_default() -> None:
+    """Envelopes leave None values out of their JSON, so a required nullable field would make a
+    message fail its own schema when it is read back (a unit on neither list, say)."""
+    found = [
+        problem
+        for spec in MESSAGES
+        for problem in _nullable_without_default(spec.model, spec.model.NAME)
+    ]
+    assert found == []

@@ -31,8 +31,10 @@ from contracts.measures import (
     ProgressReported,
     ProgressReturned,
 )
+from contracts.scoring import AppealDecided, AppealFiled, ResultsPublicised, period_name_zh
 from services.notifications.domain.escalation import ITEM_KIND_NAMES, Level
 from services.notifications.domain.topics import Occurrence, Topic
+from services.runtime.workdays import chinese_date
 
 ON_TIME = {True: ("按期", "on time"), False: ("逾期", "late")}
 ROLE_NAMES = {
@@ -270,3 +272,63 @@ def achievement_recognized(envelope: Envelope[AchievementRecognized], unit_name:
         "date": event.recognised_on.isoformat(),
     }
     return _occurrence(Topic.ACHIEVEMENT_RECOGNIZED, envelope, fields)
+
+
+def _score(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def results_publicised(envelope: Envelope[ResultsPublicised]) -> list[Occurrence]:
+    """One notification per unit of the results: each unit learns its own provisional result."""
+    event = envelope.data
+    deadline = event.appeal_deadline
+    return [
+        Occurrence(
+            notification_id=notification_id(Topic.RESULTS_PUBLICISED, f"{envelope.id}:{row.unit}"),
+            topic=Topic.RESULTS_PUBLICISED,
+            unit=row.unit,
+            source_event_id=envelope.id,
+            fields={
+                "unit": row.unit_name,
+                "period": event.period,
+                "period_zh": period_name_zh(event.period),
+                "total": _score(row.total),
+                "rank": str(row.rank or "—"),
+                "appeal_deadline_zh": chinese_date(deadline),
+                "appeal_deadline": deadline.isoformat(),
+            },
+            facts=row.model_dump(mode="json"),
+        )
+        for row in event.results
+    ]
+
+
+def appeal_filed(envelope: Envelope[AppealFiled], unit_name: str) -> Occurrence:
+    event = envelope.data
+    fields = {
+        "unit": event.unit_name,
+        "period": event.period,
+        "period_zh": period_name_zh(event.period),
+        "reason": event.reason,
+        "line_items": "、".join(event.line_items),
+    }
+    return _occurrence(Topic.APPEAL_FILED, envelope, fields)
+
+
+OUTCOME_NAMES = {"upheld": ("维持原结果", "upheld"), "corrected": ("予以更正", "corrected")}
+
+
+def appeal_decided(envelope: Envelope[AppealDecided], unit_name: str) -> Occurrence:
+    event = envelope.data
+    zh, en = OUTCOME_NAMES[event.outcome]
+    fields = {
+        "unit": event.unit_name,
+        "period": event.period,
+        "period_zh": period_name_zh(event.period),
+        "outcome_zh": zh,
+        "outcome_en": en,
+        "answer": event.answer,
+        "total_before": _score(event.total_before),
+        "total_after": _score(event.total_after),
+    }
+    return _occurrence(Topic.APPEAL_DECIDED, envelope, fields)

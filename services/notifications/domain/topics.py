@@ -27,6 +27,9 @@ class Topic(StrEnum):
     CHANGE_REQUESTED = "change_requested"  # 延期或变更申请
     CHANGE_REQUEST_DECIDED = "change_request_decided"
     ACHIEVEMENT_RECOGNIZED = "achievement_recognized"
+    RESULTS_PUBLICISED = "results_publicised"  # 考核结果公示, one notification per unit
+    APPEAL_FILED = "appeal_filed"  # 申诉
+    APPEAL_DECIDED = "appeal_decided"  # 申诉复核答复
     DIGEST = "digest"
 
 
@@ -88,6 +91,26 @@ FIELDS: Mapping[Topic, frozenset[str]] = {
             "decided_by",
         ),
         Topic.ACHIEVEMENT_RECOGNIZED: ("unit", "title", "kind_zh", "kind_en", "measure", "date"),
+        Topic.RESULTS_PUBLICISED: (
+            "unit",
+            "period",
+            "period_zh",
+            "total",
+            "rank",
+            "appeal_deadline_zh",
+            "appeal_deadline",
+        ),
+        Topic.APPEAL_FILED: ("unit", "period", "period_zh", "reason", "line_items"),
+        Topic.APPEAL_DECIDED: (
+            "unit",
+            "period",
+            "period_zh",
+            "outcome_zh",
+            "outcome_en",
+            "answer",
+            "total_before",
+            "total_after",
+        ),
         Topic.DIGEST: ("date", "open_count", "held_count", "lines_zh", "lines_en"),
     }.items()
 }

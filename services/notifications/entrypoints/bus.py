@@ -27,6 +27,7 @@ from contracts.measures import (
     ProgressReturned,
     UnitRegistered,
 )
+from contracts.scoring import AppealDecided, AppealFiled, ResultsPublicised
 from services.notifications import handlers
 from services.notifications.domain import occurrences, settlements
 from services.notifications.handlers import BatchHandler, Context, both, informing, settling
@@ -42,6 +43,11 @@ def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
 
     async def missed(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
         await handlers.open_cases(session, ctx, batch)
+
+    async def publicised(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
+        for envelope in batch:
+            for occurrence in occurrences.results_publicised(envelope):
+                await handlers.notify(session, ctx, occurrence)
 
     return [
         (UnitRegistered, "notifications-units", units),
@@ -128,6 +134,13 @@ def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
             AchievementRecognized,
             "notifications-achievement-recognized",
             informing(ctx, occurrences.achievement_recognized),
+        ),
+        (ResultsPublicised, "notifications-results-publicised", publicised),
+        (AppealFiled, "notifications-appeal-filed", informing(ctx, occurrences.appeal_filed)),
+        (
+            AppealDecided,
+            "notifications-appeal-decided",
+            informing(ctx, occurrences.appeal_decided),
         ),
     ]
 

@@ -103,3 +103,29 @@ published_rankings = sa.Table(
     sa.Column("event_id", sa.String(128), nullable=False),
     sa.Column("ranking", sa.JSON(), nullable=False),
 )
+
+# The period workflow (公示 → 申诉 → 复核 → 定档): ResultsPublicised and ResultsFinalised as
+# issued, one row per stage and revision; restored from the stream on a replay.
+result_stages = sa.Table(
+    "result_stages",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("stage", sa.String(16), primary_key=True),
+    sa.Column("revision", sa.Integer(), primary_key=True),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("data", sa.JSON(), nullable=False),
+)
+
+# One appeal per unit and period: the AppealFiled and, once answered, the AppealDecided payload.
+appeals = sa.Table(
+    "appeals",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("unit", sa.String(40), primary_key=True),
+    sa.Column("appeal_id", sa.String(128), nullable=False),
+    sa.Column("filed_at", UtcDateTime, nullable=False),
+    sa.Column("filed", sa.JSON(), nullable=False),
+    sa.Column("decided_at", UtcDateTime, nullable=True),
+    sa.Column("decision", sa.JSON(), nullable=True),
+)

@@ -195,7 +195,7 @@ def _common_line(
     indicator: CommonIndicator,
     observations: Mapping[str, list[Observation]],
     average: Decimal | None,
-) -> _Part:
+) -> _Part | None:
     found = rate_of(indicator, observations)
     base = {
         "rule": indicator.id,
@@ -212,7 +212,10 @@ def _common_line(
         ),
     }
     if found is None:
-        _, cases = _ratio(observations, indicator.denominator)  # type: ignore[arg-type]
+        total, _ = _ratio(observations, indicator.denominator)  # type: ignore[arg-type]
+        cases = int(total)
+        if not cases:
+            return None  # nothing of the kind in the period: no line at all
         note = f"样本不足（{cases} 件，少于 {indicator.min_cases} 件），本项不计分"
         line = LineItem(
             **base,
@@ -301,8 +304,8 @@ def _earned_parts(
             if None in works:
                 names = (indicator.name_zh, indicator.name_en)
                 parts.append(_task_line(indicator.id, names, ALL, works[None], indicator.points))
-        else:
-            parts.append(_common_line(indicator, by_input, averages.get(indicator.id)))
+        elif (part := _common_line(indicator, by_input, averages.get(indicator.id))) is not None:
+            parts.append(part)
     return parts
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from contracts.scoring import GRADE_NAMES
 from services.scoring.domain.inputs import FIVE_TYPES
 from services.scoring.domain.rubric_parts import (
     Cap,
@@ -27,13 +28,7 @@ from services.scoring.domain.rubric_parts import (
 )
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
-GRADES: dict[str, tuple[str, str]] = {
-    "excellent": ("优秀", "Excellent"),
-    "good": ("良好", "Good"),
-    "fair": ("一般", "Fair"),
-    "poor": ("较差", "Poor"),
-}
-GRADE_ORDER = tuple(GRADES)  # best first
+GRADE_ORDER = tuple(GRADE_NAMES)  # best first
 TieBreak = Literal["fewer_deductions", "on_time_rate", "more_bonus"]
 
 

@@ -105,6 +105,35 @@ class PerEvent(IndicatorBase):
         return _filter(self.where)
 
 
+class ResultsPolicy(Frozen):
+    """The office's settings for publishing results (公示, 申诉, 综合考核 share)."""
+
+    publicity_working_days: int = Field(
+        default=5,
+        ge=1,
+        le=30,
+        description="公示: results stay provisional for this many working days after publication "
+        "(the programme calendar's working days, counted from the day after).",
+    )
+    appeal_working_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=30,
+        description="申诉: units may appeal for this many working days; None: the whole 公示.",
+    )
+    comprehensive_points: Decimal = Field(
+        default=Decimal(20),
+        gt=0,
+        le=1000,
+        description="综合考核: the final total is converted to this many points of the city's "
+        "comprehensive assessment (折算为 X 分), in proportion to the full marks.",
+    )
+
+    @property
+    def appeal_days(self) -> int:
+        return self.appeal_working_days or self.publicity_working_days
+
+
 class RubricBase(Frozen):
     """The fields every rubric has, whatever its model."""
 
@@ -112,6 +141,7 @@ class RubricBase(Frozen):
     version: str = Field(pattern=VERSION_PATTERN)
     title_zh: str = Field(min_length=1, max_length=200)
     title_en: str = Field(min_length=1, max_length=300)
+    results: ResultsPolicy = Field(default_factory=lambda: ResultsPolicy())
 
     @property
     def number(self) -> int:

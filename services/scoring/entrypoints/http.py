@@ -6,25 +6,37 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.common import Name, Text
+from contracts.common import Evidence, Name, Text
 from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.reasons import REASON_TEXT, Reason
-from contracts.scoring import RankingPublished, VerdictRecorded
-from services.runtime.auth import EVERYONE, Principal, Role, allow, own_unit
+from contracts.scoring import (
+    Answer,
+    AppealDecided,
+    AppealFiled,
+    LineAdjustment,
+    LineItemKey,
+    RankingPublished,
+    ResultsFinalised,
+    ResultsPublicised,
+    VerdictRecorded,
+)
+from services.runtime.auth import EVERYONE, READERS, Principal, Role, allow, own_unit
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
-from services.runtime.workdays import local_date
-from services.scoring.adapters import repository, stream
+from services.runtime.workdays import WorkingCalendar, load_calendar, local_date
+from services.scoring.adapters import documents, repository, stream
 from services.scoring.domain.cards import LineItem, Verdict
 from services.scoring.domain.earned import verdicts_of
 from services.scoring.domain.facts import FactKind
 from services.scoring.domain.periods import PERIOD_PATTERN, Period, PeriodKind
 from services.scoring.domain.progress import UnitProgress, summarise
 from services.scoring.domain.rubric import RubricRefused, parse_rubric
+from services.scoring.domain.workflow import CardDiff, Refused, Stage, card_diff
 from services.scoring.entrypoints import views
 from services.scoring.entrypoints.bus import DURABLES
 from services.scoring.handlers import periods, verdicts
@@ -98,6 +110,10 @@ _PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
 async def _problems() -> AsyncIterator[None]:
     try:
         yield
+    except Refused as refused:
+        raise Problem(
+            refused.status, refused.code, refused.zh, refused.en, detail=refused.detail
+        ) from refused
     except RubricRefused as refused:
         errors = [dict(zip(("loc", "msg"), e.split(": ", 1), strict=False)) for e in refused.errors]
         raise Problem(
@@ -142,6 +158,28 @@ class Closed(BaseModel):
     revision: int
     as_of: datetime
     rankings: list[RankingPublished]
+    publicised: ResultsPublicised = Field(description="The provisional results and their 公示.")
+
+
+class AppealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Answer = Field(description="Why the unit contests its result (申诉理由).")
+    line_items: list[LineItemKey] = Field(
+        min_length=1, max_length=50, description="The contested line items (rule:type)."
+    )
+    evidence: Evidence
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["upheld", "corrected"] = Field(description="维持原结果 or 予以更正.")
+    answer: Answer = Field(description="The written answer to the unit (复核意见).")
+    adjustments: list[LineAdjustment] = Field(default_factory=list, max_length=50)
+
+
+class FinaliseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Text = ""
 
 
 class ClosureView(BaseModel):
@@ -156,7 +194,13 @@ class ClosureView(BaseModel):
 class PeriodView(BaseModel):
     period: str
     status: Literal["open", "closed"]
+    stage: Stage = Field(description="open, publicised (公示) or finalised (定档).")
     ends_at: datetime
+    publicity_ends_on: date | None
+    appeal_deadline: date | None
+    finalised_at: datetime | None
+    appeals: int
+    appeals_undecided: int
     closures: list[ClosureView]
 
 
@@ -211,6 +255,7 @@ def router(
 ) -> APIRouter:
     api = APIRouter(prefix="/v1")
     db = runtime.db
+    calendar = load_calendar()
 
     @api.get(
         "/units/{unit}/progress",
@@ -333,10 +378,19 @@ def router(
         chosen = Period.parse(period)
         async with db.session() as session:
             rows = await repository.closures_of(session, chosen.label)
+            state = await periods.period_state(session, chosen.label)
+            final = await periods.final_results(session, chosen.label)
+            filed = await views.appeals(session, chosen.label)
         return PeriodView(
             period=chosen.label,
             status="closed" if rows else "open",
+            stage=state.stage,
             ends_at=chosen.end,
+            publicity_ends_on=state.publicity.ends_on if state.publicity else None,
+            appeal_deadline=state.publicity.appeal_deadline if state.publicity else None,
+            finalised_at=final.finalised_at if final else None,
+            appeals=len(filed),
+            appeals_undecided=sum(1 for a in filed if a.decision is None),
             closures=[ClosureView.model_validate(r, from_attributes=True) for r in rows],
         )
 
@@ -344,11 +398,13 @@ def router(
         "/periods/{period}/close",
         tags=["periods"],
         status_code=201,
-        summary="Close a period: publish its rankings (RankingPublished per peer group)",
+        summary="Close a period: publish its rankings and provisional results for a 公示",
         description="Waits until scoring has processed every event already in the stream, then "
-        "publishes the rankings as of now. Events that arrive later never change what was "
-        "published; they show as late events on the cards until the office publishes a "
-        "revision (`revise`).",
+        "publishes the rankings as of now (RankingPublished per peer group) and the provisional "
+        "results (ResultsPublicised) with the 公示's last day and the appeal deadline. Events "
+        "that arrive later never change what was published; they show as late events on the "
+        "cards until the office publishes a revision (`revise`, which starts a new 公示; refused "
+        "once the results are final).",
         responses=_refusal_responses(404, 409, 422, 503),
     )
     async def close(period: PeriodPath, body: CloseRequest, who: Principal = allow()) -> Closed:
@@ -373,13 +429,15 @@ def router(
                 revise=body.revise,
                 now=now,
                 office=settings.office_unit,
+                calendar=calendar,
             )
         runtime.relay.notify()
         return Closed(
             period=chosen.label,
-            revision=published[0].revision if published else 1,
+            revision=published.publicised.revision,
             as_of=now,
-            rankings=published,
+            rankings=published.rankings,
+            publicised=published.publicised,
         )
 
     @api.post(
@@ -418,6 +476,8 @@ def router(
         async with db.session() as session:
             facts = await repository.unit_facts(session, unit, FactKind.VERDICT)
         return verdicts_of(facts)
+
+    workflow_routes(api, runtime, book, settings, clock, calendar)
 
     @api.get(
         "/rubrics",
@@ -530,3 +590,226 @@ def router(
         return await rubrics()
 
     return api
+
+
+def _document(content: bytes, media_type: str, filename: str) -> Response:
+    # RFC 6266: an ASCII fallback name, and the Chinese one percent-encoded.
+    disposition = f'attachment; filename="{filename.encode("ascii", "replace").decode()}"; '
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": disposition + f"filename*=UTF-8''{quote(filename)}"},
+    )
+
+
+def workflow_routes(
+    api: APIRouter,
+    runtime: ServiceRuntime,
+    book: RuleBook,
+    settings: ScoringSettings,
+    clock: Callable[[], datetime],
+    calendar: WorkingCalendar,
+) -> None:
+    """公示 → 申诉 → 复核 → 定档, the appeal evidence and the documents."""
+    db = runtime.db
+    office = settings.office_unit
+
+    @api.get(
+        "/periods/{period}/results",
+        tags=["periods"],
+        summary="The period's results: publicised (公示, with corrections so far) or final",
+        dependencies=[allow(*EVERYONE)],
+    )
+    async def period_results(period: PeriodPath) -> views.ResultsView:
+        async with _problems(), db.session() as session:
+            return await views.results_view(session, book, Period.parse(period).label)
+
+    @api.post(
+        "/units/{unit}/appeals/{period}",
+        tags=["periods"],
+        status_code=201,
+        summary="A unit appeals (申诉) against its publicised result (AppealFiled)",
+        description="Within the appeal window of the 公示, once per unit and period, naming the "
+        "contested line items of its card (rule:type, as on the card) with the reason and the "
+        "evidence (uri and sha256). The same appeal again answers 200.",
+        responses=_refusal_responses(403, 404, 409, 422),
+    )
+    async def appeal(
+        unit: UnitPath,
+        period: PeriodPath,
+        body: AppealRequest,
+        response: Response,
+        who: Principal = own_unit(Role.UNIT_REPORTER),
+    ) -> AppealFiled:
+        request = periods.AppealRequest(
+            reason=body.reason,
+            line_items=body.line_items,
+            evidence=body.evidence,
+            filed_by=who.subject,
+        )
+        async with _problems(), db.session() as session, session.begin():
+            filed, new = await periods.file_appeal(
+                session, book, Period.parse(period), unit, request, now=clock()
+            )
+        runtime.relay.notify()
+        response.status_code = 201 if new else 200
+        return filed
+
+    @api.get(
+        "/units/{unit}/appeals/{period}",
+        tags=["periods"],
+        summary="A unit's appeal and the office's answer",
+        dependencies=[own_unit(*EVERYONE)],
+        responses=_refusal_responses(404),
+    )
+    async def unit_appeal(unit: UnitPath, period: PeriodPath) -> views.AppealView:
+        async with db.session() as session:
+            found = await views.appeals(session, Period.parse(period).label, unit)
+        if not found:
+            raise Problem(404, "unknown_appeal", "该单位没有该周期的申诉", "No appeal of this unit")
+        return found[0]
+
+    @api.get(
+        "/periods/{period}/appeals",
+        tags=["periods"],
+        summary="Every appeal of a period, with the answers",
+        dependencies=[allow(*READERS)],
+    )
+    async def period_appeals(period: PeriodPath) -> list[views.AppealView]:
+        async with db.session() as session:
+            return await views.appeals(session, Period.parse(period).label)
+
+    @api.post(
+        "/units/{unit}/appeals/{period}/decision",
+        tags=["periods"],
+        status_code=201,
+        summary="The office's review (复核) of an appeal, answered in writing (AppealDecided)",
+        description="`upheld` keeps the result; `corrected` lists adjustments (line item, signed "
+        "points, reason) that the results carry from now on and the card's revisions show. The "
+        "same decision again answers 200; a different one is refused.",
+        responses=_refusal_responses(404, 409, 422),
+    )
+    async def decide(
+        unit: UnitPath,
+        period: PeriodPath,
+        body: DecisionRequest,
+        response: Response,
+        who: Principal = allow(),
+    ) -> AppealDecided:
+        decision = periods.Decision(body.outcome, body.answer, body.adjustments, who.subject)
+        async with _problems(), db.session() as session, session.begin():
+            answer, new = await periods.decide_appeal(
+                session, book, Period.parse(period), unit, decision, now=clock()
+            )
+        runtime.relay.notify()
+        response.status_code = 201 if new else 200
+        return answer
+
+    @api.post(
+        "/periods/{period}/finalise",
+        tags=["periods"],
+        status_code=201,
+        summary="定档: the results become final (ResultsFinalised)",
+        description="Once the 公示 is over and every appeal answered. A second 定档 answers 200 "
+        "with the first. Afterwards nothing changes the period's results: see the late-event "
+        "rule in docs/scoring.md.",
+        responses=_refusal_responses(404, 409),
+    )
+    async def finalise(
+        period: PeriodPath, response: Response, who: Principal = allow()
+    ) -> ResultsFinalised:
+        async with _problems(), db.session() as session, session.begin():
+            final, new = await periods.finalise(
+                session,
+                book,
+                Period.parse(period),
+                finalised_by=who.subject,
+                now=clock(),
+                office=office,
+            )
+        runtime.relay.notify()
+        response.status_code = 201 if new else 200
+        return final
+
+    @api.get(
+        "/units/{unit}/cards/{period}/diff",
+        tags=["cards"],
+        summary="Line by line, how two versions of a card differ (appeal evidence)",
+        description="Each side is the card as of a date (`*_as_of`) under a rubric version "
+        "(`*_rubric_version`); an omitted side parameter means now and the rubric in force.",
+        dependencies=[own_unit(*EVERYONE)],
+        responses=_refusal_responses(404, 422),
+    )
+    async def diff(
+        unit: UnitPath,
+        period: PeriodPath,
+        from_as_of: Annotated[AwareDatetime | None, Query()] = None,
+        from_rubric_version: Annotated[str | None, Query(pattern=r"^\d{4}\.\d+$")] = None,
+        to_as_of: Annotated[AwareDatetime | None, Query()] = None,
+        to_rubric_version: Annotated[str | None, Query(pattern=r"^\d{4}\.\d+$")] = None,
+    ) -> CardDiff:
+        chosen, today = Period.parse(period), local_date(clock())
+        async with _problems(), db.session() as session:
+            before = await views.card_view(
+                session,
+                book,
+                unit,
+                chosen,
+                today=today,
+                as_of=from_as_of,
+                rubric_version=from_rubric_version,
+            )
+            after = await views.card_view(
+                session,
+                book,
+                unit,
+                chosen,
+                today=today,
+                as_of=to_as_of,
+                rubric_version=to_rubric_version,
+            )
+        return card_diff(before.card, after.card)
+
+    async def _made(period: str, unit: str | None = None) -> documents.ResultsDocument:
+        label = Period.parse(period).label
+        async with _problems(), db.session() as session:
+            return await views.results_document(session, book, label, local_date(clock()), unit)
+
+    @api.get(
+        "/periods/{period}/documents/results.xlsx",
+        tags=["documents"],
+        summary="The results workbook (考核结果表, XLSX), marked 公示稿 or 最终结果",
+        dependencies=[allow(Role.VIEWER)],
+        response_class=Response,
+        responses={200: {"content": {documents.XLSX: {}}}, **_refusal_responses(404)},
+    )
+    async def results_workbook(period: PeriodPath) -> Response:
+        made = await _made(period)
+        name = f"{period}考核结果表（{made.mark}）.xlsx"
+        return _document(documents.results_workbook(made), documents.XLSX, name)
+
+    @api.get(
+        "/periods/{period}/documents/notice.docx",
+        tags=["documents"],
+        summary="The draft 通报 of the results (DOCX), for the office to edit and issue",
+        dependencies=[allow(Role.VIEWER)],
+        response_class=Response,
+        responses={200: {"content": {documents.DOCX: {}}}, **_refusal_responses(404)},
+    )
+    async def notice(period: PeriodPath) -> Response:
+        made = await _made(period)
+        name = f"{period}考核结果通报（{made.mark}）.docx"
+        return _document(documents.notice_draft(made), documents.DOCX, name)
+
+    @api.get(
+        "/units/{unit}/documents/{period}/result-sheet.docx",
+        tags=["documents"],
+        summary="A unit's result sheet (DOCX) to attach to its 述职",
+        dependencies=[own_unit(*EVERYONE)],
+        response_class=Response,
+        responses={200: {"content": {documents.DOCX: {}}}, **_refusal_responses(404)},
+    )
+    async def result_sheet(unit: UnitPath, period: PeriodPath) -> Response:
+        made = await _made(period, unit)
+        name = f"{period}-{unit}考核结果表（{made.mark}）.docx"
+        return _document(documents.unit_sheet(made, unit), documents.DOCX, name)

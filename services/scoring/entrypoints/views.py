@@ -6,19 +6,31 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.scoring import RankingPublished
+from contracts.scoring import (
+    AppealDecided,
+    AppealFiled,
+    LineAdjustment,
+    RankingPublished,
+    ResultsFinalised,
+    ResultsPublicised,
+    UnitResult,
+)
 from services.runtime.workdays import local_date
-from services.scoring.adapters import repository
+from services.scoring.adapters import repository, results
+from services.scoring.adapters.documents import ResultsDocument
 from services.scoring.domain.cards import Scorecard, TypeScore
 from services.scoring.domain.facts import Fact
 from services.scoring.domain.periods import Period, PeriodKind
+from services.scoring.domain.policy import results_policy
 from services.scoring.domain.ranking import rank_cards
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import Context, score
+from services.scoring.domain.workflow import Refused, Stage, corrected
+from services.scoring.handlers import periods
 from services.scoring.handlers.periods import NoRubric, UnknownUnit
 from services.scoring.handlers.recompute import load_context
 from services.scoring.handlers.rulebook import RuleBook
@@ -60,6 +72,14 @@ class CardView(BaseModel):
     published: Publication | None
     changed_since_publication: bool
     late_events: list[str]
+    stage: Stage
+    result: UnitResult | None = Field(
+        description="The unit's result as publicised (with corrections decided on appeal) or "
+        "as finalised; None before the period's results are publicised."
+    )
+    corrections: list[LineAdjustment] = Field(
+        description="Adjustments of the card's line items decided on the unit's appeal."
+    )
 
 
 class HistoryPoint(BaseModel):
@@ -72,11 +92,16 @@ class HistoryPoint(BaseModel):
 
 
 class CardRevision(BaseModel):
+    """A version of the card: recomputed from facts, or corrected on review of an appeal (the
+    correction carries the answer, the adjusted line items, points and reasons)."""
+
     revision: int
+    kind: Literal["recomputed", "review_correction"] = "recomputed"
     total: Decimal | None
     digest: str
     rubric_version: str
     recorded_at: datetime
+    correction: AppealDecided | None = None
 
 
 class ProvisionalEntry(BaseModel):
@@ -156,6 +181,8 @@ async def card_view(
         )
         late = _late_events(facts, period, closures[-1].as_of)
     info = reference.units.get(unit)
+    stage = (await periods.period_state(session, period.label)).stage
+    decision = await _decision(session, period.label, unit)
     return CardView(
         unit=unit,
         unit_name=info.name_zh if info else None,
@@ -169,6 +196,9 @@ async def card_view(
         published=published,
         changed_since_publication=published is not None and not _same_score(published.card, card),
         late_events=late,
+        stage=stage,
+        result=await unit_result(session, book, period.label, unit),
+        corrections=decision.adjustments if decision else [],
     )
 
 
@@ -224,7 +254,146 @@ async def history(
 
 async def revisions(session: AsyncSession, unit: str, period: Period) -> list[CardRevision]:
     rows = await repository.card_revisions(session, unit, period.label)
-    return [CardRevision.model_validate(row, from_attributes=True) for row in rows]
+    found = [CardRevision.model_validate(row, from_attributes=True) for row in rows]
+    decision = await _decision(session, period.label, unit)
+    if decision is not None and decision.outcome == "corrected":
+        publicised = await periods.publicised_results(session, period.label)
+        assert publicised is not None
+        corrects = [r for r in found if r.recorded_at <= publicised.as_of] or found[:1]
+        found.append(
+            CardRevision(
+                revision=corrects[-1].revision if corrects else 0,
+                kind="review_correction",
+                total=None if decision.total_after is None else Decimal(str(decision.total_after)),
+                digest=corrects[-1].digest if corrects else "",
+                rubric_version=publicised.rubric_version,
+                recorded_at=decision.decided_at,
+                correction=decision,
+            )
+        )
+    return sorted(found, key=lambda r: r.recorded_at)
+
+
+# ----------------------------------------------------------------------------- the workflow
+
+
+async def _decision(session: AsyncSession, period: str, unit: str) -> AppealDecided | None:
+    row = await results.appeal(session, period, unit)
+    return (
+        None if row is None or row.decision is None else AppealDecided.model_validate(row.decision)
+    )
+
+
+class ResultsView(BaseModel):
+    period: str
+    stage: Stage
+    publicised: ResultsPublicised | None
+    final: ResultsFinalised | None
+    current: list[UnitResult] = Field(
+        description="The results as they stand: final once finalised, else the publicised "
+        "results with the corrections decided so far."
+    )
+
+
+async def results_view(session: AsyncSession, book: RuleBook, period: str) -> ResultsView:
+    state = await periods.period_state(session, period)
+    publicised = await periods.publicised_results(session, period)
+    final = await periods.final_results(session, period)
+    return ResultsView(
+        period=period,
+        stage=state.stage,
+        publicised=publicised,
+        final=final,
+        current=await _current(session, book, publicised, final),
+    )
+
+
+async def _current(
+    session: AsyncSession,
+    book: RuleBook,
+    publicised: ResultsPublicised | None,
+    final: ResultsFinalised | None,
+) -> list[UnitResult]:
+    if final is not None:
+        return final.results
+    if publicised is None:
+        return []
+    await book.refresh(session)
+    rubric = rubric_for(book, int(publicised.period[:4]), publicised.rubric_version)
+    policy = results_policy(rubric)
+    decided = {
+        row.unit: AppealDecided.model_validate(row.decision)
+        for row in await results.appeals_of(session, publicised.period)
+        if row.decision is not None
+    }
+    return [
+        corrected(r, decided[r.unit].adjustments if r.unit in decided else [], policy, rubric)
+        for r in publicised.results
+    ]
+
+
+async def unit_result(
+    session: AsyncSession, book: RuleBook, period: str, unit: str
+) -> UnitResult | None:
+    view = await results_view(session, book, period)
+    return next((r for r in view.current if r.unit == unit), None)
+
+
+class AppealView(BaseModel):
+    filed: AppealFiled
+    decision: AppealDecided | None
+
+
+async def appeals(session: AsyncSession, period: str, unit: str | None = None) -> list[AppealView]:
+    return [
+        AppealView(
+            filed=AppealFiled.model_validate(row.filed),
+            decision=None if row.decision is None else AppealDecided.model_validate(row.decision),
+        )
+        for row in await results.appeals_of(session, period)
+        if unit in (None, row.unit)
+    ]
+
+
+def no_results(period: str) -> Refused:
+    return Refused(
+        404,
+        "no_results",
+        "该考核周期尚无公示或定档的结果",
+        "The period has no publicised or final results",
+        detail=period,
+    )
+
+
+async def results_document(
+    session: AsyncSession, book: RuleBook, period: str, issued_on: date, unit: str | None = None
+) -> ResultsDocument:
+    """What the documents are made from: the final results, else the publicised ones (with the
+    cards' line items as publicised, and the answers to appeals)."""
+    view = await results_view(session, book, period)
+    issued = view.final or view.publicised
+    if issued is None:
+        raise no_results(period)
+    if view.final is None and view.publicised is not None:
+        issued = view.publicised.model_copy(update={"results": view.current})
+    await book.refresh(session)
+    reference = reference_from(await repository.reference_facts(session))
+    units = [unit] if unit is not None else [r.unit for r in issued.results]
+    if unit is not None and unit not in {r.unit for r in issued.results}:
+        raise UnknownUnit(unit)
+    publicised = view.publicised
+    assert publicised is not None
+    line_items = {
+        u: (await periods.publicised_card(session, book, u, publicised)).line_items for u in units
+    }
+    decisions = {a.filed.unit: a.decision for a in await appeals(session, period) if a.decision}
+    return ResultsDocument(
+        results=issued,
+        group_names={g: zh or g for g, (zh, _en) in reference.peer_groups.items()},
+        issued_on=issued_on,
+        line_items=line_items,
+        decisions=decisions,
+    )
 
 
 async def ranking_view(

@@ -5,7 +5,8 @@
 Replays FIVETYPE_EVENTS from its first message, in stream order, with an ephemeral pull consumer
 (nothing is acked, memory stays flat, the server drops the consumer a minute after the replay),
 records facts exactly as live processing does, restores the rubric versions (RubricActivated)
-and published rankings (RankingPublished), loads the rubric files, then scores every unit.
+and published rankings (RankingPublished), the period workflow (ResultsPublicised, AppealFiled,
+AppealDecided, ResultsFinalised), loads the rubric files, then scores every unit.
 Messages that break the contract are skipped, as live consumers dead-letter them. ScoreUpdated
 is not published for rebuilt cards.
 """
@@ -28,7 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import subjects
 from contracts.envelope import ContractError, Envelope, Message, decode, utcnow
-from contracts.scoring import RankingPublished, RubricActivated
+from contracts.scoring import (
+    AppealDecided,
+    AppealFiled,
+    RankingPublished,
+    ResultsFinalised,
+    ResultsPublicised,
+    RubricActivated,
+)
 from services.runtime import logs
 from services.runtime.db import Database, migrate
 from services.runtime.settings import nats_auth, nats_servers
@@ -40,7 +48,15 @@ from services.scoring.handlers.rulebook import DEFAULT_RUBRIC_DIR, RuleBook
 from services.scoring.settings import MIGRATIONS
 
 log = structlog.get_logger()
-_REPLAYED_MODELS: list[type[Message]] = [*NORMALISERS.keys(), RankingPublished, RubricActivated]
+_REPLAYED_MODELS: list[type[Message]] = [
+    *NORMALISERS.keys(),
+    RankingPublished,
+    RubricActivated,
+    ResultsPublicised,
+    AppealFiled,
+    AppealDecided,
+    ResultsFinalised,
+]
 REPLAYED = {subjects.token(model.NAME): model for model in _REPLAYED_MODELS}
 
 
@@ -100,6 +116,12 @@ async def _apply(session: AsyncSession, envelopes: list[Envelope[Any]], now: dat
             await _restore_rubric(session, envelope)
         elif isinstance(envelope.data, RankingPublished):
             await periods.restore_ranking(session, envelope)
+        elif isinstance(envelope.data, ResultsPublicised | ResultsFinalised):
+            await periods.restore_stage(session, envelope)
+        elif isinstance(envelope.data, AppealFiled):
+            await periods.restore_appeal(session, envelope)
+        elif isinstance(envelope.data, AppealDecided):
+            await periods.restore_decision(session, envelope)
     return len(facts)
 
 
