@@ -148,16 +148,13 @@ def _works(
 # ----------------------------------------------------------------------------- common rates
 
 
-def _ratio(
-    observations: Mapping[str, list[Observation]], selector: Selector
-) -> tuple[Decimal, int]:
+def _selected(observations: Mapping[str, list[Observation]], selector: Selector) -> Decimal:
+    """How many observations the selector matches, or the sum of its number over them."""
     total, conditions = ZERO, selector.conditions
-    count = 0
     for observation in observations.get(selector.input, ()):
         if matches(observation, conditions):
             total += observation.numbers[selector.sum] if selector.sum else 1
-            count += 1
-    return total, count
+    return total
 
 
 def rate_of(
@@ -165,8 +162,8 @@ def rate_of(
 ) -> tuple[Decimal, Decimal] | None:
     """(numerator, denominator) of a rate indicator, or None below its minimum of cases."""
     assert indicator.numerator is not None and indicator.denominator is not None
-    numerator, _ = _ratio(observations, indicator.numerator)
-    denominator, _ = _ratio(observations, indicator.denominator)
+    numerator = _selected(observations, indicator.numerator)
+    denominator = _selected(observations, indicator.denominator)
     if denominator <= 0 or denominator < indicator.min_cases:
         return None
     return numerator, denominator
@@ -212,8 +209,7 @@ def _common_line(
         ),
     }
     if found is None:
-        total, _ = _ratio(observations, indicator.denominator)  # type: ignore[arg-type]
-        cases = int(total)
+        cases = int(_selected(observations, indicator.denominator))  # type: ignore[arg-type]
         if not cases:
             return None  # nothing of the kind in the period: no line at all
         note = f"样本不足（{cases} 件，少于 {indicator.min_cases} 件），本项不计分"
