@@ -13,15 +13,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from contracts.envelope import utcnow
-from services.notifications import jobs
 from services.notifications.adapters.channels import EmailSender, WebhookSender
-from services.notifications.dispatcher import Dispatcher, DispatchSettings
+from services.notifications.adapters.dispatcher import Dispatcher, DispatchSettings
 from services.notifications.domain.delivery import CircuitBreaker, RetryPolicy
 from services.notifications.domain.escalation import LadderPolicy
 from services.notifications.domain.routing import Channel
 from services.notifications.domain.templates import load_templates
-from services.notifications.entrypoints import bus, http
-from services.notifications.handlers import Clock, Context
+from services.notifications.entrypoints import bus, http, jobs
+from services.notifications.handlers.common import Clock, Context
 from services.notifications.settings import NotificationsSettings
 from services.runtime.auth import AUTHENTICATED
 from services.runtime.service import ServiceRuntime

@@ -19,9 +19,9 @@ from contracts import streams, subjects
 from contracts.envelope import fact_id, utcnow
 from contracts.inspections import FindingRaised, InspectionKind, RectificationClosed, Severity
 from contracts.measures import DeadlineItem, DeadlineMissed, ProgressReported
-from services.notifications import jobs
 from services.notifications.bootstrap import Service
 from services.notifications.domain.signing import IDEMPOTENCY_HEADER
+from services.notifications.entrypoints import jobs
 from services.runtime.workdays import PROGRAMME_TZ
 from tests.conftest import Databases, eventually_async, start_nats
 from tests.integration.test_notifications_support import (

@@ -27,9 +27,12 @@ from contracts.measures import (
     ProgressReturned,
     UnitRegistered,
 )
-from services.notifications import handlers
 from services.notifications.domain import occurrences, settlements
-from services.notifications.handlers import BatchHandler, Context, both, informing, settling
+from services.notifications.handlers import ladder
+from services.notifications.handlers.common import BatchHandler, Context, both
+from services.notifications.handlers.fanout import informing
+from services.notifications.handlers.ladder import settling
+from services.notifications.handlers.units import register_units
 from services.runtime.bus import Bus
 
 PROGRESS_CONSUMER = "notifications-progress"
@@ -38,10 +41,10 @@ DEADLINE_MISSED_CONSUMER = "notifications-deadline-missed"
 
 def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
     async def units(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
-        await handlers.register_units(session, ctx, batch)
+        await register_units(session, ctx, batch)
 
     async def missed(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
-        await handlers.open_cases(session, ctx, batch)
+        await ladder.open_cases(session, ctx, batch)
 
     return [
         (UnitRegistered, "notifications-units", units),

@@ -8,18 +8,20 @@ from datetime import time
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from services.notifications import handlers
 from services.notifications.adapters import repository
 from services.notifications.adapters.tables import EscalationCase, Recipient
 from services.notifications.domain.digest import digest_day
 from services.notifications.domain.escalation import CaseStatus, Level
+from services.notifications.handlers.common import Context
+from services.notifications.handlers.digest import digest_id, send_digest
+from services.notifications.handlers.ladder import climb_if_due
 from services.runtime.db import Database
 from services.runtime.workdays import local_date
 
 log = structlog.get_logger()
 
 
-async def escalate(db: Database, ctx: handlers.Context, outbox_written: Callable[[], None]) -> int:
+async def escalate(db: Database, ctx: Context, outbox_written: Callable[[], None]) -> int:
     """Climb every open case whose next level is due today; returns how many climbed."""
     today = local_date(ctx.clock())
     async with db.session() as session:
@@ -34,7 +36,7 @@ async def escalate(db: Database, ctx: handlers.Context, outbox_written: Callable
             async with db.session() as session, session.begin():
                 case = await session.get(EscalationCase, candidate.key)
                 if case is not None and case.status == CaseStatus.OPEN.value:
-                    raised += await handlers.climb_if_due(session, ctx, case, today) is not None
+                    raised += await climb_if_due(session, ctx, case, today) is not None
         except IntegrityError:  # another replica raised it first; its notification stands
             continue
         except Exception as exc:
@@ -44,7 +46,7 @@ async def escalate(db: Database, ctx: handlers.Context, outbox_written: Callable
     return raised
 
 
-async def send_digests(db: Database, ctx: handlers.Context, at: time) -> int:
+async def send_digests(db: Database, ctx: Context, at: time) -> int:
     """Send today's digest to every recipient who prefers one and has not had it yet."""
     day = digest_day(ctx.clock(), at)
     if day is None:
@@ -52,17 +54,17 @@ async def send_digests(db: Database, ctx: handlers.Context, at: time) -> int:
     async with db.session() as session:
         recipients = await repository.digest_recipients(session)
         sent_already = await repository.notifications_exist(
-            session, (handlers.digest_id(r.code, day) for r in recipients)
+            session, (digest_id(r.code, day) for r in recipients)
         )
     sent = 0
     for recipient in recipients:
-        if handlers.digest_id(recipient.code, day) in sent_already:
+        if digest_id(recipient.code, day) in sent_already:
             continue
         try:
             async with db.session() as session, session.begin():
                 fresh = await session.get(Recipient, recipient.code)
                 if fresh is not None and fresh.active and fresh.digest:
-                    sent += await handlers.send_digest(session, ctx, fresh, day)
+                    sent += await send_digest(session, ctx, fresh, day)
         except IntegrityError:
             continue
         except Exception as exc:
