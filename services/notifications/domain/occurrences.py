@@ -2,6 +2,7 @@
 deterministic id of the notification each fact gives rise to. Pure: no I/O; the unit's name is
 passed in for facts that do not carry it."""
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -26,13 +27,14 @@ from contracts.measures import (
     ChangeRequestDecided,
     ChangeRequested,
     DeadlineApproaching,
-    DeadlineItem,
     ProgressAccepted,
     ProgressReported,
     ProgressReturned,
 )
-from services.notifications.domain.escalation import ITEM_KIND_NAMES, Level
+from services.notifications.domain.escalation import Level
+from services.notifications.domain.items import ItemKinds
 from services.notifications.domain.topics import Occurrence, Topic
+from services.notifications.domain.wording import lateness, zh_date
 
 ON_TIME = {True: ("按期", "on time"), False: ("逾期", "late")}
 ROLE_NAMES = {
@@ -103,22 +105,38 @@ def progress_returned(envelope: Envelope[ProgressReturned], unit_name: str) -> O
     return _occurrence(Topic.PROGRESS_RETURNED, envelope, fields)
 
 
-def item_fields(unit_name: str, item_type: DeadlineItem, title: str, due: date) -> dict[str, str]:
-    zh, en = ITEM_KIND_NAMES[item_type]
+def dates(name: str, day: date) -> dict[str, str]:
+    """A date field in both forms: `name` as 2026年4月11日, `name_en` as 2026-04-11."""
+    return {name: zh_date(day), f"{name}_en": day.isoformat()}
+
+
+def item_fields(
+    unit_name: str, items: ItemKinds, item_type: str, title: str, due: date
+) -> dict[str, str]:
+    kind = items.name(item_type)
     return {
         "unit": unit_name,
         "title": title,
-        "due_date": due.isoformat(),
-        "item_kind_zh": zh,
-        "item_kind_en": en,
+        **dates("due_date", due),
+        "item_kind_zh": kind.zh,
+        "item_kind_en": kind.en,
     }
 
 
-def deadline_approaching(envelope: Envelope[DeadlineApproaching], unit_name: str) -> Occurrence:
-    event = envelope.data
-    fields = item_fields(unit_name, event.item_type, event.title, event.due_date)
-    fields["days_left"] = str(event.days_left)
-    return _occurrence(Topic.DEADLINE_APPROACHING, envelope, fields)
+def deadline_approaching(
+    items: ItemKinds,
+) -> Callable[[Envelope[DeadlineApproaching], str], Occurrence]:
+    """提醒, for any kind of deadline item: the kind's name comes from data."""
+
+    def occurrence(envelope: Envelope[DeadlineApproaching], unit_name: str) -> Occurrence:
+        event = envelope.data
+        fields = item_fields(unit_name, items, event.item_type.value, event.title, event.due_date)
+        fields["days_left"] = str(event.days_left)
+        return _occurrence(
+            Topic.DEADLINE_APPROACHING, envelope, fields, item_type=event.item_type.value
+        )
+
+    return occurrence
 
 
 def ladder_id(level: Level, case_key: str) -> str:
@@ -132,7 +150,7 @@ def _finding_fields(event: RectificationFacts) -> dict[str, str]:
         "finding": event.finding_title,
         "severity_zh": zh,
         "severity_en": en,
-        "due_date": event.due_date.isoformat(),
+        **dates("due_date", event.due_date),
     }
 
 
@@ -167,7 +185,8 @@ def rectification_returned(envelope: Envelope[RectificationReturned], unit_name:
 
 def rectification_closed(envelope: Envelope[RectificationClosed], unit_name: str) -> Occurrence:
     event = envelope.data
-    fields = _finding_fields(event) | {"days_late": str(event.days_late)}
+    zh, en = lateness(event.days_late)
+    fields = _finding_fields(event) | {"timeliness_zh": zh, "timeliness_en": en}
     return _occurrence(Topic.RECTIFICATION_CLOSED, envelope, fields, severity=event.severity)
 
 
@@ -183,7 +202,7 @@ def suggestion_filed(envelope: Envelope[SuggestionFiled], unit_name: str) -> Occ
         "unit": event.unit_name,
         "supervisor": event.supervisor_name,
         "title": event.title,
-        "due_date": event.due_date.isoformat(),
+        **dates("due_date", event.due_date),
     }
     return _occurrence(Topic.SUGGESTION_FILED, envelope, fields)
 

@@ -424,9 +424,12 @@ def preview_router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         dependencies=[allow(auth.Role.OPERATOR)],
     )
     async def preview(
-        topic: Topic, unit: UnitCode, severity: Severity | None = None
+        topic: Topic,
+        unit: UnitCode,
+        severity: Severity | None = None,
+        item_type: Annotated[str | None, Query(pattern=r"^[a-z][a-z_]{1,39}$")] = None,
     ) -> list[RouteView]:
-        occurrence = Occurrence(new_id(), topic, unit, "preview", {}, severity)
+        occurrence = Occurrence(new_id(), topic, unit, "preview", {}, severity, item_type)
         async with runtime.db.session() as session:
             transaction = await session.begin()
             try:

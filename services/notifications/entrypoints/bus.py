@@ -8,6 +8,7 @@ from contracts import streams, subjects
 from contracts.envelope import Envelope, Message
 from contracts.inspections import (
     FindingRaised,
+    PublicRequestClosed,
     RectificationClosed,
     RectificationReopened,
     RectificationReturned,
@@ -31,7 +32,7 @@ from services.notifications.domain import occurrences, settlements
 from services.notifications.handlers import ladder
 from services.notifications.handlers.common import BatchHandler, Context, both
 from services.notifications.handlers.fanout import informing
-from services.notifications.handlers.ladder import settling
+from services.notifications.handlers.ladder import reopening, settling
 from services.notifications.handlers.units import register_units
 from services.runtime.bus import Bus
 
@@ -64,12 +65,15 @@ def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
         (
             ProgressReturned,
             "notifications-progress-returned",
-            informing(ctx, occurrences.progress_returned),
+            both(
+                informing(ctx, occurrences.progress_returned),
+                reopening(ctx, settlements.of_return),
+            ),
         ),
         (
             DeadlineApproaching,
             "notifications-deadline-approaching",
-            informing(ctx, occurrences.deadline_approaching),
+            informing(ctx, occurrences.deadline_approaching(ctx.items)),
         ),
         (DeadlineMissed, DEADLINE_MISSED_CONSUMER, missed),
         (FindingRaised, "notifications-finding-raised", informing(ctx, occurrences.finding_raised)),
@@ -94,7 +98,15 @@ def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
         (
             RectificationReopened,
             "notifications-rectification-reopened",
-            informing(ctx, occurrences.rectification_reopened),
+            both(
+                informing(ctx, occurrences.rectification_reopened),
+                reopening(ctx, settlements.of_reopened),
+            ),
+        ),
+        (
+            PublicRequestClosed,
+            "notifications-public-request-closed",
+            settling(ctx, settlements.of_public_request),
         ),
         (
             SuggestionFiled,

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import Envelope
+from services.notifications.domain.bulletin import Cadence
 from services.notifications.domain.escalation import LadderPolicy
+from services.notifications.domain.items import ItemKinds
 from services.notifications.domain.templates import Templates
-from services.notifications.domain.topics import Occurrence
+from services.notifications.domain.topics import DEFAULT_ROUTINE, Occurrence, Topic
 from services.runtime.workdays import WorkingCalendar
 
 SOURCE = "fivetype/notifications"
@@ -26,9 +28,12 @@ class Context:
     """What handlers read besides the database."""
 
     templates: Templates
+    items: ItemKinds
     clock: Clock
     calendar: WorkingCalendar
     policy: LadderPolicy
+    cadence: Cadence = Cadence.WEEKLY
+    routine: frozenset[Topic] = DEFAULT_ROUTINE  # held for a digest, on every channel
 
 
 def both(*handlers: BatchHandler) -> BatchHandler:

@@ -34,8 +34,9 @@ def digest_id(recipient: str, day: date) -> str:
 
 
 async def send_digest(session: AsyncSession, ctx: Context, recipient: Recipient, day: date) -> bool:
-    """Today's digest for one recipient: the open overdue items in its view and the count of
-    notifications held for it since the last one. False when there is nothing to say."""
+    """Today's digest for one recipient: the open overdue items in its view, and the routine
+    notifications held for it since the last one, counted by kind. False when there is nothing
+    to say."""
     held = await repository.held_deliveries(session, recipient.code)
     cases = await cases_in_view(session, recipient)
     if not held and not cases:
@@ -57,7 +58,7 @@ async def send_digest(session: AsyncSession, ctx: Context, recipient: Recipient,
         topic=Topic.DIGEST,
         unit=recipient.unit or OFFICE_UNIT,
         source_event_id=key,
-        fields=digest_fields(day, items, len(held_notifications)),
+        fields=digest_fields(day, items, await repository.topics_of(session, held_notifications)),
         facts={
             "date": day.isoformat(),
             "open_cases": [case.key for case in cases],
@@ -68,7 +69,7 @@ async def send_digest(session: AsyncSession, ctx: Context, recipient: Recipient,
     rendered = ctx.templates.render(Topic.DIGEST, occurrence.fields)
     if not await store(session, occurrence, rendered, now):
         return False
-    await deliver(session, occurrence, rendered, recipient, reachable(recipient), now)
+    await deliver(session, occurrence, rendered, recipient, reachable(recipient), now, ctx.routine)
     deliveries = repository.table(Delivery)
     await session.execute(
         sa.update(deliveries)

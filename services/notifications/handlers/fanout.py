@@ -19,7 +19,7 @@ from services.notifications.adapters.tables import (
 from services.notifications.domain.delivery import DeliveryStatus, Outcome
 from services.notifications.domain.routing import Channel, route
 from services.notifications.domain.templates import Rendered
-from services.notifications.domain.topics import SENT_AT_ONCE, Occurrence
+from services.notifications.domain.topics import SENT_AT_ONCE, Occurrence, Topic
 from services.notifications.handlers.common import BatchHandler, Context, Mapper
 
 
@@ -50,7 +50,7 @@ async def notify(session: AsyncSession, ctx: Context, occurrence: Occurrence) ->
     recipients = await plan(session, occurrence, now)
     for code in sorted(recipients):
         recipient, channels = recipients[code]
-        await deliver(session, occurrence, rendered, recipient, channels, now)
+        await deliver(session, occurrence, rendered, recipient, channels, now, ctx.routine)
     return sorted(recipients)
 
 
@@ -84,9 +84,12 @@ async def deliver(
     recipient: Recipient,
     channels: set[Channel],
     now: datetime,
+    routine: frozenset[Topic],
 ) -> None:
-    """The inbox is written at once; email and webhook are queued for the dispatcher, or held
-    for the recipient's digest when it prefers one and the topic is not urgent."""
+    """For a recipient who prefers a digest, a routine topic is held for it on every channel,
+    the inbox too, and any other topic that is not urgent is held on email and webhook. Else the
+    inbox is written at once, and email and webhook are queued for the dispatcher."""
+    held_everywhere = recipient.digest and occurrence.topic in routine
     hold = recipient.digest and occurrence.topic not in SENT_AT_ONCE
     for channel in sorted(channels):
         values: dict[str, Any] = {
@@ -98,12 +101,12 @@ async def deliver(
             "created_at": now,
             "updated_at": now,
         }
-        if channel is Channel.INBOX:
-            await _to_inbox(session, occurrence, rendered, recipient.code, values, now)
-        elif hold:
+        if held_everywhere or (hold and channel is not Channel.INBOX):
             await repository.insert_ignore(
                 session, Delivery, values | {"status": DeliveryStatus.HELD.value}
             )
+        elif channel is Channel.INBOX:
+            await _to_inbox(session, occurrence, rendered, recipient.code, values, now)
         else:
             await repository.insert_ignore(
                 session,

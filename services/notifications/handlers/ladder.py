@@ -24,16 +24,20 @@ from services.notifications.domain.escalation import (
     CaseStatus,
     Closure,
     Level,
+    StepRefusal,
     case_key,
     closure_ref,
+    manual_step_refusal,
 )
+from services.notifications.domain.occurrences import dates
 from services.notifications.domain.routing import UNIT_ROLES, Role
-from services.notifications.domain.settlements import Settlement
-from services.notifications.domain.topics import Occurrence
+from services.notifications.domain.settlements import Reopening, Settlement
+from services.notifications.domain.topics import Occurrence, Topic
+from services.notifications.domain.wording import zh_date
 from services.notifications.handlers.common import SOURCE, BatchHandler, Context
 from services.notifications.handlers.fanout import notify
 from services.runtime.messaging import add_to_outbox
-from services.runtime.workdays import WorkingCalendar, local_date
+from services.runtime.workdays import local_date
 
 
 async def open_cases(
@@ -98,16 +102,22 @@ def _closure(row: ItemClosure) -> Closure:
 
 
 def ladder_fields(
-    case: EscalationCase, level: Level, unit_name: str, today: date, calendar: WorkingCalendar
+    case: EscalationCase, level: Level, unit_name: str, today: date, ctx: Context
 ) -> dict[str, str]:
     fields = occurrences.item_fields(
-        unit_name, DeadlineItem(case.item_type), case.title, case.due_date
+        unit_name, ctx.items, case.item_type, case.title, case.due_date
     )
     if level >= Level.SUPERVISION_ORDER:
-        fields["working_days_overdue"] = str(calendar.working_days_between(case.due_date, today))
-        fields["notice_date"] = case.notice_on.isoformat()
-    if level >= Level.PUBLIC_NOTICE and case.supervision_on is not None:
-        fields["supervision_date"] = case.supervision_on.isoformat()
+        overdue = ctx.calendar.working_days_between(case.due_date, today)
+        fields["working_days_overdue"] = str(overdue)
+        fields |= dates("notice_date", case.notice_on)
+        if case.acknowledged_at is not None:
+            signed = local_date(case.acknowledged_at)
+            fields["signed_zh"] = f"已于{zh_date(signed)}签收但"
+            fields["signed_en"] = f"signed for on {signed.isoformat()}"
+        else:
+            fields["signed_zh"] = "未签收，"
+            fields["signed_en"] = "never signed for"
     return fields
 
 
@@ -136,7 +146,8 @@ async def raise_level(
         source_event_id=case.source_event_id
         if level is Level.NOTICE
         else occurrences.ladder_id(level, case.key),
-        fields=ladder_fields(case, level, name, today, ctx.calendar),
+        fields=ladder_fields(case, level, name, today, ctx),
+        item_type=case.item_type,
         case_key=case.key,
         facts=facts,
     )
@@ -163,8 +174,42 @@ async def raise_level(
     await add_to_outbox(session, envelope, subjects.event(EscalationRaised.NAME, case.unit))
 
 
+async def remind_to_sign(
+    session: AsyncSession, ctx: Context, case: EscalationCase, today: date
+) -> bool:
+    """Remind the unit once to sign for a notice it has not signed for in time."""
+    policy = ctx.policy
+    due = policy.sign_reminder_due(
+        case.notice_on,
+        case.acknowledged_at is not None,
+        case.sign_reminded_on is not None,
+        today,
+        ctx.calendar,
+    )
+    if not due or not await repository.mark_sign_reminded(session, case.key, today):
+        return False
+    name = await repository.unit_name(session, case.unit)
+    fields = occurrences.item_fields(name, ctx.items, case.item_type, case.title, case.due_date)
+    origin = occurrences.notification_id(Topic.SIGN_REMINDER, case.key)
+    await notify(
+        session,
+        ctx,
+        Occurrence(
+            notification_id=origin,
+            topic=Topic.SIGN_REMINDER,
+            unit=case.unit,
+            source_event_id=origin,
+            fields=fields | dates("notice_date", case.notice_on),
+            item_type=case.item_type,
+            case_key=case.key,
+            facts={"case_id": case.key, "notice_on": case.notice_on.isoformat()},
+        ),
+    )
+    return True
+
+
 async def settle(session: AsyncSession, ctx: Context, settlement: Settlement) -> list[str]:
-    """Record a settling fact and close the live cases it settles; their keys."""
+    """Record a completing fact and close the open cases it completes; their keys."""
     closure = settlement.closure
     await repository.insert_ignore(
         session,
@@ -190,6 +235,24 @@ async def settle(session: AsyncSession, ctx: Context, settlement: Settlement) ->
     return closed
 
 
+async def reopen(session: AsyncSession, ctx: Context, reopening: Reopening) -> list[str]:
+    """Undo completions: forget the closures the fact voids and put the cases they closed back
+    on the ladder, their next step counted from today; their keys."""
+    voided = await repository.closures_undone(
+        session, reopening.unit, reopening.closing_event, reopening.ref
+    )
+    today = local_date(ctx.clock())
+    reopened = []
+    for case in await repository.cases_closed_by(session, voided):
+        if reopening.due_date is not None and case.due_date != reopening.due_date:
+            continue
+        case.status = CaseStatus.OPEN.value
+        case.closed_at = case.closed_by = None
+        case.level_on = today
+        reopened.append(case.key)
+    return reopened
+
+
 def settling(
     ctx: Context, settlement_of: Callable[[Envelope[Any]], Settlement | None]
 ) -> BatchHandler:
@@ -202,16 +265,52 @@ def settling(
     return handle
 
 
+def reopening(
+    ctx: Context, reopening_of: Callable[[Envelope[Any]], Reopening | None]
+) -> BatchHandler:
+    async def handle(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
+        for envelope in batch:
+            found = reopening_of(envelope)
+            if found is not None:
+                await reopen(session, ctx, found)
+
+    return handle
+
+
 async def climb_if_due(
     session: AsyncSession, ctx: Context, case: EscalationCase, today: date
 ) -> Level | None:
     """Raise an open case one level if its time has come; the level raised, if any."""
     step = ctx.policy.next_step(Level(case.level), case.level_on, today, ctx.calendar)
-    if step is None or not await repository.climb(session, case.key, case.level, step, today):
+    if step is None:
+        return None
+    return await climb(session, ctx, case, step, today)
+
+
+async def climb(
+    session: AsyncSession, ctx: Context, case: EscalationCase, step: Level, today: date
+) -> Level | None:
+    if not await repository.climb(session, case.key, case.level, step, today):
         return None
     await session.refresh(case)
     await raise_level(session, ctx, case, step, today)
     return step
+
+
+async def escalate_now(
+    session: AsyncSession, ctx: Context, key: str
+) -> EscalationCase | StepRefusal:
+    """The office issues the next level of a case at once (督办 before the wait ends)."""
+    case = await session.get(EscalationCase, key)
+    status = CaseStatus(case.status) if case is not None else None
+    level = Level(case.level) if case is not None else None
+    refusal = manual_step_refusal(status, level)
+    if refusal is not None:
+        return refusal
+    assert case is not None and level is not None
+    if await climb(session, ctx, case, Level(level + 1), local_date(ctx.clock())) is None:
+        return StepRefusal.AT_TOP_LEVEL  # another request climbed it first
+    return case
 
 
 # ------------------------------------------------------------------------- acknowledgement
@@ -219,32 +318,42 @@ async def climb_if_due(
 
 async def mark_message(
     session: AsyncSession, ctx: Context, recipient: str, message_id: int, acknowledge: bool
-) -> InboxMessage | None:
-    """Mark an inbox message read (or acknowledged); the unit acknowledging a notice of an
-    escalation case holds the ladder. None if the message is not the recipient's."""
+) -> InboxMessage | StepRefusal | None:
+    """Mark an inbox message read, or signed for (签收). Signing for a notice of a case is
+    recorded on the case and spares the unit the reminder to sign; it does not stop the ladder,
+    and a notice whose item is completed can no longer be signed for. None if the message is
+    not the recipient's."""
     row = await session.get(InboxMessage, message_id)
     if row is None or row.recipient != recipient:
         return None
     now = ctx.clock()
+    if acknowledge and row.acknowledged_at is None:
+        case = await _case_of(session, row)
+        if case is not None and case.status == CaseStatus.CLOSED.value:
+            return StepRefusal.ITEM_COMPLETED
+        row.acknowledged_at = now
+        if case is not None:
+            await _sign(session, case, row.recipient, now)
     if row.read_at is None:
         row.read_at = now
-    if acknowledge and row.acknowledged_at is None:
-        row.acknowledged_at = now
-        await _hold_ladder(session, row, now)
     return row
 
 
-async def _hold_ladder(session: AsyncSession, message: InboxMessage, now: datetime) -> None:
+async def _case_of(session: AsyncSession, message: InboxMessage) -> EscalationCase | None:
     if message.notification_id is None:
-        return
+        return None
     notification = await session.get(Notification, message.notification_id)
     if notification is None or notification.case_key is None:
-        return
-    case = await session.get(EscalationCase, notification.case_key)
-    recipient = await session.get(Recipient, message.recipient)
-    if case is None or recipient is None or case.status != CaseStatus.OPEN.value:
+        return None
+    return await session.get(EscalationCase, notification.case_key)
+
+
+async def _sign(
+    session: AsyncSession, case: EscalationCase, recipient_code: str, now: datetime
+) -> None:
+    recipient = await session.get(Recipient, recipient_code)
+    if recipient is None or case.acknowledged_at is not None:
         return
     if Role(recipient.role) in UNIT_ROLES and recipient.unit == case.unit:
-        case.status = CaseStatus.ACKNOWLEDGED.value
         case.acknowledged_at = now
         case.acknowledged_by = recipient.code
