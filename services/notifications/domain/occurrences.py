@@ -233,7 +233,7 @@ def assignment_created(envelope: Envelope[AssignmentCreated], unit_name: str) ->
         "role_zh": zh,
         "role_en": en,
         "milestones": str(len(event.milestones)),
-        "first_due_date": min(own).isoformat() if own else "—",
+        **_optional("first_due_date", min(own) if own else None),
     }
     return _occurrence(Topic.ASSIGNMENT_CREATED, envelope, fields)
 
@@ -251,15 +251,15 @@ def _change_fields(event: ChangeRequested | ChangeRequestDecided, unit_name: str
     }
 
 
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else "—"
+def _optional(name: str, value: date | None) -> dict[str, str]:
+    return dates(name, value) if value else {name: "—", f"{name}_en": "—"}
 
 
 def change_requested(envelope: Envelope[ChangeRequested], unit_name: str) -> Occurrence:
     event = envelope.data
     fields = _change_fields(event, unit_name) | {
-        "current_due_date": _day(event.current_due_date),
-        "proposed_due_date": _day(event.proposed_due_date),
+        **_optional("current_due_date", event.current_due_date),
+        **_optional("proposed_due_date", event.proposed_due_date),
         "requester": event.requested_by,
     }
     return _occurrence(Topic.CHANGE_REQUESTED, envelope, fields)
@@ -271,7 +271,7 @@ def change_request_decided(envelope: Envelope[ChangeRequestDecided], unit_name: 
     fields = _change_fields(event, unit_name) | {
         "decision_zh": zh,
         "decision_en": en,
-        "due_date_after": _day(event.due_date_after or event.due_date_before),
+        **_optional("due_date_after", event.due_date_after or event.due_date_before),
         "decided_by": event.decided_by,
     }
     return _occurrence(Topic.CHANGE_REQUEST_DECIDED, envelope, fields)
@@ -286,6 +286,6 @@ def achievement_recognized(envelope: Envelope[AchievementRecognized], unit_name:
         "kind_zh": zh,
         "kind_en": en,
         "measure": event.measure_code,
-        "date": event.recognised_on.isoformat(),
+        **dates("date", event.recognised_on),
     }
     return _occurrence(Topic.ACHIEVEMENT_RECOGNIZED, envelope, fields)

@@ -131,6 +131,9 @@ async def issue_periodic(session: AsyncSession, ctx: Context) -> BulletinIssued 
     period = period_due(local_date(ctx.clock()), ctx.cadence, ctx.calendar)
     if period is None:
         return None
+    key = bulletin_id(Kind.PERIODIC, period, None, ctx.clock())
+    if await repository.notifications_exist(session, [notification_id(Topic.PUBLIC_NOTICE, key)]):
+        return None
     entries = await overdue_entries(session, ctx, period.end)
     if not entries:
         return None

@@ -117,7 +117,8 @@ def test_an_approved_extension_lifts_the_deadline_it_moves() -> None:
         assert settlements.of_extension(wrap(other, subject="360102", source="t")) is None
     occurrence = occurrences.change_request_decided(envelope, "东湖区")
     assert occurrence.fields["decision_zh"] == "已批准"
-    assert occurrence.fields["due_date_after"] == "2026-08-15"
+    assert occurrence.fields["due_date_after"] == "2026年8月15日"
+    assert occurrence.fields["due_date_after_en"] == "2026-08-15"
 
 
 def test_an_assignment_names_the_units_first_milestone() -> None:
@@ -144,7 +145,7 @@ def test_an_assignment_names_the_units_first_milestone() -> None:
         created_by="五型办",
     )
     occurrence = occurrences.assignment_created(wrap(event, subject="360102", source="t"), "东湖区")
-    assert occurrence.fields["first_due_date"] == "2026-06-30"
+    assert occurrence.fields["first_due_date"] == "2026年6月30日"
     assert (occurrence.fields["role_zh"], occurrence.fields["milestones"]) == ("协办单位", "2")
 
 
