@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from services.notifications.domain.wording import zh_date
+from services.notifications.domain.wording import overdue, zh_date
 from services.runtime.workdays import WorkingCalendar, local_date
 
 MAX_LINES = 200  # a bulletin lists every entry; the event carries them all regardless
@@ -130,13 +130,13 @@ def _lines(entries: list[Entry], kind_name: Callable[[str], tuple[str, str]], la
                 flag = ", under supervision order" if entry.supervision_order else ""
                 lines.append(
                     f'  - {en} "{entry.title}", due {entry.due_date.isoformat()}, '
-                    f"{entry.working_days_overdue} working day(s) overdue{flag}"
+                    f"{overdue(entry.working_days_overdue)[1]}{flag}"
                 )
             else:
                 flag = "，已督办" if entry.supervision_order else ""
                 lines.append(
                     f"  - {zh}“{entry.title}”，限办日期{zh_date(entry.due_date)}，"
-                    f"逾期{entry.working_days_overdue}个工作日{flag}"
+                    f"{overdue(entry.working_days_overdue)[0]}{flag}"
                 )
     if len(entries) > MAX_LINES:
         rest = len(entries) - MAX_LINES

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 
 from services.notifications.domain.escalation import Level
 from services.notifications.domain.topics import TOPIC_NAMES, Topic
-from services.notifications.domain.wording import zh_date
+from services.notifications.domain.wording import overdue, zh_date
 from services.runtime.workdays import PROGRAMME_TZ
 
 MAX_LINES = 50  # a digest is read, not searched; the inbox has the rest
@@ -42,12 +42,12 @@ def _lines(items: list[OpenItem], language: str) -> str:
         if language == "en":
             lines.append(
                 f"{n}. {item.unit_name} · {item.title} (due {item.due_date.isoformat()}, "
-                f"{item.working_days_overdue} working day(s) overdue, {en})"
+                f"{overdue(item.working_days_overdue)[1]}, {en})"
             )
         else:
             lines.append(
                 f"{n}. {item.unit_name} · {item.title}（限办日期{zh_date(item.due_date)}，"
-                f"逾期{item.working_days_overdue}个工作日，{zh}）"
+                f"{overdue(item.working_days_overdue)[0]}，{zh}）"
             )
     rest = len(ordered) - MAX_LINES
     if rest > 0:

@@ -75,7 +75,7 @@ def test_a_bulletin_lists_what_was_still_overdue_at_the_end_of_its_period() -> N
         "西湖区（3项）：",
     ]
     assert "逾期2个工作日，已督办" in fields["lines_zh"]
-    assert "逾期0个工作日" in fields["lines_zh"]  # working days: a weekend miss is still listed
+    assert "己”，限办日期2026年9月30日，已逾期" in fields["lines_zh"]  # never "逾期0个工作日"
     assert (
         bulletin_fields(Kind.AD_HOC, Period(end, end), [], "约谈", lambda t: ("", ""))["lines_zh"]
         == "（无）"
