@@ -1,5 +1,5 @@
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from services.notifications.domain.templates import (
     placeholders,
 )
 from services.notifications.domain.topics import FIELDS, Topic
+from services.notifications.domain.wording import lateness, overdue, zh_date
 
 
 def test_progress_message_in_chinese_and_english() -> None:
@@ -104,3 +105,9 @@ def test_the_documented_placeholders_are_the_ones_topics_provide() -> None:
         if len(cells) == 2 and cells[0].strip("`") in set(Topic) and "," in cells[1] + ",":
             rows[Topic(cells[0].strip("`"))] = set(cells[1].split(", "))
     assert rows == {topic: set(names) for topic, names in FIELDS.items()}
+
+
+def test_dates_and_lateness_read_as_an_office_writes_them() -> None:
+    assert zh_date(date(2026, 4, 11)) == "2026年4月11日"
+    assert lateness(0) == ("按期", "on time") and lateness(3)[0] == "逾期3天"
+    assert overdue(0)[0] == "已逾期" and overdue(2)[0] == "逾期2个工作日"
