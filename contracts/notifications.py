@@ -17,6 +17,9 @@ from contracts.spec import MessageSpec
 class EscalationLevel(StrEnum):
     NOTICE = "notice"  # 催办, to the unit
     SUPERVISION_ORDER = "supervision_order"  # 督办, to the unit's head and the office
+    # No longer raised: 通报 is the periodic BulletinIssued. Kept so that the events of earlier
+    # versions still on the stream, and rubrics that name the level, stay valid.
+    PUBLIC_NOTICE = "public_notice"
 
 
 class EscalationRaised(Message):
