@@ -280,6 +280,24 @@ class ReportPublicRequest(Message):
     step: PublicRequestStep
 
 
+class PublicRequestClosed(Message):
+    """Event: the unit closed (办结) a public request's 诉求工单, on time or late. One per
+    closure: its envelope id is fact_id("PublicRequestClosed", request_id, closure number), so a
+    request reopened (重办) and closed again publishes again."""
+
+    NAME = "PublicRequestClosed"
+    request_id: ItemId
+    unit: UnitCode
+    channel: PublicChannel
+    title: Name
+    due_date: date = Field(description="The time limit (办结时限) in force, as a China date.")
+    closed_at: AwareDatetime
+    on_time: bool = Field(description="Closed within the time limit.")
+    working_days_late: int = Field(
+        ge=0, description="Working days from the limit's date to the closure's; 0 when on time."
+    )
+
+
 class PublicServiceIndicators(Message):
     """Event: a unit's public-request indicators for one month (China time). Formulas are in
     docs/inspections.md; a rate is a percentage, null when its denominator is zero. A later
@@ -320,4 +338,5 @@ SPECS = (
     MessageSpec(SuggestionAnswered, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
     MessageSpec(ReportPublicRequest, "command", "public-request channels", ("inspections",)),
     MessageSpec(PublicServiceIndicators, "event", "inspections", ("scoring",)),
+    MessageSpec(PublicRequestClosed, "event", "inspections", ("notifications",)),
 )

@@ -1,7 +1,8 @@
-"""Plays a demo plan on the running stack: moves the programme clock (the file the measures and
-inspections services read "now" from) to each step's time and sends the step to the service's
-real HTTP API. Programme time runs at `speed` days per real second, but never passes a step not
-yet sent, so a watcher cannot call a deadline missed that the plan meets on time."""
+"""Plays a demo plan on the running stack: moves the programme clock (the file the measures,
+inspections and notifications services read "now" from) to each step's time and sends the step
+to the service's real HTTP API. Programme time runs at `speed` days per real second, but never
+passes a step not yet sent, so a watcher cannot call a deadline missed that the plan meets on
+time."""
 
 import threading
 import time
@@ -27,8 +28,9 @@ def clock_path(data_dir: Path) -> Path:
 
 
 def stack_env(data_dir: Path, plan_start_iso: str) -> dict[str, str]:
-    """The settings a stack needs to follow the demo's clock, with its watchers and the
-    indicator publisher looking every second or two of real time rather than every minute."""
+    """The settings a stack needs to follow the demo's clock, with its watchers, the indicator
+    publisher and the ladder's jobs (督办, the weekly 通报, the daily digest) looking every second
+    or two of real time rather than every few minutes."""
     path = clock_path(data_dir)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +41,10 @@ def stack_env(data_dir: Path, plan_start_iso: str) -> dict[str, str]:
         "FIVETYPE_INSPECTIONS_CLOCK_FILE": str(path),
         "FIVETYPE_INSPECTIONS_DEADLINE_SWEEP_SECONDS": "1",
         "FIVETYPE_INSPECTIONS_INDICATORS_PUBLISH_SECONDS": "2",
+        "FIVETYPE_NOTIFICATIONS_CLOCK_FILE": str(path),
+        "FIVETYPE_NOTIFICATIONS_ESCALATION_SWEEP_SECONDS": "1",
+        "FIVETYPE_NOTIFICATIONS_BULLETIN_CHECK_SECONDS": "1",
+        "FIVETYPE_NOTIFICATIONS_DIGEST_CHECK_SECONDS": "1",
     }
 
 

@@ -1,8 +1,9 @@
 """Composition root of the notifications service.
 
-The clock is injected here: `assemble(settings, clock=...)`. Every date the service reasons
-about (the ladder's working days, the digest hour, retry times) comes from it, so a test or a
-drill can move time forward; production uses the system clock.
+The clock is injected here: `assemble(settings, clock=...)`, or read from `clock_file` (the
+demo's programme clock). Every date the service reasons about (the ladder's working days, the
+bulletins' periods, the digest hour, retry times) comes from it, so a test or a drill can move
+time forward; production uses the system clock.
 """
 
 import random
@@ -12,18 +13,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.envelope import utcnow
-from services.notifications import jobs
 from services.notifications.adapters.channels import EmailSender, WebhookSender
-from services.notifications.dispatcher import Dispatcher, DispatchSettings
+from services.notifications.adapters.dispatcher import Dispatcher, DispatchSettings
 from services.notifications.domain.delivery import CircuitBreaker, RetryPolicy
 from services.notifications.domain.escalation import LadderPolicy
+from services.notifications.domain.items import load_items
 from services.notifications.domain.routing import Channel
 from services.notifications.domain.templates import load_templates
-from services.notifications.entrypoints import bus, http
-from services.notifications.handlers import Clock, Context
+from services.notifications.entrypoints import bus, http, jobs
+from services.notifications.handlers.common import Clock, Context
 from services.notifications.settings import NotificationsSettings
 from services.runtime.auth import AUTHENTICATED
+from services.runtime.clock import clock_from
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import load_calendar
 
@@ -64,17 +65,21 @@ def _dispatcher(
     )
 
 
-def assemble(settings: NotificationsSettings | None = None, clock: Clock = utcnow) -> Service:
+def assemble(settings: NotificationsSettings | None = None, clock: Clock | None = None) -> Service:
     settings = settings or NotificationsSettings()
+    clock = clock or clock_from(settings.clock_file)
     runtime = ServiceRuntime(settings, MIGRATIONS)
     context = Context(
         templates=load_templates(settings.templates_path),
+        items=load_items(settings.items_path),
         clock=clock,
         calendar=load_calendar(settings.calendar_path),
         policy=LadderPolicy(
             supervision_after=settings.supervision_after_working_days,
-            public_notice_after=settings.public_notice_after_working_days,
+            sign_within=settings.sign_within_working_days,
         ),
+        cadence=settings.bulletin_cadence,
+        routine=settings.routine_topics,
     )
     dispatcher = _dispatcher(runtime, settings, clock)
     bus.register(runtime.bus, context)
@@ -85,6 +90,9 @@ def assemble(settings: NotificationsSettings | None = None, clock: Clock = utcno
     async def escalation() -> None:
         await jobs.escalate(runtime.db, context, runtime.relay.notify)
 
+    async def bulletin() -> None:
+        await jobs.issue_bulletin(runtime.db, context, runtime.relay.notify)
+
     async def digest() -> None:
         await jobs.send_digests(
             runtime.db, context, time(settings.digest_hour, settings.digest_minute)
@@ -92,6 +100,7 @@ def assemble(settings: NotificationsSettings | None = None, clock: Clock = utcno
 
     runtime.every(settings.delivery_poll_seconds, "deliveries", deliveries)
     runtime.every(settings.escalation_sweep_seconds, "escalation", escalation)
+    runtime.every(settings.bulletin_check_seconds, "bulletin", bulletin)
     runtime.every(settings.digest_check_seconds, "digest", digest)
     app = runtime.create_app("fivetype notifications service (通知督办服务)")
     app.include_router(http.router(runtime, context, settings), dependencies=[AUTHENTICATED])

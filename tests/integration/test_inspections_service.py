@@ -20,7 +20,12 @@ import yaml
 
 from contracts import streams, subjects
 from contracts.envelope import decode, fact_id, wrap
-from contracts.inspections import InspectionFiled, PublicServiceIndicators, ReportPublicRequest
+from contracts.inspections import (
+    InspectionFiled,
+    PublicRequestClosed,
+    PublicServiceIndicators,
+    ReportPublicRequest,
+)
 from contracts.measures import (
     CatalogueMeasure,
     CataloguePublished,
@@ -375,7 +380,9 @@ def test_steps_over_nats_and_refusals_answered(
     assert journal[1]["actor_role"] == "channel" and journal[1]["actor_id"] == "channel/12345"
 
 
-def test_steps_over_http_and_who_may_report_them(service: InspectionsProcess) -> None:
+def test_steps_over_http_and_who_may_report_them(
+    service: InspectionsProcess, platform: Platform
+) -> None:
     url = f"/v1/units/{OTHER}/public-requests/H-1/steps"
     own_unit = {"role": "unit", "id": "staff-1", "name": "联络员", "unit": OTHER}
     with service.client("en") as http:
@@ -436,6 +443,19 @@ def test_steps_over_http_and_who_may_report_them(service: InspectionsProcess) ->
         assert answer.json()["state"] == "reopened" and answer.json()["reopen_count"] == 1
         close_again = {"step": "closed", "closed_at": beijing("03-10 09:00")}
         assert http.post(url, json={"actor": own_unit, "step": close_again}).status_code == 200
+    # Each closure tells notifications, late or not: the 工单 leaves the escalation ladder.
+    eventually(lambda: len(closures_on_bus(platform, OTHER)) == 2)
+    closures = closures_on_bus(platform, OTHER)
+    assert [(c.request_id, c.due_date.day, c.on_time, c.working_days_late) for c in closures] == [
+        ("H-1", 6, False, 0),  # due Friday 6 March, closed on the Saturday: late, 0 working days
+        ("H-1", 11, True, 0),
+    ]
+
+
+def closures_on_bus(platform: Platform, unit: str) -> list[PublicRequestClosed]:
+    subject = subjects.event(PublicRequestClosed.NAME, unit)
+    found = busclient.read(platform.nats.url, subject, streams.EVENTS.name)
+    return [decode(m.data, PublicRequestClosed, arrived_on=m.subject).data for m in found]
 
 
 def indicators_on_bus(platform: Platform) -> list[PublicServiceIndicators]:

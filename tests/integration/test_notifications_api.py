@@ -77,13 +77,29 @@ def rule(**changes: Any) -> dict[str, Any]:
     } | changes
 
 
+UNIT_ITEMS = [
+    "milestone",
+    "obligation",
+    "rectification",
+    "rectification_plan",
+    "public_request",
+    "suggestion",
+]
+
+
 async def test_defaults_are_seeded(api: Api) -> None:
     rules = {r["id"]: r for r in await api.get("/v1/routing-rules")}
     assert rules["default-deadline-missed"]["targets"] == ["unit_contact"]
     assert rules["default-supervision-order"]["targets"] == ["unit_head", "office"]
-    assert rules["default-public-notice"]["targets"] == ["leaders", "office"]
-    codes = {r["code"]: r["role"] for r in await api.get("/v1/recipients")}
+    assert rules["default-public-notice"]["targets"] == ["all_units", "leaders", "office"]
+    # Verification deadlines are the office's own: their reminders and notices go to it.
+    assert rules["default-deadline-missed"]["item_types"] == UNIT_ITEMS
+    assert rules["default-deadline-missed-office"]["item_types"] == ["verification"]
+    assert rules["default-deadline-missed-office"]["targets"] == ["office"]
+    recipients = {r["code"]: r for r in await api.get("/v1/recipients")}
+    codes = {code: r["role"] for code, r in recipients.items()}
     assert codes["office"] == "office" and codes["leaders"] == "leader"
+    assert recipients["office"]["digest"] is True  # routine notices come in its digest
     assert codes["nc-hitech:contact"] == "contact" and codes["360102:head"] == "head"
 
 

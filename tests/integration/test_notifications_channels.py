@@ -338,7 +338,7 @@ async def test_email_arrives_at_the_smtp_server_in_the_recipients_language(world
     assert message["Subject"] == "【督查问题】单位360113：问题m-1"
     assert message["Message-ID"] == f"<{delivery['key']}@notifications.fivetype>"
     assert message["Auto-Submitted"] == "auto-generated"
-    assert "请于2026-12-31前完成整改" in message.get_content()
+    assert "请于2026年12月31日前完成整改" in message.get_content()
 
     # The server refuses one of two addresses: the other gets it, the log says who did not.
     [partial] = await eventually_async(lambda: world.settled(english, "email", "delivered"))

@@ -1,5 +1,7 @@
 """The escalation ladder on a real nats-server and a real database (SQLite and PostgreSQL), with
-the service in-process on a real HTTP port and a clock the tests move forward.
+the service in-process on a real HTTP port and a clock the tests move forward: only completion
+stops a ladder (signing for a notice does not), a 12345 工单 closed late leaves it, and a weekly
+通报 lists every overdue item instead of one message per item.
 
 The tests of this module share one service and one clock, and run in file order: each moves the
 clock only forward and uses units of its own."""
@@ -17,11 +19,18 @@ import pytest
 
 from contracts import streams, subjects
 from contracts.envelope import fact_id, utcnow
-from contracts.inspections import FindingRaised, InspectionKind, RectificationClosed, Severity
-from contracts.measures import DeadlineItem, DeadlineMissed, ProgressReported
-from services.notifications import jobs
+from contracts.inspections import (
+    FindingRaised,
+    InspectionKind,
+    PublicChannel,
+    PublicRequestClosed,
+    RectificationClosed,
+    Severity,
+)
+from contracts.measures import DeadlineItem, DeadlineMissed, ProgressReported, ProgressReturned
 from services.notifications.bootstrap import Service
 from services.notifications.domain.signing import IDEMPOTENCY_HEADER
+from services.notifications.entrypoints import jobs
 from services.runtime.workdays import PROGRAMME_TZ
 from tests.conftest import Databases, eventually_async, start_nats
 from tests.integration.test_notifications_support import (
@@ -43,6 +52,7 @@ UNITS = [
     ("360112", "新建区", "county"),
     ("360113", "红谷滩区", "county"),
     ("360121", "南昌县", "county"),
+    ("360124", "进贤县", "county"),
     ("office", "市“五型”办", None),
 ]
 # 2 July 2026 (a Thursday) is made a holiday and Saturday 4 July a working day, so the ladder
@@ -79,6 +89,9 @@ class World:
         found: dict[str, Any] = cases[0]
         return found
 
+    async def escalate(self, key: str) -> httpx.Response:
+        return await self.api.post(f"/v1/escalations/{key}/escalate")
+
     async def sweep(self) -> int:
         return await jobs.escalate(
             self.service.runtime.db, self.service.context, self.service.runtime.relay.notify
@@ -107,7 +120,6 @@ async def world(
         module_databases.url("notifications"),
         calendar_path=calendar,
         supervision_after_working_days=2,
-        public_notice_after_working_days=3,
         webhook_allow_private_targets=True,
     )
     try:
@@ -170,7 +182,8 @@ async def test_a_missed_deadline_notifies_each_recipient_exactly_once(world: Wor
     await eventually_async(lambda: world.caught_up("notifications-deadline-missed"))
     await eventually_async(lambda: _delivered(world, "360102:contact", "webhook"))
     assert len(await world.inbox("360102:contact", "deadline_missed")) == 1
-    assert notices[0]["title"] == "【催办】事项 ms-1已逾期"
+    assert notices[0]["title"] == "【催办】东湖区：工作节点“事项 ms-1”逾期未办结"
+    assert "限办日期为2026年6月30日" in notices[0]["body"]
     assert notices[0]["event_id"] == event_id
     posts = world.receiver.to("/360102")
     assert len(posts) == 1
@@ -195,12 +208,14 @@ async def _delivered(world: World, recipient: str, channel: str) -> bool:
 
 
 async def _escalations_on_bus(world: World, unit_code: str) -> list[dict[str, Any]]:
+    return await _on_bus(world, "EscalationRaised", unit_code)
+
+
+async def _on_bus(world: World, event: str, unit_code: str) -> list[dict[str, Any]]:
     connection = await nats.connect(world.nats_url)
     try:
         js = connection.jetstream()
-        subscription = await js.subscribe(
-            subjects.event("EscalationRaised", unit_code), ordered_consumer=True
-        )
+        subscription = await js.subscribe(subjects.event(event, unit_code), ordered_consumer=True)
         found = []
         try:
             while True:
@@ -226,32 +241,17 @@ async def test_the_ladder_climbs_on_working_days_once_per_level(world: World) ->
     await eventually_async(lambda: _level(world, "360103", 2))
     orders = await world.inbox("360103:head", "supervision_order")
     assert len(orders) == 1 and "已逾期3个工作日" in orders[0]["body"]
+    assert "限办日期为2026年6月30日，经2026年7月1日催办，未签收，仍未办结" in orders[0]["body"]
     assert [o for o in await world.inbox("office", "supervision_order") if o["unit"] == "360103"]
-    assert not await world.inbox("leaders", "public_notice")
-
-    world.clock.jump_to(china(date(2026, 7, 7)))  # Monday and Tuesday count: 2 of 3
-    await world.sweep()
-    assert (await world.case("360103"))["level"] == 2
-
-    world.clock.jump_to(china(date(2026, 7, 8)))
-    await eventually_async(lambda: _level(world, "360103", 3))
-    notices = [n for n in await world.inbox("leaders", "public_notice") if n["unit"] == "360103"]
-    assert len(notices) == 1
-    assert "2026-07-01催办、2026-07-04督办" in notices[0]["body"]
 
     world.clock.jump_to(china(date(2026, 7, 20)))
     await world.sweep()
     case = await world.case("360103")
-    assert (case["level"], case["supervision_on"], case["public_notice_on"]) == (
-        3,
-        "2026-07-04",
-        "2026-07-08",
-    )
+    assert (case["level"], case["supervision_on"], case["status"]) == (2, "2026-07-04", "open")
     assert len(await world.inbox("360103:head", "supervision_order")) == 1
     raised = await _escalations_on_bus(world, "360103")
-    assert [r["level"] for r in raised] == ["notice", "supervision_order", "public_notice"]
+    assert [r["level"] for r in raised] == ["notice", "supervision_order"]
     assert raised[1]["recipients"] == ["360103:head", "office"]
-    assert raised[2]["recipients"] == ["leaders", "office"]
 
 
 async def _level(world: World, unit_code: str, level: int) -> bool:
@@ -272,6 +272,40 @@ def progress(unit_code: str, milestone: str, due: date, completed: bool) -> Prog
         assignment_id=ASSIGNMENT,
         milestone_due_date=due,
         milestone_completed=completed,
+    )
+
+
+async def report(world: World, event: ProgressReported) -> None:
+    """As measures publishes it: its id names the unit and report."""
+    await publish(
+        world.nats_url, event, id=fact_id("ProgressReported", event.unit, event.report_id)
+    )
+
+
+def returned(unit_code: str, report_id: str) -> ProgressReturned:
+    return ProgressReturned(
+        report_id=report_id,
+        unit=unit_code,
+        assignment_id=ASSIGNMENT,
+        measure_code="M07",
+        milestone_id="ms-3",
+        reviewer="五型办",
+        reviewed_at=world_now(),
+        reason="佐证材料不全",
+        milestone_completed=False,
+    )
+
+
+def request_closed(unit_code: str, request_id: str, due: date) -> PublicRequestClosed:
+    return PublicRequestClosed(
+        request_id=request_id,
+        unit=unit_code,
+        channel=PublicChannel.HOTLINE_12345,
+        title="路灯不亮",
+        due_date=due,
+        closed_at=world_now(),
+        on_time=False,
+        working_days_late=3,
     )
 
 
@@ -305,8 +339,24 @@ async def test_closing_the_item_stops_the_ladder(world: World) -> None:
     await publish(world.nats_url, progress("360104", "ms-3", due, completed=False))
     await eventually_async(lambda: world.caught_up("notifications-progress"))
     assert (await world.case("360104"))["status"] == "open"
-    await publish(world.nats_url, progress("360104", "ms-3", due, completed=True))
+    await report(world, progress("360104", "ms-3", due, completed=True))
     await eventually_async(lambda: _status(world, "360104", "closed"))
+    # The office sends the completing report back: the ladder is on again until a new one.
+    await publish(world.nats_url, returned("360104", "r-ms-3-True"))
+    await eventually_async(lambda: _status(world, "360104", "open"))
+    await report(
+        world,
+        progress("360104", "ms-3", due, completed=True).model_copy(update={"report_id": "r-2"}),
+    )
+    await eventually_async(lambda: _status(world, "360104", "closed"))
+
+    # A 12345 工单 closed late leaves the ladder too.
+    h7, h7_id = missed("360124", "H-7", due, DeadlineItem.PUBLIC_REQUEST)
+    await publish(world.nats_url, h7.model_copy(update={"title": "路灯不亮"}), id=h7_id)
+    h7_notice = await eventually_async(lambda: world.inbox("360124:contact", "deadline_missed"))
+    assert h7_notice[0]["title"] == "【催办】进贤县：诉求工单“路灯不亮”逾期未办结"
+    await publish(world.nats_url, request_closed("360124", "H-7", due))
+    await eventually_async(lambda: _status(world, "360124", "closed"))
 
     # A rectification closed before its DeadlineMissed is handled: the case opens closed.
     await publish(world.nats_url, rectification_closed("360111", "f-9", due))
@@ -324,7 +374,7 @@ async def test_closing_the_item_stops_the_ladder(world: World) -> None:
 
     world.clock.jump_to(china(date(2026, 8, 31)))
     await world.sweep()
-    for unit_code in ("360104", "360111", "360112"):
+    for unit_code in ("360104", "360111", "360112", "360124"):
         assert (await world.case(unit_code))["level"] == 1
         assert not await world.inbox(f"{unit_code}:head", "supervision_order")
     assert not await world.inbox("360111:contact", "deadline_missed")
@@ -335,23 +385,39 @@ async def _status(world: World, unit_code: str, status: str) -> bool:
     return [c["status"] for c in cases] == [status]
 
 
-async def test_the_unit_acknowledging_the_notice_holds_the_ladder(world: World) -> None:
-    event, event_id = missed("360113", "ms-4", date(2026, 8, 28))
+async def test_a_signed_but_unfinished_item_reaches_supervision(world: World) -> None:
+    due = date(2026, 8, 28)  # the clock is at Monday 31 August: the notice goes out today
+    event, event_id = missed("360113", "ms-4", due)
     await publish(world.nats_url, event, id=event_id)
     notice = (await eventually_async(lambda: world.inbox("360113:contact", "deadline_missed")))[0]
-    # The office reading it changes nothing; the unit signing for it holds the ladder.
-    acknowledged = await world.api.post(f"/v1/inbox/360113:contact/{notice['id']}/acknowledge")
-    assert acknowledged.status_code == 200, acknowledged.text
-    assert acknowledged.json()["acknowledged_at"] is not None
-    assert (await world.case("360113"))["status"] == "acknowledged"
+    # Not signed for by the next working day: one reminder to sign.
+    world.clock.jump_to(china(date(2026, 9, 1)))
+    await world.sweep()
+    await world.sweep()
+    reminders = await world.inbox("360113:contact", "sign_reminder")
+    assert len(reminders) == 1 and "签收不停止督办" in reminders[0]["body"]
+    # Signing is recorded and shown, and the ladder goes on.
+    signed = await world.api.post(f"/v1/inbox/360113:contact/{notice['id']}/acknowledge")
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["acknowledged_at"] is not None
+    case = await world.case("360113")
+    assert (case["status"], case["acknowledged_by"]) == ("open", "360113:contact")
     wrong = await world.api.post(f"/v1/inbox/360113:head/{notice['id']}/acknowledge")
     assert (wrong.status_code, wrong.json()["code"]) == (404, "message_not_found")
 
-    world.clock.jump_to(china(date(2026, 9, 30)))
-    await world.sweep()
-    case = await world.case("360113")
-    assert (case["level"], case["acknowledged_by"]) == (1, "360113:contact")
-    assert not await world.inbox("360113:head", "supervision_order")
+    world.clock.jump_to(china(date(2026, 9, 2)))
+    await eventually_async(lambda: _level(world, "360113", 2))
+    order = (await world.inbox("360113:head", "supervision_order"))[0]
+    assert "已于2026年9月1日签收但仍未办结" in order["body"]
+    assert (await world.escalate(case["key"])).json()["code"] == "at_top_level"
+
+    # Completion stops it; signing for or escalating a completed item is refused.
+    await publish(world.nats_url, progress("360113", "ms-4", due, completed=True))
+    await eventually_async(lambda: _status(world, "360113", "closed"))
+    late = await world.api.post(f"/v1/inbox/360113:head/{order['id']}/acknowledge")
+    assert (late.status_code, late.json()["code"]) == (409, "item_completed")
+    assert (await world.escalate(case["key"])).json()["code"] == "item_completed"
+    assert (await world.escalate("no-such-case")).status_code == 404
 
 
 def finding(unit_code: str, finding_id: str) -> FindingRaised:
@@ -386,10 +452,10 @@ async def test_a_recipient_who_prefers_a_digest_gets_one_a_day(world: World) -> 
 
     world.clock.jump_to(china(date(2026, 10, 12), 8, 30))
     await eventually_async(lambda: _topics(world, "/digest", ["deadline_missed", "digest"]))
-    digest = world.receiver.bodies("/digest")[1]
-    assert digest["title"]["zh"] == "2026-10-12 每日督办摘要：逾期未办结 1 项"
-    assert "南昌县 · 事项 ms-5" in digest["body"]["zh"]
-    assert "另有 1 条通知" in digest["body"]["zh"]
+    digest = next(b for b in world.receiver.bodies("/digest") if b["topic"] == "digest")
+    assert digest["title"]["zh"] == "2026年10月12日每日督办摘要：逾期未办结1项"
+    assert "南昌县 · 事项 ms-5（限办日期2026年10月9日" in digest["body"]["zh"]
+    assert "另有1条通知（其中督查问题1条），请登录系统查看" in digest["body"]["zh"]
     digested = await world.json("/v1/deliveries", recipient="360121:contact", status="digested")
     assert [d["id"] for d in digested] == [d["id"] for d in held]
     assert len(await world.inbox("360121:contact", "digest")) == 1
@@ -404,8 +470,65 @@ async def test_a_recipient_who_prefers_a_digest_gets_one_a_day(world: World) -> 
 
 
 def _topic_list(world: World, path: str) -> list[str]:
-    return [body["topic"] for body in world.receiver.bodies(path)]
+    # The weekly 通报 goes to every unit's contact as well; it is not what these tests count.
+    bodies = world.receiver.bodies(path)
+    return [body["topic"] for body in bodies if body["topic"] != "public_notice"]
 
 
 async def _topics(world: World, path: str, expected: list[str]) -> bool:
     return _topic_list(world, path) == expected
+
+
+async def test_the_office_reads_routine_notices_in_its_digest(world: World) -> None:
+    # The reports of the tests above reached the office only through its digests; the
+    # exceptions (supervision orders) arrived one by one.
+    assert not await world.inbox("office", "progress_reported")
+    assert await world.inbox("office", "supervision_order")
+    digests = await world.inbox("office", "digest")
+    assert any("报送进展" in d["body"] for d in digests)
+    held = await world.json("/v1/deliveries", recipient="office", status="digested")
+    assert {d["channel"] for d in held} == {"inbox"}
+
+
+async def test_one_weekly_bulletin_lists_every_overdue_item(world: World) -> None:
+    due = date(2026, 10, 9)
+    for unit_code, item in (("360111", "b-1"), ("360112", "b-2"), ("360112", "b-3")):
+        event, event_id = missed(unit_code, item, due)
+        await publish(world.nats_url, event, id=event_id)
+    await eventually_async(lambda: _notified(world, "360112:contact", 3))  # f-10, b-2, b-3
+    before = len(await world.inbox("leaders", "public_notice"))
+
+    world.clock.jump_to(china(date(2026, 10, 19)))  # Monday: last week's bulletin is due
+    issued = await eventually_async(lambda: _bulletin(world, "2026-10-12"))
+    entries = {(e["unit"], e["title"]): e for e in issued["entries"]}
+    assert {("360111", "事项 b-1"), ("360112", "事项 b-2"), ("360112", "事项 b-3")} <= set(entries)
+    assert entries[("360103", "事项 ms-2")]["supervision_order"] is True
+    assert entries[("360112", "事项 b-2")]["working_days_overdue"] == 5
+    completed = {"360104", "360111:f-9", "360113", "360124"}
+    assert not {e["unit"] for e in issued["entries"]} & completed
+    # One message for all of them, to the leaders and to every unit, overdue or not.
+    notices = await world.inbox("leaders", "public_notice")
+    assert len(notices) == before + 1
+    assert "2026年10月12日至2026年10月18日" in notices[0]["title"]
+    assert "事项 b-3”，限办日期2026年10月9日，逾期5个工作日" in notices[0]["body"]
+    assert len(await world.inbox("360104:contact", "public_notice")) == before + 1
+
+    # The office may also issue a 通报 about one unit; not about an unknown one.
+    answer = await world.api.post(
+        "/v1/bulletins", json={"unit": "360112", "note": "两项工作节点逾期未办结"}
+    )
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["kind"], len(answer.json()["entries"])) == ("ad_hoc", 2)
+    unknown = await world.api.post("/v1/bulletins", json={"unit": "360199", "note": "x"})
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_unit")
+
+
+async def _notified(world: World, recipient: str, count: int) -> bool:
+    return len(await world.inbox(recipient, "deadline_missed")) == count
+
+
+async def _bulletin(world: World, period_start: str) -> dict[str, Any] | None:
+    for issued in await _on_bus(world, "BulletinIssued", "office"):
+        if issued["kind"] == "periodic" and issued["period_start"] == period_start:
+            return issued
+    return None

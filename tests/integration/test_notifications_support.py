@@ -37,6 +37,7 @@ FAST = {
     "delivery_poll_seconds": 0.05,
     "escalation_sweep_seconds": 0.1,
     "digest_check_seconds": 0.1,
+    "bulletin_check_seconds": 0.1,
 }
 
 

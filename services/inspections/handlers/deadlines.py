@@ -115,7 +115,7 @@ async def _public_requests(session: AsyncSession, now: datetime, ctx: Context) -
             item_type=DeadlineItem.PUBLIC_REQUEST,
             item_id=row.request_id,
             unit=row.unit,
-            title=f"群众诉求：{row.title}",
+            title=row.title,
             due_date=local_date(row.due_at),
             detected_at=now,
         )

@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import subjects
 from contracts.common import FieldError
 from contracts.envelope import UNIT_CODE_PATTERN, fact_id, wrap
-from contracts.inspections import RequestClosed, RequestRated, RequestReceived, RequestReopened
+from contracts.inspections import (
+    PublicChannel,
+    PublicRequestClosed,
+    RequestClosed,
+    RequestRated,
+    RequestReceived,
+    RequestReopened,
+)
 from contracts.measures import IntakeRejected
 from contracts.reasons import REASON_TEXT, Reason
 from services.inspections.adapters import repository
@@ -37,6 +44,10 @@ from services.inspections.handlers.context import (
     journal,
 )
 from services.runtime.messaging import add_to_outbox
+from services.runtime.workdays import load_calendar, local_date
+
+# A 工单's lateness is counted in working days of the programme's calendar.
+CALENDAR = load_calendar()
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,8 @@ async def record_step(
     row.state, row.last_step_at = state_after(step).value, step_time(step)
     await session.flush()
     await _record(session, row, step, content, touched, before, actor, ctx.clock())
+    if isinstance(step, RequestClosed):
+        await _publish_closure(session, row, step)
     return Recorded(row, created=False, duplicate=False)
 
 
@@ -172,6 +185,24 @@ async def _record(
     await repository.count_period_changes(session, row.unit, touched)
     change = Change("public_request", row.request_id, row.unit, step.step, before, row.state)
     await journal(session, change, JournalActor.of(actor), now, details)
+
+
+async def _publish_closure(session: AsyncSession, row: PublicRequest, step: RequestClosed) -> None:
+    """Tell the other services the request was closed, so its escalation ladder stops."""
+    due, closed = local_date(row.due_at), local_date(step.closed_at)
+    closure = PublicRequestClosed(
+        request_id=row.request_id,
+        unit=row.unit,
+        channel=PublicChannel(row.channel),
+        title=row.title,
+        due_date=due,
+        closed_at=step.closed_at,
+        on_time=step.closed_at <= row.due_at,
+        working_days_late=max(0, CALENDAR.working_days_between(due, closed)),
+    )
+    event_id = fact_id(PublicRequestClosed.NAME, row.request_id, row.closure_count)
+    envelope = wrap(closure, subject=row.unit, source=SOURCE, id=event_id)
+    await add_to_outbox(session, envelope, subjects.event(PublicRequestClosed.NAME, row.unit))
 
 
 async def reject(

@@ -33,6 +33,7 @@ from services.notifications.domain.delivery import (
     http_outcome,
     retry_after_seconds,
 )
+from services.notifications.domain.routing import Channel, Reachable
 from services.notifications.domain.signing import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
@@ -63,6 +64,19 @@ class Sender(Protocol):
         ...
 
     async def send(self, message: Outgoing) -> AttemptResult: ...
+
+
+def reachable(recipient: Recipient) -> set[Channel]:
+    return Reachable(bool(recipient.emails), bool(recipient.webhook_url)).channels()
+
+
+def delivery_target(recipient: Recipient, channel: Channel) -> str:
+    """Where a delivery goes, as the delivery log shows it (never a secret)."""
+    if channel is Channel.EMAIL:
+        return ", ".join(recipient.emails)
+    if channel is Channel.WEBHOOK and recipient.webhook_url:
+        return redacted(recipient.webhook_url)
+    return f"inbox:{recipient.code}"
 
 
 def scrub(text: str, secrets: list[str]) -> str:

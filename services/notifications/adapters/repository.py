@@ -20,6 +20,7 @@ from services.notifications.adapters.tables import (
 from services.notifications.domain.delivery import DeliveryStatus
 from services.notifications.domain.escalation import CaseStatus
 from services.notifications.domain.routing import (
+    ALL_UNITS,
     ROLE_TARGETS,
     Role,
     Rule,
@@ -27,10 +28,10 @@ from services.notifications.domain.routing import (
     named_recipient,
     unit_mailbox,
 )
+from services.notifications.domain.topics import Topic
 from services.runtime.db import conflict_insert
 
 ROLE_NAMES = {Role.CONTACT: ("联络员", "contact"), Role.HEAD: ("主要负责人", "head")}
-LIVE_CASE = (CaseStatus.OPEN.value, CaseStatus.ACKNOWLEDGED.value)
 
 
 def table(model: type[SQLModel]) -> sa.Table:
@@ -116,7 +117,11 @@ async def recipients_for(
     found: dict[str, list[Recipient]] = {}
     for target in targets:
         role = ROLE_TARGETS.get(target)
-        if role in (Role.CONTACT, Role.HEAD):
+        rows: list[Recipient | None]
+        if target == ALL_UNITS:
+            query = select(Recipient).where(Recipient.role == Role.CONTACT.value)
+            rows = list((await session.execute(query.order_by(col(Recipient.code)))).scalars())
+        elif role in (Role.CONTACT, Role.HEAD):
             await ensure_unit_mailboxes(session, unit, await unit_name(session, unit), now)
             rows = [await session.get(Recipient, unit_mailbox(unit, role))]
         elif role is not None:
@@ -168,6 +173,7 @@ def rule_of(row: RoutingRule) -> Rule:
             "unit": row.unit,
             "peer_group": row.peer_group,
             "min_severity": row.min_severity,
+            "item_types": row.item_types,
             "targets": row.targets,
             "channels": row.channels,
             "enabled": row.enabled,
@@ -258,8 +264,49 @@ async def live_cases_of(
         EscalationCase.ref_type == ref_type,
         EscalationCase.ref == ref,
         EscalationCase.unit == unit,
-        col(EscalationCase.status).in_(LIVE_CASE),
+        EscalationCase.status == CaseStatus.OPEN.value,
     )
+    return list((await session.execute(query)).scalars())
+
+
+async def closures_undone(
+    session: AsyncSession, unit: str, event_id: str | None, ref: tuple[str, str] | None
+) -> list[str]:
+    """Delete the closures recorded from `event_id`, or of item `ref`; their event ids."""
+    closures = table(ItemClosure)
+    where = [closures.c.unit == unit]
+    if event_id is not None:
+        where.append(closures.c.event_id == event_id)
+    if ref is not None:
+        where += [closures.c.ref_type == ref[0], closures.c.ref == ref[1]]
+    result = await session.execute(sa.delete(closures).where(*where).returning(closures.c.event_id))
+    return list(result.scalars())
+
+
+async def cases_closed_by(session: AsyncSession, event_ids: list[str]) -> list[EscalationCase]:
+    if not event_ids:
+        return []
+    query = select(EscalationCase).where(
+        EscalationCase.status == CaseStatus.CLOSED.value,
+        col(EscalationCase.closed_by).in_(event_ids),
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def cases_overdue_by(
+    session: AsyncSession, end: date, closed_after: datetime, unit: str | None = None
+) -> list[EscalationCase]:
+    """Cases due before `end` that were open at `closed_after` (still open, or closed later):
+    the candidates of a bulletin whose period ends on `end`."""
+    query = select(EscalationCase).where(
+        col(EscalationCase.due_date) < end,
+        sa.or_(
+            col(EscalationCase.status) == CaseStatus.OPEN.value,
+            col(EscalationCase.closed_at) >= closed_after,
+        ),
+    )
+    if unit is not None:
+        query = query.where(EscalationCase.unit == unit)
     return list((await session.execute(query)).scalars())
 
 
@@ -306,7 +353,7 @@ async def climb(
     session: AsyncSession, key: str, from_level: int, to_level: int, today: date
 ) -> bool:
     """Move an open case up one level, unless another worker did it first."""
-    column = {2: "supervision_on", 3: "public_notice_on"}[to_level]
+    column = {2: "supervision_on"}[to_level]
     cases = table(EscalationCase)
     result = await session.execute(
         sa.update(cases)
@@ -319,6 +366,29 @@ async def climb(
         .returning(cases.c.key)
     )
     return result.first() is not None
+
+
+async def mark_sign_reminded(session: AsyncSession, key: str, today: date) -> bool:
+    """Record the reminder to sign, unless another worker did it first."""
+    cases = table(EscalationCase)
+    result = await session.execute(
+        sa.update(cases)
+        .where(cases.c.key == key, cases.c.sign_reminded_on.is_(None))
+        .values(sign_reminded_on=today)
+        .returning(cases.c.key)
+    )
+    return result.first() is not None
+
+
+async def topics_of(session: AsyncSession, ids: Iterable[str]) -> list[Topic]:
+    """The topic of each notification named (one entry per notification found)."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    found = await session.execute(
+        select(Notification.topic).where(col(Notification.id).in_(wanted))
+    )
+    return [Topic(topic) for topic in found.scalars()]
 
 
 async def notifications_exist(session: AsyncSession, ids: Iterable[str]) -> set[str]:

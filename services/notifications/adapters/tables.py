@@ -58,6 +58,7 @@ class RoutingRule(NotificationsTable, table=True):
     unit: str | None = Field(default=None, max_length=40)
     peer_group: str | None = Field(default=None, max_length=40)
     min_severity: str | None = Field(default=None, max_length=16)
+    item_types: list[str] | None = Field(default=None, sa_type=sa.JSON)
     targets: list[str] = Field(sa_type=sa.JSON)
     channels: list[str] = Field(sa_type=sa.JSON)
     enabled: bool
@@ -144,7 +145,7 @@ class DeliveryAttempt(NotificationsTable, table=True):
 
 
 class EscalationCase(NotificationsTable, table=True):
-    """One missed deadline climbing the ladder."""
+    """One missed deadline climbing the ladder until the item is completed."""
 
     __tablename__ = "escalation_cases"
     __table_args__ = (sa.Index("ix_escalation_cases_ref", "ref_type", "ref", "unit"),)
@@ -165,10 +166,11 @@ class EscalationCase(NotificationsTable, table=True):
     level_on: date
     notice_on: date
     supervision_on: date | None = None
-    public_notice_on: date | None = None
     opened_at: datetime = Field(sa_type=UtcDateTime)
+    # Signing for a notice (签收) is shown and spares the reminder to sign; it stops nothing.
     acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     acknowledged_by: str | None = Field(default=None, max_length=64)
+    sign_reminded_on: date | None = None
     closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     closed_by: str | None = Field(default=None, max_length=128)
 

@@ -1,18 +1,21 @@
-"""The daily digest: one summary of what is open and overdue, for recipients who prefer it to a
-message per event. Pure: no I/O."""
+"""The daily digest: one summary of what is open and overdue and of the routine notices held
+since the last one, for recipients who prefer it to a message per event. Pure: no I/O."""
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from services.notifications.domain.escalation import Level
-from services.runtime.workdays import PROGRAMME_TZ
+from services.notifications.domain.topics import TOPIC_NAMES, Topic
+from services.notifications.domain.wording import overdue
+from services.runtime.workdays import PROGRAMME_TZ, chinese_date
 
 MAX_LINES = 50  # a digest is read, not searched; the inbox has the rest
 
 LEVEL_NAMES = {
     Level.NOTICE: ("已催办", "notice sent"),
     Level.SUPERVISION_ORDER: ("已督办", "supervision order issued"),
-    Level.PUBLIC_NOTICE: ("已通报", "publicly notified"),
 }
 
 
@@ -39,12 +42,12 @@ def _lines(items: list[OpenItem], language: str) -> str:
         if language == "en":
             lines.append(
                 f"{n}. {item.unit_name} · {item.title} (due {item.due_date.isoformat()}, "
-                f"{item.working_days_overdue} working day(s) overdue, {en})"
+                f"{overdue(item.working_days_overdue)[1]}, {en})"
             )
         else:
             lines.append(
-                f"{n}. {item.unit_name} · {item.title}（{item.due_date.isoformat()}到期，"
-                f"逾期{item.working_days_overdue}个工作日，{zh}）"
+                f"{n}. {item.unit_name} · {item.title}（限办日期{chinese_date(item.due_date)}，"
+                f"{overdue(item.working_days_overdue)[0]}，{zh}）"
             )
     rest = len(ordered) - MAX_LINES
     if rest > 0:
@@ -54,11 +57,26 @@ def _lines(items: list[OpenItem], language: str) -> str:
     return "\n".join(lines)
 
 
-def digest_fields(day: date, items: list[OpenItem], held_count: int) -> dict[str, str]:
+def _held(topics: Counter[Topic], language: str) -> str:
+    parts = []
+    for topic, count in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0])):
+        zh, en = TOPIC_NAMES[topic]
+        parts.append(f"{en} {count}" if language == "en" else f"{zh}{count}条")
+    if not parts:
+        return ""
+    return f" ({', '.join(parts)})" if language == "en" else f"（其中{'、'.join(parts)}）"
+
+
+def digest_fields(day: date, items: list[OpenItem], held: Iterable[Topic]) -> dict[str, str]:
+    """The digest's fields; `held` has the topic of each notification held since the last."""
+    topics = Counter(held)
     return {
-        "date": day.isoformat(),
+        "date": chinese_date(day),
+        "date_en": day.isoformat(),
         "open_count": str(len(items)),
-        "held_count": str(held_count),
+        "held_count": str(sum(topics.values())),
         "lines_zh": _lines(items, "zh"),
         "lines_en": _lines(items, "en"),
+        "held_zh": _held(topics, "zh"),
+        "held_en": _held(topics, "en"),
     }

@@ -1,14 +1,16 @@
 """The escalation ladder for overdue items. Pure: no I/O; the date and calendar are passed in.
 
-notice (催办, on DeadlineMissed, to the unit)
-  → supervision order (督办, to the unit's head and the office) when the item is still open and
-    unacknowledged `supervision_after` working days after the notice
-  → public notice (通报, to the city leaders) `public_notice_after` working days after that.
+reminder (提醒, DeadlineApproaching, before the deadline; not a case yet)
+  → notice (催办, on DeadlineMissed, to the unit)
+  → supervision order (督办, to the unit's head and the office) `supervision_after` working days
+    after the notice while the item is not completed
+  → the periodic bulletin (通报, domain.bulletin) lists every item still overdue at the end of
+    its period, with whether it is under 督办.
 
 A case is one missed deadline: (item type, item id, unit, due date). Each level fires at most
-once per case. A closing fact about the item (a completing progress report, a closed
-rectification, an answered suggestion, an approved extension) stops the case; so does the unit
-acknowledging a notice of the case.
+once per case. Only completion stops a case: a completing progress report, a closed
+rectification, an answered suggestion, a closed 诉求工单, an approved extension. Signing for a
+notice (签收) is recorded and shown; it spares the unit the reminder to sign, nothing more.
 """
 
 from dataclasses import dataclass
@@ -24,60 +26,78 @@ from services.runtime.workdays import WorkingCalendar, local_date
 class Level(IntEnum):
     NOTICE = 1
     SUPERVISION_ORDER = 2
-    PUBLIC_NOTICE = 3
 
     @property
     def topic(self) -> Topic:
         return {
             Level.NOTICE: Topic.DEADLINE_MISSED,
             Level.SUPERVISION_ORDER: Topic.SUPERVISION_ORDER,
-            Level.PUBLIC_NOTICE: Topic.PUBLIC_NOTICE,
         }[self]
 
     @property
     def label(self) -> str:
         """The name of the level on the bus (contracts.notifications.EscalationLevel)."""
-        return {1: "notice", 2: "supervision_order", 3: "public_notice"}[self.value]
+        return {1: "notice", 2: "supervision_order"}[self.value]
+
+
+TOP = Level.SUPERVISION_ORDER
 
 
 class CaseStatus(StrEnum):
     OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"  # the unit signed for it: the ladder holds
-    CLOSED = "closed"  # the item was closed: the ladder stops
+    CLOSED = "closed"  # the item was completed: the ladder stops
 
 
-ITEM_KIND_NAMES: dict[DeadlineItem, tuple[str, str]] = {
-    DeadlineItem.MILESTONE: ("工作节点", "milestone"),
-    DeadlineItem.OBLIGATION: ("常态化任务", "recurring obligation"),
-    DeadlineItem.RECTIFICATION: ("督查问题整改", "rectification"),
-    DeadlineItem.PUBLIC_REQUEST: ("群众诉求", "public request"),
-    DeadlineItem.SUGGESTION: ("监督员建议答复", "answer to a supervisor's suggestion"),
-}
+class StepRefusal(StrEnum):
+    """Why a ladder step or a signature asked for by hand is refused."""
+
+    UNKNOWN_CASE = "unknown_case"
+    ITEM_COMPLETED = "item_completed"
+    AT_TOP_LEVEL = "at_top_level"
+
+
+def manual_step_refusal(status: CaseStatus | None, level: Level | None) -> StepRefusal | None:
+    """The office may issue the next level of an open case at once (e.g. 督办 before the wait
+    ends): not for an unknown case, a completed item, or one already at the top."""
+    if status is None or level is None:
+        return StepRefusal.UNKNOWN_CASE
+    if status is CaseStatus.CLOSED:
+        return StepRefusal.ITEM_COMPLETED
+    if level >= TOP:
+        return StepRefusal.AT_TOP_LEVEL
+    return None
 
 
 @dataclass(frozen=True)
 class LadderPolicy:
     supervision_after: int  # working days from the notice to the supervision order
-    public_notice_after: int  # working days from the supervision order to the public notice
+    sign_within: int = 1  # working days a unit has to sign for a notice before it is reminded
 
     def __post_init__(self) -> None:
-        if self.supervision_after < 1 or self.public_notice_after < 1:
+        if self.supervision_after < 1 or self.sign_within < 1:
             raise ValueError("each step of the ladder waits at least one working day")
 
     def next_due(self, level: Level, level_on: date, calendar: WorkingCalendar) -> date | None:
         """The date the level after `level` (reached on `level_on`) is due; None at the top."""
-        wait = {
-            Level.NOTICE: self.supervision_after,
-            Level.SUPERVISION_ORDER: self.public_notice_after,
-        }.get(level)
-        return None if wait is None else calendar.add_working_days(level_on, wait)
+        if level >= TOP:
+            return None
+        return calendar.add_working_days(level_on, self.supervision_after)
 
     def next_step(
         self, level: Level, level_on: date, today: date, calendar: WorkingCalendar
     ) -> Level | None:
-        """The level an open, unacknowledged case climbs to today, if any."""
+        """The level an open case climbs to today, if any: signed for or not, only completion
+        (which closes the case) stops it."""
         due = self.next_due(level, level_on, calendar)
         return Level(level + 1) if due is not None and today >= due else None
+
+    def sign_reminder_due(
+        self, notice_on: date, signed: bool, reminded: bool, today: date, calendar: WorkingCalendar
+    ) -> bool:
+        """Whether an open case's unit is to be reminded today to sign for its notice."""
+        if signed or reminded:
+            return False
+        return today >= calendar.add_working_days(notice_on, self.sign_within)
 
 
 def case_key(item_type: DeadlineItem, item_id: str, unit: str, due_date: date) -> str:

@@ -2,6 +2,7 @@
 deterministic id of the notification each fact gives rise to. Pure: no I/O; the unit's name is
 passed in for facts that do not carry it."""
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -26,14 +27,15 @@ from contracts.measures import (
     ChangeRequestDecided,
     ChangeRequested,
     DeadlineApproaching,
-    DeadlineItem,
     ProgressAccepted,
     ProgressReported,
     ProgressReturned,
 )
 from contracts.scoring import AppealDecided, AppealFiled, ResultsPublicised, period_name_zh
-from services.notifications.domain.escalation import ITEM_KIND_NAMES, Level
+from services.notifications.domain.escalation import Level
+from services.notifications.domain.items import ItemKinds
 from services.notifications.domain.topics import Occurrence, Topic
+from services.notifications.domain.wording import lateness
 from services.runtime.workdays import chinese_date
 
 ON_TIME = {True: ("按期", "on time"), False: ("逾期", "late")}
@@ -105,22 +107,38 @@ def progress_returned(envelope: Envelope[ProgressReturned], unit_name: str) -> O
     return _occurrence(Topic.PROGRESS_RETURNED, envelope, fields)
 
 
-def item_fields(unit_name: str, item_type: DeadlineItem, title: str, due: date) -> dict[str, str]:
-    zh, en = ITEM_KIND_NAMES[item_type]
+def dates(name: str, day: date) -> dict[str, str]:
+    """A date field in both forms: `name` as 2026年4月11日, `name_en` as 2026-04-11."""
+    return {name: chinese_date(day), f"{name}_en": day.isoformat()}
+
+
+def item_fields(
+    unit_name: str, items: ItemKinds, item_type: str, title: str, due: date
+) -> dict[str, str]:
+    kind = items.name(item_type)
     return {
         "unit": unit_name,
         "title": title,
-        "due_date": due.isoformat(),
-        "item_kind_zh": zh,
-        "item_kind_en": en,
+        **dates("due_date", due),
+        "item_kind_zh": kind.zh,
+        "item_kind_en": kind.en,
     }
 
 
-def deadline_approaching(envelope: Envelope[DeadlineApproaching], unit_name: str) -> Occurrence:
-    event = envelope.data
-    fields = item_fields(unit_name, event.item_type, event.title, event.due_date)
-    fields["days_left"] = str(event.days_left)
-    return _occurrence(Topic.DEADLINE_APPROACHING, envelope, fields)
+def deadline_approaching(
+    items: ItemKinds,
+) -> Callable[[Envelope[DeadlineApproaching], str], Occurrence]:
+    """提醒, for any kind of deadline item: the kind's name comes from data."""
+
+    def occurrence(envelope: Envelope[DeadlineApproaching], unit_name: str) -> Occurrence:
+        event = envelope.data
+        fields = item_fields(unit_name, items, event.item_type.value, event.title, event.due_date)
+        fields["days_left"] = str(event.days_left)
+        return _occurrence(
+            Topic.DEADLINE_APPROACHING, envelope, fields, item_type=event.item_type.value
+        )
+
+    return occurrence
 
 
 def ladder_id(level: Level, case_key: str) -> str:
@@ -134,7 +152,7 @@ def _finding_fields(event: RectificationFacts) -> dict[str, str]:
         "finding": event.finding_title,
         "severity_zh": zh,
         "severity_en": en,
-        "due_date": event.due_date.isoformat(),
+        **dates("due_date", event.due_date),
     }
 
 
@@ -169,7 +187,8 @@ def rectification_returned(envelope: Envelope[RectificationReturned], unit_name:
 
 def rectification_closed(envelope: Envelope[RectificationClosed], unit_name: str) -> Occurrence:
     event = envelope.data
-    fields = _finding_fields(event) | {"days_late": str(event.days_late)}
+    zh, en = lateness(event.days_late)
+    fields = _finding_fields(event) | {"timeliness_zh": zh, "timeliness_en": en}
     return _occurrence(Topic.RECTIFICATION_CLOSED, envelope, fields, severity=event.severity)
 
 
@@ -185,7 +204,7 @@ def suggestion_filed(envelope: Envelope[SuggestionFiled], unit_name: str) -> Occ
         "unit": event.unit_name,
         "supervisor": event.supervisor_name,
         "title": event.title,
-        "due_date": event.due_date.isoformat(),
+        **dates("due_date", event.due_date),
     }
     return _occurrence(Topic.SUGGESTION_FILED, envelope, fields)
 
@@ -216,7 +235,7 @@ def assignment_created(envelope: Envelope[AssignmentCreated], unit_name: str) ->
         "role_zh": zh,
         "role_en": en,
         "milestones": str(len(event.milestones)),
-        "first_due_date": min(own).isoformat() if own else "—",
+        **_optional("first_due_date", min(own) if own else None),
     }
     return _occurrence(Topic.ASSIGNMENT_CREATED, envelope, fields)
 
@@ -234,15 +253,15 @@ def _change_fields(event: ChangeRequested | ChangeRequestDecided, unit_name: str
     }
 
 
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else "—"
+def _optional(name: str, value: date | None) -> dict[str, str]:
+    return dates(name, value) if value else {name: "—", f"{name}_en": "—"}
 
 
 def change_requested(envelope: Envelope[ChangeRequested], unit_name: str) -> Occurrence:
     event = envelope.data
     fields = _change_fields(event, unit_name) | {
-        "current_due_date": _day(event.current_due_date),
-        "proposed_due_date": _day(event.proposed_due_date),
+        **_optional("current_due_date", event.current_due_date),
+        **_optional("proposed_due_date", event.proposed_due_date),
         "requester": event.requested_by,
     }
     return _occurrence(Topic.CHANGE_REQUESTED, envelope, fields)
@@ -254,7 +273,7 @@ def change_request_decided(envelope: Envelope[ChangeRequestDecided], unit_name: 
     fields = _change_fields(event, unit_name) | {
         "decision_zh": zh,
         "decision_en": en,
-        "due_date_after": _day(event.due_date_after or event.due_date_before),
+        **_optional("due_date_after", event.due_date_after or event.due_date_before),
         "decided_by": event.decided_by,
     }
     return _occurrence(Topic.CHANGE_REQUEST_DECIDED, envelope, fields)
@@ -269,7 +288,7 @@ def achievement_recognized(envelope: Envelope[AchievementRecognized], unit_name:
         "kind_zh": zh,
         "kind_en": en,
         "measure": event.measure_code,
-        "date": event.recognised_on.isoformat(),
+        **dates("date", event.recognised_on),
     }
     return _occurrence(Topic.ACHIEVEMENT_RECOGNIZED, envelope, fields)
 

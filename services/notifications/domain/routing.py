@@ -56,13 +56,15 @@ def parse_unit_mailbox(code: str) -> tuple[str, Role] | None:
     return None
 
 
-# Role targets; a named recipient is `recipient:<code>`.
+# Role targets; a named recipient is `recipient:<code>`. `all_units` is every unit's contact
+# (a bulletin goes to all units, whichever unit it names).
 ROLE_TARGETS = {
     "unit_contact": Role.CONTACT,
     "unit_head": Role.HEAD,
     "office": Role.OFFICE,
     "leaders": Role.LEADER,
 }
+ALL_UNITS = "all_units"
 RECIPIENT_PREFIX = "recipient:"
 
 
@@ -71,16 +73,27 @@ def named_recipient(target: str) -> str | None:
 
 
 def _check_target(target: str) -> str:
-    if target in ROLE_TARGETS:
+    if target in ROLE_TARGETS or target == ALL_UNITS:
         return target
     code = named_recipient(target)
     if code is not None and re.fullmatch(RECIPIENT_CODE_PATTERN, code):
         return target
-    roles = ", ".join(ROLE_TARGETS)
+    roles = ", ".join([*ROLE_TARGETS, ALL_UNITS])
     raise ValueError(f"{target!r} is not a target; use one of {roles} or recipient:<code>")
 
 
 Target = Annotated[str, Field(min_length=1, max_length=80)]
+ItemType = Annotated[str, Field(pattern=r"^[a-z][a-z_]{1,39}$")]
+
+# Topics about one deadline item, so a rule may choose them by the item's kind.
+WITH_ITEM_TYPE = frozenset(
+    {
+        Topic.DEADLINE_APPROACHING,
+        Topic.DEADLINE_MISSED,
+        Topic.SIGN_REMINDER,
+        Topic.SUPERVISION_ORDER,
+    }
+)
 
 
 def _no_duplicates(values: Iterable[str], what: str) -> None:
@@ -106,6 +119,12 @@ class RuleSpec(BaseModel):
     )
     min_severity: Severity | None = Field(
         default=None, description="Only findings and rectifications at least this severe."
+    )
+    item_types: list[ItemType] | None = Field(
+        default=None,
+        max_length=20,
+        description="Only reminders, notices and supervision orders about these kinds of item "
+        "(e.g. verification deadlines are the office's own).",
     )
     targets: list[Target] = Field(min_length=1, max_length=20)
     channels: list[Channel] = Field(
@@ -133,6 +152,12 @@ class RuleSpec(BaseModel):
             raise ValueError("the digest goes to each recipient that prefers it; it is not routed")
         if self.unit is not None and self.peer_group is not None:
             raise ValueError("give unit or peer_group, not both: a unit has one peer group")
+        if self.item_types is not None and self.topic not in WITH_ITEM_TYPE:
+            topics = ", ".join(sorted(WITH_ITEM_TYPE))
+            raise ValueError(
+                f"item_types applies only to topics about a deadline item ({topics}), "
+                f"not to {self.topic.value}"
+            )
         if self.min_severity is not None and self.topic not in WITH_SEVERITY:
             topics = ", ".join(sorted(WITH_SEVERITY))
             raise ValueError(
@@ -158,6 +183,8 @@ class Rule:
         if spec.unit is not None and spec.unit != occurrence.unit:
             return False
         if spec.peer_group is not None and spec.peer_group != peer_group:
+            return False
+        if spec.item_types is not None and occurrence.item_type not in spec.item_types:
             return False
         if spec.min_severity is not None:
             severity = occurrence.severity

@@ -1,10 +1,23 @@
-"""Which facts settle an overdue item, and which item they name. Pure: no I/O."""
+"""Which facts complete an overdue item (and stop its ladder), which undo a completion, and which
+item they name. Pure: no I/O."""
 
 from dataclasses import dataclass
+from datetime import date
 
-from contracts.envelope import Envelope
-from contracts.inspections import RectificationClosed, SuggestionAnswered
-from contracts.measures import ChangeKind, ChangeRequestDecided, DeadlineItem, ProgressReported
+from contracts.envelope import Envelope, fact_id
+from contracts.inspections import (
+    PublicRequestClosed,
+    RectificationClosed,
+    RectificationReopened,
+    SuggestionAnswered,
+)
+from contracts.measures import (
+    ChangeKind,
+    ChangeRequestDecided,
+    DeadlineItem,
+    ProgressReported,
+    ProgressReturned,
+)
 from services.notifications.domain.escalation import Closure, milestone_ref
 
 
@@ -54,6 +67,52 @@ def of_answer(envelope: Envelope[SuggestionAnswered]) -> Settlement:
         event.unit,
         envelope.id,
         Closure(event.answered_at, event.due_date),
+    )
+
+
+def of_public_request(envelope: Envelope[PublicRequestClosed]) -> Settlement:
+    """A closed 诉求工单 leaves the ladder, late or not."""
+    event = envelope.data
+    return Settlement(
+        DeadlineItem.PUBLIC_REQUEST.value,
+        event.request_id,
+        event.unit,
+        envelope.id,
+        Closure(event.closed_at, event.due_date),
+    )
+
+
+@dataclass(frozen=True)
+class Reopening:
+    """A fact that undoes a completion: the closures it voids are those recorded from
+    `closing_event`, or all of the item `ref`; the cases they closed whose deadline is still
+    `due_date` (any, if None) climb again."""
+
+    unit: str
+    closing_event: str | None = None
+    ref: tuple[str, str] | None = None
+    due_date: date | None = None
+
+
+def of_return(envelope: Envelope[ProgressReturned]) -> Reopening | None:
+    """A completing report sent back re-opens what it completed, unless the milestone is still
+    complete without it."""
+    event = envelope.data
+    if event.milestone_completed:
+        return None
+    return Reopening(
+        event.unit, closing_event=fact_id(ProgressReported.NAME, event.unit, event.report_id)
+    )
+
+
+def of_reopened(envelope: Envelope[RectificationReopened]) -> Reopening:
+    """A closed finding reopened (反弹) climbs again if its deadline stands; with a new deadline a
+    miss of that one opens a new case."""
+    event = envelope.data
+    return Reopening(
+        event.unit,
+        ref=(DeadlineItem.RECTIFICATION.value, event.finding_id),
+        due_date=event.due_date,
     )
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import UnitCode, new_id
 from contracts.inspections import Severity
-from services.notifications import handlers
 from services.notifications.adapters import repository
+from services.notifications.adapters.channels import reachable
 from services.notifications.adapters.tables import Delivery, Recipient, RoutingRule
 from services.notifications.domain.addresses import parse_webhook_url, refusal_for_host
 from services.notifications.domain.delivery import DeliveryStatus
@@ -29,6 +29,8 @@ from services.notifications.domain.routing import (
     parse_unit_mailbox,
 )
 from services.notifications.domain.topics import Occurrence, Topic
+from services.notifications.handlers.common import Context
+from services.notifications.handlers.fanout import plan
 from services.notifications.settings import NotificationsSettings
 from services.runtime import auth
 from services.runtime.auth import EVERYONE, READERS, allow
@@ -132,7 +134,7 @@ class RecipientView(BaseModel):
             webhook=webhook,
             digest=row.digest,
             active=row.active,
-            channels=sorted(c.value for c in handlers.reachable(row)),
+            channels=sorted(c.value for c in reachable(row)),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -223,7 +225,7 @@ async def _put_recipient(
 
 
 def recipients_router(
-    runtime: ServiceRuntime, ctx: handlers.Context, settings: NotificationsSettings
+    runtime: ServiceRuntime, ctx: Context, settings: NotificationsSettings
 ) -> APIRouter:
     api = APIRouter(prefix="/v1/recipients", tags=["recipients"])
 
@@ -340,7 +342,7 @@ async def _rule_errors(session: AsyncSession, spec: RuleSpec) -> list[dict[str, 
     return errors
 
 
-def rules_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
+def rules_router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     api = APIRouter(prefix="/v1/routing-rules", tags=["routing"])
 
     @api.get("", summary="Routing rules, by id", dependencies=[allow(*READERS)])
@@ -413,7 +415,7 @@ class UnitView(BaseModel):
     updated_at: datetime
 
 
-def preview_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
+def preview_router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["routing"])
 
     @api.get(
@@ -422,9 +424,12 @@ def preview_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
         dependencies=[allow(auth.Role.OPERATOR)],
     )
     async def preview(
-        topic: Topic, unit: UnitCode, severity: Severity | None = None
+        topic: Topic,
+        unit: UnitCode,
+        severity: Severity | None = None,
+        item_type: Annotated[str | None, Query(pattern=r"^[a-z][a-z_]{1,39}$")] = None,
     ) -> list[RouteView]:
-        occurrence = Occurrence(new_id(), topic, unit, "preview", {}, severity)
+        occurrence = Occurrence(new_id(), topic, unit, "preview", {}, severity, item_type)
         async with runtime.db.session() as session:
             transaction = await session.begin()
             try:
@@ -445,19 +450,15 @@ def preview_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     return api
 
 
-async def _preview(
-    session: AsyncSession, ctx: handlers.Context, occurrence: Occurrence
-) -> list[RouteView]:
-    plan = await handlers.plan(session, occurrence, ctx.clock())
+async def _preview(session: AsyncSession, ctx: Context, occurrence: Occurrence) -> list[RouteView]:
+    routes = await plan(session, occurrence, ctx.clock())
     return [
         RouteView(recipient=code, channels=sorted(channels))
-        for code, (_recipient, channels) in sorted(plan.items())
+        for code, (_recipient, channels) in sorted(routes.items())
     ]
 
 
-def router(
-    runtime: ServiceRuntime, ctx: handlers.Context, settings: NotificationsSettings
-) -> APIRouter:
+def router(runtime: ServiceRuntime, ctx: Context, settings: NotificationsSettings) -> APIRouter:
     api = APIRouter()
     api.include_router(recipients_router(runtime, ctx, settings))
     api.include_router(rules_router(runtime, ctx))

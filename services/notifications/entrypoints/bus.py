@@ -8,6 +8,7 @@ from contracts import streams, subjects
 from contracts.envelope import Envelope, Message
 from contracts.inspections import (
     FindingRaised,
+    PublicRequestClosed,
     RectificationClosed,
     RectificationReopened,
     RectificationReturned,
@@ -28,9 +29,12 @@ from contracts.measures import (
     UnitRegistered,
 )
 from contracts.scoring import AppealDecided, AppealFiled, ResultsPublicised
-from services.notifications import handlers
 from services.notifications.domain import occurrences, settlements
-from services.notifications.handlers import BatchHandler, Context, both, informing, settling
+from services.notifications.handlers import ladder
+from services.notifications.handlers.common import BatchHandler, Context, both
+from services.notifications.handlers.fanout import informing, notify
+from services.notifications.handlers.ladder import reopening, settling
+from services.notifications.handlers.units import register_units
 from services.runtime.bus import Bus
 
 PROGRESS_CONSUMER = "notifications-progress"
@@ -39,15 +43,15 @@ DEADLINE_MISSED_CONSUMER = "notifications-deadline-missed"
 
 def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
     async def units(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
-        await handlers.register_units(session, ctx, batch)
+        await register_units(session, ctx, batch)
 
     async def missed(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
-        await handlers.open_cases(session, ctx, batch)
+        await ladder.open_cases(session, ctx, batch)
 
     async def publicised(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
         for envelope in batch:
             for occurrence in occurrences.results_publicised(envelope):
-                await handlers.notify(session, ctx, occurrence)
+                await notify(session, ctx, occurrence)
 
     return [
         (UnitRegistered, "notifications-units", units),
@@ -67,12 +71,15 @@ def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
         (
             ProgressReturned,
             "notifications-progress-returned",
-            informing(ctx, occurrences.progress_returned),
+            both(
+                informing(ctx, occurrences.progress_returned),
+                reopening(ctx, settlements.of_return),
+            ),
         ),
         (
             DeadlineApproaching,
             "notifications-deadline-approaching",
-            informing(ctx, occurrences.deadline_approaching),
+            informing(ctx, occurrences.deadline_approaching(ctx.items)),
         ),
         (DeadlineMissed, DEADLINE_MISSED_CONSUMER, missed),
         (FindingRaised, "notifications-finding-raised", informing(ctx, occurrences.finding_raised)),
@@ -97,7 +104,15 @@ def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
         (
             RectificationReopened,
             "notifications-rectification-reopened",
-            informing(ctx, occurrences.rectification_reopened),
+            both(
+                informing(ctx, occurrences.rectification_reopened),
+                reopening(ctx, settlements.of_reopened),
+            ),
+        ),
+        (
+            PublicRequestClosed,
+            "notifications-public-request-closed",
+            settling(ctx, settlements.of_public_request),
         ),
         (
             SuggestionFiled,

@@ -9,12 +9,14 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from services.notifications import handlers
 from services.notifications.adapters.tables import InboxMessage, Recipient
+from services.notifications.domain.escalation import StepRefusal
 from services.notifications.domain.routing import RECIPIENT_CODE_PATTERN
 from services.notifications.domain.topics import Topic
-from services.notifications.entrypoints import admin, log
+from services.notifications.entrypoints import admin, bulletins, log
 from services.notifications.entrypoints.log import RowId
+from services.notifications.handlers.common import Context
+from services.notifications.handlers.ladder import mark_message
 from services.notifications.settings import NotificationsSettings
 from services.runtime.auth import EVERYONE, Principal, Role, allow
 from services.runtime.http import Offset, Problem, language
@@ -61,7 +63,7 @@ async def mailbox_of(session: AsyncSession, code: str, who: Principal) -> Recipi
     return row
 
 
-def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
+def inbox_router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     api = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 
     @api.get("/{recipient}", summary="A recipient's inbox, newest first")
@@ -94,9 +96,11 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     ) -> InboxView:
         async with runtime.db.session() as session, session.begin():
             await mailbox_of(session, recipient, who)
-            row = await handlers.mark_message(session, ctx, recipient, message_id, acknowledge)
+            row = await mark_message(session, ctx, recipient, message_id, acknowledge)
             if row is None:
                 raise Problem(404, "message_not_found", "消息不存在", "Message not found")
+            if isinstance(row, StepRefusal):
+                raise bulletins.refused(row, str(message_id))
         return InboxView.of(row, language(request))
 
     @api.post("/{recipient}/{message_id}/read", summary="Mark a message read")
@@ -110,7 +114,7 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
 
     @api.post(
         "/{recipient}/{message_id}/acknowledge",
-        summary="Acknowledge (签收) a message; a unit acknowledging a notice holds the ladder",
+        summary="Sign for (签收) a message: recorded and shown; only completion stops a ladder",
     )
     async def acknowledge(
         recipient: RecipientCode,
@@ -123,11 +127,10 @@ def inbox_router(runtime: ServiceRuntime, ctx: handlers.Context) -> APIRouter:
     return api
 
 
-def router(
-    runtime: ServiceRuntime, ctx: handlers.Context, settings: NotificationsSettings
-) -> APIRouter:
+def router(runtime: ServiceRuntime, ctx: Context, settings: NotificationsSettings) -> APIRouter:
     api = APIRouter()
     api.include_router(inbox_router(runtime, ctx))
     api.include_router(admin.router(runtime, ctx, settings))
     api.include_router(log.router(runtime))
+    api.include_router(bulletins.router(runtime, ctx))
     return api

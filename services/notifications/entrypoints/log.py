@@ -68,10 +68,10 @@ class CaseView(BaseModel):
     level_name: str
     notice_on: date
     supervision_on: date | None
-    public_notice_on: date | None
     opened_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    sign_reminded_on: date | None
     closed_at: datetime | None
     closed_by: str | None
 
@@ -137,7 +137,7 @@ def router(runtime: ServiceRuntime) -> APIRouter:
     async def list_cases(
         unit: str | None = None,
         status: CaseStatus | None = None,
-        level: Annotated[int | None, Query(ge=1, le=3)] = None,
+        level: Annotated[int | None, Query(ge=1, le=2)] = None,
         limit: Limit = 100,
         offset: Offset = 0,
         who: Principal = allow(*EVERYONE),

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from contracts.envelope import Envelope, Message
+from contracts.envelope import Envelope, Message, fact_id
 from contracts.inspections import (
     FindingRaised,
     PublicServiceIndicators,
@@ -34,7 +34,7 @@ from contracts.measures import (
     ProgressReturned,
     UnitRegistered,
 )
-from contracts.notifications import EscalationRaised
+from contracts.notifications import BulletinIssued, EscalationRaised
 from contracts.scoring import VerdictRecorded
 from services.runtime.workdays import local_date
 
@@ -54,6 +54,7 @@ class FactKind(StrEnum):
     SUGGESTION_ANSWERED = "suggestion_answered"
     PUBLIC_SERVICE = "public_service"
     ESCALATION = "escalation"
+    BULLETIN = "bulletin"
     VERDICT = "verdict"
     UNIT = "unit"
     CATALOGUE = "catalogue"
@@ -376,6 +377,30 @@ def _escalation(envelope: Envelope[EscalationRaised]) -> Fact:
     )
 
 
+def _bulletin(envelope: Envelope[BulletinIssued]) -> list[Fact]:
+    """One fact per listed item: a periodic 通报 names many units."""
+    bulletin = envelope.data
+    return [
+        Fact(
+            fact_id("BulletinEntry", envelope.id, entry.unit, entry.item_type.value, entry.item_id),
+            FactKind.BULLETIN,
+            entry.unit,
+            bulletin.period_end,
+            envelope.time,
+            {
+                "bulletin_id": bulletin.bulletin_id,
+                "kind": bulletin.kind.value,
+                "item_type": entry.item_type.value,
+                "item_id": entry.item_id,
+                "title": entry.title,
+                "due_date": entry.due_date.isoformat(),
+                "working_days_overdue": entry.working_days_overdue,
+            },
+        )
+        for entry in bulletin.entries
+    ]
+
+
 def _verdict(envelope: Envelope[VerdictRecorded]) -> Fact:
     verdict = envelope.data
     return Fact(
@@ -416,6 +441,7 @@ NORMALISERS: Mapping[type[Message], Normaliser] = {
     SuggestionAnswered: _suggestion_answered,
     PublicServiceIndicators: _public_service,
     EscalationRaised: _escalation,
+    BulletinIssued: _bulletin,
     VerdictRecorded: _verdict,
     UnitRegistered: _unit,
     CataloguePublished: _catalogue,

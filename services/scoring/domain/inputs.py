@@ -112,6 +112,12 @@ INPUTS: Mapping[str, InputSpec] = {
         "findings open past their deadline, per month",
         {"severity": _SEVERITY},
     ),
+    "bulletin": InputSpec(
+        "通报",
+        "overdue items listed in a bulletin (通报)",
+        {"kind": ("periodic", "ad_hoc"), "item_type": tuple(i.value for i in DeadlineItem)},
+        ("working_days_overdue",),
+    ),
     "escalation": InputSpec(
         "督办升级",
         "escalations of overdue items",
@@ -211,6 +217,7 @@ _ONE_TO_ONE: Mapping[FactKind, tuple[str, tuple[str, ...], tuple[str, ...], str]
     ),
     FactKind.ACHIEVEMENT: ("achievement", ("kind", "level"), (), "achievement_id"),
     FactKind.ESCALATION: ("escalation", ("level", "item_type"), (), "item_id"),
+    FactKind.BULLETIN: ("bulletin", ("kind", "item_type"), ("working_days_overdue",), "item_id"),
 }
 
 

@@ -4,11 +4,14 @@ import pytest
 
 from contracts.measures import DeadlineItem
 from services.notifications.domain.escalation import (
+    CaseStatus,
     Closure,
     LadderPolicy,
     Level,
+    StepRefusal,
     case_key,
     closure_ref,
+    manual_step_refusal,
 )
 from services.runtime.workdays import WorkingCalendar, local_date
 
@@ -17,7 +20,7 @@ CALENDAR = WorkingCalendar(
     holidays=frozenset(date(2026, 10, d) for d in (1, 2, 5, 6, 7)),
     workdays=frozenset({date(2026, 9, 27), date(2026, 10, 10)}),
 )
-POLICY = LadderPolicy(supervision_after=3, public_notice_after=5)
+POLICY = LadderPolicy(supervision_after=3, sign_within=1)
 
 
 def test_levels_fall_due_after_working_days_of_the_calendar() -> None:
@@ -28,14 +31,32 @@ def test_levels_fall_due_after_working_days_of_the_calendar() -> None:
     assert POLICY.next_step(Level.NOTICE, notice_on, date(2026, 10, 9), CALENDAR) == (
         Level.SUPERVISION_ORDER
     )
-    # Saturday 10 October is a make-up working day: 10, 12, 13, 14, 15 -> 15 October.
-    assert POLICY.next_due(Level.SUPERVISION_ORDER, date(2026, 10, 9), CALENDAR) == date(
-        2026, 10, 15
-    )
+    # 督办 is the top of a case's own ladder; the periodic bulletin lists it from then on.
+    assert POLICY.next_due(Level.SUPERVISION_ORDER, date(2026, 10, 9), CALENDAR) is None
     assert (
-        POLICY.next_step(Level.PUBLIC_NOTICE, date(2026, 10, 15), date(2027, 1, 1), CALENDAR)
+        POLICY.next_step(Level.SUPERVISION_ORDER, date(2026, 10, 9), date(2027, 1, 1), CALENDAR)
         is None
     )
+
+
+def test_signing_spares_only_the_reminder_to_sign() -> None:
+    notice_on = date(2026, 9, 30)  # Wednesday before the holiday: next working day 8 October
+    remind = POLICY.sign_reminder_due
+    assert not remind(notice_on, False, False, date(2026, 10, 7), CALENDAR)
+    assert remind(notice_on, False, False, date(2026, 10, 8), CALENDAR)
+    assert not remind(notice_on, True, False, date(2026, 10, 8), CALENDAR)  # signed for
+    assert not remind(notice_on, False, True, date(2026, 10, 9), CALENDAR)  # reminded once
+    # The ladder's step does not ask whether the notice was signed for: it has no such input.
+    assert POLICY.next_step(Level.NOTICE, notice_on, date(2026, 10, 10), CALENDAR) == (
+        Level.SUPERVISION_ORDER
+    )
+
+
+def test_a_step_by_hand_is_refused_for_unknown_completed_and_topmost_cases() -> None:
+    assert manual_step_refusal(None, None) is StepRefusal.UNKNOWN_CASE
+    assert manual_step_refusal(CaseStatus.CLOSED, Level.NOTICE) is StepRefusal.ITEM_COMPLETED
+    assert manual_step_refusal(CaseStatus.OPEN, Level.SUPERVISION_ORDER) is StepRefusal.AT_TOP_LEVEL
+    assert manual_step_refusal(CaseStatus.OPEN, Level.NOTICE) is None
 
 
 def test_a_late_sweep_still_climbs_one_level_at_a_time() -> None:
@@ -46,7 +67,9 @@ def test_a_late_sweep_still_climbs_one_level_at_a_time() -> None:
 
 def test_each_step_waits_at_least_one_working_day() -> None:
     with pytest.raises(ValueError, match="at least one working day"):
-        LadderPolicy(supervision_after=0, public_notice_after=5)
+        LadderPolicy(supervision_after=0)
+    with pytest.raises(ValueError, match="at least one working day"):
+        LadderPolicy(supervision_after=3, sign_within=0)
 
 
 def test_closures_settle_their_deadline_or_any_missed_before_them() -> None:

@@ -2,8 +2,14 @@
 
 from datetime import UTC, date, datetime
 
-from contracts.envelope import wrap
-from contracts.inspections import RectificationClosed, Severity
+from contracts.envelope import fact_id, wrap
+from contracts.inspections import (
+    PublicChannel,
+    PublicRequestClosed,
+    RectificationClosed,
+    RectificationReopened,
+    Severity,
+)
 from contracts.measures import (
     AssignmentCreated,
     AssignmentRole,
@@ -11,6 +17,7 @@ from contracts.measures import (
     ChangeRequestDecided,
     MilestonePlan,
     ProgressReported,
+    ProgressReturned,
 )
 from services.notifications.domain import occurrences, settlements
 from services.notifications.domain.topics import FIELDS, Topic
@@ -110,7 +117,8 @@ def test_an_approved_extension_lifts_the_deadline_it_moves() -> None:
         assert settlements.of_extension(wrap(other, subject="360102", source="t")) is None
     occurrence = occurrences.change_request_decided(envelope, "东湖区")
     assert occurrence.fields["decision_zh"] == "已批准"
-    assert occurrence.fields["due_date_after"] == "2026-08-15"
+    assert occurrence.fields["due_date_after"] == "2026年8月15日"
+    assert occurrence.fields["due_date_after_en"] == "2026-08-15"
 
 
 def test_an_assignment_names_the_units_first_milestone() -> None:
@@ -137,5 +145,56 @@ def test_an_assignment_names_the_units_first_milestone() -> None:
         created_by="五型办",
     )
     occurrence = occurrences.assignment_created(wrap(event, subject="360102", source="t"), "东湖区")
-    assert occurrence.fields["first_due_date"] == "2026-06-30"
+    assert occurrence.fields["first_due_date"] == "2026年6月30日"
     assert (occurrence.fields["role_zh"], occurrence.fields["milestones"]) == ("协办单位", "2")
+
+
+def test_a_12345_request_closed_late_still_completes_its_deadline() -> None:
+    closed = PublicRequestClosed(
+        request_id="H-1",
+        unit="360102",
+        channel=PublicChannel.HOTLINE_12345,
+        title="路灯不亮",
+        due_date=date(2026, 7, 10),
+        closed_at=AT,
+        on_time=False,
+        working_days_late=6,
+    )
+    found = settlements.of_public_request(wrap(closed, subject="360102", source="t", id="c-1"))
+    assert (found.ref_type, found.ref, found.event_id) == ("public_request", "H-1", "c-1")
+    assert found.closure.closes(date(2026, 7, 10))
+    assert not found.closure.closes(date(2026, 7, 24))  # the limit of a later 重办
+
+
+def test_a_report_sent_back_or_a_finding_reopened_undoes_its_completion() -> None:
+    returned = ProgressReturned(
+        report_id="r-1",
+        unit="360102",
+        measure_code="M07",
+        reviewer="五型办",
+        reviewed_at=AT,
+        reason="佐证材料不全",
+        milestone_completed=False,
+    )
+    undo = settlements.of_return(wrap(returned, subject="360102", source="t"))
+    assert undo is not None
+    assert undo.closing_event == fact_id(ProgressReported.NAME, "360102", "r-1")
+    # The report was not what completed the milestone: nothing to undo.
+    still = returned.model_copy(update={"milestone_completed": True})
+    assert settlements.of_return(wrap(still, subject="360102", source="t")) is None
+    reopened = RectificationReopened(
+        finding_id="f-1",
+        inspection_id="i-1",
+        unit="360102",
+        unit_name="东湖区",
+        finding_title="问题",
+        severity=Severity.GENERAL,
+        due_date=date(2026, 8, 31),
+        reopen_number=1,
+        reason="问题反弹",
+        previous_due_date=date(2026, 7, 31),
+        reopened_at=AT,
+        actor_name="督查组",
+    )
+    undo = settlements.of_reopened(wrap(reopened, subject="360102", source="t"))
+    assert (undo.ref, undo.due_date) == (("rectification", "f-1"), date(2026, 8, 31))

@@ -79,3 +79,18 @@ def test_unit_mailboxes_are_named_after_unit_and_role() -> None:
     assert parse_unit_mailbox("x:leader") is None
     assert Reachable(False, False).channels() == {Channel.INBOX}
     assert Reachable(True, True).channels() == set(Channel)
+
+
+def test_a_rule_may_choose_deadline_items_by_kind() -> None:
+    verification = Occurrence(
+        "n-1", Topic.DEADLINE_MISSED, "360102", "e-1", {}, None, "verification"
+    )
+    office = rule(topic="deadline_missed", item_types=["verification"])
+    units = rule(topic="deadline_missed", item_types=["milestone", "rectification_plan"])
+    assert office.matches(verification, None) and not units.matches(verification, None)
+    assert rule(topic="deadline_missed").matches(verification, None)  # no filter: every kind
+    with pytest.raises(ValidationError, match="item_types applies only"):
+        rule(topic="finding_raised", item_types=["milestone"])
+    assert rule(topic="public_notice", targets=["all_units", "leaders"]).spec.targets[0] == (
+        "all_units"
+    )

@@ -1,11 +1,13 @@
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from contracts.envelope import wrap
-from contracts.measures import ProgressReported
+from contracts.measures import DeadlineItem, ProgressReported
 from services.notifications.domain import occurrences
+from services.notifications.domain.items import ItemKinds, ItemName, load_items
 from services.notifications.domain.templates import (
     Template,
     Templates,
@@ -14,6 +16,8 @@ from services.notifications.domain.templates import (
     placeholders,
 )
 from services.notifications.domain.topics import FIELDS, Topic
+from services.notifications.domain.wording import lateness, overdue
+from services.runtime.workdays import chinese_date
 
 
 def test_progress_message_in_chinese_and_english() -> None:
@@ -31,7 +35,7 @@ def test_progress_message_in_chinese_and_english() -> None:
     occurrence = occurrences.progress_reported(wrap(event, subject="360102", source="t"), "东湖区")
     rendered = load_templates().render(occurrence.topic, occurrence.fields)
     assert rendered.title_zh == "东湖区报送了进展：M07 扎实推动数字政府建设大跨越"
-    assert rendered.body_zh == "完成进度 62.5%。—（报送人：张三）"
+    assert rendered.body_zh == "完成进度62.5%。—（报送人：张三）"
     assert rendered.title_en == "东湖区 reported progress on M07 扎实推动数字政府建设大跨越"
     assert rendered.body_en.startswith("62.5% complete.")
 
@@ -42,6 +46,30 @@ def test_every_topic_renders_with_the_fields_it_provides() -> None:
         rendered = templates.render(topic, {name: f"<{name}>" for name in FIELDS[topic]})
         assert rendered.title_zh and rendered.body_en
         assert "{" not in rendered.body_zh + rendered.body_en
+
+
+def test_the_chinese_texts_use_official_terms() -> None:
+    """Reviewed term by term: 诉求工单 (not 诉求件), 问题等级 (not 严重程度), 限办日期 in every
+    rung of the ladder, and no English word inside a Chinese sentence."""
+    templates = load_templates()
+    chinese = ""
+    for topic in Topic:
+        rendered = templates.render(topic, {name: "" for name in FIELDS[topic]})
+        chinese += rendered.title_zh + rendered.body_zh
+    for avoided in ("诉求件", "严重程度", "群众诉求", "逾期0", "整改期限"):
+        assert avoided not in chinese
+    assert not re.search(r"[A-Za-z]", chinese)
+    for rung in (Topic.DEADLINE_APPROACHING, Topic.DEADLINE_MISSED, Topic.SUPERVISION_ORDER):
+        fields = {name: "" for name in FIELDS[rung]} | {"due_date": "2026年4月11日"}
+        assert "限办日期为2026年4月11日" in templates.render(rung, fields).body_zh
+
+
+def test_every_kind_of_deadline_item_has_a_name_and_a_new_one_is_refused_without() -> None:
+    items = load_items()
+    assert items.name(DeadlineItem.PUBLIC_REQUEST.value).zh == "诉求工单"
+    assert items.name("verification").zh == "整改验收"  # data ahead of the contract is harmless
+    with pytest.raises(ValueError, match="no name for the deadline item kind"):
+        ItemKinds({"milestone": ItemName(zh="工作节点", en="milestone")})
 
 
 def test_english_falls_back_to_chinese_where_it_is_missing() -> None:
@@ -78,3 +106,9 @@ def test_the_documented_placeholders_are_the_ones_topics_provide() -> None:
         if len(cells) == 2 and cells[0].strip("`") in set(Topic) and "," in cells[1] + ",":
             rows[Topic(cells[0].strip("`"))] = set(cells[1].split(", "))
     assert rows == {topic: set(names) for topic, names in FIELDS.items()}
+
+
+def test_dates_and_lateness_read_as_an_office_writes_them() -> None:
+    assert chinese_date(date(2026, 4, 11)) == "2026年4月11日"
+    assert lateness(0) == ("按期", "on time") and lateness(3)[0] == "逾期3天"
+    assert overdue(0)[0] == "已逾期" and overdue(2)[0] == "逾期2个工作日"

@@ -17,7 +17,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.adapters import repository
-from services.notifications.adapters.channels import Outgoing, Sender, scrub
+from services.notifications.adapters.channels import Outgoing, Sender, reachable, scrub
 from services.notifications.adapters.tables import (
     Delivery,
     DeliveryAttempt,
@@ -32,7 +32,6 @@ from services.notifications.domain.delivery import (
     RetryPolicy,
 )
 from services.notifications.domain.routing import Channel
-from services.notifications.handlers import reachable
 from services.runtime.db import Database
 
 log = structlog.get_logger()
