@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import streams, subjects
 from contracts.envelope import ContractError, DataT, Envelope, decode
+from contracts.permissions import Durable
 from contracts.reasons import Reason
 from contracts.streams import StreamSpec
 from services.runtime import metrics, tracing
@@ -72,11 +74,14 @@ def stream_config(spec: StreamSpec, replicas: int) -> StreamConfig:
         max_age=float(spec.max_age_seconds),
         duplicate_window=float(spec.duplicate_window_seconds),
         max_msg_size=spec.max_msg_bytes,
+        deny_delete=spec.append_only,
+        deny_purge=spec.append_only,
     )
 
 
 async def provision_streams(js: JetStreamContext, replicas: int) -> None:
-    """Create or update every stream; safe to run on every start and upgrade."""
+    """Create or update every stream; safe to run on every start and upgrade. Only the
+    operator's identity may update a stream (`fivetype nats provision`, the embedded stack)."""
     for spec in streams.ALL:
         config = stream_config(spec, replicas)
         try:
@@ -85,6 +90,36 @@ async def provision_streams(js: JetStreamContext, replicas: int) -> None:
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int) -> None:
+    """What a service does at start: create a stream that does not exist yet, from the contract,
+    and leave existing ones alone (a service may not change a stream: see permissions.py)."""
+    for spec in streams.ALL:
+        try:
+            await js.stream_info(spec.name)
+        except NotFoundError:
+            await js.add_stream(stream_config(spec, replicas))
+
+
+class _Declarations:
+    """Stands in for the Bus while a service's entrypoints register: records its consumers."""
+
+    def __init__(self) -> None:
+        self.durables: list[Durable] = []
+
+    def consume(self, model: Any, subject: str, stream: StreamSpec, durable: str, *_: Any) -> None:
+        self.durables.append(Durable(stream.name, durable, subject))
+
+
+def declared_consumers(service: str) -> list[Durable]:
+    """The durable consumers `services/<service>/entrypoints/bus.py` registers, read by running
+    its `register` against a recorder (handlers are built, never called), so the permissions
+    derived from them follow the code without a second list to keep in step."""
+    module = importlib.import_module(f"services.{service}.entrypoints.bus")
+    declarations = _Declarations()
+    module.register(declarations, None)
+    return declarations.durables
 
 
 # While idle, a fetch waits this long for the first message before asking again.
@@ -418,7 +453,7 @@ class Bus:
             try:
                 await self.broker.connect()
                 js = self.broker.connection.jetstream()
-                await provision_streams(js, self.settings.stream_replicas)
+                await ensure_streams(js, self.settings.stream_replicas)
             except Exception as exc:
                 log.warning(
                     "NATS not ready; retrying",
