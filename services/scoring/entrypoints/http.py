@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.common import Name, Text
+from contracts.common import Instant, Name, Text
 from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.reasons import REASON_TEXT, Reason
 from contracts.scoring import RankingPublished
@@ -209,7 +209,7 @@ def router(
     async def card(
         unit: UnitPath,
         period: PeriodPath,
-        as_of: Annotated[AwareDatetime | None, Query()] = None,
+        as_of: Annotated[Instant | None, Query()] = None,
         rubric_version: Annotated[str | None, Query(pattern=r"^\d{4}\.\d+$")] = None,
     ) -> views.CardView:
         async with _problems(), db.session() as session:
