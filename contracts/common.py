@@ -42,13 +42,13 @@ Instant = Annotated[
 ]
 
 
-def _normal(value: float) -> float:
+def normal(value: float) -> float:
     if value != 0 and abs(value) < sys.float_info.min:
         raise ValueError("must be zero or a normal number (no subnormal value)")
     return value
 
 
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False), AfterValidator(_normal)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False), AfterValidator(normal)]
 Flag = Annotated[bool, Field(strict=True)]
 
 MeasureCode = Annotated[

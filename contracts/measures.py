@@ -9,9 +9,18 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.common import Evidence, FieldError, Instant, MeasureCode, Name, Number, Text
+from contracts.common import (
+    Evidence,
+    FieldError,
+    Instant,
+    MeasureCode,
+    Name,
+    Number,
+    Text,
+    normal,
+)
 from contracts.envelope import Message, UnitCode
 from contracts.reasons import Reason
 from contracts.spec import MessageSpec
@@ -19,7 +28,9 @@ from contracts.spec import MessageSpec
 Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 TypeCode = Annotated[str, Field(pattern=r"^[a-z]+$", description="One of the five types.")]
 PeerGroupCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
-Percent = Annotated[Number, Field(ge=0, le=100)]
+Percent = Annotated[
+    float, Field(strict=True, ge=0, le=100, allow_inf_nan=False), AfterValidator(normal)
+]
 
 
 class _Part(BaseModel):
