@@ -43,7 +43,7 @@ from contracts.envelope import ContractError, DataT, Envelope, decode
 from contracts.permissions import Durable
 from contracts.reasons import Reason
 from contracts.streams import StreamSpec
-from services.runtime import metrics, tracing
+from services.runtime import audit, metrics, tracing
 from services.runtime.db import Database
 from services.runtime.messaging import OutboxRelay, claim
 from services.runtime.settings import (
@@ -56,6 +56,8 @@ from services.runtime.settings import (
 log = structlog.get_logger()
 
 Handler = Callable[[AsyncSession, list[Envelope[DataT]]], Awaitable[None]]
+# Who a batch's changes are attributed to in the audit trail (commands from outside).
+AuditAs = Callable[[list[Envelope[DataT]]], audit.Act]
 # Answers a refused message (e.g. with a rejection event); returns whether it could.
 InvalidHandler = Callable[[AsyncSession, str, ContractError], Awaitable[bool]]
 
@@ -108,7 +110,9 @@ class _Declarations:
     def __init__(self) -> None:
         self.durables: list[Durable] = []
 
-    def consume(self, model: Any, subject: str, stream: StreamSpec, durable: str, *_: Any) -> None:
+    def consume(
+        self, model: Any, subject: str, stream: StreamSpec, durable: str, *_: Any, **__: Any
+    ) -> None:
         self.durables.append(Durable(stream.name, durable, subject))
 
 
@@ -138,6 +142,7 @@ class Consumer(Generic[DataT]):
     model: type[DataT]
     handler: Handler[DataT]
     on_invalid: InvalidHandler | None
+    audit_as: AuditAs[DataT] | None = None
     stopping: bool = False
     busy: bool = False
 
@@ -267,7 +272,7 @@ class Consumer(Generic[DataT]):
         continue."""
         span = self._span(*items[0]) if len(items) == 1 else self._batch_span(items)
         try:
-            with trace.use_span(span, end_on_exit=False):
+            with trace.use_span(span, end_on_exit=False), self._acting(items):
                 async with self.bus.db.session() as session, session.begin():
                     fresh = await claim(session, self.durable, (env.id for _, env in items))
                     await self.handler(session, [env for _, env in items if env.id in fresh])
@@ -281,6 +286,13 @@ class Consumer(Generic[DataT]):
             raise
         finally:
             span.end()
+
+    def _acting(
+        self, items: list[tuple[Msg, Envelope[DataT]]]
+    ) -> contextlib.AbstractContextManager[None]:
+        if self.audit_as is None:
+            return contextlib.nullcontext()
+        return audit.acting(self.audit_as([envelope for _, envelope in items]))
 
     def _span(self, raw: Msg, envelope: Envelope[DataT]) -> Span:
         return tracing.tracer.start_span(
@@ -442,9 +454,13 @@ class Bus:
         durable: str,
         handler: Handler[DataT],
         on_invalid: InvalidHandler | None = None,
+        audit_as: AuditAs[DataT] | None = None,
     ) -> None:
-        """Register a durable pull consumer; call before `run`."""
-        self._consumers.append(Consumer(self, subject, stream, durable, model, handler, on_invalid))
+        """Register a durable pull consumer; call before `run`. With `audit_as`, what a batch
+        changes is journaled in the audit trail like an HTTP request's changes."""
+        self._consumers.append(
+            Consumer(self, subject, stream, durable, model, handler, on_invalid, audit_as)
+        )
 
     async def run(self) -> None:
         """Connect, provision streams and start consumers; retries until NATS is reachable."""

@@ -26,6 +26,7 @@ from tests import auth
 from tests.conftest import SecureNats, eventually_async
 from tests.e2e.test_progress_flow import assign_m07, command
 from tests.security.conftest import CHANNEL, UNIT_A, UNIT_B, SecurePlatform
+from tests.security.test_audit import entries
 
 REJECTIONS = streams.REJECTIONS.name
 
@@ -124,14 +125,15 @@ async def test_a_unit_hears_only_its_own_replies_and_rejections(
 async def test_a_units_report_over_nats_is_accepted_by_measures(
     secure_platform: SecurePlatform,
 ) -> None:
-    """The measures service consumes, stores and publishes with only its own credentials."""
+    """The measures service consumes, stores and publishes with only its own credentials, and
+    journals the report in its audit trail as it would one received over HTTP."""
     stack = secure_platform.stack
     assign_m07(stack, UNIT_A)
     unit = await secure_platform.nats.as_unit(UNIT_A)
+    sent = command(UNIT_A, "nats-1", percent_complete=70)
     try:
         await unit.jetstream().publish(
-            subjects.intake("ReportProgress", UNIT_A),
-            json.dumps(command(UNIT_A, "nats-1", percent_complete=70)).encode(),
+            subjects.intake("ReportProgress", UNIT_A), json.dumps(sent).encode()
         )
     finally:
         await unit.close()
@@ -147,6 +149,13 @@ async def test_a_units_report_over_nats_is_accepted_by_measures(
         scoring = stack.service("scoring").url
         card = await client.get(f"{scoring}/v1/units/{UNIT_A}/progress")
     assert card.status_code == 200
+    journal = entries(stack.service("measures").env["FIVETYPE_MEASURES_DATABASE_URL"])
+    (entry,) = [e for e in journal if sent["id"] in json.dumps(e["details"])]
+    assert (entry["actor"], entry["role"], entry["source"]) == (
+        f"unit/{UNIT_A}",
+        "unit_system",
+        "nats",
+    )
 
 
 async def test_a_channel_sends_public_requests_for_any_unit_and_nothing_else(
