@@ -96,12 +96,40 @@ async def provision_streams(js: JetStreamContext, replicas: int) -> None:
 
 async def ensure_streams(js: JetStreamContext, replicas: int) -> None:
     """What a service does at start: create a stream that does not exist yet, from the contract,
-    and leave existing ones alone (a service may not change a stream: see permissions.py)."""
+    and update one that differs from it only if its identity may (no nkey, as in development).
+    With nkeys a service may not change a stream (permissions.py): the operator provisions."""
     for spec in streams.ALL:
+        config = stream_config(spec, replicas)
         try:
-            await js.stream_info(spec.name)
+            info = await js.stream_info(spec.name)
         except NotFoundError:
-            await js.add_stream(stream_config(spec, replicas))
+            await js.add_stream(config)
+            continue
+        if _differs(info.config, config):
+            try:
+                await js.update_stream(config)
+            except Exception as exc:  # refused: the request goes unanswered
+                log.warning(
+                    "stream differs from the contract; run `fivetype nats provision`",
+                    stream=spec.name,
+                    error=repr(exc),
+                )
+
+
+_PROVISIONED = (
+    "subjects",
+    "description",
+    "max_age",
+    "duplicate_window",
+    "max_msg_size",
+    "num_replicas",
+    "deny_delete",
+    "deny_purge",
+)
+
+
+def _differs(current: StreamConfig, wanted: StreamConfig) -> bool:
+    return any(getattr(current, name) != getattr(wanted, name) for name in _PROVISIONED)
 
 
 class _Declarations:
