@@ -18,7 +18,7 @@ from rich.console import Console
 from contracts import permissions
 from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.permissions import Permissions
-from fivetype import natsauth
+from fivetype import exits, natsauth
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
 from fivetype.stack import CREDENTIALS
 from services.measures.domain.catalogue import load_units
@@ -114,5 +114,9 @@ def provision(
         async with connection(nats_url, nkey_file) as nc:
             await provision_streams(nc.jetstream(), replicas)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except TimeoutError as exc:  # a refused request goes unanswered
+        console.print("no answer: is this the operator's nkey? (services may not change streams)")
+        raise typer.Exit(exits.FAILURE) from exc
     console.print("streams provisioned")
