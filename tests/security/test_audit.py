@@ -89,8 +89,8 @@ def test_a_change_over_http_is_journaled_with_who_and_from_where(
     # The service anchors its head in NATS with its own identity; verify compares with it.
     operator = ["--nats-url", secure.url, "--nkey-file", str(operator_seed(secure.credentials))]
     head = len(entries(url))
-    code, output = eventually(lambda: verify(url, *operator), timeout=15)
     eventually(lambda: f"checkpoint {head} matches" in verify(url, *operator)[1], timeout=15)
+    code, output = verify(url, *operator)
     assert code == 0, output
 
 
@@ -136,15 +136,25 @@ def anchor_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
     server.stop()
 
 
-@pytest.fixture
-def journaled(databases: Databases, anchor_nats: NatsServer) -> str:
+def _five_anchored(databases: Databases, nats_url: str) -> str:
     """Five keyed entries in measures' journal, the fifth anchored in NATS."""
     url = databases.url("measures")
     migrate(url, MIGRATIONS)
-    asyncio.run(_fresh_checkpoints(anchor_nats.url))
+    asyncio.run(_fresh_checkpoints(nats_url))
     asyncio.run(_journal(url, range(1, 6)))  # sync: `audit verify` runs its own event loop too
-    asyncio.run(_anchor(url, anchor_nats.url))
+    asyncio.run(_anchor(url, nats_url))
     return url
+
+
+@pytest.fixture
+def journaled(tmp_path: Path, anchor_nats: NatsServer) -> str:
+    """On SQLite: every tampering case; the triggers and SQL that differ get both backends."""
+    return _five_anchored(Databases("sqlite", tmp_path, None), anchor_nats.url)
+
+
+@pytest.fixture
+def journaled_on_each_backend(databases: Databases, anchor_nats: NatsServer) -> str:
+    return _five_anchored(databases, anchor_nats.url)
 
 
 DROP_TRIGGERS = {
@@ -183,7 +193,8 @@ def rewrite(url: str, start: int, **changes: object) -> None:
     engine.dispose()
 
 
-def test_the_trail_is_append_only(journaled: str, anchor_nats: NatsServer) -> None:
+def test_the_trail_is_append_only(journaled_on_each_backend: str, anchor_nats: NatsServer) -> None:
+    journaled = journaled_on_each_backend
     engine = sa.create_engine(sync_url(journaled))
     for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
@@ -241,6 +252,16 @@ def test_verification_finds_the_first_tampered_entry(
 ) -> None:
     tampered(journaled, case)
     code, output = verify(journaled, "--nats-url", anchor_nats.url)
+    assert code == 1
+    assert TAMPERING[case] in " ".join(output.split()), output
+
+
+@pytest.mark.parametrize("case", ["rewritten", "rolled back"])
+def test_a_rewrite_and_a_rollback_are_found_on_each_backend(
+    journaled_on_each_backend: str, anchor_nats: NatsServer, case: str
+) -> None:
+    tampered(journaled_on_each_backend, case)
+    code, output = verify(journaled_on_each_backend, "--nats-url", anchor_nats.url)
     assert code == 1
     assert TAMPERING[case] in " ".join(output.split()), output
 
