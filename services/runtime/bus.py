@@ -25,6 +25,7 @@ import importlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any, Generic
 
 import nats.errors
@@ -58,6 +59,31 @@ log = structlog.get_logger()
 Handler = Callable[[AsyncSession, list[Envelope[DataT]]], Awaitable[None]]
 # Who a batch's changes are attributed to in the audit trail (commands from outside).
 AuditAs = Callable[[list[Envelope[DataT]]], audit.Act]
+
+
+def audited_as(role: str, actor: Callable[[Envelope[Any]], str]) -> AuditAs[Any]:
+    """The audit entry of commands received over NATS, as one for HTTP names the token's
+    subject: the batch's distinct senders (`actor` of each envelope), the intake subjects, and
+    each message with its digest."""
+
+    def act(batch: list[Envelope[Any]]) -> audit.Act:
+        return audit.Act(
+            actor=",".join(sorted({actor(envelope) for envelope in batch}))[:200],
+            role=role,
+            source="nats",
+            action=f"NATS {subjects.intake(batch[0].type, '{unit}')}",
+            target=",".join(sorted({subjects.intake(e.type, e.subject) for e in batch}))[:1000],
+            details={
+                "messages": [
+                    {"id": e.id, "unit": e.subject, "sha256": sha256(e.to_json()).hexdigest()}
+                    for e in batch
+                ]
+            },
+        )
+
+    return act
+
+
 # Answers a refused message (e.g. with a rejection event); returns whether it could.
 InvalidHandler = Callable[[AsyncSession, str, ContractError], Awaitable[bool]]
 

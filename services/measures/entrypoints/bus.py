@@ -1,7 +1,5 @@
 """Bus subscriptions of the measures service: progress intake from units' systems."""
 
-from hashlib import sha256
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import streams, subjects
@@ -10,8 +8,7 @@ from contracts.measures import ReportProgress
 from services.measures.domain.progress import Refusal
 from services.measures.handlers import intake
 from services.measures.handlers.common import Context
-from services.runtime import audit
-from services.runtime.bus import Bus
+from services.runtime.bus import Bus, audited_as
 
 INTAKE_CONSUMER = "measures-intake"
 
@@ -51,27 +48,8 @@ def register(bus: Bus, ctx: Context) -> None:
         INTAKE_CONSUMER,
         on_reports,
         on_invalid,
-        audit_as=reported_by,
-    )
-
-
-def reported_by(batch: list[Envelope[ReportProgress]]) -> audit.Act:
-    """The audit entry of reports received over NATS, as one for HTTP names the token's
-    subject: the units whose subjects they arrived on (only a unit's own nkey may publish
-    there, and `decode` checked that the envelope agrees), and each message with its digest."""
-    units = sorted({envelope.subject for envelope in batch})
-    return audit.Act(
-        actor=",".join(f"unit/{unit}" for unit in units)[:200],
-        role="unit_system",
-        source="nats",
-        action=f"NATS {subjects.intake(ReportProgress.NAME, '{unit}')}",
-        target=",".join(subjects.intake(ReportProgress.NAME, unit) for unit in units)[:1000],
-        details={
-            "messages": [
-                {"id": e.id, "unit": e.subject, "sha256": sha256(e.to_json()).hexdigest()}
-                for e in batch
-            ]
-        },
+        # Only a unit's own nkey may publish on its subject, and `decode` checked the envelope.
+        audit_as=audited_as("unit_system", lambda envelope: f"unit/{envelope.subject}"),
     )
 
 
