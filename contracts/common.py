@@ -1,8 +1,55 @@
-"""Field types shared by the messages of every service."""
+"""Field types shared by the messages of every service, and the bounds every input keeps.
 
-from typing import Annotated
+Dates and instants are limited to the years 2000-2100: the programme's own span with room on
+both sides, and far from the ends of Python's calendar, where adding a day or converting to UTC
+overflows. Numbers are strict (a JSON `true` is no number) and normal (no NaN, no infinity, no
+subnormal value such as 1e-320, which only a probe would send).
+"""
 
-from pydantic import BaseModel, ConfigDict, Field
+import sys
+from datetime import date, datetime
+from typing import Annotated, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+_Dated = TypeVar("_Dated", date, datetime)
+
+
+def _within_years(value: _Dated) -> _Dated:
+    # The year as written, before any conversion: 0001-01-01T00:00+14:00 must not reach one.
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
+    return value
+
+
+_YEARS = f"Within the years {FIRST_YEAR}-{LAST_YEAR}."
+Day = Annotated[
+    date,
+    AfterValidator(_within_years),
+    Field(
+        description=_YEARS,
+        json_schema_extra={
+            "formatMinimum": f"{FIRST_YEAR}-01-01",
+            "formatMaximum": f"{LAST_YEAR}-12-31",
+        },
+    ),
+]
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_within_years),
+    Field(description=f"With its UTC offset. {_YEARS}"),
+]
+
+
+def normal(value: float) -> float:
+    if value != 0 and abs(value) < sys.float_info.min:
+        raise ValueError("must be zero or a normal number (no subnormal value)")
+    return value
+
+
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False), AfterValidator(normal)]
+Flag = Annotated[bool, Field(strict=True)]
 
 MeasureCode = Annotated[
     str,

@@ -10,8 +10,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from contracts.common import Instant
 from contracts.reasons import Reason
 
 UNIT_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,39}$"
@@ -63,8 +64,8 @@ class Envelope(BaseModel, Generic[DataT]):
         description="Producer: `fivetype/<service>` or `unit/<unit code>` for a unit's system.",
     )
     type: str = Field(description="Message name, e.g. ProgressReported.")
-    schemaversion: int = Field(ge=1, description="Version of the schema of `data`.")
-    time: AwareDatetime = Field(description="When the fact happened or the command was issued.")
+    schemaversion: int = Field(strict=True, ge=1, description="Version of the schema of `data`.")
+    time: Instant = Field(description="When the fact happened or the command was issued.")
     subject: UnitCode
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = Field(default=None, description="URN of the schema of `data`.")

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.common import Evidence, MeasureCode, Name, Text
+from contracts.common import Evidence, Instant, MeasureCode, Name, Text
 from contracts.envelope import Message, UnitCode
 from contracts.spec import MessageSpec
 
@@ -226,8 +226,8 @@ class RequestReceived(BaseModel):
     channel: PublicChannel
     title: Name
     content: Text = ""
-    received_at: AwareDatetime
-    due_at: AwareDatetime = Field(description="The time limit (限时办结) the unit must close by.")
+    received_at: Instant
+    due_at: Instant = Field(description="The time limit (限时办结) the unit must close by.")
     repeat_of: str | None = Field(
         default=None,
         pattern=ITEM_ID_PATTERN,
@@ -240,7 +240,7 @@ class RequestClosed(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     step: Literal["closed"] = "closed"
-    closed_at: AwareDatetime
+    closed_at: Instant
     result: Text = ""
 
 
@@ -249,8 +249,8 @@ class RequestRated(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     step: Literal["rated"] = "rated"
-    rated_at: AwareDatetime
-    rating: int = Field(ge=1, le=5)
+    rated_at: Instant
+    rating: int = Field(strict=True, ge=1, le=5)
     comment: Text = ""
 
 
@@ -259,8 +259,8 @@ class RequestReopened(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     step: Literal["reopened"] = "reopened"
-    reopened_at: AwareDatetime
-    due_at: AwareDatetime
+    reopened_at: Instant
+    due_at: Instant
     reason: Text = ""
 
 

@@ -9,9 +9,18 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.common import Evidence, FieldError, MeasureCode, Name, Text
+from contracts.common import (
+    Evidence,
+    FieldError,
+    Instant,
+    MeasureCode,
+    Name,
+    Number,
+    Text,
+    normal,
+)
 from contracts.envelope import Message, UnitCode
 from contracts.reasons import Reason
 from contracts.spec import MessageSpec
@@ -19,7 +28,9 @@ from contracts.spec import MessageSpec
 Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 TypeCode = Annotated[str, Field(pattern=r"^[a-z]+$", description="One of the five types.")]
 PeerGroupCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Percent = Annotated[
+    float, Field(strict=True, ge=0, le=100, allow_inf_nan=False), AfterValidator(normal)
+]
 
 
 class _Part(BaseModel):
@@ -52,17 +63,16 @@ class ReportProgress(Message):
         description="The milestone reported on. Omitted on a recurring obligation: the "
         "occurrence whose period contains `reported_at`.",
     )
-    percent_complete: float = Field(ge=0, le=100, allow_inf_nan=False)
+    percent_complete: Percent
     target_code: MeasureCode | None = Field(
         default=None, description="A quantified target of the measure, e.g. M12-T1."
     )
-    target_value: float | None = Field(
+    target_value: Number | None = Field(
         default=None,
-        allow_inf_nan=False,
         description="The value reached on `target_code` (a count, a rate in %, 1/0 for yes/no).",
     )
     summary: Text = ""
-    reported_at: AwareDatetime
+    reported_at: Instant
     reporter: Name
     evidence: Evidence
 

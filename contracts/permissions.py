@@ -3,13 +3,17 @@
 A unit's system may publish only its own commands on its own intake subjects, and hear only its
 own replies (its inbox prefix) and its own rejections; a public-request channel (the 12345
 hotline, a mailbox) may publish its commands for any unit and hear only its replies; a service
-may publish only the messages the registry names it the producer of, plus dead letters, and read
-only the streams it consumes.
+may publish only the messages the registry names it the producer of, plus dead letters and its
+audit checkpoints, and pull, acknowledge and inspect only the durable consumers it declares (its
+`entrypoints/bus.py`): never another service's, so it can neither steal nor acknowledge their
+messages. It may create a missing stream from the contract but never change one: provisioning
+(`provision_streams`, stream updates) is the operator's, as are ad-hoc consumers (replays).
 JetStream captures a core-NATS publish on an intake subject, so a unit needs no JetStream API
 right to send; reading its rejections from the stream goes through one durable consumer named
 after the unit, created on the filtered API subject, so the server itself checks the filter.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from contracts import streams, subjects
@@ -45,10 +49,6 @@ def _producers(spec: MessageSpec) -> set[str]:
     return {name.strip() for name in spec.producer.split(",")}
 
 
-def _consumed_by(spec: MessageSpec, service: str) -> bool:
-    return any(consumer.split(" ")[0] == service for consumer in spec.consumers)
-
-
 def unit(code: str) -> Permissions:
     rejections = streams.REJECTIONS.name
     return Permissions(
@@ -71,32 +71,44 @@ def channel(name: str) -> Permissions:
     )
 
 
-def _read_stream(name: str) -> tuple[str, ...]:
-    """Durable and ephemeral pull consumers on one stream, and their acknowledgements."""
+@dataclass(frozen=True)
+class Durable:
+    """A durable pull consumer a service declares: the stream, its name, its filter subject."""
+
+    stream: str
+    name: str
+    subject: str
+
+
+def _own_consumer(durable: Durable) -> tuple[str, ...]:
+    """Create (both API forms nats-py uses), inspect, pull and acknowledge one named consumer."""
+    stream, name = durable.stream, durable.name
     return (
-        f"{JS_API}.CONSUMER.CREATE.{name}",
-        f"{JS_API}.CONSUMER.CREATE.{name}.>",
-        f"{JS_API}.CONSUMER.DURABLE.CREATE.{name}.>",
-        f"{JS_API}.CONSUMER.INFO.{name}.>",
-        f"{JS_API}.CONSUMER.MSG.NEXT.{name}.>",
-        f"$JS.ACK.{name}.>",
+        f"{JS_API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
+        f"{JS_API}.CONSUMER.CREATE.{stream}.{name}",
+        f"{JS_API}.CONSUMER.CREATE.{stream}.{name}.{durable.subject}",
+        f"{JS_API}.CONSUMER.INFO.{stream}.{name}",
+        f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{name}",
+        f"$JS.ACK.{stream}.{name}.>",
     )
 
 
-def service(name: str) -> Permissions:
-    """Every service provisions every stream and samples them all for its metrics."""
+def service(name: str, durables: Iterable[Durable]) -> Permissions:
+    """Every service may create a missing stream and read every stream's state (its metrics);
+    its consumer rights are exactly those of `durables`."""
     produced = [spec for spec in MESSAGES if name in _producers(spec)]
-    read = sorted({spec.stream.name for spec in MESSAGES if _consumed_by(spec, name)})
     return Permissions(
         publish=(
             *sorted({spec.subject("*") for spec in produced}),
             subjects.dead_letter(">"),
+            subjects.audit_checkpoint(name),
+            f"{JS_API}.STREAM.MSG.GET.{streams.AUDIT.name}",
             *(
                 f"{JS_API}.STREAM.{action}.{spec.name}"
                 for spec in streams.ALL
-                for action in ("INFO", "CREATE", "UPDATE")
+                for action in ("INFO", "CREATE")
             ),
-            *(subject for stream in read for subject in _read_stream(stream)),
+            *(subject for durable in durables for subject in _own_consumer(durable)),
         ),
         subscribe=(f"{service_inbox(name)}.>",),
     )

@@ -16,6 +16,8 @@ class StreamSpec:
     max_age_seconds: int  # 0 keeps messages forever
     duplicate_window_seconds: int
     max_msg_bytes: int = 1024 * 1024
+    # Nobody may remove messages, not even with full JetStream rights short of a stream update.
+    append_only: bool = False
 
 
 INTAKE = StreamSpec(
@@ -48,4 +50,14 @@ DEAD_LETTERS = StreamSpec(
     max_msg_bytes=2 * 1024 * 1024,
 )
 
-ALL = (INTAKE, EVENTS, REJECTIONS, DEAD_LETTERS)
+AUDIT = StreamSpec(
+    name="FIVETYPE_AUDIT",
+    subjects=(f"{subjects.AUDIT}.>",),
+    description="Checkpoints of each service's audit journal head, out of its database's reach.",
+    max_age_seconds=0,
+    duplicate_window_seconds=600,
+    max_msg_bytes=4096,
+    append_only=True,
+)
+
+ALL = (INTAKE, EVENTS, REJECTIONS, DEAD_LETTERS, AUDIT)

@@ -8,6 +8,7 @@ INTAKE = f"{ROOT}.intake"
 EVENTS = f"{ROOT}.events"
 REJECTIONS = f"{ROOT}.rejections"
 DEAD_LETTERS = f"{ROOT}.dlq"
+AUDIT = f"{ROOT}.audit"
 
 
 def token(message_name: str) -> str:
@@ -29,6 +30,11 @@ def rejection(unit: str = "*") -> str:
 
 def dead_letter(consumer: str) -> str:
     return f"{DEAD_LETTERS}.{consumer}"
+
+
+def audit_checkpoint(service: str) -> str:
+    """Where a service anchors the head of its audit journal (services/runtime/audit.py)."""
+    return f"{AUDIT}.{service}"
 
 
 def unit_of(subject: str) -> str:

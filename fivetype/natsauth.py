@@ -79,9 +79,12 @@ def user_entry(public_key: str, who: str, granted: Permissions | None) -> str:
 
 def _entries(directory: Path, units: Iterable[str], channels: Iterable[str]) -> list[str]:
     entries = [user_entry(ensure_seed(operator_seed(directory)), "operator", None)]
+    from services.runtime.bus import declared_consumers  # the services' code: only when needed
+
     for service in permissions.SERVICES:
         key = ensure_seed(service_seed(directory, service))
-        entries.append(user_entry(key, f"service {service}", permissions.service(service)))
+        granted = permissions.service(service, declared_consumers(service))
+        entries.append(user_entry(key, f"service {service}", granted))
     for unit in sorted(set(units)):
         key = ensure_seed(unit_seed(directory, unit))
         entries.append(user_entry(key, f"unit {unit}", permissions.unit(unit)))

@@ -7,6 +7,7 @@ measures service's unit directory and each public-request channel get an nkey un
 <data>/nats-auth (see natsauth.py).
 """
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -141,6 +142,7 @@ class Stack:
             if self.nats is not None:
                 self.write_nats_config()
                 self.nats.start()
+                self.provision_streams()
             for service in self.services:
                 service.start()
             self.wait_ready(self.services, timeout)
@@ -155,6 +157,23 @@ class Stack:
         units_file = self.env.get("FIVETYPE_MEASURES_UNITS_PATH") or DEFAULT_UNITS_PATH
         units = [unit.code for unit in load_units(units_file).units]
         natsauth.write_server_config(self.credentials, units, [c.value for c in PublicChannel])
+
+    def provision_streams(self) -> None:
+        """Create or update the streams as the operator: the services may not change them."""
+        from fivetype.commands._nats import connect  # not at module top: `fivetype --help`
+        from services.runtime.bus import provision_streams
+
+        assert self.credentials is not None
+        seed = natsauth.operator_seed(self.credentials)
+
+        async def provision() -> None:
+            nc = await connect(self.nats_url, seed)
+            try:
+                await provision_streams(nc.jetstream(), 1)
+            finally:
+                await nc.close()
+
+        asyncio.run(provision())
 
     def _provide_auth(self) -> None:
         """The services' token secret: the one the environment gives, else one generated in

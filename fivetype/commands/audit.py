@@ -1,35 +1,85 @@
-"""`fivetype audit verify`: walk a service's hash-chained audit trail and report the first entry
-that was modified, deleted or moved."""
+"""`fivetype audit verify`: walk a service's hash-chained audit trail, check each entry's
+authentication code with the service's key, and compare the journal with the last checkpoint the
+service anchored in NATS; report the first entry modified, deleted, moved or rewritten, or the
+checkpoint the journal contradicts (entries cut off, everything deleted, an older copy restored).
+"""
 
 import asyncio
-import importlib
-from typing import Annotated
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from fivetype import exits
 from fivetype.apiclient import console
+from fivetype.commands._nats import NatsUrl, NkeyFile
 from fivetype.stack import SERVICES
-from services.runtime import audit
-from services.runtime.db import Database
-from services.runtime.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from services.runtime import audit
+    from services.runtime.audit_checkpoints import Checkpoint
+    from services.runtime.settings import ServiceSettings
 
 app = typer.Typer(help="The audit trail (审计日志).", no_args_is_help=True)
 
 
-def _database_url(service: str) -> str:
+def _settings(service: str) -> "ServiceSettings":
+    import importlib
+
     module = importlib.import_module(f"services.{service}.settings")
-    settings_class = getattr(module, f"{service.capitalize()}Settings")
-    settings: ServiceSettings = settings_class()
-    return settings.resolved_database_url
+    settings: ServiceSettings = getattr(module, f"{service.capitalize()}Settings")()
+    return settings
 
 
-async def _verify(url: str) -> audit.Verdict:
+def _keys(service: str, settings: "ServiceSettings", retired: list[Path]) -> dict[str, "audit.Key"]:
+    """The service's current key and those of the retired secrets given, by key id."""
+    from services.runtime import audit
+
+    secrets = [settings.audit_secret_value(), *(path.read_text().strip() for path in retired)]
+    keys = [audit.Key.derive(secret, service) for secret in secrets if secret]
+    return {key.id: key for key in keys}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: "audit.Verdict"
+    checkpoint: "Checkpoint | None"
+    contradiction: str | None
+
+
+async def _checkpoint(
+    service: str, nats_url: str | None, nkey_file: Path | None
+) -> "Checkpoint | None":
+    from fivetype.commands._nats import connection
+    from services.runtime.audit_checkpoints import last
+
+    async with connection(nats_url, nkey_file) as nc:
+        return await last(nc.jetstream(), service)
+
+
+async def _verify(
+    service: str, url: str, keys: dict[str, "audit.Key"], checkpoint: "Checkpoint | None"
+) -> Outcome:
+    from services.runtime import audit
+    from services.runtime.audit_checkpoints import contradiction
+    from services.runtime.db import Database
+
     database = Database(url)
     try:
         async with database.session() as session:
-            return await audit.verify(session)
+            remember = frozenset({checkpoint.seq}) if checkpoint else frozenset()
+            verdict = await audit.verify(session, keys, remember)
     finally:
         await database.dispose()
+    problem = None
+    if checkpoint is not None and verdict.broken is None:
+        problem = contradiction(checkpoint, verdict.hashes.get(checkpoint.seq), verdict.entries)
+    return Outcome(verdict, checkpoint, problem)
+
+
+def _intact(entries: int) -> str:
+    return f"entries 1-{entries} intact" if entries else "no entry before it intact"
 
 
 @app.command()
@@ -38,17 +88,49 @@ def verify(
     database_url: Annotated[
         str | None, typer.Option(help="Default: the service's own setting (its env variables).")
     ] = None,
+    nats_url: NatsUrl = None,
+    nkey_file: NkeyFile = None,
+    retired_secret_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--retired-secret-file",
+            help="A secret the service's audit key was derived from before a rotation "
+            "(repeatable); the current one comes from the service's settings.",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(help="Skip the checkpoint: cut-off or rolled-back entries go unnoticed."),
+    ] = False,
 ) -> None:
-    """Exit 0 when the chain is whole, 1 at the first broken entry."""
+    """Exit 0 when the chain is whole, authentic and continues its checkpoint; 1 otherwise."""
     if service not in SERVICES:
         console.print(f"[red]unknown service {service!r}[/]; choose one of {', '.join(SERVICES)}")
-        raise typer.Exit(2)
-    verdict = asyncio.run(_verify(database_url or _database_url(service)))
+        raise typer.Exit(exits.USAGE)
+    settings = _settings(service)
+    keys = _keys(service, settings, retired_secret_files or [])
+    checkpoint = None if offline else asyncio.run(_checkpoint(service, nats_url, nkey_file))
+    url = database_url or settings.resolved_database_url
+    outcome = asyncio.run(_verify(service, url, keys, checkpoint))
+    verdict = outcome.verdict
     if verdict.broken is not None:
         console.print(
             f"[red]{service}: audit trail broken at entry {verdict.broken.seq}: "
-            f"{verdict.broken.reason}[/] ({verdict.entries} entries before it are intact)"
+            f"{verdict.broken.reason}[/] ({_intact(verdict.entries)})"
         )
-        raise typer.Exit(1)
-    # The head hash, noted elsewhere, also reveals entries later cut off the end of the chain.
-    print(f"{service}: {verdict.entries} entries intact; head {verdict.head}")
+        raise typer.Exit(exits.FAILURE)
+    if outcome.contradiction is not None:
+        console.print(
+            f"[red]{service}: audit trail contradicts its checkpoint: {outcome.contradiction}[/]"
+            f" ({_intact(verdict.entries)} by themselves)"
+        )
+        raise typer.Exit(exits.FAILURE)
+    anchored = (
+        "not compared with a checkpoint (--offline)"
+        if offline
+        else f"checkpoint {checkpoint.seq} matches"
+        if checkpoint
+        else "no checkpoint yet"
+    )
+    unkeyed = f", {verdict.unkeyed} of them from before keys" if verdict.unkeyed else ""
+    print(f"{service}: {verdict.entries} entries intact{unkeyed}; {anchored}; head {verdict.head}")

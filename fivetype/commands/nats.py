@@ -2,10 +2,12 @@
 
 `unit` (or `channel`) creates one client's nkey and prints the entry to add to the server's
 users; `config` writes the whole authorization block for the operator, the four services and
-the units and channels named.
+the units and channels named; `provision` creates or updates the streams with the operator's
+identity (services may create a missing stream but never change one).
 Seeds are created once and reused, so running either again changes no existing credentials.
 """
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +18,8 @@ from rich.console import Console
 from contracts import permissions
 from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.permissions import Permissions
-from fivetype import natsauth
+from fivetype import exits, natsauth
+from fivetype.commands._nats import NatsUrl, NkeyFile, connection
 from fivetype.stack import CREDENTIALS
 from services.measures.domain.catalogue import load_units
 
@@ -96,3 +99,24 @@ def config(
         f"nats-server: `include {natsauth.AUTH_CONF}` in its config and set "
         f"`max_payload: {natsauth.MAX_PAYLOAD}`"
     )
+
+
+@app.command()
+def provision(
+    nats_url: NatsUrl = None,
+    nkey_file: NkeyFile = None,
+    replicas: Annotated[int, typer.Option(help="Replicas of each stream (3 in a cluster).")] = 1,
+) -> None:
+    """Create or update every stream from the contracts (run after an upgrade)."""
+    from services.runtime.bus import provision_streams  # the runtime: only when needed
+
+    async def run() -> None:
+        async with connection(nats_url, nkey_file) as nc:
+            await provision_streams(nc.jetstream(), replicas)
+
+    try:
+        asyncio.run(run())
+    except TimeoutError as exc:  # a refused request goes unanswered
+        console.print("no answer: is this the operator's nkey? (services may not change streams)")
+        raise typer.Exit(exits.FAILURE) from exc
+    console.print("streams provisioned")

@@ -6,14 +6,21 @@ variable. A transaction that wrote anything while an actor is set gets one entry
 commits: seq, time, actor, role, client address, action, target and a digest of the request
 body, plus the previous entry's hash. Each entry's hash covers all of that, so editing, deleting
 or reordering an entry breaks the chain at that point, which `verify` finds. Triggers refuse
-UPDATE and DELETE on the table, so changing the past takes a deliberate act of a database owner,
-and even that shows up.
+UPDATE and DELETE on the table, so changing the past takes a deliberate act of a database owner.
+
+A database owner could still rewrite entries and recompute every hash, so two things the
+database does not hold make that show up too: each entry carries an HMAC of its hash under a key
+derived from the service's secret (with the key's id, so keys can rotate), and the service
+anchors the head of its journal in a JetStream stream it may append to but nobody may delete
+from (audit_checkpoints.py): entries cut off the end, or a database rolled back to an older
+copy, then contradict the last checkpoint.
 """
 
 import contextlib
 import hashlib
+import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -50,7 +57,37 @@ audit_log = sa.Table(
     sa.Column("details", sa.JSON(), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # Empty only on entries written before entries were keyed (migration of version 2).
+    sa.Column("key_id", sa.String(16), nullable=True),
+    sa.Column("mac", sa.String(64), nullable=True),
 )
+_AUTHENTICATION = ("hash", "key_id", "mac")  # what the hash does not cover
+
+
+@dataclass(frozen=True)
+class Key:
+    """The key that authenticates entries, derived from a secret the database never holds."""
+
+    id: str
+    material: bytes = field(repr=False)
+
+    @classmethod
+    def derive(cls, secret: str, service: str) -> "Key":
+        """One key per service from one secret, so a leaked key does not sign for another
+        service; its id names it without revealing it."""
+        material = hmac.digest(secret.encode(), f"fivetype audit {service}".encode(), "sha256")
+        return cls(hmac.new(material, b"key id", "sha256").hexdigest()[:16], material)
+
+    def sign(self, entry_hash: str) -> str:
+        return hmac.new(self.material, entry_hash.encode(), "sha256").hexdigest()
+
+
+_KEY = "fivetype.audit.key"
+
+
+def session_info(key: Key | None) -> dict[str, Any]:
+    """What a session factory passes on so that its transactions' entries are keyed."""
+    return {_KEY: key} if key is not None else {}
 
 
 @dataclass(frozen=True)
@@ -85,8 +122,9 @@ def bookkeeping(session: AsyncSession) -> None:
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
-    """sha256 over the canonical JSON of the entry (every column but the hash itself)."""
-    content = {k: v for k, v in entry.items() if k != "hash"}
+    """sha256 over the canonical JSON of the entry (every column but the hash, and the key id
+    and MAC that authenticate the hash)."""
+    content = {k: v for k, v in entry.items() if k not in _AUTHENTICATION}
     content["at"] = _instant(content["at"])
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -130,6 +168,9 @@ def _append(session: Session) -> None:
         "prev_hash": head.hash if head else GENESIS,
     }
     entry["hash"] = entry_hash(entry)
+    key: Key | None = session.info.get(_KEY)
+    if key is not None:
+        entry |= {"key_id": key.id, "mac": key.sign(entry["hash"])}
     session.execute(audit_log.insert().values(**entry))
     session.info.pop(_WROTE, None)  # our own insert is not a change to journal
 
@@ -140,41 +181,94 @@ class Break:
     reason: str
 
 
-def check(rows: Sequence[dict[str, Any]], expected_seq: int, prev: str) -> Break | None:
-    """The first entry in `rows` (ordered by seq) that does not continue the chain."""
-    for row in rows:
-        if row["seq"] != expected_seq:
-            return Break(expected_seq, f"entry {expected_seq} is missing (next is {row['seq']})")
-        if row["prev_hash"] != prev:
-            return Break(row["seq"], "does not follow the entry before it (deleted or reordered)")
-        if entry_hash(row) != row["hash"]:
-            return Break(row["seq"], "its content does not match its hash (modified)")
-        expected_seq, prev = expected_seq + 1, row["hash"]
-    return None
+@dataclass
+class Walk:
+    """Where a walk along the chain is: the next seq, the last hash, and what it has seen."""
+
+    keys: Mapping[str, Key]
+    expected_seq: int = 1
+    prev: str = GENESIS
+    unkeyed: int = 0  # entries from before keys (a prefix of the chain, never after a keyed one)
+    hashes: dict[int, str] = field(default_factory=dict)  # of the seqs asked for in `remember`
+    remember: frozenset[int] = frozenset()
+
+    def check(self, rows: Sequence[dict[str, Any]]) -> Break | None:
+        """The first entry in `rows` (ordered by seq) that does not continue the chain."""
+        for row in rows:
+            seq = row["seq"]
+            if seq != self.expected_seq:
+                return Break(
+                    self.expected_seq, f"entry {self.expected_seq} is missing (next is {seq})"
+                )
+            if row["prev_hash"] != self.prev:
+                return Break(seq, "does not follow the entry before it (deleted or reordered)")
+            if entry_hash(row) != row["hash"]:
+                return Break(seq, "its content does not match its hash (modified)")
+            if broken := self._authentic(row):
+                return Break(seq, broken)
+            if seq in self.remember:
+                self.hashes[seq] = row["hash"]
+            self.expected_seq, self.prev = seq + 1, row["hash"]
+        return None
+
+    def _authentic(self, row: dict[str, Any]) -> str | None:
+        if row.get("key_id") is None:
+            if self.unkeyed != self.expected_seq - 1:
+                return "has no authentication code though entries before it do (rewritten)"
+            self.unkeyed += 1
+            return None
+        key = self.keys.get(row["key_id"])
+        if key is None:
+            return f"is signed with key {row['key_id']}, which was not given to verify"
+        if not hmac.compare_digest(key.sign(row["hash"]), row.get("mac") or ""):
+            return "its authentication code does not match (rewritten without the key)"
+        return None
 
 
 @dataclass(frozen=True)
 class Verdict:
     entries: int
-    head: str  # the last hash: kept elsewhere, it also reveals entries cut off the end
+    head: str  # the last hash
     broken: Break | None
+    unkeyed: int = 0
+    hashes: Mapping[int, str] = field(default_factory=dict)
 
 
-async def verify(session: AsyncSession, batch: int = 1000) -> Verdict:
-    """Walk the whole chain, oldest first, in batches."""
-    expected, prev, count = 1, GENESIS, 0
+async def verify(
+    session: AsyncSession,
+    keys: Mapping[str, Key] | None = None,
+    remember: frozenset[int] = frozenset(),
+    batch: int = 1000,
+) -> Verdict:
+    """Walk the whole chain, oldest first, in batches, checking every hash and, with `keys` by
+    id, every authentication code; the hashes of the seqs in `remember` are kept (to compare
+    with checkpoints)."""
+    walk = Walk(dict(keys or {}), remember=remember)
     while True:
         result = await session.execute(
             sa.select(audit_log)
-            .where(audit_log.c.seq >= expected)
+            .where(audit_log.c.seq >= walk.expected_seq)
             .order_by(audit_log.c.seq)
             .limit(batch)
         )
         rows = [dict(r._mapping) for r in result]
-        if not rows:
-            return Verdict(count, prev, None)
-        broken = check(rows, expected, prev)
-        if broken:
-            return Verdict(count, prev, broken)
-        count += len(rows)
-        expected, prev = rows[-1]["seq"] + 1, rows[-1]["hash"]
+        broken = walk.check(rows) if rows else None
+        if broken or not rows:
+            entries = walk.expected_seq - 1
+            return Verdict(entries, walk.prev, broken, walk.unkeyed, walk.hashes)
+
+
+async def head(session: AsyncSession) -> tuple[int, str] | None:
+    """The newest entry's seq and hash."""
+    row = (
+        await session.execute(
+            sa.select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+        )
+    ).first()
+    return (row.seq, row.hash) if row else None
+
+
+async def hash_at(session: AsyncSession, seq: int) -> str | None:
+    return (
+        await session.execute(sa.select(audit_log.c.hash).where(audit_log.c.seq == seq))
+    ).scalar()

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any, Generic
 
 import nats.errors
@@ -39,9 +41,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import streams, subjects
 from contracts.envelope import ContractError, DataT, Envelope, decode
+from contracts.permissions import Durable
 from contracts.reasons import Reason
 from contracts.streams import StreamSpec
-from services.runtime import metrics, tracing
+from services.runtime import audit, metrics, tracing
 from services.runtime.db import Database
 from services.runtime.messaging import OutboxRelay, claim
 from services.runtime.settings import (
@@ -54,6 +57,33 @@ from services.runtime.settings import (
 log = structlog.get_logger()
 
 Handler = Callable[[AsyncSession, list[Envelope[DataT]]], Awaitable[None]]
+# Who a batch's changes are attributed to in the audit trail (commands from outside).
+AuditAs = Callable[[list[Envelope[DataT]]], audit.Act]
+
+
+def audited_as(role: str, actor: Callable[[Envelope[Any]], str]) -> AuditAs[Any]:
+    """The audit entry of commands received over NATS, as one for HTTP names the token's
+    subject: the batch's distinct senders (`actor` of each envelope), the intake subjects, and
+    each message with its digest."""
+
+    def act(batch: list[Envelope[Any]]) -> audit.Act:
+        return audit.Act(
+            actor=",".join(sorted({actor(envelope) for envelope in batch}))[:200],
+            role=role,
+            source="nats",
+            action=f"NATS {subjects.intake(batch[0].type, '{unit}')}",
+            target=",".join(sorted({subjects.intake(e.type, e.subject) for e in batch}))[:1000],
+            details={
+                "messages": [
+                    {"id": e.id, "unit": e.subject, "sha256": sha256(e.to_json()).hexdigest()}
+                    for e in batch
+                ]
+            },
+        )
+
+    return act
+
+
 # Answers a refused message (e.g. with a rejection event); returns whether it could.
 InvalidHandler = Callable[[AsyncSession, str, ContractError], Awaitable[bool]]
 
@@ -72,11 +102,14 @@ def stream_config(spec: StreamSpec, replicas: int) -> StreamConfig:
         max_age=float(spec.max_age_seconds),
         duplicate_window=float(spec.duplicate_window_seconds),
         max_msg_size=spec.max_msg_bytes,
+        deny_delete=spec.append_only,
+        deny_purge=spec.append_only,
     )
 
 
 async def provision_streams(js: JetStreamContext, replicas: int) -> None:
-    """Create or update every stream; safe to run on every start and upgrade."""
+    """Create or update every stream; safe to run on every start and upgrade. Only the
+    operator's identity may update a stream (`fivetype nats provision`, the embedded stack)."""
     for spec in streams.ALL:
         config = stream_config(spec, replicas)
         try:
@@ -85,6 +118,66 @@ async def provision_streams(js: JetStreamContext, replicas: int) -> None:
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int) -> None:
+    """What a service does at start: create a stream that does not exist yet, from the contract,
+    and update one that differs from it only if its identity may (no nkey, as in development).
+    With nkeys a service may not change a stream (permissions.py): the operator provisions."""
+    for spec in streams.ALL:
+        config = stream_config(spec, replicas)
+        try:
+            info = await js.stream_info(spec.name)
+        except NotFoundError:
+            await js.add_stream(config)
+            continue
+        if _differs(info.config, config):
+            try:
+                await js.update_stream(config)
+            except Exception as exc:  # refused: the request goes unanswered
+                log.warning(
+                    "stream differs from the contract; run `fivetype nats provision`",
+                    stream=spec.name,
+                    error=repr(exc),
+                )
+
+
+_PROVISIONED = (
+    "subjects",
+    "description",
+    "max_age",
+    "duplicate_window",
+    "max_msg_size",
+    "num_replicas",
+    "deny_delete",
+    "deny_purge",
+)
+
+
+def _differs(current: StreamConfig, wanted: StreamConfig) -> bool:
+    return any(getattr(current, name) != getattr(wanted, name) for name in _PROVISIONED)
+
+
+class _Declarations:
+    """Stands in for the Bus while a service's entrypoints register: records its consumers."""
+
+    def __init__(self) -> None:
+        self.durables: list[Durable] = []
+
+    def consume(
+        self, model: Any, subject: str, stream: StreamSpec, durable: str, *_: Any, **__: Any
+    ) -> None:
+        self.durables.append(Durable(stream.name, durable, subject))
+
+
+def declared_consumers(service: str) -> list[Durable]:
+    """The durable consumers `services/<service>/entrypoints/bus.py` registers, read by running
+    its `register` against a recorder (handlers are built, never called), so the permissions
+    derived from them follow the code without a second list to keep in step."""
+    module = importlib.import_module(f"services.{service}.entrypoints.bus")
+    declarations = _Declarations()
+    module.register(declarations, None)
+    return declarations.durables
 
 
 # While idle, a fetch waits this long for the first message before asking again.
@@ -103,6 +196,7 @@ class Consumer(Generic[DataT]):
     model: type[DataT]
     handler: Handler[DataT]
     on_invalid: InvalidHandler | None
+    audit_as: AuditAs[DataT] | None = None
     stopping: bool = False
     busy: bool = False
 
@@ -232,7 +326,7 @@ class Consumer(Generic[DataT]):
         continue."""
         span = self._span(*items[0]) if len(items) == 1 else self._batch_span(items)
         try:
-            with trace.use_span(span, end_on_exit=False):
+            with trace.use_span(span, end_on_exit=False), self._acting(items):
                 async with self.bus.db.session() as session, session.begin():
                     fresh = await claim(session, self.durable, (env.id for _, env in items))
                     await self.handler(session, [env for _, env in items if env.id in fresh])
@@ -246,6 +340,13 @@ class Consumer(Generic[DataT]):
             raise
         finally:
             span.end()
+
+    def _acting(
+        self, items: list[tuple[Msg, Envelope[DataT]]]
+    ) -> contextlib.AbstractContextManager[None]:
+        if self.audit_as is None:
+            return contextlib.nullcontext()
+        return audit.acting(self.audit_as([envelope for _, envelope in items]))
 
     def _span(self, raw: Msg, envelope: Envelope[DataT]) -> Span:
         return tracing.tracer.start_span(
@@ -407,9 +508,13 @@ class Bus:
         durable: str,
         handler: Handler[DataT],
         on_invalid: InvalidHandler | None = None,
+        audit_as: AuditAs[DataT] | None = None,
     ) -> None:
-        """Register a durable pull consumer; call before `run`."""
-        self._consumers.append(Consumer(self, subject, stream, durable, model, handler, on_invalid))
+        """Register a durable pull consumer; call before `run`. With `audit_as`, what a batch
+        changes is journaled in the audit trail like an HTTP request's changes."""
+        self._consumers.append(
+            Consumer(self, subject, stream, durable, model, handler, on_invalid, audit_as)
+        )
 
     async def run(self) -> None:
         """Connect, provision streams and start consumers; retries until NATS is reachable."""
@@ -418,7 +523,7 @@ class Bus:
             try:
                 await self.broker.connect()
                 js = self.broker.connection.jetstream()
-                await provision_streams(js, self.settings.stream_replicas)
+                await ensure_streams(js, self.settings.stream_replicas)
             except Exception as exc:
                 log.warning(
                     "NATS not ready; retrying",

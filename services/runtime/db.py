@@ -82,7 +82,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, session_info: dict[str, Any] | None = None):
+        """`session_info` goes into every session's `info` (e.g. the audit key)."""
         self.url = url
         if is_sqlite(url):
             database = make_url(url).database
@@ -100,7 +101,9 @@ class Database:
             self.engine = create_async_engine(
                 async_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10
             )
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info=session_info or {}
+        )
 
     def session(self) -> AsyncSession:
         return self.sessions()

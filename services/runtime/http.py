@@ -1,5 +1,7 @@
 """The HTTP side every service shares: health and readiness probes, /metrics, RED metrics,
-a request size limit, and errors as RFC 9457 problem details in Chinese or English."""
+a request size limit, JSON bodies only as JSON (415 otherwise, 400 `malformed_json` when they
+do not parse), and errors as RFC 9457 problem details in Chinese or English, documented in every
+operation of the OpenAPI document."""
 
 import time
 from collections.abc import Awaitable, Callable
@@ -10,10 +12,12 @@ import structlog
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contracts.reasons import Reason
 from services.runtime import metrics
 
 log = structlog.get_logger(__name__)
@@ -96,7 +100,17 @@ _STATUS_TITLES = {
     404: ("not_found", "资源不存在", "Not found"),
     405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
     413: ("payload_too_large", "请求体过大", "Request body too large"),
+    415: ("unsupported_media_type", "请求体须为 JSON 格式", "The request body must be JSON"),
 }
+MALFORMED_JSON = Problem(
+    400,
+    Reason.MALFORMED_JSON.value,
+    "请求体不是有效的 JSON（或不是 UTF-8 编码）",
+    "The request body is not valid JSON (or not UTF-8)",
+)
+# What FastAPI says when a JSON body fails to parse other than by a syntax error (invalid
+# UTF-8, nesting deeper than the parser's recursion limit).
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -106,6 +120,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if _unsupported_body(request):
+            code, zh, en = _STATUS_TITLES[415]
+            return problem_response(request, Problem(415, code, zh, en))
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return problem_response(request, MALFORMED_JSON)
         errors = [
             {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()
         ]
@@ -122,6 +141,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            return problem_response(request, MALFORMED_JSON)
         code, zh, en = _STATUS_TITLES.get(
             exc.status_code, ("http_error", "请求失败", "Request failed")
         )
@@ -185,6 +206,27 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _unsupported_body(request: Request) -> bool:
+    """A body not sent as JSON to a route that reads JSON: FastAPI hands its bytes to the model
+    instead of parsing them (the upload routes read their bodies themselves)."""
+    route = request.scope.get("route")
+    headers = request.headers
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    return (
+        isinstance(route, APIRoute)
+        and route.body_field is not None
+        and has_body
+        and not _is_json(headers.get("content-type", ""))
+    )
+
+
 def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> None:
     @app.middleware("http")
     async def observe(
@@ -206,6 +248,72 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
         return response
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `code` is the stable reason a client acts on.",
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string", "examples": ["urn:fivetype:problem:validation_failed"]},
+        "title": {"type": "string", "description": "In Chinese, or English on request."},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"loc": {"type": "string"}, "msg": {"type": "string"}},
+            },
+        },
+    },
+}
+_PROBLEMS_OF_EVERY_API_CALL = {
+    "401": "No valid bearer token (`unauthenticated`, `invalid_token`, `token_expired`)",
+    "403": "The token's role or unit may not do this (`role_not_allowed`, "
+    "`outside_unit_scope`, ...)",
+    "429": "Too many requests from this client (`rate_limited`); see Retry-After",
+    "503": "The database is unavailable for a moment (`database_unavailable`)",
+}
+_PROBLEMS_OF_A_BODY = {
+    "400": "The body is not valid JSON or not UTF-8 (`malformed_json`)",
+    "413": "The body is larger than the limit (`payload_too_large`)",
+    "415": "The body is not sent as `application/json` (`unsupported_media_type`)",
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Every operation of an OpenAPI document lists the problems it may answer with: those
+    of every API call, those of a body, 404 for an item named in the path, and 422 (which
+    FastAPI documents with its own schema, not the problem we send)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            wanted: dict[str, str] = {}
+            if path.startswith("/v1/"):
+                wanted |= _PROBLEMS_OF_EVERY_API_CALL
+            if "requestBody" in operation:
+                wanted |= _PROBLEMS_OF_A_BODY
+            if "{" in path:
+                wanted["404"] = "Nothing by that name (`not_found`, or the item's own code)"
+            if "422" in responses or "requestBody" in operation or operation.get("parameters"):
+                wanted["422"] = "The request does not match the schema (`validation_failed`)"
+            for status, description in wanted.items():
+                documented = responses.get(status)
+                if documented is None or "HTTPValidationError" in str(documented):
+                    responses[status] = _problem(description)
+                else:  # the route's own description stands; the body is a problem
+                    documented.setdefault("content", {}).update(_problem("")["content"])
+
+
 def create_app(
     *,
     title: str,
@@ -215,6 +323,14 @@ def create_app(
     lifespan: Any = None,
 ) -> FastAPI:
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_problems(generate())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
     _install_error_handlers(app)
     _install_middleware(app, service, max_request_bytes)
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)

@@ -96,3 +96,16 @@ def drop_audit_table_v1() -> None:
         op.execute("DROP FUNCTION audit_log_append_only()")
     else:
         op.drop_table("audit_log")
+
+
+def add_audit_keys_v2() -> None:
+    """Version 2 of the audit table: each entry's key id and HMAC (entries before it keep none).
+    Frozen like version 1."""
+    op.add_column("audit_log", sa.Column("key_id", sa.String(16), nullable=True))
+    op.add_column("audit_log", sa.Column("mac", sa.String(64), nullable=True))
+
+
+def drop_audit_keys_v2() -> None:
+    # SQLite drops a column in place (3.35+), keeping the append-only triggers.
+    op.drop_column("audit_log", "mac")
+    op.drop_column("audit_log", "key_id")

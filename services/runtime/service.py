@@ -12,7 +12,8 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from services.runtime import http, logs, metrics, tracing
+from services.runtime import audit, http, logs, metrics, tracing
+from services.runtime.audit_checkpoints import Anchor
 from services.runtime.auth import Verifier
 from services.runtime.bus import Bus
 from services.runtime.db import Database, migrate
@@ -27,7 +28,9 @@ class ServiceRuntime:
     def __init__(self, settings: ServiceSettings, migrations: Path):
         self.settings = settings
         self.migrations = migrations
-        self.db = Database(settings.resolved_database_url)
+        secret = settings.audit_secret_value()
+        self.audit_key = audit.Key.derive(secret, settings.service_name) if secret else None
+        self.db = Database(settings.resolved_database_url, audit.session_info(self.audit_key))
         self.bus = Bus(settings, self.db)
         self.relay = OutboxRelay(
             self.db,
@@ -41,16 +44,20 @@ class ServiceRuntime:
         self._migrated = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
+        self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self.every(settings.metrics_sample_seconds, "bus-metrics", self.bus.sample_metrics)
+        self.anchor = Anchor(settings.service_name, self.db, self.bus.jetstream)
+        self.every(settings.audit_checkpoint_seconds, "audit-checkpoint", self.anchor.run_once)
 
-    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
         """Run `job` every `seconds` once the database is migrated (e.g. a deadline sweep).
         A failing run is logged and counted; the next one still comes."""
         self._periodic.append((name, seconds, job))
         metrics.TASK_FAILURES.labels(self.settings.service_name, name)  # a zero series from start
 
-    async def _repeat(self, name: str, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+    async def _repeat(
+        self, name: str, seconds: float, job: Callable[[], Awaitable[object]]
+    ) -> None:
         while not self._stopping.is_set():
             started = time.perf_counter()
             try:
@@ -135,6 +142,8 @@ class ServiceRuntime:
         key = self.settings.auth_key()
         if key is None:
             log.warning("no auth secret configured: every API request will be refused")
+        if self.audit_key is None:
+            log.warning("no audit secret configured: audit entries are not authenticated")
         app.state.verifier = Verifier.of(key) if key else None
         app.state.limiter = ClientLimiter(self.settings.rate_limit)
         return app

@@ -70,6 +70,12 @@ class ServiceSettings(BaseSettings):
     auth_secret: SecretStr | None = None
     auth_secret_file: Path | None = None
 
+    # The secret the audit journal's key is derived from (services/runtime/audit.py); unset: the
+    # auth secret, unless that is a public key. Kept out of the database by design.
+    audit_secret: SecretStr | None = None
+    audit_secret_file: Path | None = None
+    audit_checkpoint_seconds: float = 2.0  # how often the journal's head is anchored in NATS
+
     log_format: Literal["json", "console"] = "json"
     log_level: str = "INFO"
 
@@ -95,6 +101,16 @@ class ServiceSettings(BaseSettings):
         if self.auth_secret_file is not None:
             return self.auth_secret_file.read_text().strip()
         return shared_auth_secret()
+
+    def audit_secret_value(self) -> str | None:
+        """The audit secret: its own setting, else the auth secret if it is one (an HS256
+        secret; a PEM public key is no secret)."""
+        if self.audit_secret is not None:
+            return self.audit_secret.get_secret_value()
+        if self.audit_secret_file is not None:
+            return self.audit_secret_file.read_text().strip()
+        key = self.auth_key()
+        return None if key is None or key.startswith("-----BEGIN") else key
 
     @property
     def nats_options(self) -> NatsAuth:

@@ -20,7 +20,7 @@ from nats.errors import Error as NatsError
 
 from fivetype import natsauth
 from fivetype.natsserver import NatsServer, binary, free_port
-from services.runtime.bus import provision_streams
+from services.runtime.bus import ensure_streams
 from services.runtime.settings import NatsAuth, nats_auth
 from tests import auth
 from tests.conftest import Databases, eventually
@@ -264,14 +264,14 @@ def test_bundled_nats_admits_the_services_nkeys_and_no_one_else(tmp_path: Path) 
         url = loopback_nats(env["FIVETYPE_MEASURES_NATS_URL"], local)
         assert env["FIVETYPE_MEASURES_NATS_NKEY_FILE"] == "/etc/fivetype/nats/nkey"
         seed = natsauth.service_seed(credentials, "measures")  # the Secret's measures.nk
-        assert asyncio.run(provisions_streams(url, nats_auth("measures", seed))) is True
-        assert asyncio.run(provisions_streams(url, nats_auth("measures", None))) is False
+        assert asyncio.run(creates_streams(url, nats_auth("measures", seed))) is True
+        assert asyncio.run(creates_streams(url, nats_auth("measures", None))) is False
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-async def provisions_streams(url: str, auth: NatsAuth) -> bool:
+async def creates_streams(url: str, auth: NatsAuth) -> bool:
     async def refused(_error: Exception) -> None:
         pass  # the refusal is the answer, not an error to log
 
@@ -282,7 +282,7 @@ async def provisions_streams(url: str, auth: NatsAuth) -> bool:
     except (NatsError, OSError):
         return False
     try:
-        await provision_streams(connection.jetstream(), 1)
+        await ensure_streams(connection.jetstream(), 1)
         return True
     finally:
         await connection.close()

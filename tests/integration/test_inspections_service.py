@@ -5,6 +5,7 @@ the monthly indicators published for scoring once a month has ended, and revised
 step changes them; units and catalogues published by the measures service replicated.
 `InspectionsProcess` is also how the end-to-end tests start the service."""
 
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from services.inspections.domain.reference import DEFAULT_CATALOGUE_PATH
 from services.runtime.clock import FileClock
 from tests import auth, busclient
 from tests.conftest import Databases, eventually, start_nats
+from tests.security.test_audit import entries
 
 REPO = Path(__file__).resolve().parents[2]
 INSPECTOR = {"role": "inspector", "id": "insp-007", "name": "王敏"}
@@ -373,6 +375,10 @@ def test_steps_over_nats_and_refusals_answered(
     two = eventually(lambda: get(service, "/v1/public-requests", unit=UNIT, state="open"))
     assert [r["request_id"] for r in two] == ["R-2"]
     assert two[0]["repeat_of"] == "R-1" and not two[0]["overdue"]
+    # Each step received over NATS is in the audit trail, as an HTTP request would be.
+    journaled = json.dumps([e["details"] for e in entries(service.database_url)])
+    assert all(payload["id"] in journaled for payload in good[:4])
+    assert {e["role"] for e in entries(service.database_url)} >= {"channel"}
     with service.client() as http:
         assert http.get("/v1/public-requests/R-3").json()["code"] == "unknown_public_request"
     journal = get(service, "/v1/journal", entity_type="public_request", entity_id="R-1")

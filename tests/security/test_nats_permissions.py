@@ -20,11 +20,13 @@ from fivetype.cli import app
 from fivetype.natsserver import free_port
 from fivetype.stack import Stack
 from services.measures.domain.catalogue import load_units
+from services.runtime.bus import declared_consumers
 from services.runtime.settings import nats_auth
 from tests import auth
 from tests.conftest import SecureNats, eventually_async
 from tests.e2e.test_progress_flow import assign_m07, command
 from tests.security.conftest import CHANNEL, UNIT_A, UNIT_B, SecurePlatform
+from tests.security.test_audit import entries
 
 REJECTIONS = streams.REJECTIONS.name
 
@@ -123,14 +125,15 @@ async def test_a_unit_hears_only_its_own_replies_and_rejections(
 async def test_a_units_report_over_nats_is_accepted_by_measures(
     secure_platform: SecurePlatform,
 ) -> None:
-    """The measures service consumes, stores and publishes with only its own credentials."""
+    """The measures service consumes, stores and publishes with only its own credentials, and
+    journals the report in its audit trail as it would one received over HTTP."""
     stack = secure_platform.stack
     assign_m07(stack, UNIT_A)
     unit = await secure_platform.nats.as_unit(UNIT_A)
+    sent = command(UNIT_A, "nats-1", percent_complete=70)
     try:
         await unit.jetstream().publish(
-            subjects.intake("ReportProgress", UNIT_A),
-            json.dumps(command(UNIT_A, "nats-1", percent_complete=70)).encode(),
+            subjects.intake("ReportProgress", UNIT_A), json.dumps(sent).encode()
         )
     finally:
         await unit.close()
@@ -146,6 +149,13 @@ async def test_a_units_report_over_nats_is_accepted_by_measures(
         scoring = stack.service("scoring").url
         card = await client.get(f"{scoring}/v1/units/{UNIT_A}/progress")
     assert card.status_code == 200
+    journal = entries(stack.service("measures").env["FIVETYPE_MEASURES_DATABASE_URL"])
+    (entry,) = [e for e in journal if sent["id"] in json.dumps(e["details"])]
+    assert (entry["actor"], entry["role"], entry["source"]) == (
+        f"unit/{UNIT_A}",
+        "unit_system",
+        "nats",
+    )
 
 
 async def test_a_channel_sends_public_requests_for_any_unit_and_nothing_else(
@@ -186,6 +196,62 @@ async def test_a_service_publishes_only_its_own_messages(
         await refused(secure, "publish", subject)
         await client.subscribe(subjects.rejection(UNIT_A))
         await refused(secure, "subscription", subjects.rejection(UNIT_A))
+    finally:
+        await client.close()
+
+
+def cross_service_actions(service: str) -> list[str]:
+    """Every consumer action on every other service's durables, every stream change, another
+    service's checkpoint and the removal of checkpoints: all must be refused to `service`."""
+    actions = []
+    for other in permissions.SERVICES:
+        if other == service:
+            continue
+        for durable in declared_consumers(other):
+            stream, name = durable.stream, durable.name
+            actions += [
+                f"{permissions.JS_API}.CONSUMER.MSG.NEXT.{stream}.{name}",
+                f"$JS.ACK.{stream}.{name}.1.1.1.1.1.0",
+                f"{permissions.JS_API}.CONSUMER.INFO.{stream}.{name}",
+                f"{permissions.JS_API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
+                f"{permissions.JS_API}.CONSUMER.CREATE.{stream}.{name}.{durable.subject}",
+                f"{permissions.JS_API}.CONSUMER.DELETE.{stream}.{name}",
+            ]
+        actions.append(subjects.audit_checkpoint(other))
+    for spec in streams.ALL:
+        actions += [
+            f"{permissions.JS_API}.STREAM.UPDATE.{spec.name}",
+            f"{permissions.JS_API}.CONSUMER.CREATE.{spec.name}",  # an ad-hoc consumer
+            f"{permissions.JS_API}.CONSUMER.CREATE.{spec.name}.{service}-extra.>",
+        ]
+    actions += [
+        f"{permissions.JS_API}.STREAM.PURGE.{streams.AUDIT.name}",
+        f"{permissions.JS_API}.STREAM.MSG.DELETE.{streams.AUDIT.name}",
+    ]
+    return actions
+
+
+@pytest.mark.parametrize("service", permissions.SERVICES)
+async def test_a_service_reaches_no_other_services_consumers_and_changes_no_stream(
+    secure_platform: SecurePlatform, service: str
+) -> None:
+    secure = secure_platform.nats
+    client = await secure.as_service(service)
+    try:
+        actions = cross_service_actions(service)
+        for subject in actions:
+            await client.publish(subject, b"{}")
+        expected = {f'permissions violation for publish to "{s}"'.lower() for s in actions}
+
+        async def all_refused() -> bool:
+            heard = {v.lower().removeprefix("nats: ") for v in secure.violations}
+            return expected <= heard
+
+        await eventually_async(all_refused, within=10)
+        # Its own consumers answer it (the services' own work is covered by the flows above).
+        (own, *_) = declared_consumers(service)
+        info = await client.jetstream().consumer_info(own.stream, own.name)
+        assert info.name == own.name
     finally:
         await client.close()
 

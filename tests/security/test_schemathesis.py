@@ -1,6 +1,7 @@
 """Schemathesis against every service's OpenAPI document, as the office admin: generated
-requests that fit the documented schema never cause a server error, and every response fits
-the schema the document promises. Bounded and derandomized, so a run is short and repeatable."""
+requests that fit the documented schema never cause a server error, every response has a
+status the document lists for its operation and fits the schema the document promises.
+Bounded and derandomized, so a run is short and repeatable."""
 
 from typing import Any
 
@@ -8,13 +9,16 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from fivetype.stack import SERVICES, Stack
 from tests import auth
 
 EXAMPLES_PER_OPERATION = 10
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
 def _exercise(operation: Any, base_url: str, headers: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from contracts import permissions, subjects
 from fivetype import natsauth
 from fivetype.cli import app
 from fivetype.stack import SERVICES
+from services.runtime.bus import declared_consumers
 
 runner = CliRunner()
 
@@ -28,13 +29,24 @@ def test_every_service_of_the_platform_has_permissions() -> None:
 
 
 def test_services_publish_what_the_registry_says_they_produce() -> None:
-    measures, scoring = permissions.service("measures"), permissions.service("scoring")
+    measures, scoring = (
+        permissions.service(name, declared_consumers(name)) for name in ("measures", "scoring")
+    )
     assert subjects.event("ProgressReported") in measures.publish
     assert subjects.event("ProgressReported") not in scoring.publish
     assert subjects.rejection() in measures.publish and subjects.rejection() not in scoring.publish
     # Scoring reads only events; measures reads only intake.
     assert not [s for s in scoring.publish if "FIVETYPE_INTAKE" in s and "CONSUMER" in s]
     assert not [s for s in measures.publish if "FIVETYPE_EVENTS" in s and "CONSUMER" in s]
+
+
+def test_a_service_may_touch_only_the_consumers_it_declares() -> None:
+    granted = permissions.service("measures", declared_consumers("measures"))
+    consumer_rights = [s for s in granted.publish if "CONSUMER" in s or s.startswith("$JS.ACK")]
+    assert consumer_rights and all("measures-intake" in s for s in consumer_rights)
+    assert not [s for s in granted.publish if ".STREAM.UPDATE." in s or ".DELETE." in s]
+    wildcards = [s for s in granted.publish if ">" in s]
+    assert wildcards == ["fivetype.dlq.>", "$JS.ACK.FIVETYPE_INTAKE.measures-intake.>"]
 
 
 def test_the_unit_command_creates_a_private_seed_once(tmp_path: Path) -> None:

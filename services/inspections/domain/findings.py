@@ -17,7 +17,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import Evidence, EvidenceRef, MeasureCode, Name, Text
+from contracts.common import Day, Evidence, EvidenceRef, MeasureCode, Name, Text
 from contracts.envelope import UnitCode
 from contracts.inspections import ClueRef, FiveType, ItemId, Severity
 from contracts.reasons import Reason
@@ -107,7 +107,7 @@ class RaiseFinding(BaseModel):
     category: Category
     title: Name
     description: Text = ""
-    due_date: date = Field(description="Rectification deadline (China time), today or later.")
+    due_date: Day = Field(description="Rectification deadline (China time), today or later.")
     clues: list[ClueRef] = Field(default_factory=list, max_length=20)
     evidence: Evidence
 
@@ -135,7 +135,7 @@ class ReturnRectification(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     actor: Actor
     reason: Text = Field(min_length=1)
-    due_date: date | None = None
+    due_date: Day | None = None
 
 
 class ReopenRectification(BaseModel):
@@ -144,7 +144,7 @@ class ReopenRectification(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     actor: Actor
     reason: Text = Field(min_length=1)
-    due_date: date
+    due_date: Day
 
 
 Transition = SubmitRectification | CloseRectification | ReturnRectification | ReopenRectification

@@ -5,7 +5,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.common import Evidence, MeasureCode, Name
+from contracts.common import Day, Evidence, MeasureCode, Name
 from contracts.envelope import UnitCode
 from contracts.inspections import InspectionFiled, InspectionKind, InspectionMethod, ItemId
 from contracts.reasons import Reason
@@ -38,7 +38,7 @@ class FileInspection(BaseModel):
     method: InspectionMethod
     title: Name
     inspector: Name = Field(description="The inspecting team, e.g. 市五型办督查组.")
-    inspected_on: date
+    inspected_on: Day
     # Uniqueness is a refusal rule rather than a schema rule, so clients get a precise code.
     target_units: list[UnitCode] = Field(min_length=1, max_length=100)
     measure_codes: list[MeasureCode] = Field(default_factory=list, max_length=100)

@@ -16,7 +16,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import Evidence, Name, Text
+from contracts.common import Day, Evidence, Flag, Name, Text
 from contracts.envelope import UnitCode
 from contracts.inspections import ItemId
 from contracts.reasons import Reason
@@ -83,8 +83,8 @@ class EnterSupervisor(BaseModel):
     name: Name
     category: SupervisorCategory
     affiliation: Name | None = Field(default=None, description="e.g. 市人大代表、某某公司")
-    term_starts_on: date
-    term_ends_on: date
+    term_starts_on: Day
+    term_ends_on: Day
 
 
 class AddTerm(BaseModel):
@@ -92,8 +92,8 @@ class AddTerm(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     actor: Actor
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
 
 class ExitSupervisor(BaseModel):
@@ -101,7 +101,7 @@ class ExitSupervisor(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     actor: Actor
-    exited_on: date = Field(description="The first day the supervisor no longer serves.")
+    exited_on: Day = Field(description="The first day the supervisor no longer serves.")
     reason: Text = Field(min_length=1)
 
 
@@ -142,7 +142,7 @@ class FileSuggestion(BaseModel):
     unit: UnitCode
     title: Name
     content: Text = Field(min_length=1)
-    due_date: date | None = Field(
+    due_date: Day | None = Field(
         default=None, description="Answer by; default: the configured time limit from today."
     )
 
@@ -161,9 +161,9 @@ class SuggestionFeedback(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     actor: Actor
-    satisfied: bool
+    satisfied: Flag
     comment: Text = ""
-    due_date: date | None = Field(default=None, description="Required when not satisfied.")
+    due_date: Day | None = Field(default=None, description="Required when not satisfied.")
 
     @model_validator(mode="after")
     def _a_new_answer_needs_a_deadline(self) -> Self:

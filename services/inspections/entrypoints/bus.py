@@ -13,7 +13,7 @@ from services.inspections.domain.refusals import Refusal
 from services.inspections.handlers import clues, reference
 from services.inspections.handlers import public_requests as handlers
 from services.inspections.handlers.context import Context
-from services.runtime.bus import Bus
+from services.runtime.bus import Bus, audited_as
 
 REQUESTS_CONSUMER = "inspections-public-requests"
 MISSED_DEADLINES_CONSUMER = "inspections-missed-deadlines"
@@ -72,6 +72,8 @@ def register(bus: Bus, ctx: Context) -> None:
         REQUESTS_CONSUMER,
         on_requests,
         on_invalid,
+        # The channel names itself in the envelope; only channels may publish on these subjects.
+        audit_as=audited_as("channel", lambda envelope: envelope.source),
     )
     bus.consume(
         DeadlineMissed,

@@ -10,7 +10,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import MeasureCode, Name, Text
+from contracts.common import Day, MeasureCode, Name, Number, Text
 from contracts.envelope import UnitCode
 from contracts.measures import AssignmentRole, Key, MilestonePlan, Percent
 from services.measures.domain.catalogue import Catalogue, CatalogueItem, UnitDirectory
@@ -35,7 +35,7 @@ class _Frozen(BaseModel):
 class MilestoneInput(_Frozen):
     milestone_id: Key
     title: Name
-    due_date: date
+    due_date: Day
     expected_percent: Percent | None = Field(
         default=None,
         description="Progress expected by the due date; omitted on every milestone: evenly spread.",
@@ -65,12 +65,12 @@ class CreateAssignment(_Frozen):
     co_units: tuple[UnitCode, ...] = Field(default=(), max_length=50)
     title_zh: Name | None = None
     title_en: Name | None = None
-    start_on: date | None = Field(
+    start_on: Day | None = Field(
         default=None,
         description="Start of the plan. Default: 1 January, or today for a plan made later.",
     )
     target_code: MeasureCode | None = None
-    target_value: float | None = Field(default=None, allow_inf_nan=False)
+    target_value: Number | None = None
     milestones: tuple[MilestoneInput, ...] = Field(default=(), max_length=MAX_OCCURRENCES)
     recurrence: RecurrenceInput | None = None
     created_by: Name

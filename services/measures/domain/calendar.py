@@ -7,12 +7,12 @@ A date in a year without a calendar is a working day exactly when it is Monday t
 """
 
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.common import Day
 from services.runtime.workdays import (
     DEFAULT_CALENDAR_PATH,
     WorkingCalendar,
@@ -28,8 +28,8 @@ class CalendarYear(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     year: int = Field(ge=2022, le=2100)
-    holidays: tuple[date, ...] = Field(default=(), max_length=60)
-    workdays: tuple[date, ...] = Field(default=(), max_length=30)
+    holidays: tuple[Day, ...] = Field(default=(), max_length=60)
+    workdays: tuple[Day, ...] = Field(default=(), max_length=30)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.common import Evidence, MeasureCode, Name, Text
+from contracts.common import Day, Evidence, Flag, MeasureCode, Name, Number, Text
 from contracts.envelope import UnitCode
 from contracts.measures import AchievementKind, AchievementLevel, ChangeKind, Key
 from services.measures.domain.catalogue import Target
@@ -36,15 +36,15 @@ class RequestChange(_Frozen):
     unit: UnitCode
     kind: ChangeKind
     milestone_id: str | None = Field(default=None, max_length=64)
-    proposed_due_date: date | None = None
+    proposed_due_date: Day | None = None
     proposed_title: Name | None = None
-    proposed_target_value: float | None = Field(default=None, allow_inf_nan=False)
+    proposed_target_value: Number | None = None
     reason: Text = Field(min_length=1)
     requested_by: Name
 
 
 class DecideChange(_Frozen):
-    approve: bool
+    approve: Flag
     reason: Text = Field(default="", description="Required when the request is refused.")
     decided_by: Name
 
@@ -60,7 +60,7 @@ class RecordAchievement(_Frozen):
     measure_code: MeasureCode | None = Field(
         default=None, description="Default by kind: M04, M06, M09 or G2."
     )
-    recognised_on: date
+    recognised_on: Day
     evidence: Evidence
     recorded_by: Name
 

@@ -8,7 +8,7 @@ from contracts.measures import ReportProgress
 from services.measures.domain.progress import Refusal
 from services.measures.handlers import intake
 from services.measures.handlers.common import Context
-from services.runtime.bus import Bus
+from services.runtime.bus import Bus, audited_as
 
 INTAKE_CONSUMER = "measures-intake"
 
@@ -48,6 +48,8 @@ def register(bus: Bus, ctx: Context) -> None:
         INTAKE_CONSUMER,
         on_reports,
         on_invalid,
+        # Only a unit's own nkey may publish on its subject, and `decode` checked the envelope.
+        audit_as=audited_as("unit_system", lambda envelope: f"unit/{envelope.subject}"),
     )
 
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.common import Evidence, Name, Text
+from contracts.common import Day, Evidence, Instant, Name, Text
 from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.reasons import REASON_TEXT, Reason
 from contracts.scoring import (
@@ -150,7 +150,7 @@ class VerdictRequest(BaseModel):
     steps: int = Field(default=1, ge=1, le=3, description="Grades to fall (降等 only).")
     reason: Text = Field(min_length=1)
     document: Name = Field(description="文号 of the decision, e.g. 洪五型办〔2026〕12号.")
-    decided_on: date
+    decided_on: Day
 
 
 class Closed(BaseModel):
@@ -284,7 +284,7 @@ def router(
     async def card(
         unit: UnitPath,
         period: PeriodPath,
-        as_of: Annotated[AwareDatetime | None, Query()] = None,
+        as_of: Annotated[Instant | None, Query()] = None,
         rubric_version: Annotated[str | None, Query(pattern=r"^\d{4}\.\d+$")] = None,
     ) -> views.CardView:
         async with _problems(), db.session() as session:
@@ -743,9 +743,9 @@ def workflow_routes(
     async def diff(
         unit: UnitPath,
         period: PeriodPath,
-        from_as_of: Annotated[AwareDatetime | None, Query()] = None,
+        from_as_of: Annotated[Instant | None, Query()] = None,
         from_rubric_version: Annotated[str | None, Query(pattern=r"^\d{4}\.\d+$")] = None,
-        to_as_of: Annotated[AwareDatetime | None, Query()] = None,
+        to_as_of: Annotated[Instant | None, Query()] = None,
         to_rubric_version: Annotated[str | None, Query(pattern=r"^\d{4}\.\d+$")] = None,
     ) -> CardDiff:
         chosen, today = Period.parse(period), local_date(clock())

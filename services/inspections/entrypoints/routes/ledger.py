@@ -1,10 +1,10 @@
 """The rectification ledger (台账): per unit and city-wide, filtered, exported, journaled."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from contracts.common import Day
 from contracts.envelope import UNIT_CODE_PATTERN
 from contracts.inspections import ITEM_ID_PATTERN, FiveType, Severity
 from contracts.reasons import Reason
@@ -72,8 +72,8 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
         measure_code: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")] = None,
         inspection_id: Annotated[str | None, Query(pattern=ITEM_ID_PATTERN)] = None,
         overdue: bool | None = None,
-        due_from: date | None = None,
-        due_to: date | None = None,
+        due_from: Day | None = None,
+        due_to: Day | None = None,
         who: Principal = allow(*EVERYONE),
     ) -> LedgerFilter:
         """Every role may filter; a unit reporter's filter is always its own unit."""

@@ -187,7 +187,12 @@ def _suggestion_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         response.headers["Location"] = f"/v1/suggestions/{request.suggestion_id}"
         return view
 
-    @api.get("/suggestions", tags=["suggestions"], summary="Suggestions, newest first")
+    @api.get(
+        "/suggestions",
+        responses=NOT_FOUND,  # an unknown supervisor_id
+        tags=["suggestions"],
+        summary="Suggestions, newest first",
+    )
     async def list_suggestions(
         unit: UnitQuery = None,
         supervisor_id: Annotated[str | None, Query(pattern=ITEM_ID_PATTERN)] = None,

@@ -122,6 +122,7 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     @api.get(
         "/catalogue",
         summary="The catalogue in force (this year's, or the newest year's)",
+        responses={404: {"description": "No catalogue for that year (`catalogue_not_found`)"}},
         dependencies=[allow(*EVERYONE)],
     )
     async def catalogue(
