@@ -214,7 +214,12 @@ def _finding(p: _Planner, inspection_id: str, unit: str, day: date) -> None:
     path = f"/v1/findings/{finding_id}"
     p.add(submitted, "inspections", f"{path}/submissions", submission, f"{unit} rectifies")
     closed = submitted + timedelta(days=2)
-    p.add(closed, "inspections", f"{path}/close", {"actor": INSPECTOR}, f"close {finding_id}")
+    close_out = {
+        "actor": INSPECTOR,
+        "opinion": "经核查，整改措施落实到位，同意销号",
+        "approved_by": "市“五型”办主任",
+    }
+    p.add(closed, "inspections", f"{path}/close", close_out, f"close {finding_id}")
 
 
 def _public_requests(p: _Planner) -> None:

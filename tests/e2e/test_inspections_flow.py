@@ -199,7 +199,11 @@ def test_an_item_from_complaint_to_close_out_and_reopening(
     platform.clock.set(beijing("03-11 10:00"))
     call(service, "POST", f"{item}/submissions", 200, json=submission)
     closed = call(
-        service, "POST", f"{item}/close", 200, json={"actor": INSPECTOR, "note": "复核通过"}
+        service,
+        "POST",
+        f"{item}/close",
+        200,
+        json={"actor": INSPECTOR, "opinion": "复核通过", "approved_by": "市五型办主任 张伟"},
     )
     assert (closed["state"], closed["closed_on_time"], closed["state_name"]) == (
         "closed",
