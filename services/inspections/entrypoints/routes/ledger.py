@@ -36,10 +36,10 @@ from services.runtime.workdays import local_date
 
 LEDGER_COLUMNS = (
     export.Column("finding_id", "问题编号", "Finding"),
-    export.Column("source_name", "问题来源", "Source"),
     export.Column("inspection_id", "督查编号", "Inspection"),
     export.Column("inspection_title", "督查名称", "Inspection title"),
     export.Column("inspection_kind_name", "督查方式", "Inspection kind"),
+    export.Column("source_name", "问题来源", "Source"),
     export.Column("unit", "单位代码", "Unit code"),
     export.Column("unit_name", "责任单位", "Responsible unit"),
     export.Column("title", "问题", "Finding title"),
