@@ -284,6 +284,9 @@ async def _public_requests(session: AsyncSession, now: datetime, ctx: Context) -
     open_states = [s.value for s in OPEN_STATES]
     cutoff = now - ctx.request_report_lag
     rows = await repository.overdue_requests(session, open_states, cutoff, BATCH)
+    listed = await repository.listed_items(
+        session, [DeadlineItem.PUBLIC_REQUEST], (r.request_id for r in rows)
+    )
     claimed = 0
     for row in rows:
         assert row.id is not None
@@ -306,6 +309,7 @@ async def _public_requests(session: AsyncSession, now: datetime, ctx: Context) -
             title=f"群众诉求：{row.title}",
             due_date=local_date(row.due_at),
             detected_at=now,
+            listed=row.request_id in listed,
         )
         change = Change(
             "public_request", row.request_id, row.unit, "deadline_missed", row.state, row.state
@@ -317,6 +321,9 @@ async def _public_requests(session: AsyncSession, now: datetime, ctx: Context) -
 async def _suggestions(session: AsyncSession, now: datetime, ctx: Context) -> tuple[int, int]:
     assigned = SuggestionState.ASSIGNED.value
     rows = await repository.overdue_suggestions(session, assigned, local_date(now), BATCH)
+    listed = await repository.listed_items(
+        session, [DeadlineItem.SUGGESTION], (r.suggestion_id for r in rows)
+    )
     claimed = 0
     for row in rows:
         assert row.id is not None
@@ -339,6 +346,7 @@ async def _suggestions(session: AsyncSession, now: datetime, ctx: Context) -> tu
             title=f"监督员建议：{row.title}",
             due_date=row.due_date,
             detected_at=now,
+            listed=row.suggestion_id in listed,
         )
         change = Change(
             "suggestion", row.suggestion_id, row.unit, "deadline_missed", row.state, row.state
