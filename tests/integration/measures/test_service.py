@@ -580,14 +580,31 @@ def test_obligations_follow_the_calendar_and_feed_the_traffic_lights(
 ) -> None:
     nats_url = service_nats(service)
     with service.client() as client:
-        for kind in ("weekly_feature_report", "annual_report"):
-            created = client.post(
-                "/v1/obligations",
-                json={"year": 2026, "kind": kind, "units": ["dept-media"], "created_by": "五型办"},
-            )
-            assert created.json() == [
-                {"assignment_id": f"{kind}.2026.dept-media", "unit": "dept-media", "created": True}
-            ]
+        # G3's weekly feature report falls on the units the catalogue names, and on no other.
+        weekly_for_all = client.post(
+            "/v1/obligations",
+            json={"year": 2026, "kind": "weekly_feature_report", "created_by": "五型办"},
+        )
+        assert [(c["unit"], c["created"]) for c in weekly_for_all.json()] == [
+            ("office", True),
+            ("dept-media", True),
+        ]
+        created = client.post(
+            "/v1/obligations",
+            json={
+                "year": 2026,
+                "kind": "annual_report",
+                "units": ["dept-media"],
+                "created_by": "五型办",
+            },
+        )
+        assert created.json() == [
+            {
+                "assignment_id": "annual_report.2026.dept-media",
+                "unit": "dept-media",
+                "created": True,
+            }
+        ]
         weekly = client.get("/v1/assignments/weekly_feature_report.2026.dept-media").json()
         # Planned on Thursday 26 November: the weeks left, each due on its last working day.
         assert [(m["milestone_id"], m["due_date"]) for m in weekly["milestones"]] == [
@@ -659,8 +676,9 @@ def test_obligations_follow_the_calendar_and_feed_the_traffic_lights(
         by_type = client.get("/v1/status", params={"type": "service", "light": "red"}).json()
         assert all(a["measure_type"] == "service" for a in by_type["assignments"])
         by_measure = client.get("/v1/status", params={"measure": "G3"}).json()
-        assert [a["assignment_id"] for a in by_measure["assignments"]] == [
-            "weekly_feature_report.2026.dept-media"
+        assert sorted(a["assignment_id"] for a in by_measure["assignments"]) == [
+            "weekly_feature_report.2026.dept-media",
+            "weekly_feature_report.2026.office",
         ]
         summary = client.get("/v1/status/summary", params={"by": "unit", "year": 2026}).json()
         assert next(s for s in summary if s["key"] == "dept-media") == {
