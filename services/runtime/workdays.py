@@ -18,6 +18,11 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(PROGRAMME_TZ).date()
 
 
+def chinese_date(day: date) -> str:
+    """A date as official documents write it: 2026年4月11日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
     holidays: frozenset[date] = field(default_factory=frozenset)

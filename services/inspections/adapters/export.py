@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.runtime.workdays import PROGRAMME_TZ
+from services.runtime.workdays import PROGRAMME_TZ, chinese_date
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,6 @@ def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "是" if value else "否"
     return value
-
-
-def chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _text(value: Any, language: str) -> str:
