@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.common import Evidence, Instant, MeasureCode, Name, Text
 from contracts.envelope import Message, UnitCode
+from contracts.measures import DeadlineItem
 from contracts.spec import MessageSpec
 
 ITEM_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
@@ -68,6 +69,48 @@ class FiveType(StrEnum):
     RESPONSIBLE = "responsible"
     SERVICE = "service"
     DISCIPLINED = "disciplined"
+
+
+class FindingSource(StrEnum):
+    """Where a problem came from (问题来源): measure 10 asks for each of these to be ledgered."""
+
+    SUPERVISION = "supervision"  # 督查
+    INSPECTION_TOUR = "inspection_tour"  # 巡视巡察反馈
+    ENVIRONMENTAL = "environmental"  # 环保督察
+    AUDIT = "audit"  # 审计
+    HOTLINE_12345 = "hotline_12345"  # 12345 热线
+    NPC_PROPOSAL = "npc_proposal"  # 人大建议
+    CPPCC_PROPOSAL = "cppcc_proposal"  # 政协提案
+    MEDIA = "media"  # 媒体曝光
+    OTHER = "other"  # 其他
+
+
+SOURCE_NAMES: dict[FindingSource, tuple[str, str]] = {
+    FindingSource.SUPERVISION: ("督查", "supervision"),
+    FindingSource.INSPECTION_TOUR: ("巡视巡察", "inspection tour"),
+    FindingSource.ENVIRONMENTAL: ("环保督察", "environmental inspection"),
+    FindingSource.AUDIT: ("审计", "audit"),
+    FindingSource.HOTLINE_12345: ("12345热线", "12345 hotline"),
+    FindingSource.NPC_PROPOSAL: ("人大建议", "NPC deputies' proposal"),
+    FindingSource.CPPCC_PROPOSAL: ("政协提案", "CPPCC proposal"),
+    FindingSource.MEDIA: ("媒体曝光", "media exposure"),
+    FindingSource.OTHER: ("其他", "other"),
+}
+
+
+class RectificationCategory(StrEnum):
+    """The deadline category of a rectification (整改时限类别)."""
+
+    IMMEDIATE = "immediate"  # 立行立改: no plan stage, rectified at once
+    TIME_LIMITED = "time_limited"  # 限期整改: a plan, then the report by the deadline
+    LONG_TERM = "long_term"  # 长期坚持: a plan with milestones, a phase report by the deadline
+
+
+CATEGORY_NAMES: dict[RectificationCategory, tuple[str, str]] = {
+    RectificationCategory.IMMEDIATE: ("立行立改", "rectify at once"),
+    RectificationCategory.TIME_LIMITED: ("限期整改", "rectify within a time limit"),
+    RectificationCategory.LONG_TERM: ("长期坚持", "long-term"),
+}
 
 
 class ClueKind(StrEnum):
@@ -129,6 +172,41 @@ class FindingRaised(RectificationFacts):
     clues: list[ClueRef] = Field(default_factory=list)
     evidence: Evidence
     raised_at: AwareDatetime
+    source: FindingSource = Field(
+        default=FindingSource.SUPERVISION, description="问题来源; 督查 for events before sources."
+    )
+    rectification_category: RectificationCategory = Field(
+        default=RectificationCategory.IMMEDIATE,
+        description="立行立改 needs no plan; the others need a 整改方案 by `plan_due_date`.",
+    )
+    plan_due_date: date | None = Field(
+        default=None, description="When the 整改方案 is due (China time); None: no plan stage."
+    )
+
+
+class PlanMilestone(BaseModel):
+    """A step of a rectification plan (整改节点)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    title: Name
+    due_date: date
+
+
+class RectificationPlanFiled(RectificationFacts):
+    """Event: the responsible unit filed its 整改方案; it completes the `rectification_plan`
+    deadline. Id: fact_id("RectificationPlanFiled", finding_id, version)."""
+
+    NAME = "RectificationPlanFiled"
+    category: RectificationCategory
+    plan_due_date: date = Field(description="When the plan was due (China time).")
+    plan_number: int = Field(ge=1, description="2 and up after a reopening (反弹).")
+    measures: list[Text] = Field(min_length=1, description="整改措施.")
+    responsible_leader: Name = Field(description="责任领导.")
+    responsible_person: Name = Field(description="责任人.")
+    milestones: list[PlanMilestone] = Field(default_factory=list)
+    filed_at: AwareDatetime
+    on_time: bool = Field(description="Filed on or before `plan_due_date` (China time).")
+    actor_name: str
 
 
 class RectificationSubmitted(RectificationFacts):
@@ -150,7 +228,7 @@ class RectificationReturned(RectificationFacts):
 
     NAME = "RectificationReturned"
     return_number: int = Field(ge=1)
-    reason: str
+    reason: str = Field(description="The verification opinion (验收意见) of a failed 验收.")
     previous_due_date: date
     returned_at: AwareDatetime
     actor_name: str
@@ -165,6 +243,9 @@ class RectificationClosed(RectificationFacts):
     on_time: bool = Field(description="The accepted submission was made by `due_date`.")
     days_late: int = Field(ge=0, description="Days from `due_date` to the accepted submission.")
     actor_name: str
+    opinion: str = Field(default="", description="验收意见 (written; empty only before 2026.2).")
+    approved_by: str | None = Field(default=None, description="The leader who approved 销号.")
+    site_reviewed: bool = Field(default=False, description="A 现场复核 was held.")
 
 
 class RectificationReopened(RectificationFacts):
@@ -176,6 +257,82 @@ class RectificationReopened(RectificationFacts):
     previous_due_date: date
     reopened_at: AwareDatetime
     actor_name: str
+
+
+class SupervisionListed(Message):
+    """Event: the office put an item under 挂牌督办: its deadlines climb a tighter ladder and it is
+    flagged in public until SupervisionDelisted. Id: fact_id("SupervisionListed", listing_id)."""
+
+    NAME = "SupervisionListed"
+    listing_id: ItemId
+    unit: UnitCode
+    item_type: DeadlineItem
+    item_id: str = Field(min_length=1, max_length=64)
+    title: Name
+    reason: Text
+    document: str | None = Field(default=None, max_length=100, description="文号, if any.")
+    listed_by: Name
+    listed_at: AwareDatetime
+    due_date: date = Field(description="The date the listed item must be done by (China time).")
+
+
+class SupervisionDelisted(Message):
+    """Event: the office lifted a 挂牌督办 (摘牌). Id: fact_id(…, listing_id)."""
+
+    NAME = "SupervisionDelisted"
+    listing_id: ItemId
+    unit: UnitCode
+    delisted_at: AwareDatetime
+    delisted_by: Name
+
+
+class InterviewRecorded(Message):
+    """Event: the office recorded a 约谈 of a unit's leaders. Id: fact_id(…, interview_id)."""
+
+    NAME = "InterviewRecorded"
+    interview_id: ItemId
+    unit: UnitCode
+    held_on: date
+    interviewer: Name = Field(description="Who held the 约谈 (e.g. the office's director).")
+    interviewees: list[Name] = Field(min_length=1, max_length=20)
+    reason: Text
+    outcome: Text
+    recorded_by: Name
+
+
+class AccountabilityForm(StrEnum):
+    """The form an accountability decision (问责) takes."""
+
+    CIRCULATED_CRITICISM = "circulated_criticism"  # 通报批评
+    ADMONISHMENT = "admonishment"  # 诫勉谈话
+    WRITTEN_SELF_CRITICISM = "written_self_criticism"  # 责令书面检查
+    ORGANISATIONAL_ADJUSTMENT = "organisational_adjustment"  # 组织调整
+    DISCIPLINARY_SANCTION = "disciplinary_sanction"  # 党纪政务处分
+
+
+ACCOUNTABILITY_FORM_NAMES: dict[AccountabilityForm, tuple[str, str]] = {
+    AccountabilityForm.CIRCULATED_CRITICISM: ("通报批评", "circulated criticism"),
+    AccountabilityForm.ADMONISHMENT: ("诫勉谈话", "admonishment talk"),
+    AccountabilityForm.WRITTEN_SELF_CRITICISM: ("责令书面检查", "written self-criticism"),
+    AccountabilityForm.ORGANISATIONAL_ADJUSTMENT: ("组织调整", "organisational adjustment"),
+    AccountabilityForm.DISCIPLINARY_SANCTION: ("党纪政务处分", "Party or administrative sanction"),
+}
+
+
+class AccountabilityRecorded(Message):
+    """Event: the office recorded an accountability decision (问责). Id: fact_id(…, decision_id)."""
+
+    NAME = "AccountabilityRecorded"
+    decision_id: ItemId
+    unit: UnitCode
+    persons: list[Name] = Field(min_length=1, max_length=50)
+    form: AccountabilityForm
+    reason: Text
+    document: str = Field(min_length=1, max_length=100, description="The decision's 文号.")
+    decided_on: date
+    item_type: DeadlineItem | None = None
+    item_id: str | None = Field(default=None, min_length=1, max_length=64)
+    recorded_by: Name
 
 
 class SuggestionFiled(Message):
@@ -334,6 +491,11 @@ SPECS = (
     MessageSpec(RectificationReturned, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
     MessageSpec(RectificationClosed, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
     MessageSpec(RectificationReopened, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(RectificationPlanFiled, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(SupervisionListed, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(SupervisionDelisted, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(InterviewRecorded, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
+    MessageSpec(AccountabilityRecorded, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
     MessageSpec(SuggestionFiled, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
     MessageSpec(SuggestionAnswered, "event", "inspections", _TO_SCORING_AND_NOTIFICATIONS),
     MessageSpec(ReportPublicRequest, "command", "public-request channels", ("inspections",)),

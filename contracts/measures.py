@@ -131,7 +131,9 @@ class IntakeRejected(Message):
 class DeadlineItem(StrEnum):
     MILESTONE = "milestone"
     OBLIGATION = "obligation"
-    RECTIFICATION = "rectification"
+    RECTIFICATION = "rectification"  # the 整改情况报告, due by the rectification deadline
+    RECTIFICATION_PLAN = "rectification_plan"  # the 整改方案, due within N working days
+    VERIFICATION = "verification"  # the office's 验收 of a submitted rectification
     PUBLIC_REQUEST = "public_request"
     SUGGESTION = "suggestion"
 
@@ -151,6 +153,9 @@ class DeadlineMissed(Message):
     assignment_id: str | None = None
     milestone_id: str | None = None
     measure_type: str | None = None
+    listed: bool = Field(
+        default=False, description="The item is under 挂牌督办 (SupervisionListed, not delisted)."
+    )
 
 
 class DeadlineApproaching(Message):
@@ -170,6 +175,9 @@ class DeadlineApproaching(Message):
     offset_days: int = Field(ge=0, description="The configured reminder offset that was crossed.")
     days_left: int = Field(ge=0)
     detected_at: AwareDatetime
+    listed: bool = Field(
+        default=False, description="The item is under 挂牌督办 (SupervisionListed, not delisted)."
+    )
 
 
 class UnitRegistered(Message):
@@ -373,7 +381,7 @@ SPECS = (
     MessageSpec(IntakeRejected, "rejection", "measures, inspections", ("unit systems",)),
     MessageSpec(ProgressReported, "event", "measures", ("scoring", "notifications")),
     MessageSpec(DeadlineMissed, "event", "measures, inspections", ("scoring", "notifications")),
-    MessageSpec(DeadlineApproaching, "event", "measures", ("notifications",)),
+    MessageSpec(DeadlineApproaching, "event", "measures, inspections", ("notifications",)),
     MessageSpec(UnitRegistered, "event", "measures", ("scoring", "inspections", "notifications")),
     MessageSpec(CataloguePublished, "event", "measures", ("scoring",)),
     MessageSpec(AssignmentCreated, "event", "measures", ("scoring", "notifications")),

@@ -17,6 +17,9 @@ from services.runtime.workdays import PROGRAMME_TZ
 MEASURES = ("M07", "M10", "M12", "M13", "M14", "M17")
 MILESTONE_MONTHS = (2, 4, 6, 8, 10, 12)  # one milestone every two months, due at month end
 SEVERITIES = {"minor": 3, "general": 4, "serious": 2, "critical": 1}
+# Where the demo's findings come from (问题来源), and which need a 整改方案 first (限期整改).
+SOURCES = ("supervision", "supervision", "audit", "inspection_tour", "media", "hotline_12345")
+PLANNED_SEVERITIES = ("serious", "critical")
 PUBLIC_PEER_GROUPS = ("county", "devzone")  # where the 12345 hotline's requests go
 INSPECTOR = {"role": "inspector", "id": "insp-demo", "name": "市五型办督查组"}
 CHANNEL = {"role": "channel", "id": "hotline-12345", "name": "12345热线"}
@@ -190,13 +193,16 @@ def _finding(p: _Planner, inspection_id: str, unit: str, day: date) -> None:
     finding_id = f"{inspection_id}-{unit}"
     due = day + timedelta(days=20)
     severity = p.rng.choices(list(SEVERITIES), list(SEVERITIES.values()))[0]
+    planned = severity in PLANNED_SEVERITIES
     body = {
         "finding_id": finding_id,
         "actor": INSPECTOR,
         "unit": unit,
         "severity": severity,
         "category": {"measure_code": p.rng.choice(MEASURES)},
-        "title": "督查发现的问题需限期整改",
+        "source": p.rng.choice(SOURCES),
+        "rectification_category": "time_limited" if planned else "immediate",
+        "title": "督查发现的问题需限期整改" if planned else "督查发现的问题需立行立改",
         "due_date": due.isoformat(),
     }
     label = f"finding {severity} for {unit}"
@@ -204,17 +210,32 @@ def _finding(p: _Planner, inspection_id: str, unit: str, day: date) -> None:
     outcome = p.outcome(unit)
     if outcome == "never":
         return
+    staff = {"role": "unit", "id": f"{unit}-staff", "name": "整改经办人", "unit": unit}
+    path = f"/v1/findings/{finding_id}"
+    if planned:  # a late unit files its plan after the 5 working days it has
+        filed = _at(day + timedelta(days=1 if outcome == "on_time" else 10), 10)
+        plan_body = {
+            "actor": staff,
+            "measures": ["逐项制定整改措施", "建立长效机制"],
+            "responsible_leader": "分管负责同志",
+            "responsible_person": "整改牵头科室负责人",
+        }
+        p.add(filed, "inspections", f"{path}/plan", plan_body, f"{unit} plans")
     offset = p.rng.randint(2, 18) if outcome == "on_time" else p.rng.randint(22, 40)
     submitted = _at(day + timedelta(days=offset), 15)
     submission = {
-        "actor": {"role": "unit", "id": f"{unit}-staff", "name": "整改经办人", "unit": unit},
+        "actor": staff,
         "summary": "已完成整改并建立长效机制",
         "evidence": _evidence(f"https://oa.example/{finding_id}/rectification"),
     }
-    path = f"/v1/findings/{finding_id}"
     p.add(submitted, "inspections", f"{path}/submissions", submission, f"{unit} rectifies")
     closed = submitted + timedelta(days=2)
-    p.add(closed, "inspections", f"{path}/close", {"actor": INSPECTOR}, f"close {finding_id}")
+    close_out = {
+        "actor": INSPECTOR,
+        "opinion": "经核查，整改措施落实到位，同意销号",
+        "approved_by": "市“五型”办主任",
+    }
+    p.add(closed, "inspections", f"{path}/close", close_out, f"close {finding_id}")
 
 
 def _public_requests(p: _Planner) -> None:

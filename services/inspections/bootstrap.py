@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.inspections.adapters import programme_metrics as programme_metrics_adapter
+from services.inspections.domain.rectification import load_rules
 from services.inspections.domain.reference import load_reference
 from services.inspections.entrypoints import bus, http
 from services.inspections.handlers import deadlines, indicators, reference
@@ -29,6 +30,7 @@ def build(settings: InspectionsSettings | None = None) -> tuple[ServiceRuntime, 
         clock_skew=timedelta(seconds=settings.clock_skew_seconds),
         suggestion_answer_days=settings.suggestion_answer_days,
         request_report_lag=timedelta(minutes=settings.request_report_lag_minutes),
+        rules=load_rules(settings.rectification_rules_path),
     )
     grace = timedelta(hours=settings.indicators_grace_hours)
 

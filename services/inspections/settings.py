@@ -2,6 +2,7 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
+from services.inspections.domain.rectification import DEFAULT_RULES_PATH
 from services.inspections.domain.reference import DEFAULT_CATALOGUE_PATH, DEFAULT_UNITS_PATH
 from services.runtime.settings import ServiceSettings
 
@@ -25,4 +26,6 @@ class InspectionsSettings(ServiceSettings):
     # A month's indicators are published this long after it ends, so late steps still count.
     indicators_grace_hours: float = 24.0
     suggestion_answer_days: int = 30
+    # The office's time limits of the rectification loop (categories, plan, verification).
+    rectification_rules_path: Path = DEFAULT_RULES_PATH
     export_max_rows: int = 100_000

@@ -8,7 +8,7 @@ import csv
 import io
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,13 +18,17 @@ from openpyxl import load_workbook
 from contracts import streams, subjects
 from contracts.envelope import Envelope, Message, decode, fact_id
 from contracts.inspections import (
+    AccountabilityRecorded,
     FindingRaised,
+    InterviewRecorded,
     RectificationClosed,
+    RectificationPlanFiled,
     RectificationReopened,
     RectificationReturned,
     RectificationSubmitted,
     SuggestionAnswered,
     SuggestionFiled,
+    SupervisionListed,
 )
 from contracts.measures import DeadlineMissed
 from contracts.registry import MESSAGES
@@ -102,8 +106,10 @@ def on_bus(platform: Platform, unit: str = "*", *names: str) -> list[Envelope[An
     return envelopes
 
 
-def rectification_events(platform: Platform, finding_id: str) -> list[Envelope[Any]]:
-    found = on_bus(platform, UNIT, *RECTIFICATION_EVENTS)
+def rectification_events(
+    platform: Platform, finding_id: str, unit: str = UNIT, *names: str
+) -> list[Envelope[Any]]:
+    found = on_bus(platform, unit, *(names or RECTIFICATION_EVENTS))
     return [e for e in found if e.data.finding_id == finding_id]
 
 
@@ -199,7 +205,11 @@ def test_an_item_from_complaint_to_close_out_and_reopening(
     platform.clock.set(beijing("03-11 10:00"))
     call(service, "POST", f"{item}/submissions", 200, json=submission)
     closed = call(
-        service, "POST", f"{item}/close", 200, json={"actor": INSPECTOR, "note": "复核通过"}
+        service,
+        "POST",
+        f"{item}/close",
+        200,
+        json={"actor": INSPECTOR, "opinion": "复核通过", "approved_by": "市五型办主任 张伟"},
     )
     assert (closed["state"], closed["closed_on_time"], closed["state_name"]) == (
         "closed",
@@ -504,4 +514,204 @@ def test_the_query_api_is_documented(service: InspectionsProcess) -> None:
         assert path in paths, path
     close = paths["/v1/findings/{finding_id}/close"]["post"]
     assert {"403", "404", "409", "422"} <= set(close["responses"])
-    assert close["summary"].startswith("The inspector verifies")
+    assert close["summary"].startswith("验收 passed")
+
+
+def nine_am(day: date) -> datetime:
+    return datetime.fromisoformat(f"{day.isoformat()}T09:00:00+08:00")
+
+
+def deadline_events(
+    platform: Platform, unit: str, name: str, item_type: str, item_id: str
+) -> list[Any]:
+    return [
+        e.data
+        for e in on_bus(platform, unit, name)
+        if e.data.item_type == item_type and e.data.item_id == item_id
+    ]
+
+
+def test_a_rectification_from_plan_to_close_out_with_each_deadline_escalating(
+    service: InspectionsProcess, platform: Platform
+) -> None:
+    """限期整改 from an audit: plan → report → verification → 销号. The plan's deadline is reminded
+    and missed (the item under 挂牌督办 says so), the office's verification deadline is missed on
+    the office's side; then 约谈 and 问责 are recorded. Its own unit, ids and April dates."""
+    unit, item = "360111", "/v1/findings/F-300"
+    platform.clock.set(beijing("04-01 09:00"))
+    call(
+        service,
+        "POST",
+        "/v1/inspections",
+        201,
+        json={
+            "inspection_id": "I-300",
+            "actor": INSPECTOR,
+            "kind": "special",
+            "method": "document_review",
+            "title": "专项资金审计整改督查",
+            "inspector": "市五型办督查组",
+            "inspected_on": "2026-04-01",
+            "target_units": [unit],
+        },
+    )
+    finding = {
+        "finding_id": "F-300",
+        "actor": INSPECTOR,
+        "unit": unit,
+        "severity": "serious",
+        "category": {"type": "responsible"},
+        "source": "audit",
+        "rectification_category": "time_limited",
+        "title": "专项资金拨付滞后",
+        "evidence": EVIDENCE,
+    }
+    raised = call(service, "POST", "/v1/inspections/I-300/findings", 201, json=finding)
+    assert (raised["source_name"], raised["rectification_category_name"]) == ("审计", "限期整改")
+    plan_due = date.fromisoformat(raised["plan_due_date"])
+    assert plan_due < date.fromisoformat(raised["due_date"])  # both by the office's rules
+
+    report = {"actor": unit_actor(unit), "summary": "资金已全部拨付到位", "evidence": EVIDENCE}
+    assert refused(service, f"{item}/submissions", report) == (422, "plan_required")
+    plan = {
+        "actor": unit_actor(unit),
+        "measures": ["建立资金拨付台账", "每周调度拨付进度"],
+        "responsible_leader": "副区长 李强",
+        "responsible_person": "区财政局局长 赵敏",
+        "milestones": [{"title": "完成拨付", "due_date": "2026-04-20"}],
+    }
+    assert refused(service, f"{item}/plan", plan | {"measures": []}) == (422, "plan_incomplete")
+    assert refused(service, f"{item}/plan", plan | {"responsible_person": ""}) == (
+        422,
+        "plan_incomplete",
+    )
+    listing = {
+        "listing_id": "GP-300",
+        "actor": OFFICE,
+        "item_type": "rectification_plan",
+        "item_id": "F-300",
+        "reason": "审计反馈问题整改进展缓慢",
+        "document": "洪五型办督〔2026〕3号",
+        "due_date": "2026-04-30",
+    }
+    assert call(service, "POST", "/v1/supervision-listings", 201, json=listing)["active"]
+    assert refused(service, "/v1/supervision-listings", listing | {"listing_id": "GP-301"}) == (
+        409,
+        "already_listed",
+    )
+
+    # The day before the plan is due: a reminder; the day after: the plan's deadline is missed.
+    platform.clock.set(nine_am(plan_due - timedelta(days=1)))
+    reminded = eventually(
+        lambda: deadline_events(
+            platform, unit, "DeadlineApproaching", "rectification_plan", "F-300"
+        )
+    )
+    assert [(r.offset_days, r.due_date, r.listed) for r in reminded] == [(1, plan_due, True)]
+    platform.clock.set(nine_am(plan_due + timedelta(days=1)))
+    missed_plan = eventually(
+        lambda: deadline_events(platform, unit, "DeadlineMissed", "rectification_plan", "F-300")
+    )
+    assert [(m.due_date, m.listed, m.title) for m in missed_plan] == [
+        (plan_due, True, "整改方案：专项资金拨付滞后")
+    ]
+
+    planned = call(service, "POST", f"{item}/plan", 200, json=plan)
+    assert (planned["state"], planned["responsible_leader"]) == ("planned", "副区长 李强")
+    submitted = call(service, "POST", f"{item}/submissions", 200, json=report)
+    check_due = date.fromisoformat(submitted["verification_due_date"])
+    platform.clock.set(nine_am(check_due + timedelta(days=1)))
+    missed_check = eventually(
+        lambda: deadline_events(platform, "office", "DeadlineMissed", "verification", "F-300")
+    )
+    assert [(m.due_date, m.title) for m in missed_check] == [
+        (check_due, "整改验收：青山湖区“专项资金拨付滞后”")
+    ]
+
+    close = {
+        "actor": OFFICE,
+        "opinion": "经现场复核，资金已拨付到位，同意销号",
+        "approved_by": "市“五型”办主任 张伟",
+        "site_review": {"held_on": check_due.isoformat(), "reviewers": ["王敏", "刘洋"]},
+    }
+    assert refused(service, f"{item}/close", close | {"opinion": ""}) == (
+        422,
+        "close_out_incomplete",
+    )
+    assert refused(service, f"{item}/close", close | {"actor": unit_actor(unit)}) == (
+        403,
+        "actor_not_permitted",
+    )
+    assert call(service, "POST", f"{item}/close", 200, json=close)["state"] == "closed"
+    assert refused(service, "/v1/supervision-listings", listing | {"listing_id": "GP-302"}) == (
+        409,
+        "item_closed",
+    )
+
+    names = (
+        "FindingRaised",
+        "RectificationPlanFiled",
+        "RectificationSubmitted",
+        "RectificationClosed",
+    )
+    eventually(lambda: len(rectification_events(platform, "F-300", unit, *names)) == 4)
+    steps = rectification_events(platform, "F-300", unit, *names)
+    filed, closed = steps[1].data, steps[3].data
+    assert isinstance(filed, RectificationPlanFiled) and isinstance(closed, RectificationClosed)
+    assert (filed.on_time, filed.plan_due_date, filed.measures[0]) == (
+        False,
+        plan_due,
+        "建立资金拨付台账",
+    )
+    assert (closed.approved_by, closed.site_reviewed) == ("市“五型”办主任 张伟", True)
+    # Each deadline was missed exactly once; the report's own deadline was met.
+    assert not deadline_events(platform, unit, "DeadlineMissed", "rectification", "F-300")
+
+    with service.client() as http:
+        exported = http.get("/v1/ledger/export", params={"format": "csv", "source": "audit"})
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert [
+        (r["问题编号"], r["问题来源"], r["责任单位"], r["责任领导"], r["责任人"], r["整改进度"])
+        for r in rows
+    ] == [("F-300", "审计", "青山湖区", "副区长 李强", "区财政局局长 赵敏", "已销号")]
+    assert rows[0]["整改措施"] == "建立资金拨付台账；每周调度拨付进度"
+    assert rows[0]["整改时限"].startswith("2026年") and rows[0]["挂牌督办"] == "是"
+
+    interview = {
+        "interview_id": "YT-300",
+        "actor": OFFICE,
+        "unit": unit,
+        "held_on": check_due.isoformat(),
+        "interviewer": "市“五型”办主任 张伟",
+        "interviewees": ["副区长 李强"],
+        "reason": "审计整改方案逾期报送",
+        "outcome": "当场表态，限期完成",
+    }
+    assert refused(service, "/v1/interviews", interview | {"unit": "360199"}) == (
+        422,
+        "unknown_unit",
+    )
+    call(service, "POST", "/v1/interviews", 201, json=interview)
+    decision = {
+        "decision_id": "WZ-300",
+        "actor": OFFICE,
+        "unit": unit,
+        "persons": ["区财政局局长 赵敏"],
+        "form": "circulated_criticism",
+        "reason": "整改方案逾期报送",
+        "document": "洪五型办字〔2026〕12号",
+        "decided_on": check_due.isoformat(),
+        "item_type": "rectification_plan",
+        "item_id": "F-300",
+    }
+    assert call(service, "POST", "/v1/accountability", 201, json=decision)["form_name"] == (
+        "通报批评"
+    )
+    kinds = ("SupervisionListed", "InterviewRecorded", "AccountabilityRecorded")
+    eventually(lambda: len(on_bus(platform, unit, *kinds)) == 3)
+    recorded = on_bus(platform, unit, *kinds)
+    assert [type(e.data) for e in recorded] == [
+        SupervisionListed,
+        InterviewRecorded,
+        AccountabilityRecorded,
+    ]

@@ -210,7 +210,7 @@ async def test_a_new_deadline_can_be_missed_once_more(world: World) -> None:
     evidence = [{"uri": "s3://e", "sha256": "c" * 64}]
     submit = SubmitRectification(actor=unit, summary="已整改", evidence=evidence)
     await write(db, lambda s: findings.change_rectification(s, "F-0", submit, ctx))
-    close = CloseRectification(actor=INSPECTOR)
+    close = CloseRectification(actor=INSPECTOR, opinion="整改到位", approved_by="市五型办主任")
     closed = await write(db, lambda s: findings.change_rectification(s, "F-0", close, ctx))
     assert closed.closed_on_time is False  # submitted on 20 March, due on 5 March
     reopen = ReopenRectification(actor=INSPECTOR, reason="反弹", due_date=date(2026, 3, 25))

@@ -231,7 +231,11 @@ def test_a_unit_cannot_rectify_or_close_another_units_finding(
     refused_out_of_scope(
         reporter["inspections"].post("/v1/findings/SEC-F1/submissions", json=submission)
     )
-    closing = {"actor": {"role": "inspector", "id": "i", "name": "假督查"}, "note": "销号"}
+    closing = {
+        "actor": {"role": "inspector", "id": "i", "name": "假督查"},
+        "opinion": "销号",
+        "approved_by": "假领导",
+    }
     closed = reporter["inspections"].post("/v1/findings/SEC-F1/close", json=closing)
     assert closed.status_code == 403
     assert office["inspections"].get("/v1/findings/SEC-F1").json()["state"] == "open"

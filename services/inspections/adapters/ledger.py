@@ -17,6 +17,7 @@ class LedgerFilter:
     units: list[str] | None = None
     states: list[str] | None = None
     severity: str | None = None
+    source: str | None = None
     measure_type: str | None = None
     measure_code: str | None = None
     inspection_id: str | None = None
@@ -32,6 +33,8 @@ class LedgerFilter:
             found.append(col(Finding.state).in_(self.states))
         if self.severity is not None:
             found.append(col(Finding.severity) == self.severity)
+        if self.source is not None:
+            found.append(col(Finding.source) == self.source)
         if self.measure_type is not None:
             found.append(col(Finding.measure_type) == self.measure_type)
         if self.measure_code is not None:

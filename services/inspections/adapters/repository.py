@@ -20,6 +20,7 @@ from services.inspections.adapters.tables import (
     RequestStep,
     Submission,
     Suggestion,
+    SupervisionListing,
     Supervisor,
     SupervisorTerm,
 )
@@ -311,23 +312,84 @@ async def published_periods(
 
 
 async def overdue_findings(
-    session: AsyncSession, states: Iterable[str], today: date, limit: int
+    session: AsyncSession,
+    states: Iterable[str],
+    today: date,
+    limit: int,
+    due: Any = Finding.due_date,
+    marker: Any = Finding.deadline_missed_for,
 ) -> list[Finding]:
-    """Items the unit owes whose deadline passed and that were not yet reported missed."""
+    """Items in `states` whose deadline `due` (the report's, the plan's or the verification's)
+    passed and was not yet reported missed in `marker`."""
     result = await session.execute(
         select(Finding)
         .where(
             col(Finding.state).in_(list(states)),
-            col(Finding.due_date) < today,
-            sa.or_(
-                col(Finding.deadline_missed_for).is_(None),
-                col(Finding.deadline_missed_for) != col(Finding.due_date),
-            ),
+            col(due) < today,
+            sa.or_(col(marker).is_(None), col(marker) != col(due)),
         )
-        .order_by(col(Finding.due_date), col(Finding.id))
+        .order_by(col(due), col(Finding.id))
         .limit(limit)
     )
     return list(result.scalars())
+
+
+async def findings_due_soon(
+    session: AsyncSession, today: date, last_day: date, limit: int, after_id: int
+) -> list[Finding]:
+    """Unclosed items with a deadline of any stage from `today` to `last_day`, by id."""
+    soon = [
+        sa.and_(col(column) >= today, col(column) <= last_day)
+        for column in (Finding.due_date, Finding.plan_due_date, Finding.verification_due_date)
+    ]
+    result = await session.execute(
+        select(Finding)
+        .where(
+            col(Finding.state) != "closed",
+            col(Finding.id) > after_id,
+            sa.or_(*soon),
+        )
+        .order_by(col(Finding.id))
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def claim_reminder(
+    session: AsyncSession, row_id: int, seen: str | None, marker: str, version: int
+) -> bool:
+    """Record that the reminder `marker` was sent, unless another sweeper did or the item moved
+    on (its version changed); True when this caller won and must emit DeadlineApproaching."""
+    result = await session.execute(
+        sa.update(Finding)
+        .where(
+            col(Finding.id) == row_id,
+            col(Finding.version) == version,
+            col(Finding.reminded_for).is_(None)
+            if seen is None
+            else col(Finding.reminded_for) == seen,
+        )
+        .values(reminded_for=marker)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def listed_items(
+    session: AsyncSession, item_types: Iterable[str], item_ids: Iterable[str]
+) -> set[str]:
+    """Of these items, those under 挂牌督办 now (listed and not lifted)."""
+    wanted = set(item_ids)
+    if not wanted:
+        return set()
+    result = await session.execute(
+        select(SupervisionListing.item_id).where(
+            col(SupervisionListing.item_type).in_(list(item_types)),
+            col(SupervisionListing.item_id).in_(wanted),
+            col(SupervisionListing.delisted_at).is_(None),
+        )
+    )
+    return set(result.scalars())
 
 
 async def overdue_requests(
@@ -498,4 +560,60 @@ async def journal(
     if unit is not None:
         query = query.where(JournalEntry.unit == unit)
     result = await session.execute(query.order_by(col(JournalEntry.seq)).limit(limit))
+    return list(result.scalars())
+
+
+# --- 挂牌督办, 约谈, 问责 ---------------------------------------------------------------------
+
+
+async def find_listing(session: AsyncSession, listing_id: str) -> SupervisionListing | None:
+    result = await session.execute(
+        select(SupervisionListing).where(SupervisionListing.listing_id == listing_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def listings(
+    session: AsyncSession, unit: str | None, active: bool | None, limit: int, offset: int
+) -> list[SupervisionListing]:
+    query = select(SupervisionListing)
+    if unit is not None:
+        query = query.where(SupervisionListing.unit == unit)
+    if active is not None:
+        lifted = col(SupervisionListing.delisted_at).is_(None)
+        query = query.where(lifted if active else sa.not_(lifted))
+    result = await session.execute(
+        query.order_by(col(SupervisionListing.listed_at).desc(), col(SupervisionListing.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(result.scalars())
+
+
+async def missed_item(session: AsyncSession, item_type: str, item_id: str) -> MissedDeadline | None:
+    """The latest DeadlineMissed seen for an item of another service (a milestone, …)."""
+    result = await session.execute(
+        select(MissedDeadline)
+        .where(MissedDeadline.item_type == item_type, MissedDeadline.item_id == item_id)
+        .order_by(col(MissedDeadline.detected_at).desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def find_by_key(session: AsyncSession, model: Any, key: Any, value: str) -> Any:
+    result = await session.execute(select(model).where(key == value))
+    return result.scalar_one_or_none()
+
+
+async def records_of(
+    session: AsyncSession, model: Any, unit: str | None, limit: int, offset: int
+) -> list[Any]:
+    """Interviews or accountability decisions, newest first, of one unit or all."""
+    query = select(model)
+    if unit is not None:
+        query = query.where(model.unit == unit)
+    result = await session.execute(
+        query.order_by(model.recorded_at.desc(), model.id).limit(limit).offset(offset)
+    )
     return list(result.scalars())

@@ -82,6 +82,85 @@ class Finding(Versioned, table=True):
     deadline_missed_for: date | None = None
     fingerprint: str = Field(max_length=64)
     updated_at: datetime = Field(sa_type=UtcDateTime)
+    source: str = Field(default="supervision", max_length=24)
+    rectification_category: str = Field(default="immediate", max_length=16)
+    # The plan stage (限期整改, 长期坚持): when the 整改方案 is due, and the latest plan filed.
+    plan_due_date: date | None = None
+    plan_missed_for: date | None = None
+    plan_count: int = 0
+    plan_filed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    plan_measures: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    plan_milestones: list[dict[str, str]] | None = Field(default=None, sa_type=sa.JSON)
+    responsible_leader: str | None = Field(default=None, max_length=200)
+    responsible_person: str | None = Field(default=None, max_length=200)
+    # The office's verification (验收) of the latest report, and its outcome.
+    verification_due_date: date | None = None
+    verification_missed_for: date | None = None
+    verification_opinion: str | None = Field(default=None, sa_type=sa.Text)
+    approved_by: str | None = Field(default=None, max_length=200)
+    site_review: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    # The reminder (DeadlineApproaching) last sent: "<item type>:<due date>:<offset>".
+    reminded_for: str | None = Field(default=None, max_length=64)
+
+
+class SupervisionListing(Versioned, table=True):
+    """An item under 挂牌督办 until it is lifted (`delisted_at`)."""
+
+    __tablename__ = "supervision_listings"
+    __table_args__ = (sa.Index("ix_supervision_listings_item", "item_type", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    listing_id: str = Field(max_length=64, unique=True)
+    unit: str = Field(max_length=40, index=True)
+    item_type: str = Field(max_length=24)
+    item_id: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    reason: str = Field(sa_type=sa.Text)
+    document: str | None = Field(default=None, max_length=100)
+    listed_by: str = Field(max_length=200)
+    listed_at: datetime = Field(sa_type=UtcDateTime)
+    due_date: date
+    delisted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    delisted_by: str | None = Field(default=None, max_length=200)
+    fingerprint: str = Field(max_length=64)
+
+
+class Interview(InspectionsTable, table=True):
+    """A 约谈 the office held with a unit's leaders."""
+
+    __tablename__ = "interviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: str = Field(max_length=64, unique=True)
+    unit: str = Field(max_length=40, index=True)
+    held_on: date
+    interviewer: str = Field(max_length=200)
+    interviewees: list[str] = Field(sa_type=sa.JSON)
+    reason: str = Field(sa_type=sa.Text)
+    outcome: str = Field(sa_type=sa.Text)
+    recorded_by: str = Field(max_length=200)
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+    fingerprint: str = Field(max_length=64)
+
+
+class AccountabilityDecision(InspectionsTable, table=True):
+    """A 问责 decision the office recorded, with the document that decided it."""
+
+    __tablename__ = "accountability_decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: str = Field(max_length=64, unique=True)
+    unit: str = Field(max_length=40, index=True)
+    persons: list[str] = Field(sa_type=sa.JSON)
+    form: str = Field(max_length=32)
+    reason: str = Field(sa_type=sa.Text)
+    document: str = Field(max_length=100)
+    decided_on: date
+    item_type: str | None = Field(default=None, max_length=24)
+    item_id: str | None = Field(default=None, max_length=64)
+    recorded_by: str = Field(max_length=200)
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+    fingerprint: str = Field(max_length=64)
 
 
 class FindingClue(InspectionsTable, table=True):

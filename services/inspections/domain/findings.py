@@ -1,13 +1,19 @@
 """Findings and the life of their rectification. Pure: no I/O, dates are passed in.
 
-    action   from                          to          who
-    submit   open, returned, reopened  ->  submitted   the responsible unit itself
-    close    submitted                 ->  closed      an inspector (销号)
-    return   submitted                 ->  returned    an inspector, maybe with a new deadline
-    reopen   closed                    ->  reopened    an inspector, with a new deadline
+    action   from                                  to          who
+    plan     open, reopened                    ->  planned     the responsible unit (整改方案)
+    submit   planned, returned (open, reopened ->  submitted   the responsible unit (整改情况报告)
+             when the item needs no plan)
+    close    submitted                         ->  closed      an inspector or the office: 验收
+                                                               passed, 销号 approved by a leader
+    return   submitted                         ->  returned    an inspector or the office: 验收
+                                                               not passed, maybe a new deadline
+    reopen   closed                            ->  reopened    an inspector or the office: 反弹,
+                                                               a new deadline, the loop restarts
 
-The unit owes a rectification in `open`, `returned` and `reopened`: only then does its deadline
-run. A submitted item waits on the inspector, so it is never overdue.
+A 立行立改 item has no plan stage; 限期整改 and 长期坚持 items need a plan before the report. The
+unit owes the rectification in `open`, `planned`, `returned` and `reopened`: only then does its
+deadline run. A submitted item waits on the office's verification, whose own deadline runs.
 """
 
 from collections import Counter
@@ -19,7 +25,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import Day, Evidence, EvidenceRef, MeasureCode, Name, Text
 from contracts.envelope import UnitCode
-from contracts.inspections import ClueRef, FiveType, ItemId, Severity
+from contracts.inspections import (
+    ClueRef,
+    FindingSource,
+    FiveType,
+    ItemId,
+    PlanMilestone,
+    RectificationCategory,
+    Severity,
+)
+from contracts.measures import DeadlineItem
 from contracts.reasons import Reason
 from services.inspections.domain.actors import Actor, Role, require_role, require_unit
 from services.inspections.domain.reference import ReferenceData
@@ -29,6 +44,7 @@ from services.runtime.workdays import local_date
 
 class RectificationState(StrEnum):
     OPEN = "open"
+    PLANNED = "planned"
     SUBMITTED = "submitted"
     RETURNED = "returned"
     CLOSED = "closed"
@@ -37,18 +53,33 @@ class RectificationState(StrEnum):
 
 STATE_NAMES: dict[RectificationState, tuple[str, str]] = {
     RectificationState.OPEN: ("待整改", "awaiting rectification"),
-    RectificationState.SUBMITTED: ("待核验", "awaiting verification"),
-    RectificationState.RETURNED: ("已退回", "returned"),
+    RectificationState.PLANNED: ("整改中", "rectifying to plan"),
+    RectificationState.SUBMITTED: ("待验收", "awaiting verification"),
+    RectificationState.RETURNED: ("验收未通过", "returned"),
     RectificationState.CLOSED: ("已销号", "closed out"),
-    RectificationState.REOPENED: ("重新整改", "reopened"),
+    RectificationState.REOPENED: ("反弹重新整改", "reopened"),
 }
 
 AWAITING_UNIT = frozenset(
-    {RectificationState.OPEN, RectificationState.RETURNED, RectificationState.REOPENED}
+    {
+        RectificationState.OPEN,
+        RectificationState.PLANNED,
+        RectificationState.RETURNED,
+        RectificationState.REOPENED,
+    }
 )
+# Every stage of a rectification is the finding itself: a listing of any of them lists it.
+FINDING_ITEMS = (
+    DeadlineItem.RECTIFICATION,
+    DeadlineItem.RECTIFICATION_PLAN,
+    DeadlineItem.VERIFICATION,
+)
+# States in which an item that needs a plan still owes it.
+AWAITING_PLAN = frozenset({RectificationState.OPEN, RectificationState.REOPENED})
 
 
 class Action(StrEnum):
+    PLAN = "plan"
     SUBMIT = "submit"
     CLOSE = "close"
     RETURN = "return"
@@ -56,6 +87,7 @@ class Action(StrEnum):
 
 
 _TRANSITIONS: dict[Action, tuple[frozenset[RectificationState], RectificationState]] = {
+    Action.PLAN: (AWAITING_PLAN, RectificationState.PLANNED),
     Action.SUBMIT: (AWAITING_UNIT, RectificationState.SUBMITTED),
     Action.CLOSE: (frozenset({RectificationState.SUBMITTED}), RectificationState.CLOSED),
     Action.RETURN: (frozenset({RectificationState.SUBMITTED}), RectificationState.RETURNED),
@@ -76,6 +108,23 @@ def next_state(state: RectificationState, action: Action) -> RectificationState 
 
 def is_overdue(state: RectificationState, due_date: date, today: date) -> bool:
     return state in AWAITING_UNIT and today > due_date
+
+
+def current_deadline(
+    state: RectificationState,
+    needs_plan: bool,
+    plan_due: date | None,
+    due: date,
+    verification_due: date | None,
+) -> tuple[DeadlineItem, date] | None:
+    """The deadline the item waits on now: the plan, the report, or the office's verification."""
+    if state is RectificationState.SUBMITTED:
+        return (DeadlineItem.VERIFICATION, verification_due) if verification_due else None
+    if state in AWAITING_PLAN and needs_plan and plan_due is not None:
+        return DeadlineItem.RECTIFICATION_PLAN, plan_due
+    if state in AWAITING_UNIT:
+        return DeadlineItem.RECTIFICATION, due
+    return None
 
 
 def submitted_on_time(submitted_at: datetime, due_date: date) -> bool:
@@ -105,11 +154,31 @@ class RaiseFinding(BaseModel):
     unit: UnitCode
     severity: Severity
     category: Category
+    source: FindingSource = Field(default=FindingSource.SUPERVISION, description="问题来源.")
+    rectification_category: RectificationCategory = Field(
+        default=RectificationCategory.IMMEDIATE,
+        description="立行立改 (no plan stage), 限期整改 or 长期坚持 (a 整改方案 first).",
+    )
     title: Name
     description: Text = ""
-    due_date: Day = Field(description="Rectification deadline (China time), today or later.")
+    due_date: Day | None = Field(
+        default=None,
+        description="整改时限 (China time), today or later; default: by category and severity.",
+    )
     clues: list[ClueRef] = Field(default_factory=list, max_length=20)
     evidence: Evidence
+
+
+class FileRectificationPlan(BaseModel):
+    """Request: the responsible unit files its 整改方案. Measures and both responsible people are
+    checked by the domain (`plan_refusal`), so a missing one is refused with its own code."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    actor: Actor
+    measures: list[Text] = Field(default_factory=list, max_length=50, description="整改措施.")
+    responsible_leader: str = Field(default="", max_length=200, description="责任领导.")
+    responsible_person: str = Field(default="", max_length=200, description="责任人.")
+    milestones: list[PlanMilestone] = Field(default_factory=list, max_length=20)
 
 
 class SubmitRectification(BaseModel):
@@ -121,16 +190,30 @@ class SubmitRectification(BaseModel):
     evidence: list[EvidenceRef] = Field(min_length=1, max_length=50)
 
 
+class SiteReview(BaseModel):
+    """A 现场复核: who went to see the rectification on site, when, and what they found."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    held_on: Day
+    reviewers: list[Name] = Field(min_length=1, max_length=20)
+    notes: Text = ""
+
+
 class CloseRectification(BaseModel):
-    """Request: the inspector verified the rectification and closes the item out (销号)."""
+    """Request: the verification (验收) passed and a leader approved the close-out (销号)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     actor: Actor
-    note: Text = ""
+    opinion: Text = Field(default="", description="验收意见: required, in writing.")
+    approved_by: str = Field(
+        default="", max_length=200, description="The leader who approved 销号, with the post."
+    )
+    site_review: SiteReview | None = None
 
 
 class ReturnRectification(BaseModel):
-    """Request: the inspector sends the rectification back, optionally with a new deadline."""
+    """Request: the verification did not pass (`reason` is its written opinion); the unit must
+    report again, optionally by a new deadline."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     actor: Actor
@@ -147,9 +230,16 @@ class ReopenRectification(BaseModel):
     due_date: Day
 
 
-Transition = SubmitRectification | CloseRectification | ReturnRectification | ReopenRectification
+Transition = (
+    FileRectificationPlan
+    | SubmitRectification
+    | CloseRectification
+    | ReturnRectification
+    | ReopenRectification
+)
 
 _ACTIONS: dict[type[BaseModel], Action] = {
+    FileRectificationPlan: Action.PLAN,
     SubmitRectification: Action.SUBMIT,
     CloseRectification: Action.CLOSE,
     ReturnRectification: Action.RETURN,
@@ -183,7 +273,7 @@ def raise_refusal(
         )
     if refusal := _category_refusal(request.category, reference):
         return refusal
-    if request.due_date < today:
+    if request.due_date is not None and request.due_date < today:
         return Refusal(
             RefusalCode.DUE_DATE_PASSED,
             f"due_date {request.due_date.isoformat()} is before {today.isoformat()}",
@@ -213,23 +303,72 @@ def _category_refusal(category: Category, reference: ReferenceData) -> Refusal |
 
 
 def transition_refusal(
-    request: Transition, state: RectificationState, unit: str, today: date
+    request: Transition,
+    state: RectificationState,
+    unit: str,
+    today: date,
+    needs_plan: bool,
 ) -> Refusal | None:
-    """Why `request` cannot change an item of `unit` that is in `state`, or None."""
+    """Why `request` cannot change an item of `unit` that is in `state`, or None. `needs_plan`:
+    the item's category has a plan stage (限期整改, 长期坚持)."""
     action = action_of(request)
-    if action is Action.SUBMIT:
-        refusal = require_unit(request.actor, unit, action="submit a rectification")
+    if action in (Action.PLAN, Action.SUBMIT):
+        refusal = require_unit(request.actor, unit, action=f"{action.value} a rectification")
     else:
-        refusal = require_role(request.actor, Role.INSPECTOR, action=f"{action.value} an item")
+        refusal = require_role(
+            request.actor, Role.INSPECTOR, Role.OFFICE, action=f"{action.value} an item"
+        )
     if refusal is not None:
         return refusal
     outcome = next_state(state, action)
     if isinstance(outcome, Refusal):
         return outcome
+    if refusal := _stage_refusal(request, state, needs_plan):
+        return refusal
     new_due = getattr(request, "due_date", None)
     if new_due is not None and new_due < today:
         return Refusal(
             RefusalCode.DUE_DATE_PASSED,
             f"due_date {new_due.isoformat()} is before {today.isoformat()}",
         )
+    return None
+
+
+def _stage_refusal(
+    request: Transition, state: RectificationState, needs_plan: bool
+) -> Refusal | None:
+    match request:
+        case FileRectificationPlan():
+            if not needs_plan:
+                return Refusal(RefusalCode.PLAN_NOT_REQUIRED, "立行立改: report the rectification")
+            return plan_refusal(request)
+        case SubmitRectification() if needs_plan and state in AWAITING_PLAN:
+            return Refusal(RefusalCode.PLAN_REQUIRED, "file the 整改方案 first")
+        case CloseRectification():
+            missing = [
+                name
+                for name, value in (
+                    ("opinion", request.opinion),
+                    ("approved_by", request.approved_by),
+                )
+                if not value.strip()
+            ]
+            if missing:
+                return Refusal(RefusalCode.CLOSE_OUT_INCOMPLETE, f"missing: {', '.join(missing)}")
+    return None
+
+
+def plan_refusal(plan: FileRectificationPlan) -> Refusal | None:
+    """A plan names at least one measure, the responsible leader and the responsible person."""
+    missing = [
+        name
+        for name, given in (
+            ("measures", any(m.strip() for m in plan.measures)),
+            ("responsible_leader", plan.responsible_leader.strip()),
+            ("responsible_person", plan.responsible_person.strip()),
+        )
+        if not given
+    ]
+    if missing:
+        return Refusal(RefusalCode.PLAN_INCOMPLETE, f"missing: {', '.join(missing)}")
     return None

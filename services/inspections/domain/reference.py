@@ -105,6 +105,10 @@ class ReferenceData:
     def units_of_peer_group(self, peer_group: str) -> list[str]:
         return sorted(u.code for u in self.units.values() if u.peer_group == peer_group)
 
+    def office(self) -> str | None:
+        """The office's own code: deadlines on the office's side (验收) are addressed to it."""
+        return next((u.code for u in self.units.values() if u.is_office), None)
+
     def ranked_units(self) -> list[str]:
         """Every unit that answers for its own work (all but the office)."""
         return sorted(u.code for u in self.units.values() if not u.is_office)

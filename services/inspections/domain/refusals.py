@@ -32,6 +32,15 @@ class RefusalCode(StrEnum):
     CONCURRENT_CHANGE = "concurrent_change"
     UNKNOWN_PEER_GROUP = "unknown_peer_group"
     EXPORT_TOO_LARGE = "export_too_large"
+    PLAN_INCOMPLETE = "plan_incomplete"
+    PLAN_REQUIRED = "plan_required"
+    PLAN_NOT_REQUIRED = "plan_not_required"
+    CLOSE_OUT_INCOMPLETE = "close_out_incomplete"
+    UNKNOWN_ITEM = "unknown_item"
+    ITEM_CLOSED = "item_closed"
+    ALREADY_LISTED = "already_listed"
+    UNKNOWN_LISTING = "unknown_listing"
+    DATE_IN_FUTURE = "date_in_future"
 
 
 REFUSAL_TEXT: dict[RefusalCode, tuple[str, str]] = {
@@ -85,6 +94,30 @@ REFUSAL_TEXT: dict[RefusalCode, tuple[str, str]] = {
         "导出的行数超过上限，请增加筛选条件",
         "Too many rows to export; narrow the filter",
     ),
+    RefusalCode.PLAN_INCOMPLETE: (
+        "整改方案须写明整改措施、责任领导和责任人",
+        "A rectification plan needs measures, a responsible leader and a responsible person",
+    ),
+    RefusalCode.PLAN_REQUIRED: (
+        "请先报送整改方案，再报送整改情况报告",
+        "File the rectification plan before the rectification report",
+    ),
+    RefusalCode.PLAN_NOT_REQUIRED: (
+        "立行立改事项无需报送整改方案",
+        "An item to rectify at once needs no plan",
+    ),
+    RefusalCode.CLOSE_OUT_INCOMPLETE: (
+        "销号须有书面验收意见和审批领导",
+        "A close-out needs a written verification opinion and the approving leader",
+    ),
+    RefusalCode.UNKNOWN_ITEM: ("督办事项不存在", "No such item"),
+    RefusalCode.ITEM_CLOSED: ("该事项已办结，无需挂牌督办", "The item is already completed"),
+    RefusalCode.ALREADY_LISTED: (
+        "该事项已在挂牌督办中",
+        "The item is already under listed supervision",
+    ),
+    RefusalCode.UNKNOWN_LISTING: ("挂牌督办记录不存在", "No such listing"),
+    RefusalCode.DATE_IN_FUTURE: ("日期晚于今天", "The date is in the future"),
 }
 
 Code = RefusalCode | Reason

@@ -8,22 +8,33 @@ from pydantic import BaseModel
 
 from contracts.common import EvidenceRef
 from contracts.inspections import (
+    ACCOUNTABILITY_FORM_NAMES,
+    CATEGORY_NAMES,
     SEVERITY_NAMES,
+    SOURCE_NAMES,
+    AccountabilityForm,
     ClueKind,
+    FindingSource,
     FiveType,
     InspectionKind,
     InspectionMethod,
+    PlanMilestone,
     PublicChannel,
+    RectificationCategory,
     Severity,
 )
+from contracts.measures import DeadlineItem
 from services.inspections.adapters.tables import (
+    AccountabilityDecision,
     Finding,
     Inspection,
+    Interview,
     JournalEntry,
     MissedDeadline,
     PublicRequest,
     Submission,
     Suggestion,
+    SupervisionListing,
     Supervisor,
     SupervisorTerm,
 )
@@ -39,7 +50,9 @@ from services.inspections.domain.public_requests import (
 from services.inspections.domain.public_requests import STATE_NAMES as REQUEST_STATE_NAMES
 from services.inspections.domain.reference import ReferenceData
 from services.inspections.domain.supervision import (
-    CATEGORY_NAMES,
+    CATEGORY_NAMES as SUPERVISOR_CATEGORY_NAMES,
+)
+from services.inspections.domain.supervision import (
     SUGGESTION_STATE_NAMES,
     SuggestionState,
     SupervisorCategory,
@@ -85,6 +98,10 @@ class FindingView(BaseModel):
     """One row of the rectification ledger."""
 
     finding_id: str
+    source: FindingSource
+    source_name: str
+    rectification_category: RectificationCategory
+    rectification_category_name: str
     inspection_id: str
     inspection_title: str
     inspection_kind: InspectionKind
@@ -111,15 +128,34 @@ class FindingView(BaseModel):
     closed_at: datetime | None
     closed_on_time: bool | None
     deadline_missed_for: date | None
+    plan_due_date: date | None
+    plan_count: int
+    plan_filed_at: datetime | None
+    plan_measures: list[str] | None
+    plan_milestones: list[PlanMilestone] | None
+    responsible_leader: str | None
+    responsible_person: str | None
+    verification_due_date: date | None
+    verification_opinion: str | None
+    approved_by: str | None
+    site_review: dict[str, Any] | None
+    listed: bool
     clues: list[ClueView]
     evidence: list[EvidenceRef]
     version: int
 
     @classmethod
     def of(
-        cls, row: Finding, inspection: Inspection, reference: ReferenceData, today: date
+        cls,
+        row: Finding,
+        inspection: Inspection,
+        reference: ReferenceData,
+        today: date,
+        listed: bool = False,
     ) -> "FindingView":
         state, severity = RectificationState(row.state), Severity(row.severity)
+        source = FindingSource(row.source)
+        category = RectificationCategory(row.rectification_category)
         kind = InspectionKind(inspection.kind)
         measure = reference.measure(row.measure_code or "")
         kind_of = FiveType(row.measure_type) if row.measure_type else None
@@ -139,12 +175,19 @@ class FindingView(BaseModel):
                 "state": state,
                 "state_name": STATE_NAMES[state][0],
                 "overdue": is_overdue(state, row.due_date, today),
+                "source": source,
+                "source_name": SOURCE_NAMES[source][0],
+                "rectification_category": category,
+                "rectification_category_name": CATEGORY_NAMES[category][0],
+                "listed": listed,
             }
         )
 
     def export_row(self) -> dict[str, Any]:
         row = self.model_dump()
         row["clues"] = [f"{c.kind.value}:{c.ref}" for c in self.clues]
+        row["progress"] = self.state_name + ("（逾期）" if self.overdue else "")
+        row["plan_measures"] = "；".join(self.plan_measures or [])
         return row
 
 
@@ -323,7 +366,7 @@ class SupervisorView(BaseModel):
             {
                 **row.model_dump(),
                 "category": category,
-                "category_name": CATEGORY_NAMES[category],
+                "category_name": SUPERVISOR_CATEGORY_NAMES[category],
                 "serving": serving(spans, today),
                 "terms": [TermView.of(t) for t in terms],
             }
@@ -383,3 +426,75 @@ class MissedDeadlineView(BaseModel):
     @classmethod
     def of(cls, row: MissedDeadline, reference: ReferenceData) -> "MissedDeadlineView":
         return cls.model_validate({**row.model_dump(), "unit_name": reference.unit_name(row.unit)})
+
+
+class ListingView(BaseModel):
+    listing_id: str
+    unit: str
+    unit_name: str
+    item_type: DeadlineItem
+    item_id: str
+    title: str
+    reason: str
+    document: str | None
+    listed_by: str
+    listed_at: datetime
+    due_date: date
+    delisted_at: datetime | None
+    delisted_by: str | None
+    active: bool
+
+    @classmethod
+    def of(cls, row: SupervisionListing, reference: ReferenceData) -> "ListingView":
+        return cls.model_validate(
+            {
+                **row.model_dump(),
+                "unit_name": reference.unit_name(row.unit),
+                "active": row.delisted_at is None,
+            }
+        )
+
+
+class InterviewView(BaseModel):
+    interview_id: str
+    unit: str
+    unit_name: str
+    held_on: date
+    interviewer: str
+    interviewees: list[str]
+    reason: str
+    outcome: str
+    recorded_by: str
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, row: Interview, reference: ReferenceData) -> "InterviewView":
+        return cls.model_validate({**row.model_dump(), "unit_name": reference.unit_name(row.unit)})
+
+
+class AccountabilityView(BaseModel):
+    decision_id: str
+    unit: str
+    unit_name: str
+    persons: list[str]
+    form: AccountabilityForm
+    form_name: str
+    reason: str
+    document: str
+    decided_on: date
+    item_type: DeadlineItem | None
+    item_id: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, row: AccountabilityDecision, reference: ReferenceData) -> "AccountabilityView":
+        form = AccountabilityForm(row.form)
+        return cls.model_validate(
+            {
+                **row.model_dump(),
+                "unit_name": reference.unit_name(row.unit),
+                "form": form,
+                "form_name": ACCOUNTABILITY_FORM_NAMES[form][0],
+            }
+        )

@@ -1,6 +1,6 @@
 """What every handler reads besides the database, and how it stages events and journals."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,9 +10,11 @@ from contracts import subjects
 from contracts.envelope import Message, wrap
 from services.inspections.adapters.tables import JournalEntry
 from services.inspections.domain.actors import Actor
+from services.inspections.domain.rectification import RectificationRules, load_rules
 from services.inspections.domain.reference import ReferenceData
 from services.runtime.clock import Clock
 from services.runtime.messaging import add_to_outbox
+from services.runtime.workdays import WorkingCalendar, load_calendar
 
 SOURCE = "fivetype/inspections"
 
@@ -26,6 +28,9 @@ class Context:
     # Channels report steps with some delay: a request is reported overdue only once it has
     # been open this long past its limit, so a closure reported a little late raises no alarm.
     request_report_lag: timedelta = timedelta(hours=1)
+    # The office's time limits of the rectification loop, counted in working days.
+    rules: RectificationRules = field(default_factory=load_rules)
+    calendar: WorkingCalendar = field(default_factory=load_calendar)
 
 
 @dataclass(frozen=True)

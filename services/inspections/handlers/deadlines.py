@@ -4,18 +4,32 @@ Each pass selects items whose deadline passed while they were still owed and cla
 with a conditional UPDATE of its `missed` marker; only the claimer emits, with the id
 fact_id("DeadlineMissed", item_type, item_id, due_date). Two watchers on one database, a crash
 between passes or a restart therefore never emit twice, and a pause only delays the emission.
+
+A rectification has three deadlines, each its own `item_type`: the unit's 整改方案
+(`rectification_plan`), the unit's 整改情况报告 (`rectification`) and the office's verification
+(`verification`, addressed to the office). Before the deadline the item waits on, the watcher
+sends a reminder (DeadlineApproaching) at each configured offset, claimed the same way. An item
+under 挂牌督办 says so (`listed`), so notifications can tighten its ladder.
 """
 
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.envelope import fact_id
-from contracts.measures import DeadlineItem, DeadlineMissed
+from contracts.inspections import RectificationCategory
+from contracts.measures import DeadlineApproaching, DeadlineItem, DeadlineMissed
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Finding, PublicRequest, Suggestion
-from services.inspections.domain.findings import AWAITING_UNIT
+from services.inspections.domain.findings import (
+    AWAITING_PLAN,
+    AWAITING_UNIT,
+    FINDING_ITEMS,
+    RectificationState,
+    current_deadline,
+)
 from services.inspections.domain.public_requests import OPEN_STATES
 from services.inspections.domain.supervision import SuggestionState
 from services.inspections.handlers.context import (
@@ -29,19 +43,28 @@ from services.runtime.db import Database
 from services.runtime.workdays import local_date
 
 BATCH = 500
+Sweep = Callable[[AsyncSession, datetime, Context], Awaitable[tuple[int, int]]]
 
 
 async def sweep(db: Database, ctx: Context) -> int:
     """One pass over every kind of item; returns the number of DeadlineMissed emitted."""
     now = ctx.clock()
     emitted = 0
-    for sweep_items in (_rectifications, _public_requests, _suggestions):
+    sweeps: tuple[Sweep, ...] = (
+        _rectifications,
+        _plans,
+        _verifications,
+        _public_requests,
+        _suggestions,
+    )
+    for sweep_items in sweeps:
         while True:
             async with db.session() as session, session.begin():
                 claimed, seen = await sweep_items(session, now, ctx)
             emitted += claimed
             if seen < BATCH or claimed == 0:
                 break
+    await _remind(db, ctx, now)
     return emitted
 
 
@@ -61,6 +84,7 @@ async def _missed(
 async def _rectifications(session: AsyncSession, now: datetime, ctx: Context) -> tuple[int, int]:
     awaiting = [s.value for s in AWAITING_UNIT]
     rows = await repository.overdue_findings(session, awaiting, local_date(now), BATCH)
+    listed = await repository.listed_items(session, FINDING_ITEMS, (r.finding_id for r in rows))
     claimed = 0
     for row in rows:
         assert row.id is not None
@@ -82,8 +106,10 @@ async def _rectifications(session: AsyncSession, now: datetime, ctx: Context) ->
             unit=row.unit,
             title=f"督查整改：{row.title}",
             measure_code=row.measure_code,
+            measure_type=row.measure_type,
             due_date=row.due_date,
             detected_at=now,
+            listed=row.finding_id in listed,
         )
         change = Change(
             "finding", row.finding_id, row.unit, "deadline_missed", row.state, row.state
@@ -92,10 +118,175 @@ async def _rectifications(session: AsyncSession, now: datetime, ctx: Context) ->
     return claimed, len(rows)
 
 
+async def _plans(session: AsyncSession, now: datetime, ctx: Context) -> tuple[int, int]:
+    """整改方案 not filed by their deadline (items of a category with a plan stage)."""
+    awaiting = [s.value for s in AWAITING_PLAN]
+    rows = await repository.overdue_findings(
+        session,
+        awaiting,
+        local_date(now),
+        BATCH,
+        due=Finding.plan_due_date,
+        marker=Finding.plan_missed_for,
+    )
+    listed = await repository.listed_items(session, FINDING_ITEMS, (r.finding_id for r in rows))
+    claimed = 0
+    for row in rows:
+        assert row.id is not None and row.plan_due_date is not None
+        won = await repository.claim_missed(
+            session,
+            Finding,
+            row.id,
+            Finding.plan_missed_for,
+            row.plan_due_date,
+            col(Finding.state).in_(awaiting),
+            col(Finding.plan_due_date) == row.plan_due_date,
+            col(Finding.rectification_category) != RectificationCategory.IMMEDIATE.value,
+        )
+        if not won:
+            continue
+        claimed += 1
+        event = DeadlineMissed(
+            item_type=DeadlineItem.RECTIFICATION_PLAN,
+            item_id=row.finding_id,
+            unit=row.unit,
+            title=_title(DeadlineItem.RECTIFICATION_PLAN, row, ctx),
+            measure_code=row.measure_code,
+            measure_type=row.measure_type,
+            due_date=row.plan_due_date,
+            detected_at=now,
+            listed=row.finding_id in listed,
+        )
+        change = Change(
+            "finding", row.finding_id, row.unit, "plan_deadline_missed", row.state, row.state
+        )
+        await _missed(session, event, change, now)
+    return claimed, len(rows)
+
+
+async def _verifications(session: AsyncSession, now: datetime, ctx: Context) -> tuple[int, int]:
+    """Submitted reports the office has not verified in time: overdue on the office's side."""
+    submitted = RectificationState.SUBMITTED.value
+    rows = await repository.overdue_findings(
+        session,
+        [submitted],
+        local_date(now),
+        BATCH,
+        due=Finding.verification_due_date,
+        marker=Finding.verification_missed_for,
+    )
+    listed = await repository.listed_items(session, FINDING_ITEMS, (r.finding_id for r in rows))
+    claimed = 0
+    for row in rows:
+        assert row.id is not None and row.verification_due_date is not None
+        won = await repository.claim_missed(
+            session,
+            Finding,
+            row.id,
+            Finding.verification_missed_for,
+            row.verification_due_date,
+            col(Finding.state) == submitted,
+            col(Finding.verification_due_date) == row.verification_due_date,
+        )
+        if not won:
+            continue
+        claimed += 1
+        event = DeadlineMissed(
+            item_type=DeadlineItem.VERIFICATION,
+            item_id=row.finding_id,
+            unit=_addressee(DeadlineItem.VERIFICATION, row, ctx),
+            title=_title(DeadlineItem.VERIFICATION, row, ctx),
+            measure_code=row.measure_code,
+            measure_type=row.measure_type,
+            due_date=row.verification_due_date,
+            detected_at=now,
+            listed=row.finding_id in listed,
+        )
+        change = Change(
+            "finding", row.finding_id, row.unit, "verification_missed", row.state, row.state
+        )
+        await _missed(session, event, change, now)
+    return claimed, len(rows)
+
+
+def _title(item: DeadlineItem, row: Finding, ctx: Context) -> str:
+    if item is DeadlineItem.RECTIFICATION_PLAN:
+        return f"整改方案：{row.title}"
+    if item is DeadlineItem.VERIFICATION:
+        return f"整改验收：{ctx.reference.unit_name(row.unit)}“{row.title}”"
+    return f"督查整改：{row.title}"
+
+
+def _addressee(item: DeadlineItem, row: Finding, ctx: Context) -> str:
+    """Who owes the deadline: the unit, or the office for its own verification."""
+    if item is DeadlineItem.VERIFICATION:
+        return ctx.reference.office() or row.unit
+    return row.unit
+
+
+async def _remind(db: Database, ctx: Context, now: datetime) -> None:
+    """DeadlineApproaching for the deadline each open item waits on, once per offset crossed."""
+    if not ctx.rules.reminder_days:
+        return
+    today = local_date(now)
+    last_day = today + timedelta(days=max(ctx.rules.reminder_days))
+    after_id = 0
+    while True:
+        async with db.session() as session, session.begin():
+            rows = await repository.findings_due_soon(session, today, last_day, BATCH, after_id)
+            listed = await repository.listed_items(
+                session, FINDING_ITEMS, (r.finding_id for r in rows)
+            )
+            for row in rows:
+                await _remind_one(session, row, row.finding_id in listed, today, now, ctx)
+        if len(rows) < BATCH:
+            return
+        after_id = rows[-1].id or after_id
+
+
+async def _remind_one(
+    session: AsyncSession, row: Finding, listed: bool, today: date, now: datetime, ctx: Context
+) -> None:
+    needs_plan = row.rectification_category != RectificationCategory.IMMEDIATE.value
+    state = RectificationState(row.state)
+    found = current_deadline(
+        state, needs_plan, row.plan_due_date, row.due_date, row.verification_due_date
+    )
+    if found is None or not today <= found[1]:
+        return
+    item, due = found
+    days_left = (due - today).days
+    offset = ctx.rules.reminder_offset(days_left)
+    marker = f"{item.value}:{due.isoformat()}:{offset}"
+    if offset is None or row.reminded_for == marker:
+        return
+    assert row.id is not None
+    if not await repository.claim_reminder(session, row.id, row.reminded_for, marker, row.version):
+        return
+    event = DeadlineApproaching(
+        item_type=item,
+        item_id=row.finding_id,
+        unit=_addressee(item, row, ctx),
+        title=_title(item, row, ctx),
+        measure_code=row.measure_code,
+        measure_type=row.measure_type,
+        due_date=due,
+        offset_days=offset,
+        days_left=days_left,
+        detected_at=now,
+        listed=listed,
+    )
+    event_id = fact_id(event.NAME, item, row.finding_id, due, offset)
+    await emit(session, event, event.unit, event_id, now)
+
+
 async def _public_requests(session: AsyncSession, now: datetime, ctx: Context) -> tuple[int, int]:
     open_states = [s.value for s in OPEN_STATES]
     cutoff = now - ctx.request_report_lag
     rows = await repository.overdue_requests(session, open_states, cutoff, BATCH)
+    listed = await repository.listed_items(
+        session, [DeadlineItem.PUBLIC_REQUEST], (r.request_id for r in rows)
+    )
     claimed = 0
     for row in rows:
         assert row.id is not None
@@ -118,6 +309,7 @@ async def _public_requests(session: AsyncSession, now: datetime, ctx: Context) -
             title=row.title,
             due_date=local_date(row.due_at),
             detected_at=now,
+            listed=row.request_id in listed,
         )
         change = Change(
             "public_request", row.request_id, row.unit, "deadline_missed", row.state, row.state
@@ -129,6 +321,9 @@ async def _public_requests(session: AsyncSession, now: datetime, ctx: Context) -
 async def _suggestions(session: AsyncSession, now: datetime, ctx: Context) -> tuple[int, int]:
     assigned = SuggestionState.ASSIGNED.value
     rows = await repository.overdue_suggestions(session, assigned, local_date(now), BATCH)
+    listed = await repository.listed_items(
+        session, [DeadlineItem.SUGGESTION], (r.suggestion_id for r in rows)
+    )
     claimed = 0
     for row in rows:
         assert row.id is not None
@@ -151,6 +346,7 @@ async def _suggestions(session: AsyncSession, now: datetime, ctx: Context) -> tu
             title=f"监督员建议：{row.title}",
             due_date=row.due_date,
             detected_at=now,
+            listed=row.suggestion_id in listed,
         )
         change = Change(
             "suggestion", row.suggestion_id, row.unit, "deadline_missed", row.state, row.state

@@ -12,7 +12,9 @@ from contracts.inspections import (
     ClueRef,
     FindingRaised,
     InspectionKind,
+    RectificationCategory,
     RectificationClosed,
+    RectificationPlanFiled,
     RectificationReopened,
     RectificationReturned,
     RectificationSubmitted,
@@ -23,6 +25,7 @@ from services.inspections.adapters.tables import Finding, Inspection, Submission
 from services.inspections.domain.calendar import days_late
 from services.inspections.domain.findings import (
     CloseRectification,
+    FileRectificationPlan,
     RaiseFinding,
     RectificationState,
     ReopenRectification,
@@ -96,6 +99,10 @@ async def raise_finding(
         )
     if unknown := await unknown_clues(session, request.clues):
         return Refusal(RefusalCode.UNKNOWN_CLUE, f"not on record: {unknown}")
+    today, category = local_date(now), request.rectification_category
+    due = request.due_date or ctx.rules.default_due_date(
+        category, request.severity, today, ctx.calendar
+    )
     row = Finding(
         finding_id=request.finding_id,
         inspection_pk=inspection.id,
@@ -108,10 +115,13 @@ async def raise_finding(
         evidence=[e.model_dump() for e in request.evidence],
         clues=[c.model_dump(mode="json") for c in request.clues],
         state=RectificationState.OPEN.value,
-        due_date=request.due_date,
+        due_date=due,
         raised_at=now,
         fingerprint=content,
         updated_at=now,
+        source=request.source.value,
+        rectification_category=category.value,
+        plan_due_date=_plan_due(category, today, due, ctx),
     )
     await repository.add_finding(session, row)
     event = FindingRaised(
@@ -123,6 +133,9 @@ async def raise_finding(
         clues=request.clues,
         evidence=request.evidence,
         raised_at=now,
+        source=request.source,
+        rectification_category=category,
+        plan_due_date=row.plan_due_date,
     )
     event_id = await emit(session, event, row.unit, fact_id(event.NAME, row.finding_id), now)
     await journal(
@@ -133,12 +146,21 @@ async def raise_finding(
         {
             "inspection_id": inspection_id,
             "severity": row.severity,
+            "source": row.source,
+            "rectification_category": row.rectification_category,
             "due_date": row.due_date.isoformat(),
+            "plan_due_date": row.plan_due_date.isoformat() if row.plan_due_date else None,
             "clues": row.clues,
         },
         event_id,
     )
     return Raised(row, duplicate=False)
+
+
+def _plan_due(category: RectificationCategory, start: date, due: date, ctx: Context) -> date | None:
+    """The 整改方案's deadline, never after the rectification's own."""
+    plan_due = ctx.rules.plan_due_date(category, start, ctx.calendar)
+    return None if plan_due is None else min(plan_due, due)
 
 
 async def change_rectification(
@@ -151,17 +173,19 @@ async def change_rectification(
     if row is None:
         return Refusal(RefusalCode.UNKNOWN_FINDING, f"finding {finding_id!r}")
     before = RectificationState(row.state)
-    if refusal := transition_refusal(request, before, row.unit, local_date(now)):
+    needs_plan = row.rectification_category != RectificationCategory.IMMEDIATE.value
+    if refusal := transition_refusal(request, before, row.unit, local_date(now), needs_plan):
         return refusal
     inspection = await session.get(Inspection, row.inspection_pk)
     assert inspection is not None, "a finding always has its inspection"
-    previous_due = row.due_date
+    previous_due, plan_due = row.due_date, row.plan_due_date
     after = next_state(before, action_of(request))
     assert isinstance(after, RectificationState), "transition_refusal checked it"
-    await _apply(session, row, request, now)
+    await _apply(session, row, request, now, ctx)
     row.state, row.updated_at = after.value, now
     await session.flush()  # bumps row.version, or fails if someone else changed the row
-    event = _event(request, row, facts(row, inspection, ctx.reference), previous_due, now)
+    common = facts(row, inspection, ctx.reference)
+    event = _event(request, row, common, previous_due, plan_due, now)
     event_id = await emit(
         session, event, row.unit, fact_id(event.NAME, row.finding_id, row.version), now
     )
@@ -176,12 +200,23 @@ async def change_rectification(
     return row
 
 
-async def _apply(session: AsyncSession, row: Finding, request: Transition, now: datetime) -> None:
+async def _apply(
+    session: AsyncSession, row: Finding, request: Transition, now: datetime, ctx: Context
+) -> None:
     assert row.id is not None
+    today = local_date(now)
     match request:
+        case FileRectificationPlan():
+            row.plan_count += 1
+            row.plan_filed_at = now
+            row.plan_measures = [m.strip() for m in request.measures if m.strip()]
+            row.plan_milestones = [m.model_dump(mode="json") for m in request.milestones]
+            row.responsible_leader = request.responsible_leader.strip()
+            row.responsible_person = request.responsible_person.strip()
         case SubmitRectification():
             row.submission_count += 1
             row.last_submitted_at = now
+            row.verification_due_date = ctx.rules.verification_due_date(today, ctx.calendar)
             session.add(
                 Submission(
                     finding_pk=row.id,
@@ -197,20 +232,49 @@ async def _apply(session: AsyncSession, row: Finding, request: Transition, now: 
             assert row.last_submitted_at is not None, "only a submitted item can be closed"
             row.closed_at = now
             row.closed_on_time = submitted_on_time(row.last_submitted_at, row.due_date)
+            row.verification_opinion = request.opinion.strip()
+            row.approved_by = request.approved_by.strip()
+            row.site_review = (
+                request.site_review.model_dump(mode="json") if request.site_review else None
+            )
         case ReturnRectification():
             row.return_count += 1
             row.due_date = request.due_date or row.due_date
+            row.verification_opinion = request.reason
         case ReopenRectification():
+            # 反弹: the loop restarts, with a new plan where the category has a plan stage.
             row.reopen_count += 1
             row.due_date = request.due_date
+            category = RectificationCategory(row.rectification_category)
+            row.plan_due_date = _plan_due(category, today, request.due_date, ctx)
             row.closed_at = row.closed_on_time = None
 
 
 def _event(
-    request: Transition, row: Finding, common: dict[str, Any], previous_due: date, now: datetime
+    request: Transition,
+    row: Finding,
+    common: dict[str, Any],
+    previous_due: date,
+    plan_due: date | None,
+    now: datetime,
 ) -> Message:
     actor_name = request.actor.name
     match request:
+        case FileRectificationPlan():
+            assert plan_due is not None, "only an item with a plan stage takes a plan"
+            return RectificationPlanFiled(
+                **common,
+                category=RectificationCategory(row.rectification_category),
+                plan_due_date=plan_due,
+                plan_number=row.plan_count,
+                measures=row.plan_measures or [],
+                responsible_leader=row.responsible_leader or "",
+                responsible_person=row.responsible_person or "",
+                milestones=request.milestones,
+                filed_at=now,
+                on_time=submitted_on_time(now, plan_due),
+                actor_name=actor_name,
+            )
         case SubmitRectification():
             return RectificationSubmitted(
                 **common,
@@ -230,6 +294,9 @@ def _event(
                 on_time=row.closed_on_time,
                 days_late=days_late(row.last_submitted_at, row.due_date),
                 actor_name=actor_name,
+                opinion=row.verification_opinion or "",
+                approved_by=row.approved_by,
+                site_reviewed=request.site_review is not None,
             )
         case ReturnRectification():
             return RectificationReturned(

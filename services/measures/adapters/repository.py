@@ -234,19 +234,16 @@ async def due_alerts(
     return [(m, a) for m, a in result.tuples()]
 
 
-async def open_occurrences(
-    session: AsyncSession, unit: str, year: int, recurrence: str
-) -> list[Milestone]:
+async def lead_units_of(session: AsyncSession, year: int, measure: str) -> list[str]:
+    """The units leading a non-recurring assignment of `measure` (or one of its parts) in `year`."""
     result = await session.execute(
-        select(Milestone)
-        .join(Assignment, col(Assignment.id) == col(Milestone.assignment_pk))
+        select(Assignment.lead_unit)
         .where(
-            Assignment.lead_unit == unit,
             Assignment.year == year,
-            Assignment.recurrence == recurrence,
-            col(Milestone.completed_at).is_(None),
+            Assignment.measure_root == measure,
+            col(Assignment.recurrence).is_(None),
         )
-        .order_by(col(Milestone.due_date))
+        .distinct()
     )
     return list(result.scalars())
 

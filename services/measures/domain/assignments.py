@@ -3,6 +3,7 @@ programme year, with milestones, or with a recurrence rule that generates them. 
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
@@ -13,7 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contracts.common import Day, MeasureCode, Name, Number, Text
 from contracts.envelope import UnitCode
 from contracts.measures import AssignmentRole, Key, MilestonePlan, Percent
-from services.measures.domain.catalogue import Catalogue, CatalogueItem, UnitDirectory
+from services.measures.domain.catalogue import (
+    Catalogue,
+    CatalogueItem,
+    Obligation,
+    UnitDirectory,
+)
 from services.measures.domain.errors import Code, Refused
 from services.measures.domain.recurrence import (
     MAX_OCCURRENCES,
@@ -78,7 +84,8 @@ class CreateAssignment(_Frozen):
 
 
 class CreateObligations(_Frozen):
-    """The standard obligation of one kind for many units (default: every ranked unit)."""
+    """The standard obligation of one kind for the units that carry it (default: all of them,
+    as the catalogue says: every responsible unit, the measure's lead units, or named units)."""
 
     year: int = Field(ge=2022, le=2100)
     kind: ObligationKind
@@ -116,12 +123,53 @@ def fingerprint(request: BaseModel) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def obligation_request(request: CreateObligations, unit: str) -> CreateAssignment:
+def declared_obligation(catalogue: Catalogue | None, request: CreateObligations) -> Obligation:
+    """The catalogue's declaration of the obligation; raises Refused when there is none."""
+    if catalogue is None or catalogue.year != request.year:
+        raise Refused(Code.UNKNOWN_YEAR, f"no catalogue is in force for {request.year}")
+    declared = catalogue.obligation(request.kind.value)
+    if declared is None:
+        raise Refused(
+            Code.NOT_AN_OBLIGATION, f"the {request.year} catalogue declares no {request.kind.value}"
+        )
+    return declared[2]
+
+
+def obligation_units(
+    request: CreateObligations,
+    obligation: Obligation,
+    units: UnitDirectory,
+    lead_units: Iterable[str],
+) -> tuple[str, ...]:
+    """The units to give the obligation: those asked for, each of which must carry it, or every
+    carrier. `lead_units` are the units leading the measure's assignments of the year."""
+    match obligation.carried_by:
+        case "named":
+            carriers = obligation.units
+        case "lead_units":
+            carriers = tuple(sorted(set(lead_units)))
+        case "all_units":
+            carriers = tuple(u.code for u in units.units if not u.is_office)
+    outside = [u for u in request.units if u not in carriers]
+    if outside:
+        raise Refused(
+            Code.NOT_OBLIGATION_CARRIER,
+            f"{request.kind.value} is carried by {obligation.carried_by} "
+            f"({', '.join(carriers) or 'none yet'}), not by {', '.join(outside)}",
+        )
+    return request.units or carriers
+
+
+def obligation_request(
+    request: CreateObligations, unit: str, catalogue: Catalogue
+) -> CreateAssignment:
     template = TEMPLATES[request.kind]
+    declared = catalogue.obligation(request.kind.value)
+    assert declared is not None, "declared_obligation checked it"
     return CreateAssignment(
         assignment_id=f"{request.kind.value}.{request.year}.{unit}",
         year=request.year,
-        measure_code=template.measure_code,
+        measure_code=declared[1].code,
         lead_unit=unit,
         title_zh=template.title_zh,
         title_en=template.title_en,
@@ -148,7 +196,7 @@ def plan_assignment(
             Code.UNKNOWN_MEASURE,
             f"{request.measure_code!r} is not in the {request.year} catalogue",
         )
-    _check_units(request, units)
+    _check_units(request, units, catalogue)
     target_code, target_value = _target(request, item)
     start_on = request.start_on or max(date(request.year, 1, 1), today)
     recurrence, rule, roll, milestones, start_on = _schedule(request, start_on, calendar)
@@ -168,17 +216,24 @@ def plan_assignment(
     )
 
 
-def _check_units(request: CreateAssignment, units: UnitDirectory) -> None:
+def _check_units(request: CreateAssignment, units: UnitDirectory, catalogue: Catalogue) -> None:
     for code in (request.lead_unit, *request.co_units):
         unit = units.unit(code)
         if unit is None:
             raise Refused(Code.UNKNOWN_UNIT, f"unit {code!r} is not in the directory")
-        if unit.is_office:
+        if unit.is_office and not _named_carrier(request, catalogue, code):
             raise Refused(Code.UNIT_NOT_ASSIGNABLE, f"{code!r} is the office")
     if request.lead_unit in request.co_units:
         raise Refused(Code.INVALID_UNITS, f"{request.lead_unit!r} is both lead and co-operating")
     if len(set(request.co_units)) != len(request.co_units):
         raise Refused(Code.INVALID_UNITS, "a co-operating unit is listed twice")
+
+
+def _named_carrier(request: CreateAssignment, catalogue: Catalogue, unit: str) -> bool:
+    """The office carries work only where the catalogue names it (G3's weekly feature report)."""
+    kind = request.recurrence.kind if request.recurrence else None
+    declared = catalogue.obligation(kind.value) if kind else None
+    return declared is not None and unit in declared[2].units
 
 
 def _target(request: CreateAssignment, item: CatalogueItem) -> tuple[str | None, float | None]:

@@ -37,6 +37,9 @@ Metric = Literal["count", "rate", "boolean", "report"]
 Comparator = Literal[">=", "<=", "=="]
 Cadence = Literal["weekly", "half_yearly", "annual", "once", "continuous"]
 Direction = Literal["up", "down"]
+# Who carries a recurring obligation: every responsible unit, the units leading the measure's
+# assignments that year, or the units the policy names (the city's media, the office itself).
+CarriedBy = Literal["all_units", "lead_units", "named"]
 
 
 class _Frozen(BaseModel):
@@ -56,11 +59,28 @@ class MeasureType(_Frozen):
     goal_zh: str = Field(min_length=1)
 
 
+class Obligation(_Frozen):
+    """A target that recurs as a 周期性工作任务 of the units that carry it."""
+
+    kind: str = Field(pattern=r"^[a-z_]+$", description="The standard obligation kind.")
+    carried_by: CarriedBy
+    units: tuple[str, ...] = Field(default=(), description="The named units (`named` only).")
+
+    @model_validator(mode="after")
+    def _names_units_only_when_named(self) -> Self:
+        if (self.carried_by == "named") != bool(self.units):
+            raise ValueError(f"obligation {self.kind}: name units exactly when carried_by is named")
+        return self
+
+
 class Target(_Frozen):
     """A checkable requirement of a measure.
 
     Either a threshold (`comparator` + `value`, e.g. >= 1 per year) or, where the document only
-    says "raise", a `direction`; scoring needs one of the two to judge progress.
+    says "raise", a `direction`; scoring needs one of the two to judge progress. A target may recur
+    as an `obligation` of the units that carry it; an `aspiration` (争取/力争: national recognition,
+    a national pilot, a State Council incentive) is never anyone's obligation: achieving it earns
+    a bonus (AchievementRecognized), missing it costs nothing.
     """
 
     code: str
@@ -72,9 +92,13 @@ class Target(_Frozen):
     value: bool | int | float | None = None
     direction: Direction | None = None
     cadence: Cadence
+    obligation: Obligation | None = None
+    aspiration: bool = False
 
     @model_validator(mode="after")
     def _threshold_or_direction(self) -> Self:
+        if self.aspiration and self.obligation is not None:
+            raise ValueError(f"target {self.code}: an aspiration (争取) is never an obligation")
         if (self.comparator is None) != (self.value is None):
             raise ValueError(f"target {self.code}: comparator and value go together")
         if self.comparator is None and self.direction is None:
@@ -175,6 +199,9 @@ class Catalogue(_Frozen):
         for what, codes in groups.items():
             if dupes := _duplicates(codes):
                 raise ValueError(f"duplicate {what} code(s): {', '.join(dupes)}")
+        kinds = (t.obligation.kind for m in self.measures for t in m.targets if t.obligation)
+        if dupes := _duplicates(kinds):
+            raise ValueError(f"obligation kind(s) declared twice: {', '.join(dupes)}")
 
     def measure(self, code: str) -> Measure | None:
         return next((m for m in self.measures if m.code == code), None)
@@ -189,6 +216,14 @@ class Catalogue(_Frozen):
             return CatalogueItem(measure, None)
         part = next((p for p in measure.parts if p.code == code), None)
         return CatalogueItem(measure, part) if part is not None else None
+
+    def obligation(self, kind: str) -> tuple[Measure, Target, Obligation] | None:
+        """The target that declares obligation `kind`, with its measure."""
+        for measure in self.measures:
+            for target in measure.targets:
+                if target.obligation is not None and target.obligation.kind == kind:
+                    return measure, target, target.obligation
+        return None
 
     def measure_type(self, code: str) -> MeasureType | None:
         return next((t for t in self.types if t.code == code), None)

@@ -39,7 +39,12 @@ CATALOGUE_COLUMNS = (
     "value",
     "direction",
     "cadence",
+    "obligation",
+    "carried_by",
+    "aspiration",
 )
+# Columns added later: a sheet written before them still reads (as no obligation, no aspiration).
+OPTIONAL_COLUMNS = frozenset({"obligation", "carried_by", "aspiration"})
 UNIT_COLUMNS = ("record", "code", "name_zh", "name_en", "peer_group", "is_office")
 Row = dict[str, str]
 SheetFormat = Literal["csv", "xlsx"]
@@ -108,7 +113,7 @@ def read_rows(content: bytes, columns: tuple[str, ...]) -> list[Row]:
     if not rows:
         raise DocumentError("the sheet is empty")
     header = [h.strip().lower() for h in rows[0]]
-    missing = [c for c in columns if c not in header]
+    missing = [c for c in columns if c not in header and c not in OPTIONAL_COLUMNS]
     if missing:
         raise DocumentError(f"missing column(s): {', '.join(missing)}")
     if len(rows) > MAX_ROWS:
@@ -251,6 +256,23 @@ def _target_row(measure: str, target: Target) -> Row:
         else str(value),
         "direction": target.direction or "",
         "cadence": target.cadence,
+        **_obligation_cells(target),
+    }
+
+
+def _obligation_cells(target: Target) -> Row:
+    """`carried_by` is all_units, lead_units, or the named units' codes separated by spaces."""
+    obligation = target.obligation
+    if obligation is None:
+        carried_by = ""
+    elif obligation.carried_by == "named":
+        carried_by = " ".join(obligation.units)
+    else:
+        carried_by = obligation.carried_by
+    return {
+        "obligation": obligation.kind if obligation else "",
+        "carried_by": carried_by,
+        "aspiration": "true" if target.aspiration else "",
     }
 
 
@@ -328,7 +350,18 @@ def _target(row: Row, number: int) -> dict[str, Any]:
         "value": _value(row["value"], row["metric"], number),
         "direction": row["direction"] or None,
         "cadence": row["cadence"],
+        "obligation": _obligation(row),
+        "aspiration": row.get("aspiration", "").lower() == "true",
     }
+
+
+def _obligation(row: Row) -> dict[str, Any] | None:
+    kind, carried_by = row.get("obligation", ""), row.get("carried_by", "")
+    if not kind:
+        return None
+    if carried_by in ("all_units", "lead_units"):
+        return {"kind": kind, "carried_by": carried_by}
+    return {"kind": kind, "carried_by": "named", "units": carried_by.split()}
 
 
 def _value(text: str, metric: str, number: int) -> bool | int | float | None:

@@ -32,6 +32,8 @@ class Code(StrEnum):
     INVALID_CALENDAR = "invalid_calendar"
     DATE_IN_FUTURE = "date_in_future"
     UNSUPPORTED_FORMAT = "unsupported_format"
+    NOT_AN_OBLIGATION = "not_an_obligation"
+    NOT_OBLIGATION_CARRIER = "not_obligation_carrier"
 
 
 TEXT: dict[Code, tuple[str, str]] = {
@@ -73,6 +75,14 @@ TEXT: dict[Code, tuple[str, str]] = {
     Code.INVALID_CALENDAR: ("工作日历有误", "Invalid working-day calendar"),
     Code.DATE_IN_FUTURE: ("日期晚于今天", "The date is in the future"),
     Code.UNSUPPORTED_FORMAT: ("不支持该文件格式", "Unsupported file format"),
+    Code.NOT_AN_OBLIGATION: (
+        "该年度举措清单未将其列为周期性工作任务",
+        "The catalogue of that year declares no such obligation",
+    ),
+    Code.NOT_OBLIGATION_CARRIER: (
+        "该单位不承担这项周期性工作任务",
+        "The unit does not carry this obligation",
+    ),
 }
 
 

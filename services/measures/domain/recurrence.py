@@ -33,15 +33,14 @@ class ObligationKind(StrEnum):
     HALF_YEARLY_BOTTLENECK_ROUND = "half_yearly_bottleneck_round"
     ANNUAL_PLAN = "annual_plan"
     ANNUAL_REPORT = "annual_report"
-    NATIONAL_RECOGNITION = "national_recognition"
 
 
 @dataclass(frozen=True)
 class Template:
-    """The standard shape of an obligation the policy document sets."""
+    """The standard shape of an obligation the policy document sets; the catalogue says which
+    target it counts for and who carries it (`Target.obligation`)."""
 
     kind: ObligationKind
-    measure_code: str
     rule: str
     roll: Roll
     title_zh: str
@@ -54,7 +53,6 @@ TEMPLATES = {
         # G3: 每周刊发不少于一篇专题报道 — due on the week's last working day.
         Template(
             ObligationKind.WEEKLY_FEATURE_REPORT,
-            "G3-T1",
             "FREQ=WEEKLY;BYDAY=SU",
             Roll.PRECEDING,
             "每周专题报道",
@@ -63,7 +61,6 @@ TEMPLATES = {
         # M10: 坚持每半年一轮次 — one round by the end of June and one by the end of December.
         Template(
             ObligationKind.HALF_YEARLY_BOTTLENECK_ROUND,
-            "M10-T1",
             "FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1",
             Roll.PRECEDING,
             "半年一轮破解瓶颈问题",
@@ -72,7 +69,6 @@ TEMPLATES = {
         # G1: 每年细化实化思路举措并报市“五型”办 — filed in the first quarter.
         Template(
             ObligationKind.ANNUAL_PLAN,
-            "G1-T1",
             "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=31",
             Roll.FOLLOWING,
             "年度思路举措报备",
@@ -81,20 +77,10 @@ TEMPLATES = {
         # G4: 向市“五型”办提交年度书面专题报告 — by the year's last working day.
         Template(
             ObligationKind.ANNUAL_REPORT,
-            "G4-T7",
             "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31",
             Roll.PRECEDING,
             "年度书面专题报告",
             "Annual written report",
-        ),
-        # M04: 每年至少有一项工作在全国当先锋、作表率 — met by a recorded national achievement.
-        Template(
-            ObligationKind.NATIONAL_RECOGNITION,
-            "M04-T1",
-            "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31",
-            Roll.PRECEDING,
-            "年度国家层面认可工作",
-            "Nationally recognised work of the year",
         ),
     )
 }

@@ -72,14 +72,6 @@ ACHIEVEMENT_MEASURE = {
     AchievementKind.STATE_COUNCIL_INCENTIVE: "M09",  # 国务院督查激励
     AchievementKind.DEMONSTRATION_TITLE: "G2",  # 示范创建
 }
-# Recognitions at national level meet the yearly "nationally recognised work" obligation.
-NATIONAL = frozenset(
-    {
-        AchievementKind.NATIONAL_RECOGNITION,
-        AchievementKind.NATIONAL_PILOT,
-        AchievementKind.STATE_COUNCIL_INCENTIVE,
-    }
-)
 
 
 def check_review(review: ReviewReport) -> None:

@@ -13,8 +13,10 @@ from services.measures.domain.assignments import (
     CreateAssignment,
     CreateObligations,
     Plan,
+    declared_obligation,
     fingerprint,
     obligation_request,
+    obligation_units,
     plan_assignment,
 )
 from services.measures.domain.deadlines import next_alert_on
@@ -58,11 +60,20 @@ async def create_assignment(
 async def create_obligations(
     session: AsyncSession, request: CreateObligations, ctx: Context
 ) -> list[Created]:
-    """The standard obligation of one kind, one recurring assignment per unit."""
+    """The standard obligation of one kind, one recurring assignment per unit that carries it."""
     ref: Reference = await ctx.store.current(session)
-    units = request.units or tuple(u.code for u in ref.units.units if not u.is_office)
+    catalogue = ref.catalogues.get(request.year)
+    obligation = declared_obligation(catalogue, request)
+    assert catalogue is not None, "declared_obligation checked it"
+    lead_units: list[str] = []
+    if obligation.carried_by == "lead_units":
+        declared = catalogue.obligation(obligation.kind)
+        assert declared is not None
+        lead_units = await repository.lead_units_of(session, request.year, declared[0].code)
+    units = obligation_units(request, obligation, ref.units, lead_units)
     return [
-        await create_assignment(session, obligation_request(request, unit), ctx) for unit in units
+        await create_assignment(session, obligation_request(request, unit, catalogue), ctx)
+        for unit in units
     ]
 
 

@@ -22,10 +22,8 @@ from services.measures.domain.assignments import fingerprint
 from services.measures.domain.catalogue import Target
 from services.measures.domain.deadlines import next_alert_on
 from services.measures.domain.errors import Code, Refused
-from services.measures.domain.recurrence import ObligationKind
 from services.measures.domain.requests import (
     ACHIEVEMENT_MEASURE,
-    NATIONAL,
     DecideChange,
     Decision,
     RecordAchievement,
@@ -406,8 +404,6 @@ async def record_achievement(
         unit=request.unit,
         details={"kind": request.kind.value, "measure_code": measure_code},
     )
-    if request.kind in NATIONAL:
-        await _fulfil_national_obligation(session, request, ctx, now)
     return row, True
 
 
@@ -431,22 +427,3 @@ async def _recognised_measure(
     if item is None:
         raise Refused(Code.UNKNOWN_MEASURE, f"{code!r} is not in the {year} catalogue")
     return code, item.measure.type
-
-
-async def _fulfil_national_obligation(
-    session: AsyncSession, request: RecordAchievement, ctx: Context, now: datetime
-) -> None:
-    occurrences = await repository.open_occurrences(
-        session, request.unit, request.recognised_on.year, ObligationKind.NATIONAL_RECOGNITION
-    )
-    for milestone in occurrences:
-        apply_to_milestone(milestone, 100.0, now, ctx)
-        journal(
-            session,
-            at=now,
-            actor=request.recorded_by,
-            action="obligation_fulfilled",
-            entity=("achievement", request.achievement_id),
-            unit=request.unit,
-            details={"milestone_id": milestone.milestone_id},
-        )

@@ -14,12 +14,15 @@ from typing import Any
 
 from contracts.envelope import Envelope, Message, fact_id
 from contracts.inspections import (
+    AccountabilityRecorded,
     FindingRaised,
+    InterviewRecorded,
     PublicServiceIndicators,
     RectificationClosed,
     RectificationReopened,
     RectificationReturned,
     SuggestionAnswered,
+    SupervisionListed,
 )
 from contracts.measures import (
     DEFAULT_LEVEL,
@@ -55,6 +58,9 @@ class FactKind(StrEnum):
     PUBLIC_SERVICE = "public_service"
     ESCALATION = "escalation"
     BULLETIN = "bulletin"
+    LISTING = "listing"
+    INTERVIEW = "interview"
+    ACCOUNTABILITY = "accountability"
     VERDICT = "verdict"
     UNIT = "unit"
     CATALOGUE = "catalogue"
@@ -401,6 +407,54 @@ def _bulletin(envelope: Envelope[BulletinIssued]) -> list[Fact]:
     ]
 
 
+def _listing(envelope: Envelope[SupervisionListed]) -> Fact:
+    listing = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.LISTING,
+        listing.unit,
+        local_date(listing.listed_at),
+        envelope.time,
+        {
+            "listing_id": listing.listing_id,
+            "item_type": listing.item_type.value,
+            "item_id": listing.item_id,
+            "title": listing.title,
+            "due_date": listing.due_date.isoformat(),
+            "document": listing.document,
+        },
+    )
+
+
+def _interview(envelope: Envelope[InterviewRecorded]) -> Fact:
+    interview = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.INTERVIEW,
+        interview.unit,
+        interview.held_on,
+        envelope.time,
+        {"interview_id": interview.interview_id, "title": interview.reason},
+    )
+
+
+def _accountability(envelope: Envelope[AccountabilityRecorded]) -> Fact:
+    decision = envelope.data
+    return Fact(
+        envelope.id,
+        FactKind.ACCOUNTABILITY,
+        decision.unit,
+        decision.decided_on,
+        envelope.time,
+        {
+            "decision_id": decision.decision_id,
+            "form": decision.form.value,
+            "title": decision.reason,
+            "document": decision.document,
+        },
+    )
+
+
 def _verdict(envelope: Envelope[VerdictRecorded]) -> Fact:
     verdict = envelope.data
     return Fact(
@@ -442,6 +496,9 @@ NORMALISERS: Mapping[type[Message], Normaliser] = {
     PublicServiceIndicators: _public_service,
     EscalationRaised: _escalation,
     BulletinIssued: _bulletin,
+    SupervisionListed: _listing,
+    InterviewRecorded: _interview,
+    AccountabilityRecorded: _accountability,
     VerdictRecorded: _verdict,
     UnitRegistered: _unit,
     CataloguePublished: _catalogue,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from contracts.inspections import InspectionKind, Severity
+from contracts.inspections import AccountabilityForm, InspectionKind, Severity
 from contracts.measures import DEFAULT_LEVEL, AchievementKind, AchievementLevel, DeadlineItem
 from contracts.notifications import EscalationLevel
 from services.scoring.domain import items
@@ -118,6 +118,17 @@ INPUTS: Mapping[str, InputSpec] = {
         {"kind": ("periodic", "ad_hoc"), "item_type": tuple(i.value for i in DeadlineItem)},
         ("working_days_overdue",),
     ),
+    "listing": InputSpec(
+        "挂牌督办",
+        "items the office put under 挂牌督办",
+        {"item_type": tuple(i.value for i in DeadlineItem)},
+    ),
+    "interview": InputSpec("约谈", "interviews (约谈) of the unit's leaders", {}),
+    "accountability": InputSpec(
+        "问责",
+        "accountability decisions (问责)",
+        {"form": tuple(f.value for f in AccountabilityForm)},
+    ),
     "escalation": InputSpec(
         "督办升级",
         "escalations of overdue items",
@@ -218,6 +229,9 @@ _ONE_TO_ONE: Mapping[FactKind, tuple[str, tuple[str, ...], tuple[str, ...], str]
     FactKind.ACHIEVEMENT: ("achievement", ("kind", "level"), (), "achievement_id"),
     FactKind.ESCALATION: ("escalation", ("level", "item_type"), (), "item_id"),
     FactKind.BULLETIN: ("bulletin", ("kind", "item_type"), ("working_days_overdue",), "item_id"),
+    FactKind.LISTING: ("listing", ("item_type",), (), "listing_id"),
+    FactKind.INTERVIEW: ("interview", (), (), "interview_id"),
+    FactKind.ACCOUNTABILITY: ("accountability", ("form",), (), "decision_id"),
 }
 
 

@@ -89,12 +89,12 @@ def test_reference_data_is_seeded_and_published(service: MeasuresService) -> Non
         catalogue = client.get("/v1/catalogue").json()
         calendar = client.get("/v1/calendar/2026").json()
         assert problem(client.get("/v1/calendar/2031"), 404, "calendar_not_found")
-    assert len(directory["units"]) == 34
+    assert len(directory["units"]) == 35
     assert catalogue["version"] == "2026.1"
     assert len(calendar["workdays"]) == 6
 
     registered = eventually(
-        lambda: len(found := events(service_nats(service), UnitRegistered)) == 34 and found
+        lambda: len(found := events(service_nats(service), UnitRegistered)) == 35 and found
     )
     by_unit = {e["data"]["unit"]: e["data"] for e in registered}
     assert by_unit["360102"] == {
@@ -240,7 +240,7 @@ def test_unit_import_publishes_only_what_changed(service: MeasuresService) -> No
         assert journal[0]["reason"] == "英文名称更正"
     found = eventually(lambda: len(e := events(nats_url, UnitRegistered, "360104")) == 2 and e)
     assert found[1]["data"]["name_en"] == "Qingyunpu District (Nanchang)"
-    assert len(events(nats_url, UnitRegistered)) == 35
+    assert len(events(nats_url, UnitRegistered)) == 36
 
 
 def test_the_office_keeps_the_working_day_calendar(service: MeasuresService) -> None:
@@ -580,15 +580,32 @@ def test_obligations_follow_the_calendar_and_feed_the_traffic_lights(
 ) -> None:
     nats_url = service_nats(service)
     with service.client() as client:
-        for kind in ("weekly_feature_report", "half_yearly_bottleneck_round", "annual_report"):
-            created = client.post(
-                "/v1/obligations",
-                json={"year": 2026, "kind": kind, "units": ["360123"], "created_by": "五型办"},
-            )
-            assert created.json() == [
-                {"assignment_id": f"{kind}.2026.360123", "unit": "360123", "created": True}
-            ]
-        weekly = client.get("/v1/assignments/weekly_feature_report.2026.360123").json()
+        # G3's weekly feature report falls on the units the catalogue names, and on no other.
+        weekly_for_all = client.post(
+            "/v1/obligations",
+            json={"year": 2026, "kind": "weekly_feature_report", "created_by": "五型办"},
+        )
+        assert [(c["unit"], c["created"]) for c in weekly_for_all.json()] == [
+            ("office", True),
+            ("dept-media", True),
+        ]
+        created = client.post(
+            "/v1/obligations",
+            json={
+                "year": 2026,
+                "kind": "annual_report",
+                "units": ["dept-media"],
+                "created_by": "五型办",
+            },
+        )
+        assert created.json() == [
+            {
+                "assignment_id": "annual_report.2026.dept-media",
+                "unit": "dept-media",
+                "created": True,
+            }
+        ]
+        weekly = client.get("/v1/assignments/weekly_feature_report.2026.dept-media").json()
         # Planned on Thursday 26 November: the weeks left, each due on its last working day.
         assert [(m["milestone_id"], m["due_date"]) for m in weekly["milestones"]] == [
             ("2026-11-29", "2026-11-27"),
@@ -598,12 +615,43 @@ def test_obligations_follow_the_calendar_and_feed_the_traffic_lights(
             ("2026-12-27", "2026-12-25"),
         ]
         assert weekly["status"]["light"] == "yellow"  # this week's report is due tomorrow
-        half = client.get("/v1/assignments/half_yearly_bottleneck_round.2026.360123").json()
-        assert [m["due_date"] for m in half["milestones"]] == ["2026-12-31"]
+        # The half-yearly round falls on the units leading M10 this year: not the media.
         problem(
             client.post(
                 "/v1/obligations",
-                json={"year": 2026, "kind": "annual_plan", "units": ["360123"], "created_by": "x"},
+                json={
+                    "year": 2026,
+                    "kind": "half_yearly_bottleneck_round",
+                    "units": ["dept-media"],
+                    "created_by": "x",
+                },
+            ),
+            422,
+            "not_obligation_carrier",
+        )
+        # Nor does the weekly report fall on a district.
+        problem(
+            client.post(
+                "/v1/obligations",
+                json={
+                    "year": 2026,
+                    "kind": "weekly_feature_report",
+                    "units": ["360123"],
+                    "created_by": "x",
+                },
+            ),
+            422,
+            "not_obligation_carrier",
+        )
+        problem(
+            client.post(
+                "/v1/obligations",
+                json={
+                    "year": 2026,
+                    "kind": "annual_plan",
+                    "units": ["dept-media"],
+                    "created_by": "x",
+                },
             ),
             422,
             "invalid_recurrence",  # due 31 March: nothing is left to plan in November
@@ -612,35 +660,36 @@ def test_obligations_follow_the_calendar_and_feed_the_traffic_lights(
     # The unit's system reports the week's feature report without naming the occurrence.
     send_reports(
         nats_url,
-        report("360123", "w-48", measure_code="G3", percent_complete=100, summary="专题报道"),
+        report("dept-media", "w-48", measure_code="G3", percent_complete=100, summary="专题报道"),
     )
     with service.client() as client:
         eventually(
             lambda: (
-                client.get("/v1/assignments/weekly_feature_report.2026.360123").json()["status"][
-                    "light"
-                ]
+                client.get("/v1/assignments/weekly_feature_report.2026.dept-media").json()[
+                    "status"
+                ]["light"]
                 == "green"
             )
         )
-        status = client.get("/v1/status", params={"unit": "360123"}).json()
-        assert status["counts"] == {"key": "360123", "green": 3, "yellow": 0, "red": 0}
+        status = client.get("/v1/status", params={"unit": "dept-media"}).json()
+        assert status["counts"] == {"key": "dept-media", "green": 2, "yellow": 0, "red": 0}
         by_type = client.get("/v1/status", params={"type": "service", "light": "red"}).json()
         assert all(a["measure_type"] == "service" for a in by_type["assignments"])
         by_measure = client.get("/v1/status", params={"measure": "G3"}).json()
-        assert [a["assignment_id"] for a in by_measure["assignments"]] == [
-            "weekly_feature_report.2026.360123"
+        assert sorted(a["assignment_id"] for a in by_measure["assignments"]) == [
+            "weekly_feature_report.2026.dept-media",
+            "weekly_feature_report.2026.office",
         ]
         summary = client.get("/v1/status/summary", params={"by": "unit", "year": 2026}).json()
-        assert next(s for s in summary if s["key"] == "360123") == {
-            "key": "360123",
-            "green": 3,
+        assert next(s for s in summary if s["key"] == "dept-media") == {
+            "key": "dept-media",
+            "green": 2,
             "yellow": 0,
             "red": 0,
         }
         types = {s["key"] for s in client.get("/v1/status/summary", params={"by": "type"}).json()}
-        assert {"service", "guarantee", "responsible"} <= types
-    reported = eventually(lambda: events(nats_url, ProgressReported, "360123"))[0]["data"]
+        assert "guarantee" in types
+    reported = eventually(lambda: events(nats_url, ProgressReported, "dept-media"))[0]["data"]
     assert (reported["milestone_id"], reported["recurrence"], reported["measure_type"]) == (
         "2026-11-29",
         "weekly_feature_report",
@@ -648,7 +697,7 @@ def test_obligations_follow_the_calendar_and_feed_the_traffic_lights(
     )
 
 
-def test_a_national_recognition_meets_the_yearly_obligation(service: MeasuresService) -> None:
+def test_an_achievement_is_a_bonus_never_an_obligation(service: MeasuresService) -> None:
     nats_url = service_nats(service)
     record = {
         "achievement_id": "ach-hitech-1",
@@ -660,14 +709,19 @@ def test_a_national_recognition_meets_the_yearly_obligation(service: MeasuresSer
         "recorded_by": "五型办",
     }
     with service.client() as client:
-        client.post(
-            "/v1/obligations",
-            json={
-                "year": 2026,
-                "kind": "national_recognition",
-                "units": ["nc-hitech"],
-                "created_by": "五型办",
-            },
+        # 争取 goals are nobody's obligation: there is no such kind to create.
+        problem(
+            client.post(
+                "/v1/obligations",
+                json={
+                    "year": 2026,
+                    "kind": "national_recognition",
+                    "units": ["nc-hitech"],
+                    "created_by": "五型办",
+                },
+            ),
+            422,
+            "validation_failed",
         )
         created = client.post("/v1/achievements", json=record)
         assert created.status_code == 201, created.text
@@ -700,9 +754,6 @@ def test_a_national_recognition_meets_the_yearly_obligation(service: MeasuresSer
             422,
             "unknown_measure",
         )
-        obligation = client.get("/v1/assignments/national_recognition.2026.nc-hitech").json()
-        assert obligation["milestones"][0]["completed_at"] is not None
-        assert obligation["status"]["light"] == "green"
         listed = client.get("/v1/achievements", params={"unit": "nc-hitech", "year": 2026}).json()
         assert [a["achievement_id"] for a in listed] == ["ach-hitech-1"]
     recognised = eventually(lambda: events(nats_url, AchievementRecognized, "nc-hitech"))
@@ -796,4 +847,4 @@ def test_the_command_line_exports_validates_and_imports(
     )
     assert cli.invoke(catalogue_cli.app, ["validate", "--units", str(units)]).exit_code == 0
     imported = cli.invoke(catalogue_cli.app, ["import-units", str(units), *url])
-    assert "0 new, 0 changed, 34 unchanged" in imported.output
+    assert "0 new, 0 changed, 35 unchanged" in imported.output

@@ -52,16 +52,21 @@ def plan(client: httpx.Client) -> None:
         },
     )
     assert response.status_code == 201, response.text
-    weekly = client.post(
-        "/v1/obligations",
-        json={
-            "year": 2026,
-            "kind": "weekly_feature_report",
-            "units": UNITS,
-            "created_by": "office",
-        },
-    )
-    assert weekly.status_code == 200, weekly.text
+    # The weekly report as every unit's own recurring assignment: the catalogue's standard
+    # obligation falls on the city's media and the office only.
+    for unit in UNITS:
+        weekly = client.post(
+            "/v1/assignments",
+            json={
+                "assignment_id": f"weekly_feature_report.2026.{unit}",
+                "year": 2026,
+                "measure_code": "G3-T1",
+                "lead_unit": unit,
+                "recurrence": {"kind": "weekly_feature_report"},
+                "created_by": "office",
+            },
+        )
+        assert weekly.status_code == 201, weekly.text
 
 
 def said(nats_url: str) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str, int]]]:

@@ -12,6 +12,7 @@ from contracts.measures import ReportProgress
 from fivetype.demo.plan import Habit, Plan, Unit, plan
 from services.inspections.domain.findings import (
     CloseRectification,
+    FileRectificationPlan,
     RaiseFinding,
     SubmitRectification,
 )
@@ -25,6 +26,7 @@ MODELS: list[tuple[str, type[BaseModel]]] = [
     (r"/v1/units/[^/]+/progress-reports", ReportProgress),
     (r"/v1/inspections", FileInspection),
     (r"/v1/inspections/[^/]+/findings", RaiseFinding),
+    (r"/v1/findings/[^/]+/plan", FileRectificationPlan),
     (r"/v1/findings/[^/]+/submissions", SubmitRectification),
     (r"/v1/findings/[^/]+/close", CloseRectification),
     (r"/v1/units/[^/]+/public-requests/[^/]+/steps", ReportStep),

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from contracts.inspections import FiveType
+from contracts.inspections import FindingSource, FiveType, RectificationCategory
+from contracts.measures import DeadlineItem
 from contracts.reasons import Reason
 from services.inspections.domain.actors import Actor
 from services.inspections.domain.findings import (
@@ -14,12 +15,14 @@ from services.inspections.domain.findings import (
     STATE_NAMES,
     Action,
     CloseRectification,
+    FileRectificationPlan,
     RaiseFinding,
     RectificationState,
     ReopenRectification,
     ReturnRectification,
     SubmitRectification,
     Transition,
+    current_deadline,
     is_overdue,
     measure_type,
     next_state,
@@ -36,22 +39,32 @@ EVIDENCE = [{"uri": "s3://evidence/fixed.jpg", "sha256": "b" * 64}]
 
 # Every state and action, and where it leads: None means refused.
 EXPECTED: dict[tuple[RectificationState, Action], RectificationState | None] = {
+    (S.OPEN, Action.PLAN): S.PLANNED,
     (S.OPEN, Action.SUBMIT): S.SUBMITTED,
     (S.OPEN, Action.CLOSE): None,
     (S.OPEN, Action.RETURN): None,
     (S.OPEN, Action.REOPEN): None,
+    (S.PLANNED, Action.PLAN): None,
+    (S.PLANNED, Action.SUBMIT): S.SUBMITTED,
+    (S.PLANNED, Action.CLOSE): None,
+    (S.PLANNED, Action.RETURN): None,
+    (S.PLANNED, Action.REOPEN): None,
+    (S.SUBMITTED, Action.PLAN): None,
     (S.SUBMITTED, Action.SUBMIT): None,
     (S.SUBMITTED, Action.CLOSE): S.CLOSED,
     (S.SUBMITTED, Action.RETURN): S.RETURNED,
     (S.SUBMITTED, Action.REOPEN): None,
+    (S.RETURNED, Action.PLAN): None,
     (S.RETURNED, Action.SUBMIT): S.SUBMITTED,
     (S.RETURNED, Action.CLOSE): None,
     (S.RETURNED, Action.RETURN): None,
     (S.RETURNED, Action.REOPEN): None,
+    (S.CLOSED, Action.PLAN): None,
     (S.CLOSED, Action.SUBMIT): None,
     (S.CLOSED, Action.CLOSE): None,
     (S.CLOSED, Action.RETURN): None,
     (S.CLOSED, Action.REOPEN): S.REOPENED,
+    (S.REOPENED, Action.PLAN): S.PLANNED,
     (S.REOPENED, Action.SUBMIT): S.SUBMITTED,
     (S.REOPENED, Action.CLOSE): None,
     (S.REOPENED, Action.RETURN): None,
@@ -79,17 +92,27 @@ def test_each_transition(state: RectificationState, action: Action) -> None:
 def request_for(action: Action, actor: Actor, due_date: str = "2026-06-30") -> Transition:
     body: dict[str, Any] = {"actor": actor}
     match action:
+        case Action.PLAN:
+            return FileRectificationPlan(**body, **PLAN)
         case Action.SUBMIT:
             return SubmitRectification(**body, summary="已整改", evidence=EVIDENCE)
         case Action.CLOSE:
-            return CloseRectification(**body)
+            return CloseRectification(**body, opinion="整改到位", approved_by="市五型办主任 张伟")
         case Action.RETURN:
             return ReturnRectification(**body, reason="证据不足")
         case Action.REOPEN:
             return ReopenRectification(**body, reason="问题反弹", due_date=due_date)
 
 
+PLAN: dict[str, Any] = {
+    "measures": ["增设自助服务终端", "高峰时段增开窗口"],
+    "responsible_leader": "副区长 李强",
+    "responsible_person": "政务服务中心主任 赵敏",
+    "milestones": [{"title": "终端到位", "due_date": "2026-06-25"}],
+}
+
 STARTS = {
+    Action.PLAN: S.OPEN,
     Action.SUBMIT: S.OPEN,
     Action.CLOSE: S.SUBMITTED,
     Action.RETURN: S.SUBMITTED,
@@ -98,37 +121,43 @@ STARTS = {
 
 
 @pytest.mark.parametrize("action", [Action.CLOSE, Action.RETURN, Action.REOPEN])
-def test_only_inspectors_verify_close_return_and_reopen(action: Action) -> None:
-    allowed = request_for(action, INSPECTOR)
-    assert transition_refusal(allowed, STARTS[action], "360102", TODAY) is None
-    for actor in (unit_actor("360102"), OFFICE):
-        refusal = transition_refusal(request_for(action, actor), STARTS[action], "360102", TODAY)
-        assert refusal is not None and refusal.code is RefusalCode.ACTOR_NOT_PERMITTED
+def test_only_inspectors_and_the_office_verify_close_return_and_reopen(action: Action) -> None:
+    for actor in (INSPECTOR, OFFICE):
+        allowed = request_for(action, actor)
+        assert transition_refusal(allowed, STARTS[action], "360102", TODAY, False) is None
+    refusal = transition_refusal(
+        request_for(action, unit_actor("360102")), STARTS[action], "360102", TODAY, False
+    )
+    assert refusal is not None and refusal.code is RefusalCode.ACTOR_NOT_PERMITTED
 
 
 def test_only_the_responsible_unit_submits_its_rectification() -> None:
     own = request_for(Action.SUBMIT, unit_actor("360102"))
-    assert transition_refusal(own, S.OPEN, "360102", TODAY) is None
+    assert transition_refusal(own, S.OPEN, "360102", TODAY, False) is None
     other = transition_refusal(
-        request_for(Action.SUBMIT, unit_actor("360103")), S.OPEN, "360102", TODAY
+        request_for(Action.SUBMIT, unit_actor("360103")), S.OPEN, "360102", TODAY, False
     )
     assert other is not None and other.code is RefusalCode.NOT_RESPONSIBLE_UNIT
     assert "360103" in other.detail
-    inspector = transition_refusal(request_for(Action.SUBMIT, INSPECTOR), S.OPEN, "360102", TODAY)
+    inspector = transition_refusal(
+        request_for(Action.SUBMIT, INSPECTOR), S.OPEN, "360102", TODAY, False
+    )
     assert inspector is not None and inspector.code is RefusalCode.ACTOR_NOT_PERMITTED
 
 
 def test_permission_is_checked_before_the_state() -> None:
-    refusal = transition_refusal(request_for(Action.CLOSE, unit_actor()), S.OPEN, "360102", TODAY)
+    refusal = transition_refusal(
+        request_for(Action.CLOSE, unit_actor()), S.OPEN, "360102", TODAY, False
+    )
     assert refusal is not None and refusal.code is RefusalCode.ACTOR_NOT_PERMITTED
 
 
 def test_a_new_deadline_cannot_be_in_the_past() -> None:
     past = request_for(Action.REOPEN, INSPECTOR, due_date="2026-06-14")
-    refusal = transition_refusal(past, S.CLOSED, "360102", TODAY)
+    refusal = transition_refusal(past, S.CLOSED, "360102", TODAY, False)
     assert refusal is not None and refusal.code is RefusalCode.DUE_DATE_PASSED
     today = request_for(Action.REOPEN, INSPECTOR, due_date="2026-06-15")
-    assert transition_refusal(today, S.CLOSED, "360102", TODAY) is None
+    assert transition_refusal(today, S.CLOSED, "360102", TODAY, False) is None
 
 
 @pytest.mark.parametrize(
@@ -224,3 +253,80 @@ def test_a_submission_needs_a_summary_and_evidence() -> None:
         SubmitRectification.model_validate(
             {"actor": unit_actor(), "summary": "", "evidence": EVIDENCE}
         )
+
+
+# ----------------------------------------------------------------------------- the plan stage
+
+
+def test_an_item_with_a_plan_stage_takes_the_plan_before_the_report() -> None:
+    unit = unit_actor("360102")
+    plan = request_for(Action.PLAN, unit)
+    report = request_for(Action.SUBMIT, unit)
+    assert transition_refusal(plan, S.OPEN, "360102", TODAY, True) is None
+    early = transition_refusal(report, S.OPEN, "360102", TODAY, True)
+    assert early is not None and early.code is RefusalCode.PLAN_REQUIRED
+    assert transition_refusal(report, S.PLANNED, "360102", TODAY, True) is None
+    # 反弹 restarts the loop: a new plan first.
+    again = transition_refusal(report, S.REOPENED, "360102", TODAY, True)
+    assert again is not None and again.code is RefusalCode.PLAN_REQUIRED
+    # 立行立改: no plan stage, straight to the report.
+    assert transition_refusal(report, S.OPEN, "360102", TODAY, False) is None
+    needless = transition_refusal(plan, S.OPEN, "360102", TODAY, False)
+    assert needless is not None and needless.code is RefusalCode.PLAN_NOT_REQUIRED
+
+
+@pytest.mark.parametrize(
+    ("changes", "missing"),
+    [
+        ({"measures": []}, "measures"),
+        ({"measures": ["  "]}, "measures"),
+        ({"responsible_leader": ""}, "responsible_leader"),
+        ({"responsible_person": " "}, "responsible_person"),
+    ],
+)
+def test_a_plan_needs_measures_and_both_responsible_people(
+    changes: dict[str, Any], missing: str
+) -> None:
+    plan = FileRectificationPlan(actor=unit_actor(), **(PLAN | changes))
+    refusal = transition_refusal(plan, S.OPEN, "360102", TODAY, True)
+    assert refusal is not None and refusal.code is RefusalCode.PLAN_INCOMPLETE
+    assert missing in refusal.detail
+
+
+@pytest.mark.parametrize(
+    ("changes", "missing"),
+    [({"opinion": ""}, "opinion"), ({"approved_by": " "}, "approved_by")],
+)
+def test_a_close_out_needs_a_written_opinion_and_its_approving_leader(
+    changes: dict[str, Any], missing: str
+) -> None:
+    body = {"opinion": "整改到位", "approved_by": "市五型办主任 张伟"} | changes
+    close = CloseRectification(actor=INSPECTOR, **body)
+    refusal = transition_refusal(close, S.SUBMITTED, "360102", TODAY, False)
+    assert refusal is not None and refusal.code is RefusalCode.CLOSE_OUT_INCOMPLETE
+    assert missing in refusal.detail
+
+
+def test_the_deadline_an_item_waits_on_follows_its_stage() -> None:
+    plan_due, due, check = date(2026, 6, 20), date(2026, 7, 15), date(2026, 7, 1)
+    assert current_deadline(S.OPEN, True, plan_due, due, None) == (
+        DeadlineItem.RECTIFICATION_PLAN,
+        plan_due,
+    )
+    assert current_deadline(S.OPEN, False, None, due, None) == (DeadlineItem.RECTIFICATION, due)
+    assert current_deadline(S.PLANNED, True, plan_due, due, None) == (
+        DeadlineItem.RECTIFICATION,
+        due,
+    )
+    assert current_deadline(S.SUBMITTED, True, plan_due, due, check) == (
+        DeadlineItem.VERIFICATION,
+        check,
+    )
+    assert current_deadline(S.CLOSED, True, plan_due, due, check) is None
+
+
+def test_a_finding_without_a_source_or_category_is_an_immediate_supervision_item() -> None:
+    request = finding()
+    assert request.source is FindingSource.SUPERVISION
+    assert request.rectification_category is RectificationCategory.IMMEDIATE
+    assert finding(due_date=None).due_date is None  # the rules give the default

@@ -46,14 +46,15 @@ def test_csv_has_a_bom_chinese_headers_and_beijing_times() -> None:
     assert rows[0] == ["问题编号", "整改期限", "销号时间", "是否逾期", "线索"]
     assert rows[1] == [
         "F-1",
-        "2026-03-20",
-        "2026-03-20 00:30:00",
+        "2026年3月20日",
+        "2026年3月20日 00:30",
         "否",
         "public_request:R-1; deadline_missed:abc",
     ]
-    assert rows[2] == ["F-2, 含逗号", "2026-04-01", "", "是", ""]
+    assert rows[2] == ["F-2, 含逗号", "2026年4月1日", "", "是", ""]
     english = list(csv.reader(io.StringIO(to_csv(COLUMNS, ROWS, "en").decode("utf-8-sig"))))
     assert english[0] == ["Finding", "Due date", "Closed at", "Overdue", "Clues"]
+    assert english[1][1:3] == ["2026-03-20", "2026-03-20 00:30:00"]
 
 
 def test_xlsx_holds_typed_cells_under_a_header() -> None:
@@ -64,6 +65,7 @@ def test_xlsx_holds_typed_cells_under_a_header() -> None:
     assert values[1][0] == "F-1"
     assert values[1][1] == datetime(2026, 3, 20)  # a real date cell
     assert values[1][2] == datetime(2026, 3, 20, 0, 30)
+    assert sheet["B2"].number_format == 'yyyy"年"m"月"d"日"'
     assert values[2][2] is None and values[2][3] == "是"
     assert sheet["A1"].font.bold
 

@@ -9,7 +9,9 @@ from contracts.measures import AssignmentRole
 from services.measures.domain.assignments import (
     CreateAssignment,
     CreateObligations,
+    declared_obligation,
     obligation_request,
+    obligation_units,
     plan_assignment,
 )
 from services.measures.domain.calendar import shipped_calendar_years, working_calendar
@@ -156,10 +158,11 @@ def test_standard_obligations_generate_their_occurrences() -> None:
         CreateObligations(
             year=2026, kind=ObligationKind.WEEKLY_FEATURE_REPORT, created_by="office"
         ),
-        "360102",
+        "dept-media",
+        CATALOGUE,
     )
     planned = plan_assignment(weekly, CATALOGUE, UNITS, CALENDAR, date(2026, 1, 1))
-    assert weekly.assignment_id == "weekly_feature_report.2026.360102"
+    assert weekly.assignment_id == "weekly_feature_report.2026.dept-media"
     assert (planned.item.code, planned.recurrence, planned.roll) == (
         "G3-T1",
         "weekly_feature_report",
@@ -186,3 +189,47 @@ def test_a_custom_rule_is_kept_with_its_roll() -> None:
     )
     assert (planned.recurrence, planned.rule) == ("custom", "FREQ=MONTHLY;BYMONTHDAY=15")
     assert planned.milestones[1].due_date == date(2026, 2, 24)  # 15 Feb: Spring Festival
+
+
+def carriers(kind: ObligationKind, units: tuple[str, ...] = (), leads: tuple[str, ...] = ()) -> Any:
+    request = CreateObligations(year=2026, kind=kind, units=units, created_by="office")
+    return obligation_units(request, declared_obligation(CATALOGUE, request), UNITS, leads)
+
+
+def test_each_obligation_falls_on_the_units_the_catalogue_names() -> None:
+    # G3: the city's media and the office publish the weekly feature report, no one else.
+    assert carriers(ObligationKind.WEEKLY_FEATURE_REPORT) == ("office", "dept-media")
+    # G1 and G4: every responsible unit, never the office.
+    every_unit = carriers(ObligationKind.ANNUAL_REPORT)
+    assert "office" not in every_unit and len(every_unit) == len(UNITS.units) - 1
+    assert carriers(ObligationKind.ANNUAL_PLAN) == every_unit
+    # M10's half-yearly round: the units leading M10 that year.
+    assert carriers(ObligationKind.HALF_YEARLY_BOTTLENECK_ROUND, leads=("dept-fgw",)) == (
+        "dept-fgw",
+    )
+    with pytest.raises(Refused) as caught:
+        carriers(ObligationKind.WEEKLY_FEATURE_REPORT, units=("360102",))
+    assert caught.value.code is Code.NOT_OBLIGATION_CARRIER
+
+
+def test_the_office_carries_only_what_the_catalogue_names_it_for() -> None:
+    weekly = obligation_request(
+        CreateObligations(year=2026, kind=ObligationKind.WEEKLY_FEATURE_REPORT, created_by="o"),
+        "office",
+        CATALOGUE,
+    )
+    assert plan_assignment(weekly, CATALOGUE, UNITS, CALENDAR, TODAY).request.lead_unit == "office"
+    annual = CreateAssignment.model_validate(
+        weekly.model_dump() | {"recurrence": {"kind": ObligationKind.ANNUAL_REPORT}}
+    )
+    with pytest.raises(Refused) as caught:
+        plan_assignment(annual, CATALOGUE, UNITS, CALENDAR, TODAY)
+    assert caught.value.code is Code.UNIT_NOT_ASSIGNABLE
+
+
+def test_aspirations_are_never_obligations() -> None:
+    """争取/力争 goals (M04, M06, M09, M12's city-level goals) earn bonuses; nobody owes them."""
+    aspirations = {t.code for m in CATALOGUE.measures for t in m.targets if t.aspiration}
+    assert {"M04-T1", "M06-T1", "M09-T1", "M12-T4", "M12-T5", "M12-T6"} <= aspirations
+    declared = {t.code for m in CATALOGUE.measures for t in m.targets if t.obligation}
+    assert declared == {"G1-T1", "G3-T1", "G4-T7", "M10-T1"}

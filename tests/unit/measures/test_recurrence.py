@@ -64,7 +64,7 @@ def test_half_yearly_round_and_annual_obligations() -> None:
     assert dues(ObligationKind.ANNUAL_PLAN) == {"2026-03-31": date(2026, 3, 31)}
     assert dues(ObligationKind.ANNUAL_REPORT) == {"2026-12-31": date(2026, 12, 31)}
     # 2027 has no calendar yet: weekends only. 31 December 2027 is a Friday.
-    assert dues(ObligationKind.NATIONAL_RECOGNITION, 2027) == {"2027-12-31": date(2027, 12, 31)}
+    assert dues(ObligationKind.ANNUAL_REPORT, 2027) == {"2027-12-31": date(2027, 12, 31)}
 
 
 def test_period_end_deadlines_move_back_fixed_dates_move_forward() -> None:

@@ -491,3 +491,42 @@ def test_lists_never_hold_a_whole_group_and_the_quota_holds(group: list[Standing
     best = [r for r in ranked if r.grade == "excellent"]
     tied_at_quota = sum(1 for r in ranked if r.tied)
     assert len(best) <= len(group) * 30 // 100 + tied_at_quota
+
+
+def test_listings_interviews_and_accountability_cost_points() -> None:
+    from contracts.inspections import AccountabilityForm, AccountabilityRecorded, InterviewRecorded
+
+    held = date(2026, 5, 6)
+    interview = InterviewRecorded(
+        interview_id="Y-1",
+        unit=UNIT,
+        held_on=held,
+        interviewer="市“五型”办主任",
+        interviewees=["区长"],
+        reason="任务逾期未完成",
+        outcome="限期整改",
+        recorded_by="office",
+    )
+    decision = AccountabilityRecorded(
+        decision_id="W-1",
+        unit=UNIT,
+        persons=["张某"],
+        form=AccountabilityForm.ADMONISHMENT,
+        reason="整改不力",
+        document="洪纪〔2026〕3号",
+        decided_on=held,
+        recorded_by="office",
+    )
+    work = [plan(D1, date(2026, 5, 20)), done("m1", D1, D1), done("m2", date(2026, 5, 20), D1)]
+    plain = card(*work)
+    held_to_account = card(
+        *work,
+        wrap(interview, subject=UNIT, source="i", id="y1", time=at(held)),
+        wrap(decision, subject=UNIT, source="i", id="w1", time=at(held)),
+    )
+    assert plain.total is not None and held_to_account.total is not None
+    assert held_to_account.total == plain.total - 5  # 约谈 2 + 诫勉谈话 3
+    rules = {
+        li.rule: li.items[0].title for li in held_to_account.line_items if li.effect == "deduction"
+    }
+    assert rules == {"interview": "任务逾期未完成", "accountability": "整改不力"}

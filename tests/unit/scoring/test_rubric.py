@@ -64,7 +64,7 @@ def test_formulas_that_reference_missing_inputs_attributes_or_types() -> None:
     assert errors[1].startswith("indicators[5] (finding).fallback_type: unknown type 'honest'")
     assert errors[2].startswith(
         "indicators[8] (rectification_reopened): input 'rectification_repeated' is not a "
-        "scoring input; known: ['achievement', "
+        "scoring input; known: ['accountability', "
     )
     assert errors[3].startswith(
         "indicators[9] (suggestion_overdue).where.item_type: ['petition'] not among the values"

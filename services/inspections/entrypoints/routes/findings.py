@@ -9,7 +9,9 @@ from contracts.inspections import ClueKind
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Finding, Inspection
 from services.inspections.domain.findings import (
+    FINDING_ITEMS,
     CloseRectification,
+    FileRectificationPlan,
     RaiseFinding,
     ReopenRectification,
     ReturnRectification,
@@ -49,15 +51,22 @@ async def finding_views(
     session: AsyncSession, rows: list[Finding], ctx: Context, now: datetime
 ) -> list[FindingView]:
     inspections = await repository.inspections_by_pk(session, (r.inspection_pk for r in rows))
+    listed = await repository.listed_items(session, FINDING_ITEMS, (r.finding_id for r in rows))
     today = local_date(now)
-    return [FindingView.of(r, inspections[r.inspection_pk], ctx.reference, today) for r in rows]
+    return [
+        FindingView.of(
+            r, inspections[r.inspection_pk], ctx.reference, today, r.finding_id in listed
+        )
+        for r in rows
+    ]
 
 
 async def finding_detail(session: AsyncSession, row: Finding, ctx: Context) -> FindingDetail:
     assert row.id is not None
     inspection = await session.get(Inspection, row.inspection_pk)
     assert inspection is not None
-    view = FindingView.of(row, inspection, ctx.reference, local_date(ctx.clock()))
+    listed = await repository.listed_items(session, FINDING_ITEMS, [row.finding_id])
+    view = FindingView.of(row, inspection, ctx.reference, local_date(ctx.clock()), bool(listed))
     submissions = [SubmissionView.of(s) for s in await repository.submissions_of(session, row.id)]
     return FindingDetail(**view.model_dump(), submissions=submissions)
 
@@ -240,6 +249,19 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         return await command(runtime, work)
 
     @api.post(
+        "/findings/{finding_id}/plan",
+        responses=PROBLEMS,
+        tags=["rectification"],
+        summary="The responsible unit files its 整改方案: measures, leader, person, milestones",
+    )
+    async def file_plan(
+        finding_id: ItemIdPath,
+        request: FileRectificationPlan,
+        who: Principal = allow(Role.UNIT_REPORTER),
+    ) -> FindingDetail:
+        return await step(finding_id, request, who)
+
+    @api.post(
         "/findings/{finding_id}/submissions",
         responses=PROBLEMS,
         tags=["rectification"],
@@ -256,12 +278,12 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         "/findings/{finding_id}/close",
         responses=PROBLEMS,
         tags=["rectification"],
-        summary="The inspector verifies the rectification and closes the item out (销号)",
+        summary="验收 passed with a written opinion, 销号 approved by a named leader",
     )
     async def close(
         finding_id: ItemIdPath,
         request: CloseRectification,
-        who: Principal = allow(Role.INSPECTOR),
+        who: Principal = allow(Role.INSPECTOR, Role.OFFICE_ADMIN),
     ) -> FindingDetail:
         return await step(finding_id, request, who)
 
@@ -269,12 +291,12 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         "/findings/{finding_id}/return",
         responses=PROBLEMS,
         tags=["rectification"],
-        summary="The inspector sends the rectification back, optionally with a new deadline",
+        summary="验收 not passed: the opinion says why; optionally a new deadline",
     )
     async def send_back(
         finding_id: ItemIdPath,
         request: ReturnRectification,
-        who: Principal = allow(Role.INSPECTOR),
+        who: Principal = allow(Role.INSPECTOR, Role.OFFICE_ADMIN),
     ) -> FindingDetail:
         return await step(finding_id, request, who)
 
@@ -282,11 +304,11 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         "/findings/{finding_id}/reopen",
         responses=PROBLEMS,
         tags=["rectification"],
-        summary="The inspector reopens a closed item with a new deadline",
+        summary="反弹: reopen a closed item with a new deadline; the loop restarts",
     )
     async def reopen(
         finding_id: ItemIdPath,
         request: ReopenRectification,
-        who: Principal = allow(Role.INSPECTOR),
+        who: Principal = allow(Role.INSPECTOR, Role.OFFICE_ADMIN),
     ) -> FindingDetail:
         return await step(finding_id, request, who)

@@ -3,16 +3,17 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.common import Day
 from contracts.envelope import UNIT_CODE_PATTERN
-from contracts.inspections import ITEM_ID_PATTERN, FiveType, Severity
+from contracts.inspections import ITEM_ID_PATTERN, FindingSource, FiveType, Severity
 from contracts.reasons import Reason
 from services.inspections.adapters import export, repository
 from services.inspections.adapters import ledger as ledger_queries
 from services.inspections.adapters.ledger import LedgerFilter
 from services.inspections.adapters.tables import Finding, Inspection
-from services.inspections.domain.findings import RectificationState
+from services.inspections.domain.findings import FINDING_ITEMS, RectificationState
 from services.inspections.domain.refusals import Refusal, RefusalCode
 from services.inspections.entrypoints.common import (
     PROBLEMS,
@@ -38,22 +39,31 @@ LEDGER_COLUMNS = (
     export.Column("inspection_id", "督查编号", "Inspection"),
     export.Column("inspection_title", "督查名称", "Inspection title"),
     export.Column("inspection_kind_name", "督查方式", "Inspection kind"),
+    export.Column("source_name", "问题来源", "Source"),
     export.Column("unit", "单位代码", "Unit code"),
     export.Column("unit_name", "责任单位", "Responsible unit"),
     export.Column("title", "问题", "Finding title"),
     export.Column("description", "问题描述", "Description"),
-    export.Column("severity_name", "严重程度", "Severity"),
+    export.Column("severity_name", "问题等级", "Severity"),
     export.Column("measure_code", "举措编号", "Measure"),
     export.Column("measure_title", "所属举措", "Measure title"),
     export.Column("measure_type_name", "所属类型", "Type"),
-    export.Column("due_date", "整改期限", "Due date"),
-    export.Column("state_name", "整改状态", "State"),
+    export.Column("rectification_category_name", "整改类别", "Deadline category"),
+    export.Column("responsible_leader", "责任领导", "Responsible leader"),
+    export.Column("responsible_person", "责任人", "Responsible person"),
+    export.Column("plan_measures", "整改措施", "Rectification measures"),
+    export.Column("plan_due_date", "方案报送时限", "Plan due"),
+    export.Column("due_date", "整改时限", "Due date"),
+    export.Column("progress", "整改进度", "Progress"),
     export.Column("overdue", "是否逾期", "Overdue"),
+    export.Column("listed", "挂牌督办", "Listed supervision"),
     export.Column("raised_at", "发现时间", "Raised at"),
     export.Column("submission_count", "提交次数", "Submissions"),
     export.Column("return_count", "退回次数", "Returns"),
-    export.Column("reopen_count", "重新整改次数", "Reopenings"),
+    export.Column("reopen_count", "反弹次数", "Reopenings"),
     export.Column("last_submitted_at", "最近提交时间", "Last submitted at"),
+    export.Column("verification_opinion", "验收意见", "Verification opinion"),
+    export.Column("approved_by", "销号审批领导", "Close-out approved by"),
     export.Column("closed_at", "销号时间", "Closed at"),
     export.Column("closed_on_time", "是否按期整改", "Rectified on time"),
     export.Column("clues", "线索", "Clues"),
@@ -68,6 +78,7 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
         peer_group: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]*$")] = None,
         state: Annotated[list[RectificationState] | None, Query()] = None,
         severity: Severity | None = None,
+        source: FindingSource | None = None,
         measure_type: FiveType | None = None,
         measure_code: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")] = None,
         inspection_id: Annotated[str | None, Query(pattern=ITEM_ID_PATTERN)] = None,
@@ -91,6 +102,7 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
             units=units,
             states=[s.value for s in state] if state else None,
             severity=severity.value if severity else None,
+            source=source.value if source else None,
             measure_type=measure_type.value if measure_type else None,
             measure_code=measure_code,
             inspection_id=inspection_id,
@@ -104,7 +116,7 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
     async def page(where: LedgerFilter, limit: int, offset: int) -> LedgerPage:
         async with runtime.db.session() as session:
             total, rows = await ledger_queries.ledger(session, where, limit, offset)
-            items = _views(rows, where, ctx)
+            items = await _views(session, rows, where, ctx)
         return LedgerPage(total=total, limit=limit, offset=offset, items=items)
 
     @api.get(
@@ -134,7 +146,7 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
                 raise problem(
                     Refusal(RefusalCode.EXPORT_TOO_LARGE, f"{total} rows, limit {export_max_rows}")
                 )
-        items = _views(rows, where, ctx)
+            items = await _views(session, rows, where, ctx)
         records = [item.export_row() for item in items]
         return download(
             LEDGER_COLUMNS,
@@ -175,7 +187,17 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
     @api.get("/journal", summary="The journal of every change, oldest first, after a cursor")
     async def journal(
         entity_type: Annotated[
-            Literal["inspection", "finding", "public_request", "supervisor", "suggestion"] | None,
+            Literal[
+                "inspection",
+                "finding",
+                "public_request",
+                "supervisor",
+                "suggestion",
+                "listing",
+                "interview",
+                "accountability",
+            ]
+            | None,
             Query(),
         ] = None,
         entity_id: Annotated[str | None, Query(pattern=ITEM_ID_PATTERN)] = None,
@@ -193,7 +215,10 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
     return api
 
 
-def _views(
-    rows: list[tuple[Finding, Inspection]], where: LedgerFilter, ctx: Context
+async def _views(
+    session: AsyncSession, rows: list[tuple[Finding, Inspection]], where: LedgerFilter, ctx: Context
 ) -> list[FindingView]:
-    return [FindingView.of(f, i, ctx.reference, where.today) for f, i in rows]
+    listed = await repository.listed_items(session, FINDING_ITEMS, (f.finding_id for f, _ in rows))
+    return [
+        FindingView.of(f, i, ctx.reference, where.today, f.finding_id in listed) for f, i in rows
+    ]
