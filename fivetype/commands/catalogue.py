@@ -4,20 +4,17 @@ HTTP API (the service owns the data and publishes the changes); `validate` works
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
 from fivetype import exits
-from fivetype.apiclient import call, client
-from services.measures.domain.documents import (
-    DocumentError,
-    Format,
-    read_catalogue,
-    read_units,
-)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from services.measures.domain.documents import Format
 
 app = typer.Typer(
     help="The measure catalogue and the unit directory (举措清单与责任单位).",
@@ -25,13 +22,13 @@ app = typer.Typer(
 )
 console = Console()
 
-FORMATS: tuple[str, ...] = get_args(Format)
 MEDIA = {
     "json": "application/json",
     "yaml": "application/yaml",
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+FORMATS: tuple[str, ...] = tuple(MEDIA)  # the documents module's Format, without loading it
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".csv": "csv", ".xlsx": "xlsx"}
 
 ServiceUrl = Annotated[
@@ -42,7 +39,7 @@ File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True
 DEFAULT_URL = os.environ.get("FIVETYPE_MEASURES_URL", "http://127.0.0.1:8101")
 
 
-def _format_of(path: Path) -> Format:
+def _format_of(path: Path) -> "Format":
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         console.print(f"[red]{path.name}: use one of {', '.join(SUFFIXES)}[/]")
@@ -50,14 +47,16 @@ def _format_of(path: Path) -> Format:
     return fmt  # type: ignore[return-value]
 
 
-def _checked_format(fmt: str) -> Format:
+def _checked_format(fmt: str) -> "Format":
     if fmt not in FORMATS:
         console.print(f"[red]format {fmt!r}: use one of {', '.join(FORMATS)}[/]")
         raise typer.Exit(exits.USAGE)
     return fmt  # type: ignore[return-value]
 
 
-def _call(method: str, url: str, path: str, **kwargs: Any) -> httpx.Response:
+def _call(method: str, url: str, path: str, **kwargs: Any) -> "httpx.Response":
+    from fivetype.apiclient import call, client
+
     with client(url) as http:
         return call(http, method, path, **kwargs)
 
@@ -81,6 +80,8 @@ def validate(
     path: File, units: bool = typer.Option(False, help="The file is a unit directory.")
 ) -> None:
     """Check a catalogue (or unit directory) file without importing it."""
+    from services.measures.domain.documents import DocumentError, read_catalogue, read_units
+
     fmt = _format_of(path)
     try:
         if units:

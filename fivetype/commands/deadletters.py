@@ -10,18 +10,21 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg
-from nats.js.errors import NotFoundError
 from rich.console import Console
 from rich.table import Table
 
-from contracts import streams, subjects
+from contracts import streams
 from fivetype import exits
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
+from fivetype.commands._tables import Column, add_row, moment, table
+from fivetype.lang import Lang, Wide, say
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+    from nats.js.api import RawStreamMsg
 
 app = typer.Typer(help="Messages a consumer could not process.", no_args_is_help=True)
 console = Console()
@@ -42,7 +45,7 @@ class DeadLetter:
     data: bytes
 
     @classmethod
-    def of(cls, raw: RawStreamMsg) -> "DeadLetter":
+    def of(cls, raw: "RawStreamMsg") -> "DeadLetter":
         headers = raw.headers or {}
         return cls(
             sequence=raw.seq or 0,
@@ -66,7 +69,7 @@ class DeadLetter:
 
 
 def _with_jetstream(
-    url: str | None, nkey_file: NkeyFile, work: Callable[[JetStreamContext], Awaitable[T]]
+    url: str | None, nkey_file: NkeyFile, work: Callable[["JetStreamContext"], Awaitable[T]]
 ) -> T:
     async def run() -> T:
         async with connection(url, nkey_file) as nc:
@@ -75,8 +78,12 @@ def _with_jetstream(
     return asyncio.run(run())
 
 
-async def _letters(js: JetStreamContext, consumer: str | None, limit: int) -> list[DeadLetter]:
+async def _letters(js: "JetStreamContext", consumer: str | None, limit: int) -> list[DeadLetter]:
     """Oldest first, walking the stream by subject."""
+    from nats.js.errors import NotFoundError
+
+    from contracts import subjects
+
     subject = subjects.dead_letter(consumer or "*")
     found: list[DeadLetter] = []
     sequence = (await js.stream_info(DLQ)).state.first_seq
@@ -90,7 +97,9 @@ async def _letters(js: JetStreamContext, consumer: str | None, limit: int) -> li
     return found
 
 
-async def _letter(js: JetStreamContext, sequence: int) -> DeadLetter | None:
+async def _letter(js: "JetStreamContext", sequence: int) -> DeadLetter | None:
+    from nats.js.errors import NotFoundError
+
     try:
         return DeadLetter.of(await js.get_msg(DLQ, seq=sequence))
     except NotFoundError:
@@ -104,27 +113,38 @@ def list_letters(
     consumer: Consumer = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    lang: Lang = None,
+    wide: Wide = False,
 ) -> None:
     """List dead letters, oldest first."""
+    assert lang is not None  # the option's callback chose one
     letters = _with_jetstream(nats_url, nkey_file, lambda js: _letters(js, consumer, limit))
     if as_json:
         for letter in letters:
             print(json.dumps(letter.summary(), ensure_ascii=False))
         return
-    table = Table(title=f"{len(letters)} dead letter(s)")
-    for column in ("seq", "time", "consumer", "reason", "subject", "detail"):
-        table.add_column(column)
+    console.print(letters_table(letters, lang, wide))
+
+
+LETTER_COLUMNS = [
+    Column("序号", "seq", justify="right"),
+    Column("时间", "time"),
+    Column("消费者", "consumer"),
+    Column("原因", "reason"),
+    Column("原主题", "subject", wide_only=True),
+    Column("说明", "detail", ellipsis=True),
+]
+
+
+def letters_table(letters: list[DeadLetter], lang: str, wide: bool) -> Table:
+    """At 80 columns: the sequence, when, whose and why, with the detail cut to one line
+    (`show SEQ`, `--wide` or `--json` give it whole)."""
+    title = say(lang, f"死信 {len(letters)} 条", f"{len(letters)} dead letter(s)")
+    result, shown = table(title, LETTER_COLUMNS, lang, wide)
     for letter in letters:
-        when = letter.time.strftime("%Y-%m-%d %H:%M:%S") if letter.time else ""
-        table.add_row(
-            str(letter.sequence),
-            when,
-            letter.consumer,
-            letter.reason,
-            letter.original_subject,
-            letter.detail[:80],
-        )
-    console.print(table)
+        cells = (str(letter.sequence), moment(letter.time, lang), letter.consumer)
+        add_row(result, shown, *cells, letter.reason, letter.original_subject, letter.detail)
+    return result
 
 
 @app.command()
@@ -144,7 +164,7 @@ def show(
     console.print(letter.data.decode("utf-8", errors="replace"), markup=False)
 
 
-async def _replay(js: JetStreamContext, letters: list[DeadLetter]) -> int:
+async def _replay(js: "JetStreamContext", letters: list[DeadLetter]) -> int:
     for letter in letters:
         # The id makes a repeated replay of the same dead letter collapse in JetStream.
         await js.publish(
@@ -171,7 +191,7 @@ def replay(
         console.print("[red]name sequence numbers or pass --all[/]")
         raise typer.Exit(exits.USAGE)
 
-    async def work(js: JetStreamContext) -> int:
+    async def work(js: "JetStreamContext") -> int:
         if all_:
             letters = await _letters(js, consumer, 100_000)
         else:

@@ -6,27 +6,31 @@ unreachable."""
 import asyncio
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import DeliverPolicy
-from pydantic import ValidationError
-from rich.console import Console
 
-from contracts import subjects
-from contracts.envelope import Envelope, fact_id, new_id, utcnow, wrap
-from contracts.measures import ProgressReported, ReportProgress
 from fivetype import exits, state
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
 from fivetype.commands._options import DATA_DIR, DataDir
 
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+
+    from contracts.envelope import Envelope
+    from contracts.measures import ReportProgress
+
 app = typer.Typer(help="Publish a test command and wait for the answer.", no_args_is_help=True)
-console = Console()
 
 
-def _command(unit: str, fields: dict[str, Any]) -> Envelope[ReportProgress]:
+def _command(unit: str, fields: dict[str, Any]) -> "Envelope[ReportProgress]":
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from contracts.envelope import wrap
+    from contracts.measures import ReportProgress
+
+    console = Console()
     try:
         report = ReportProgress.model_validate({"unit": unit, **fields})
     except ValidationError as exc:
@@ -35,8 +39,15 @@ def _command(unit: str, fields: dict[str, Any]) -> Envelope[ReportProgress]:
     return wrap(report, subject=unit, source=f"unit/{unit}")
 
 
-async def _answer(nc: Client, command: Envelope[ReportProgress], wait: float) -> dict[str, Any]:
+async def _answer(nc: "Client", command: "Envelope[ReportProgress]", wait: float) -> dict[str, Any]:
     """Listen for the fact or the rejection from before publishing, so neither is missed."""
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.api import DeliverPolicy
+
+    from contracts import subjects
+    from contracts.envelope import fact_id
+    from contracts.measures import ProgressReported, ReportProgress
+
     js = nc.jetstream()
     unit, report_id = command.data.unit, command.data.report_id
     reported = await js.subscribe(
@@ -85,6 +96,12 @@ def progress(
     data_dir: DataDir = DATA_DIR,
 ) -> None:
     """Report progress over NATS intake, as a unit's system does."""
+    from rich.console import Console
+
+    from contracts.envelope import new_id, utcnow
+    from contracts.measures import ProgressReported
+
+    console = Console()
     fields = {
         "report_id": report_id or f"emit-{new_id()[:8]}",
         "measure_code": measure,

@@ -3,6 +3,7 @@ data and its import/export, assignments and obligations, intake over HTTP and NA
 change requests, recognitions, status and the ledger. The service's clock is fixed at
 2026-11-26 10:00 in Nanchang. Each test works on its own units, so they share one service."""
 
+import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -729,12 +730,24 @@ def test_missed_deadlines_show_in_the_overdue_list_and_the_ledger(service: Measu
         red = client.get("/v1/status", params={"unit": "nc-etdz", "light": "red"}).json()
         assert red["assignments"][0]["status"]["overdue"] == ["m1"]
         ledger = client.get("/v1/ledger/export", params={"unit": "nc-etdz", "format": "csv"})
-        lines = ledger.content.decode("utf-8-sig").splitlines()
-        assert lines[0].startswith("assignment_id,year,measure_code")
-        assert [line.split(",")[8] for line in lines[1:]] == ["m1", "m2"]
-        assert all(",red," in line for line in lines[1:])
+        rows = list(csv.DictReader(io.StringIO(ledger.content.decode("utf-8-sig"))))
+        assert list(rows[0])[:4] == ["交办任务编号", "年度", "举措编号", "举措名称"]
+        assert [r["节点编号"] for r in rows] == ["m1", "m2"]
+        assert {r["进度状态"] for r in rows} == {"红灯"}
+        assert {r["牵头单位"] for r in rows} == {"南昌经济技术开发区"}
+        assert [r["限办日期"] for r in rows] == ["2026年11月13日", "2026年11月30日"]
+        english = client.get(
+            "/v1/ledger/export",
+            params={"unit": "nc-etdz", "format": "csv"},
+            headers={"accept-language": "en"},
+        )
+        assert english.text.lstrip("\ufeff").startswith("Assignment,Year,Measure,Measure title")
+        assert ",red," in english.text and "2026-11-13" in english.text
         workbook = client.get("/v1/ledger/export", params={"unit": "nc-etdz"})
         assert workbook.headers["content-type"] == XLSX
+        sheet = load_workbook(io.BytesIO(workbook.content)).active
+        assert sheet is not None and sheet.title == "任务台账"
+        assert [c.value for c in sheet[1]][:2] == ["交办任务编号", "年度"]
     missed = eventually(lambda: events(nats_url, DeadlineMissed, "nc-etdz"))
     assert [(e["data"]["item_type"], e["data"]["due_date"]) for e in missed] == [
         ("milestone", "2026-11-13")
