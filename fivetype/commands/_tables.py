@@ -8,7 +8,6 @@ from datetime import date, datetime
 from rich.table import Table
 
 from fivetype.lang import say
-from services.runtime.workdays import PROGRAMME_TZ, chinese_date
 
 
 @dataclass(frozen=True)
@@ -17,8 +16,9 @@ class Column:
     en: str
     wide_only: bool = False  # shown with --wide only
     max_width: int | None = None  # a longer value wraps (a cell of free text)
-    ellipsis: bool = False  # one line, cut with "…" (the whole text is in --wide or --json)
+    ellipsis: bool = False  # one line, cut with "…" (--wide shows it whole)
     justify: str = "left"
+    whole: bool = False  # never wrapped (a code or an address the column must show whole)
 
 
 def table(title: str, columns: list[Column], lang: str, wide: bool) -> tuple[Table, list[bool]]:
@@ -32,7 +32,7 @@ def table(title: str, columns: list[Column], lang: str, wide: bool) -> tuple[Tab
         result.add_column(
             say(lang, column.zh, column.en),
             max_width=None if wide else column.max_width,
-            no_wrap=cut,
+            no_wrap=cut or column.whole,
             overflow="ellipsis" if cut else "fold",
             justify=column.justify,  # type: ignore[arg-type]
         )
@@ -45,6 +45,8 @@ def add_row(target: Table, shown: list[bool], *cells: str) -> None:
 
 def day(iso: str | None, lang: str) -> str:
     """An ISO date (or date-time) as the reader writes it: 2026年4月11日 or 2026-04-11."""
+    from services.runtime.workdays import chinese_date
+
     if not iso:
         return ""
     value = date.fromisoformat(iso[:10])
@@ -53,6 +55,8 @@ def day(iso: str | None, lang: str) -> str:
 
 def moment(value: datetime | None, lang: str) -> str:
     """An instant in China time, short: 4月11日 09:30 or 04-11 09:30."""
+    from services.runtime.workdays import PROGRAMME_TZ
+
     if value is None:
         return ""
     local = value.astimezone(PROGRAMME_TZ)

@@ -127,23 +127,28 @@ def list_letters(
 
 
 LETTER_COLUMNS = [
-    Column("序号", "seq", justify="right"),
-    Column("时间", "time"),
-    Column("消费者", "consumer"),
-    Column("原因", "reason"),
+    Column("序号/时间", "seq/time"),
+    Column("消费者", "consumer", max_width=16),
+    Column("原因", "reason", max_width=18),
     Column("原主题", "subject", wide_only=True),
-    Column("说明", "detail", ellipsis=True),
+    Column("说明", "detail"),
 ]
+DETAIL_CUT = 30  # characters of the detail shown at 80 columns: two lines of its column
 
 
 def letters_table(letters: list[DeadLetter], lang: str, wide: bool) -> Table:
-    """At 80 columns: the sequence, when, whose and why, with the detail cut to one line
-    (`show SEQ`, `--wide` or `--json` give it whole)."""
+    """At 80 columns: which, when, whose and why, with the detail cut to two lines (`show
+    SEQ`, `--wide` or `--json` give it whole)."""
     title = say(lang, f"死信 {len(letters)} 条", f"{len(letters)} dead letter(s)")
     result, shown = table(title, LETTER_COLUMNS, lang, wide)
     for letter in letters:
-        cells = (str(letter.sequence), moment(letter.time, lang), letter.consumer)
-        add_row(result, shown, *cells, letter.reason, letter.original_subject, letter.detail)
+        detail = letter.detail
+        if not wide and len(detail) > DETAIL_CUT:
+            detail = detail[: DETAIL_CUT - 1] + "…"
+        which = f"{letter.sequence}\n{moment(letter.time, lang)}"
+        add_row(
+            result, shown, which, letter.consumer, letter.reason, letter.original_subject, detail
+        )
     return result
 
 

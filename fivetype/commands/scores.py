@@ -101,7 +101,7 @@ def types_table(document: dict[str, Any], lang: str, wide: bool) -> Table:
 
 
 LINE_COLUMNS = [
-    Column("考核项目", "rule", max_width=24),
+    Column("考核项目", "rule", max_width=30),
     Column("类型", "type", wide_only=True),
     Column("分值", "points", justify="right"),
     Column("计分说明", "explanation"),
@@ -135,8 +135,8 @@ ITEM_KINDS = {
 def items_table(item: dict[str, Any], lang: str, wide: bool) -> Table:
     """The tasks, findings or requests behind one line item (when scoring names them)."""
     columns = [
-        Column("举措", "measure", max_width=22),
-        Column("事项", "item"),
+        Column("举措", "measure", max_width=26, ellipsis=True),
+        Column("事项", "item", max_width=40),
         Column("限办日期", "due date"),
         Column("类别", "kind", wide_only=True),
     ]
@@ -261,7 +261,7 @@ def _rebuild_with_bar(
     )
 
     from fivetype.commands._nats import connect_options
-    from services.scoring.handlers.rebuild import rebuild
+    from services.scoring.handlers.rebuild import Rebuilt, rebuild
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:

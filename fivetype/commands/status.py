@@ -108,12 +108,12 @@ def _attach(statuses: list[ServiceStatus], consumers: dict[str, ConsumerStatus])
 
 
 SERVICE_COLUMNS = [
-    Column("服务", "service"),
-    Column("地址", "URL"),
+    Column("服务", "service", whole=True),
+    Column("地址", "URL", whole=True),
     Column("状态", "state", max_width=24),
     Column("待发", "outbox", justify="right"),
     Column("积压", "lag", justify="right"),
-    Column("死信", "dead letters", justify="right"),
+    Column("死信", "dead", justify="right"),
 ]
 
 
@@ -122,7 +122,8 @@ def _health(s: ServiceStatus, lang: str) -> str:
         return f"[red]{say(lang, '无法连接', 'unreachable')}[/]"
     if s.ready:
         return f"[green]{say(lang, '就绪', 'ready')}[/]"
-    return f"[red]{say(lang, '未就绪', 'not ready')}: {', '.join(s.failing)}[/]"
+    failing = ",".join(s.failing)
+    return f"[red]{say(lang, f'未就绪：{failing}', f'not ready: {failing}')}[/]"
 
 
 def service_table(statuses: list[ServiceStatus], lang: str, wide: bool) -> Table:
@@ -130,7 +131,8 @@ def service_table(statuses: list[ServiceStatus], lang: str, wide: bool) -> Table
     for s in statuses:
         lag = sum(c.lag for c in s.consumers.values())
         dead = sum(c.dead_letters for c in s.consumers.values())
-        cells = (s.name, s.url, _health(s, lang), str(s.outbox_backlog), str(lag), str(dead))
+        url = s.url if wide else s.url.removeprefix("http://")  # room for the state at 80
+        cells = (s.name, url, _health(s, lang), str(s.outbox_backlog), str(lag), str(dead))
         add_row(result, shown, *cells)
     return result
 
@@ -141,7 +143,7 @@ CONSUMER_COLUMNS = [
     Column("流", "stream", wide_only=True),
     Column("积压", "lag", justify="right"),
     Column("未确认", "unacked", justify="right"),
-    Column("死信", "dead letters", justify="right"),
+    Column("死信", "dead", justify="right"),
 ]
 
 
