@@ -394,7 +394,7 @@ def test_nats_intake_stores_valid_reports_and_answers_the_rest(service: Measures
     ]
     refused = eventually(lambda: rejections(nats_url, "360111"))
     assert [(r["reference"], r["reason"]) for r in refused] == [("n-3", "unknown_assignment")]
-    assert refused[0]["message_zh"].startswith("任务分解不存在")
+    assert refused[0]["message_zh"].startswith("交办任务不存在")
 
 
 def test_review_accepts_and_returns_reports(service: MeasuresService) -> None:
