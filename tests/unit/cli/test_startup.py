@@ -1,7 +1,9 @@
 """`fivetype --help` (and any command that only reads an API) starts without loading FastAPI,
 SQLAlchemy, nats-py, openpyxl or the services' runtime, and within half a second of a bare
 Python start on the same machine in the same run. Measured in CPU time (user + system) of the
-child: wall time on a shared CI machine says more about the neighbours than about us."""
+child, since wall time on a shared CI machine says more about the neighbours than about us; and
+as a loaded machine slows every process alike, the budget grows with the bare start's own cost
+over its quiet-machine figure."""
 
 import resource
 import subprocess
@@ -11,6 +13,7 @@ from pathlib import Path
 FIVETYPE = str(Path(sys.executable).parent / "fivetype")
 HEAVY = ("fastapi", "sqlalchemy", "nats", "openpyxl", "alembic", "uvicorn", "httpx", "pydantic")
 BUDGET_SECONDS = 0.5
+QUIET_BARE_SECONDS = 0.03  # `python -c pass` on an idle machine
 
 
 def _cpu_seconds(command: list[str], runs: int = 3) -> float:
@@ -41,6 +44,7 @@ def test_help_imports_none_of_the_heavy_libraries() -> None:
 
 def test_help_starts_within_budget_of_a_bare_python() -> None:
     bare = _cpu_seconds([sys.executable, "-c", "pass"])
+    budget = BUDGET_SECONDS * max(1.0, bare / QUIET_BARE_SECONDS)
     for command in ([FIVETYPE, "--help"], [FIVETYPE, "ranking", "--help"]):
         used = _cpu_seconds(command)
-        assert used - bare < BUDGET_SECONDS, f"{command[1:]}: {used:.2f}s, python {bare:.2f}s"
+        assert used - bare < budget, f"{command[1:]}: {used:.2f}s, python {bare:.2f}s"
