@@ -5,6 +5,7 @@ import asyncio
 import json
 import re
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -68,6 +69,11 @@ def _name(item: dict[str, Any], lang: str) -> str:
     return str(item.get(f"name_{lang}") or item.get("name_en") or item.get("rule", ""))
 
 
+def points(text: str | None) -> str:
+    """Points as the office writes them, two decimals ("0" and "0.00" alike read 0.00)."""
+    return "" if text is None else f"{Decimal(text):.2f}"
+
+
 def _status(status: str, lang: str) -> str:
     zh, en = STATUS.get(status, (status, status))
     return say(lang, zh, en)
@@ -96,7 +102,8 @@ def types_table(document: dict[str, Any], lang: str, wide: bool) -> Table:
     ]
     result, shown = table(say(lang, "五型得分", "the five types"), columns, lang, wide)
     for t in document["card"]["types"]:
-        add_row(result, shown, _name(t, lang), t["full_marks"], t["deductions"], t["score"])
+        cells = (t["full_marks"], t["deductions"], t["score"])
+        add_row(result, shown, _name(t, lang), *(points(c) for c in cells))
     return result
 
 
@@ -111,13 +118,19 @@ LINE_COLUMNS = [
 
 
 def lines_table(document: dict[str, Any], lang: str, wide: bool) -> Table:
+    """Every line item, grouped by type under a row naming the type (a column with --wide)."""
     card = document["card"]
     result, shown = table(say(lang, "计分明细", "line items"), LINE_COLUMNS, lang, wide)
     type_names = {t["type"]: _name(t, lang) for t in card["types"]}
-    for item in card["line_items"]:
-        explanation = item.get(f"explanation_{lang}") or item["explanation_en"]
+    order = {code: n for n, code in enumerate(type_names)}
+    current = None
+    for item in sorted(card["line_items"], key=lambda i: order.get(i["type"], len(order))):
         kind = type_names.get(item["type"], item["type"])
-        cells = (_name(item, lang), kind, item["points"], explanation, item["rule"])
+        if not wide and kind != current:
+            add_row(result, shown, f"[bold]{kind}[/]", "", "", "", "", "")
+            current = kind
+        explanation = item.get(f"explanation_{lang}") or item["explanation_en"]
+        cells = (_name(item, lang), kind, points(item["points"]), explanation, item["rule"])
         add_row(result, shown, *cells, str(len(item.get("events") or [])))
     return result
 
@@ -140,7 +153,7 @@ def items_table(item: dict[str, Any], lang: str, wide: bool) -> Table:
         Column("限办日期", "due date"),
         Column("类别", "kind", wide_only=True),
     ]
-    title = f"{_name(item, lang)}  {item['points']}"
+    title = f"{_name(item, lang)}  {points(item['points'])}"
     result, shown = table(title, columns, lang, wide)
     for entry in item.get("items") or []:
         measure = " ".join(filter(None, (entry.get("measure_code"), entry.get("measure_name"))))
@@ -203,11 +216,11 @@ def ranking_tables(document: dict[str, Any], lang: str, wide: bool) -> list[Tabl
             cells = (
                 f"{entry['rank']}{'=' if entry['tied'] else ''}",
                 named(entry["unit"], entry["unit_name"], lang),
-                entry["total"],
+                points(entry["total"]),
                 grade,
                 say(lang, *honour) if honour else "",
             )
-            add_row(result, shown, *cells, *(t["score"] for t in entry["types"]))
+            add_row(result, shown, *cells, *(points(t["score"]) for t in entry["types"]))
         tables.append(result)
     return tables
 
