@@ -20,7 +20,7 @@ from contracts import streams
 from fivetype import exits
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
 from fivetype.commands._tables import Column, add_row, moment, table
-from fivetype.lang import Lang, Wide, say
+from fivetype.lang import Lang, Wide, from_locale, say
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
@@ -161,7 +161,9 @@ def show(
     """Print one dead letter: why it is here and the message as it arrived."""
     letter = _with_jetstream(nats_url, nkey_file, lambda js: _letter(js, sequence))
     if letter is None:
-        console.print(f"[red]no dead letter with sequence {sequence}[/]")
+        console.print(
+            f"[red]{say(from_locale(), '没有序号为', 'no dead letter with sequence')} {sequence}[/]"
+        )
         raise typer.Exit(exits.NOT_FOUND)
     for key, value in letter.summary().items():
         console.print(f"{key}: {value}", markup=False)
@@ -193,7 +195,8 @@ def replay(
 ) -> None:
     """Publish dead letters again on their original subjects, after the cause is fixed."""
     if bool(sequences) == all_:
-        console.print("[red]name sequence numbers or pass --all[/]")
+        usage = say(from_locale(), "请给出序号或使用 --all", "name sequence numbers or pass --all")
+        console.print(f"[red]{usage}[/]")
         raise typer.Exit(exits.USAGE)
 
     async def work(js: "JetStreamContext") -> int:
@@ -202,9 +205,14 @@ def replay(
         else:
             letters = [letter for s in sequences or [] if (letter := await _letter(js, s))]
             if len(letters) < len(sequences or []):
-                console.print("[red]some sequence numbers are not in the dead-letter stream[/]")
+                missing = say(
+                    from_locale(),
+                    "部分序号不在死信队列中",
+                    "some sequence numbers are not in the dead-letter stream",
+                )
+                console.print(f"[red]{missing}[/]")
                 raise typer.Exit(exits.NOT_FOUND)
         return await _replay(js, letters)
 
     count = _with_jetstream(nats_url, nkey_file, work)
-    console.print(f"replayed {count} dead letter(s)")
+    console.print(say(from_locale(), f"已重放死信 {count} 条", f"replayed {count} dead letter(s)"))

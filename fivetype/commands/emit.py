@@ -13,6 +13,7 @@ import typer
 from fivetype import exits, state
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
 from fivetype.commands._options import DATA_DIR, DataDir
+from fivetype.lang import Lang, say
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -94,8 +95,10 @@ def progress(
     nats_url: NatsUrl = None,
     nkey_file: NkeyFile = None,
     data_dir: DataDir = DATA_DIR,
+    lang: Lang = None,
 ) -> None:
     """Report progress over NATS intake, as a unit's system does."""
+    assert lang is not None  # the option's callback chose one
     from rich.console import Console
 
     from contracts.envelope import new_id, utcnow
@@ -122,13 +125,22 @@ def progress(
 
     answer = asyncio.run(work())
     if not answer:
-        console.print(f"[red]no answer within {wait:.0f}s (is the measures service running?)[/]")
+        console.print(
+            "[red]"
+            + say(
+                lang,
+                f"{wait:.0f} 秒内没有答复（举措服务是否在运行？）",
+                f"no answer within {wait:.0f}s (is the measures service running?)",
+            )
+            + "[/]"
+        )
         raise typer.Exit(exits.FAILURE)
     if answer["type"] == ProgressReported.NAME:
-        console.print(f"accepted: report {fields['report_id']} → ProgressReported {answer['id']}")
+        said = say(lang, "已受理：报告", "accepted: report")
+        console.print(f"{said} {fields['report_id']} → ProgressReported {answer['id']}")
         return
     data = answer["data"]
-    console.print(
-        f"[red]rejected: {data['reason']}: {data['message_zh']} ({data['message_en']})[/]"
-    )
+    message = say(lang, f"被拒：{data['reason']}：{data['message_zh']}", "")
+    message = message or f"rejected: {data['reason']}: {data['message_en']}"
+    console.print(f"[red]{message}[/]", markup=True)
     raise typer.Exit(exits.FAILURE)

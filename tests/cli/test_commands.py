@@ -101,7 +101,7 @@ def test_emit_reports_acceptance_and_rejection(platform: Stack) -> None:
     )
     accepted = fivetype(platform, *report, "--measure", "M07")
     assert accepted.exit_code == 0, accepted.output
-    assert "accepted" in accepted.output
+    assert "已受理" in accepted.output
     rejected = fivetype(platform, *report, "--measure", "M99")
     assert rejected.exit_code == 1 and "unknown_measure" in rejected.output
     invalid = fivetype(platform, "emit", "progress", UNIT, "--measure", "M07", "--percent", "130")

@@ -31,6 +31,7 @@ def test_the_readme_walkthrough_works_pasted_in_order(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FIVETYPE_", "NATS_"))}
     env |= {f"FIVETYPE_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}
     env |= {"PATH": f"{Path(sys.executable).parent}:{env['PATH']}", "COLUMNS": "100"}
+    env |= {"LC_ALL": "C.UTF-8"}  # the office's Chinese, whatever the machine's locale
     fivetype = [sys.executable, "-m", "fivetype", "stack"]
     started = subprocess.run(
         [*fivetype, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
