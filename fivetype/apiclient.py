@@ -10,18 +10,20 @@ used: the usual cause is a token of another stack.
 
 import os
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 from rich.console import Console
 
 from fivetype import exits, state
 from fivetype.lang import from_locale, say
-from services.runtime.tokens import Role, issue, shared_auth_secret
+
+if TYPE_CHECKING:  # imported when a request is made: `--help` and a command's start stay light
+    import httpx
 
 SECRET_FILE = "auth-secret"  # in the embedded stack's data folder
 ADMIN_TOKEN_FILE = "office-admin.token"
@@ -55,6 +57,8 @@ class Secret:
 def find_secret(data_dir: Path = DATA_DIR) -> Secret | None:
     """The signing secret from the environment, else the embedded stack's (the running demo's
     for the default folder, or the demo's when the default folder has none), else None."""
+    from services.runtime.tokens import shared_auth_secret
+
     if secret := shared_auth_secret():
         variable = "FIVETYPE_AUTH_SECRET"
         source = variable if os.environ.get(variable) else os.environ[f"{variable}_FILE"]
@@ -81,6 +85,8 @@ class Bearer:
 def bearer(data_dir: Path = DATA_DIR) -> Bearer:
     """FIVETYPE_TOKEN, or a fresh short-lived office admin token, or none when neither a token
     nor a secret is at hand (the service then answers 401, which `call` reports)."""
+    from services.runtime.tokens import Role, issue
+
     if token := os.environ.get("FIVETYPE_TOKEN"):
         return Bearer(token, "FIVETYPE_TOKEN")
     secret = find_secret(data_dir)
@@ -90,29 +96,41 @@ def bearer(data_dir: Path = DATA_DIR) -> Bearer:
     return Bearer(token, f"office admin token signed with {secret.source}")
 
 
-class ServiceClient(httpx.Client):
-    """An HTTP client for one service that remembers where its token came from."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a client's requests come from: the stack's folder, the token, the language."""
 
-    def __init__(self, base_url: str, data_dir: Path, credentials: Bearer, lang: str):
-        headers = {"accept-language": lang}
-        if credentials.token:
-            headers["authorization"] = f"Bearer {credentials.token}"
-        super().__init__(base_url=base_url, timeout=60, headers=headers)
-        self.data_dir, self.credentials, self.lang = data_dir, credentials, lang
+    data_dir: Path
+    credentials: Bearer
+    lang: str
 
 
-def client(base_url: str, data_dir: Path = DATA_DIR, lang: str | None = None) -> ServiceClient:
+_ORIGINS: "weakref.WeakKeyDictionary[httpx.Client, Origin]" = weakref.WeakKeyDictionary()
+
+
+def client(base_url: str, data_dir: Path = DATA_DIR, lang: str | None = None) -> "httpx.Client":
     """An HTTP client for one service, asking for problems in `lang` (default: the locale's);
     callers use it as a context manager."""
-    return ServiceClient(base_url, state.resolve(data_dir), bearer(data_dir), lang or from_locale())
+    import httpx
+
+    origin = Origin(state.resolve(data_dir), bearer(data_dir), lang or from_locale())
+    headers = {"accept-language": origin.lang}
+    if origin.credentials.token:
+        headers["authorization"] = f"Bearer {origin.credentials.token}"
+    http = httpx.Client(base_url=base_url, timeout=60, headers=headers)
+    _ORIGINS[http] = origin
+    return http
 
 
-def _lang(http: httpx.Client) -> str:
-    return http.lang if isinstance(http, ServiceClient) else from_locale()
+def _lang(http: "httpx.Client") -> str:
+    origin = _ORIGINS.get(http)
+    return origin.lang if origin else from_locale()
 
 
-def send(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+def send(http: "httpx.Client", method: str, path: str, **kwargs: Any) -> "httpx.Response":
     """One request, whatever its answer; an unreachable service ends the command (exit 3)."""
+    import httpx
+
     try:
         return http.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
@@ -121,16 +139,17 @@ def send(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Res
         raise typer.Exit(exits.UNREACHABLE) from exc
 
 
-def _whose_token(http: httpx.Client) -> str:
+def _whose_token(http: "httpx.Client") -> str:
     """What a 401 or 403 needs to be understood: which stack and which token."""
-    if not isinstance(http, ServiceClient):
+    origin = _ORIGINS.get(http)
+    if origin is None:
         return ""
-    lang = http.lang
+    lang = origin.lang
     return "\n".join(
         (
-            f"  {say(lang, '数据目录', 'data folder')}: {http.data_dir.resolve()}",
+            f"  {say(lang, '数据目录', 'data folder')}: {origin.data_dir.resolve()}",
             f"  {say(lang, '服务地址', 'URL')}: {http.base_url}",
-            f"  {say(lang, '令牌', 'token')}: {http.credentials.source}",
+            f"  {say(lang, '令牌', 'token')}: {origin.credentials.source}",
             "  "
             + say(
                 lang,
@@ -141,7 +160,7 @@ def _whose_token(http: httpx.Client) -> str:
     )
 
 
-def call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+def call(http: "httpx.Client", method: str, path: str, **kwargs: Any) -> "httpx.Response":
     """One request that must succeed; a refusal ends the command with its exit code (4 for not
     found, else 1), printing the problem document's code, title and detail."""
     response = send(http, method, path, **kwargs)

@@ -64,12 +64,12 @@ def moment(value: datetime | None, lang: str) -> str:
 
 
 def period_name(period: str, lang: str) -> str:
-    """2026 → 2026年度, 2026-Q1 → 2026年第1季度, 2026-03 → 2026年3月 (English: as given)."""
+    """2026 → 2026年度, 2026-Q1 → 2026年第一季度, 2026-03 → 2026年3月 (English: as given)."""
     if lang == "en":
         return period
     year, _, part = period.partition("-")
     if not part:
         return f"{year}年度"
     if part.startswith("Q"):
-        return f"{year}年第{part[1:]}季度"
+        return f"{year}年第{'一二三四'[int(part[1]) - 1]}季度"
     return f"{year}年{int(part)}月"

@@ -18,6 +18,11 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(PROGRAMME_TZ).date()
 
 
+def chinese_date(day: date) -> str:
+    """A date as official documents write it: 2026年4月11日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
@@ -69,8 +74,3 @@ def load_calendar(path: Path = DEFAULT_CALENDAR_PATH) -> WorkingCalendar:
         holidays |= _dates(entry.get("holidays", []), year, "holidays")
         workdays |= _dates(entry.get("workdays", []), year, "workdays")
     return WorkingCalendar(frozenset(holidays), frozenset(workdays))
-
-
-def chinese_date(day: date) -> str:
-    """A date as documents and exports write it: 2026年4月11日 (the APIs keep ISO 8601)."""
-    return f"{day.year}年{day.month}月{day.day}日"
