@@ -42,6 +42,12 @@ STATUS = {
     "provisional": ("暂定", "provisional"),
     "published": ("已公布", "published"),
 }
+GRADES = {
+    "excellent": ("优秀", "excellent"),
+    "good": ("良好", "good"),
+    "fair": ("一般", "fair"),
+    "poor": ("较差", "poor"),
+}
 ScoringUrl = Annotated[str | None, url_option("scoring")]
 
 
@@ -74,6 +80,11 @@ def points(text: str | None) -> str:
     return "" if text is None else f"{Decimal(text):.2f}"
 
 
+def _grade(grade: str | None, lang: str) -> str:
+    zh, en = GRADES.get(grade or "", (grade or "", grade or ""))
+    return say(lang, zh, en)
+
+
 def _status(status: str, lang: str) -> str:
     zh, en = STATUS.get(status, (status, status))
     return say(lang, zh, en)
@@ -82,13 +93,17 @@ def _status(status: str, lang: str) -> str:
 def card_heading(document: dict[str, Any], lang: str) -> str:
     card = document["card"]
     unit = named(document["unit"], document.get("unit_name"), lang)
+    total = points(card["total"]) or say(lang, "暂无考核数据", "nothing assessed yet")
+    grade = _grade(card.get("grade"), lang)
     return say(
         lang,
-        f"[bold]{unit}[/]  {period_name(card['period'], 'zh')}  总分 [bold]{card['total']}[/]  "
-        f"加分 {card['bonus']}  {_status(document['status'], 'zh')}  "
+        f"[bold]{unit}[/]  {period_name(card['period'], 'zh')}  总分 [bold]{total}[/]  "
+        + (f"等次 {grade}  " if grade else "")
+        + f"加分 {points(card['bonus'])}  {_status(document['status'], 'zh')}  "
         f"考核细则 {card['rubric_version']}",
-        f"[bold]{unit}[/]  {card['period']}  total [bold]{card['total']}[/]  "
-        f"bonus {card['bonus']}  {_status(document['status'], 'en')}  "
+        f"[bold]{unit}[/]  {card['period']}  total [bold]{total}[/]  "
+        + (f"grade {grade}  " if grade else "")
+        + f"bonus {points(card['bonus'])}  {_status(document['status'], 'en')}  "
         f"rubric {card['rubric_version']}",
     )
 
@@ -138,7 +153,11 @@ def lines_table(document: dict[str, Any], lang: str, wide: bool) -> Table:
 ITEM_KINDS = {
     "milestone": ("节点任务", "milestone"),
     "obligation": ("周期性工作任务", "obligation"),
+    "target": ("量化目标", "target"),
     "finding": ("督查发现问题", "finding"),
+    "escalation": ("督办", "escalation"),
+    "interview": ("约谈", "interview"),
+    "accountability": ("问责", "accountability"),
     "public_request": ("诉求工单", "public request"),
     "suggestion": ("监督员建议", "suggestion"),
     "achievement": ("创先争优", "achievement"),
@@ -151,7 +170,9 @@ def items_table(item: dict[str, Any], lang: str, wide: bool) -> Table:
         Column("举措", "measure", max_width=26, ellipsis=True),
         Column("事项", "item", max_width=40),
         Column("限办日期", "due date"),
+        Column("分值", "points", justify="right"),
         Column("类别", "kind", wide_only=True),
+        Column("说明", "note", wide_only=True),
     ]
     title = f"{_name(item, lang)}  {points(item['points'])}"
     result, shown = table(title, columns, lang, wide)
@@ -159,7 +180,8 @@ def items_table(item: dict[str, Any], lang: str, wide: bool) -> Table:
         measure = " ".join(filter(None, (entry.get("measure_code"), entry.get("measure_name"))))
         zh, en = ITEM_KINDS.get(entry.get("kind") or "", (entry.get("kind") or "",) * 2)
         due = day(entry.get("due_date"), lang)
-        add_row(result, shown, measure, entry.get("title") or "", due, say(lang, zh, en))
+        cells = (measure, entry.get("title") or "", due, points(entry.get("points")))
+        add_row(result, shown, *cells, say(lang, zh, en), entry.get("note_zh") or "")
     return result
 
 
@@ -197,7 +219,7 @@ def ranking_tables(document: dict[str, Any], lang: str, wide: bool) -> list[Tabl
     for ranked in document["published"] or document["provisional"]:
         group = ranked.get(f"peer_group_name_{lang}") or ranked["peer_group"]
         entries = ranked["entries"]
-        graded = any(e.get("grade_name_zh") or e.get("grade") for e in entries)
+        graded = any(e.get("grade") for e in entries)
         columns = [
             Column("排名", "rank", justify="right"),
             Column("单位", "unit", max_width=34),
@@ -212,7 +234,7 @@ def ranking_tables(document: dict[str, Any], lang: str, wide: bool) -> list[Tabl
         result, shown = table(title, columns, lang, wide)
         for entry in entries:
             honour = HONOURS.get(entry["honour"] or "")
-            grade = entry.get(f"grade_name_{lang}") or entry.get("grade") or ""
+            grade = _grade(entry.get("grade"), lang)
             cells = (
                 f"{entry['rank']}{'=' if entry['tied'] else ''}",
                 named(entry["unit"], entry["unit_name"], lang),

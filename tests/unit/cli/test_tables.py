@@ -41,6 +41,7 @@ def card() -> dict[str, Any]:
                 "title": "政务服务事项网上可办率达到98%",
                 "due_date": "2026-06-30",
                 "kind": "milestone",
+                "points": "-2.00",
             },
             {
                 "measure_code": "M10",
@@ -85,7 +86,6 @@ def ranking() -> dict[str, Any]:
         "total": "100.00",
         "honour": "black",
         "grade": "good",
-        "grade_name_zh": "良好",
         "types": [{"type": code, "score": "20.00", "full_marks": "20.00"} for code, *_ in TYPES],
     }
     group = {
