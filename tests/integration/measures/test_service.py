@@ -781,16 +781,16 @@ def test_the_api_is_documented(service: MeasuresService) -> None:
 def test_the_command_line_exports_validates_and_imports(
     service: MeasuresService, tmp_path: Path
 ) -> None:
-    cli = CliRunner()
+    cli = CliRunner(env={"LC_ALL": "C.UTF-8"})  # Chinese, whatever the machine's locale
     workbook = tmp_path / "catalogue.xlsx"
     url = ["--url", service.url]
     exported = cli.invoke(catalogue_cli.app, ["export", "2026", "--output", str(workbook), *url])
     assert exported.exit_code == 0, exported.output
     checked = cli.invoke(catalogue_cli.app, ["validate", str(workbook)])
-    assert "18 measures, 4 guarantee measures" in checked.output
+    assert "18 项举措、4 项保障措施" in checked.output
     again = cli.invoke(catalogue_cli.app, ["import", str(workbook), *url])
     assert again.exit_code == 0, again.output
-    assert "already there, unchanged" in again.output
+    assert "已存在，未变更" in again.output
 
     broken = tmp_path / "broken.csv"
     broken.write_text("record,code\nmeasure,M01\n", encoding="utf-8")
@@ -809,4 +809,7 @@ def test_the_command_line_exports_validates_and_imports(
     )
     assert cli.invoke(catalogue_cli.app, ["validate", "--units", str(units)]).exit_code == 0
     imported = cli.invoke(catalogue_cli.app, ["import-units", str(units), *url])
-    assert "0 new, 0 changed, 34 unchanged" in imported.output
+    assert "新增 0 个，变更 0 个，未变 34 个" in imported.output
+    english = CliRunner(env={"LC_ALL": "en_US.UTF-8"})
+    again_in_english = english.invoke(catalogue_cli.app, ["import-units", str(units), *url])
+    assert "0 new, 0 changed, 34 unchanged" in again_in_english.output
