@@ -210,10 +210,12 @@ def scorecard(
                 console.print(items_table(item, lang, wide))
 
 
-def ranking_tables(document: dict[str, Any], lang: str, wide: bool) -> list[Table]:
-    """One table per peer group, published if the period is closed, else provisional."""
-    from services.scoring.domain.scoring import TYPE_NAMES
-
+def ranking_tables(
+    document: dict[str, Any], lang: str, wide: bool, type_names: dict[str, str] | None = None
+) -> list[Table]:
+    """One table per peer group, published if the period is closed, else provisional; with
+    --wide a column per type, headed by its name (from the catalogue) or else its code."""
+    type_names = type_names or {}
     tables = []
     status = _status(document["status"], lang)
     for ranked in document["published"] or document["provisional"]:
@@ -228,7 +230,7 @@ def ranking_tables(document: dict[str, Any], lang: str, wide: bool) -> list[Tabl
             Column("红黑榜", "list"),
         ]
         first = entries[0]["types"] if entries else []
-        types = [say(lang, *TYPE_NAMES.get(t["type"], (t["type"],) * 2)) for t in first]
+        types = [type_names.get(t["type"], t["type"]) for t in first]
         columns += [Column(name, name, wide_only=True, justify="right") for name in types]
         title = f"{group}  {period_name(document['period'], lang)}  {status}"
         result, shown = table(title, columns, lang, wide)
@@ -266,8 +268,18 @@ def ranking(
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    for ranked in ranking_tables(document, lang, wide):
+    names = _type_names(data_dir, lang, document["period"][:4]) if wide else {}
+    for ranked in ranking_tables(document, lang, wide, names):
         console.print(ranked)
+
+
+def _type_names(data_dir: Path, lang: str, year: str) -> dict[str, str]:
+    """The five types' names as the year's catalogue (the measures service) gives them."""
+    from fivetype.apiclient import call, client
+
+    with client(state.service_url("measures", data_dir), data_dir, lang) as http:
+        catalogue = call(http, "GET", "/v1/catalogue", params={"year": year}).json()
+    return {t["code"]: t[f"name_{lang}"] for t in catalogue["types"]}
 
 
 async def _events_to_replay(nats_url: str | None, nkey_file: Path | None) -> int:

@@ -173,8 +173,10 @@ def test_headers_and_values_are_chinese_by_default() -> None:
 
 def test_wide_shows_every_column() -> None:
     narrow = scores.ranking_tables(ranking(), "zh", wide=False)[0]
-    wide = scores.ranking_tables(ranking(), "zh", wide=True)[0]
+    names = {code: zh for code, zh, _en in TYPES}
+    wide = scores.ranking_tables(ranking(), "zh", wide=True, type_names=names)[0]
     assert len(wide.columns) == len(narrow.columns) + 5  # the five types' scores
+    assert [c.header for c in wide.columns][-5:] == list(names.values())
     _, text = rows_in_lines(deadletters.letters_table(letters(), "zh", wide=True), width=400)
     assert "fivetype.events.DeadlineMissed.nc-xiaolan" in text
     assert text.count("uq_delivery_event_recipient") == 3
