@@ -159,7 +159,7 @@ def decode(
         units.add(arrived_on.rsplit(".", 1)[-1])
     if len(units) > 1:
         raise ContractError(
-            Reason.UNIT_MISMATCH, f"units disagree: {sorted(units)}", document=json.loads(raw)
+            Reason.UNIT_MISMATCH, " ≠ ".join(sorted(units)), document=json.loads(raw)
         )
     return envelope
 

@@ -31,7 +31,7 @@ class Reason(StrEnum):
 
 
 REASON_TEXT: dict[Reason, tuple[str, str]] = {
-    Reason.MALFORMED_JSON: ("消息不是有效的 JSON", "The message is not valid JSON"),
+    Reason.MALFORMED_JSON: ("消息格式错误，无法解析", "The message is not valid JSON"),
     Reason.OVERSIZED: ("消息超过大小上限", "The message exceeds the size limit"),
     Reason.UNKNOWN_TYPE: (
         "消息类型不符合该主题",
@@ -40,8 +40,8 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     Reason.UNSUPPORTED_VERSION: ("不支持该消息版本", "This schema version is not supported"),
     Reason.SCHEMA_VIOLATION: ("消息内容不符合接口规范", "The message violates its schema"),
     Reason.UNIT_MISMATCH: (
-        "消息中的单位与发布主题的单位不一致",
-        "The unit in the message differs from the unit of the subject",
+        "报告所填单位与报送单位不一致",
+        "The unit in the report is not the unit it was sent for",
     ),
     Reason.UNKNOWN_UNIT: ("责任单位不存在", "Unknown responsible unit"),
     Reason.UNKNOWN_MEASURE: ("举措不存在", "Unknown measure"),
@@ -51,31 +51,34 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
         "This id was already used with different content",
     ),
     Reason.RETRIES_EXHAUSTED: ("多次重试后仍处理失败", "Processing failed after all retries"),
-    Reason.UNKNOWN_ASSIGNMENT: ("任务分解不存在", "Unknown assignment"),
+    Reason.UNKNOWN_ASSIGNMENT: ("交办任务不存在", "Unknown assignment"),
     Reason.AMBIGUOUS_ASSIGNMENT: (
-        "该单位在本年度有多项该举措的任务，请注明任务编号",
+        "该单位本年度有多项该举措的交办任务，请注明交办任务编号",
         "The unit has several assignments of this measure this year; name the assignment",
     ),
     Reason.NOT_ASSIGNED: (
-        "该任务未分配给报送单位",
+        "该交办任务未交办给报送单位",
         "The assignment is not assigned to the reporting unit",
     ),
     Reason.MEASURE_MISMATCH: (
-        "举措编号与任务不一致",
+        "举措编号与交办任务不一致",
         "The measure code differs from the assignment's",
     ),
-    Reason.UNKNOWN_MILESTONE: ("该任务没有这个节点", "The assignment has no such milestone"),
+    Reason.UNKNOWN_MILESTONE: (
+        "该交办任务没有这个节点任务",
+        "The assignment has no such milestone",
+    ),
     Reason.MILESTONE_OF_OTHER_UNIT: (
-        "该节点由其他单位负责",
+        "该节点任务由其他单位负责",
         "The milestone belongs to another unit",
     ),
     Reason.UNKNOWN_TARGET: ("该举措没有这个量化目标", "The measure has no such target"),
     Reason.VALUE_OUT_OF_RANGE: ("数值超出允许范围", "The value is out of range"),
     Reason.REPORTED_BEFORE_START: (
-        "报告时间早于任务开始时间",
+        "报告时间早于交办任务开始时间",
         "The report is dated before the assignment starts",
     ),
-    Reason.UNKNOWN_PUBLIC_REQUEST: ("诉求件不存在", "Unknown public request"),
+    Reason.UNKNOWN_PUBLIC_REQUEST: ("诉求工单不存在", "Unknown public request"),
     Reason.INVALID_TRANSITION: (
         "当前状态不允许该操作",
         "This action is not allowed in the item's current state",

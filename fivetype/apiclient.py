@@ -3,27 +3,31 @@ with refusals printed as the service worded them and turned into exit codes.
 
 The token is FIVETYPE_TOKEN when set; otherwise the CLI mints a short-lived office admin token
 with the deployment secret (FIVETYPE_AUTH_SECRET, FIVETYPE_AUTH_SECRET_FILE, or the secret the
-embedded stack keeps in its data folder), so a local operator needs no extra step.
+embedded stack keeps in its data folder), so a local operator needs no extra step. When the
+service still says 401 or 403, the command says which data folder, URL and secret or token it
+used: the usual cause is a token of another stack.
 """
 
 import os
 import secrets
+import weakref
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 from rich.console import Console
 
-from fivetype import exits
-from services.runtime.auth import Role, issue
-from services.runtime.settings import shared_auth_secret
+from fivetype import exits, state
+from fivetype.lang import from_locale, say
+
+if TYPE_CHECKING:  # imported when a request is made: `--help` and a command's start stay light
+    import httpx
 
 SECRET_FILE = "auth-secret"  # in the embedded stack's data folder
 ADMIN_TOKEN_FILE = "office-admin.token"
-DATA_DIR = Path(os.environ.get("FIVETYPE_DATA_DIR", "data"))
-DEMO_DATA_DIR = Path("data") / "demo"  # `fivetype run --demo` keeps its own secret there
+DATA_DIR = Path(os.environ.get("FIVETYPE_DATA_DIR", str(state.DEFAULT_DATA_DIR)))
 CLI_TOKEN_TTL = timedelta(minutes=10)
 console = Console(stderr=True)
 
@@ -44,54 +48,128 @@ def stack_secret(data_dir: Path) -> Path:
     return path
 
 
-def deployment_secret(data_dir: Path = DATA_DIR) -> str | None:
-    """The signing secret from the environment, else the embedded stack's (the demo's when the
-    default folder has none), else None."""
+@dataclass(frozen=True)
+class Secret:
+    value: str
+    source: str  # where it was found, for messages: a variable's name or a file
+
+
+def find_secret(data_dir: Path = DATA_DIR) -> Secret | None:
+    """The signing secret from the environment, else the embedded stack's (the running demo's
+    for the default folder, or the demo's when the default folder has none), else None."""
+    from services.runtime.tokens import shared_auth_secret
+
     if secret := shared_auth_secret():
-        return secret
-    folders = [data_dir, DEMO_DATA_DIR] if data_dir == Path("data") else [data_dir]
-    for folder in folders:
-        if (path := folder / SECRET_FILE).exists():
-            return path.read_text().strip()
+        variable = "FIVETYPE_AUTH_SECRET"
+        source = variable if os.environ.get(variable) else os.environ[f"{variable}_FILE"]
+        return Secret(secret, source)
+    folder = state.resolve(data_dir)
+    folders = [folder, state.DEMO_DATA_DIR] if folder == state.DEFAULT_DATA_DIR else [folder]
+    for candidate in folders:
+        if (path := candidate / SECRET_FILE).exists():
+            return Secret(path.read_text().strip(), str(path))
     return None
 
 
-def bearer(data_dir: Path = DATA_DIR) -> str | None:
-    """FIVETYPE_TOKEN, or a fresh short-lived office admin token, or None when neither a token
+def deployment_secret(data_dir: Path = DATA_DIR) -> str | None:
+    found = find_secret(data_dir)
+    return None if found is None else found.value
+
+
+@dataclass(frozen=True)
+class Bearer:
+    token: str | None
+    source: str  # "FIVETYPE_TOKEN", "signed with <secret file>", or why there is none
+
+
+def bearer(data_dir: Path = DATA_DIR) -> Bearer:
+    """FIVETYPE_TOKEN, or a fresh short-lived office admin token, or none when neither a token
     nor a secret is at hand (the service then answers 401, which `call` reports)."""
+    from services.runtime.tokens import Role, issue
+
     if token := os.environ.get("FIVETYPE_TOKEN"):
-        return token
-    secret = deployment_secret(data_dir)
+        return Bearer(token, "FIVETYPE_TOKEN")
+    secret = find_secret(data_dir)
     if secret is None:
-        return None
-    return issue(secret, subject="cli", role=Role.OFFICE_ADMIN, unit=None, ttl=CLI_TOKEN_TTL)
+        return Bearer(None, f"none: no FIVETYPE_TOKEN, no secret in {data_dir}")
+    token = issue(secret.value, subject="cli", role=Role.OFFICE_ADMIN, unit=None, ttl=CLI_TOKEN_TTL)
+    return Bearer(token, f"office admin token signed with {secret.source}")
 
 
-def client(base_url: str, data_dir: Path = DATA_DIR) -> httpx.Client:
-    """An HTTP client for one service; callers use it as a context manager."""
-    headers = {"accept-language": "zh"}
-    if token := bearer(data_dir):
-        headers["authorization"] = f"Bearer {token}"
-    return httpx.Client(base_url=base_url, timeout=60, headers=headers)
+@dataclass(frozen=True)
+class Origin:
+    """Where a client's requests come from: the stack's folder, the token, the language."""
+
+    data_dir: Path
+    credentials: Bearer
+    lang: str
 
 
-def send(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+_ORIGINS: "weakref.WeakKeyDictionary[httpx.Client, Origin]" = weakref.WeakKeyDictionary()
+
+
+def client(base_url: str, data_dir: Path = DATA_DIR, lang: str | None = None) -> "httpx.Client":
+    """An HTTP client for one service, asking for problems in `lang` (default: the locale's);
+    callers use it as a context manager."""
+    import httpx
+
+    origin = Origin(state.resolve(data_dir), bearer(data_dir), lang or from_locale())
+    headers = {"accept-language": origin.lang}
+    if origin.credentials.token:
+        headers["authorization"] = f"Bearer {origin.credentials.token}"
+    http = httpx.Client(base_url=base_url, timeout=60, headers=headers)
+    _ORIGINS[http] = origin
+    return http
+
+
+def _lang(http: "httpx.Client") -> str:
+    origin = _ORIGINS.get(http)
+    return origin.lang if origin else from_locale()
+
+
+def send(http: "httpx.Client", method: str, path: str, **kwargs: Any) -> "httpx.Response":
     """One request, whatever its answer; an unreachable service ends the command (exit 3)."""
+    import httpx
+
     try:
         return http.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
-        console.print(f"[red]cannot reach {http.base_url}: {exc}[/]")
+        lang = _lang(http)
+        console.print(f"[red]{say(lang, '无法连接', 'cannot reach')} {http.base_url}: {exc}[/]")
         raise typer.Exit(exits.UNREACHABLE) from exc
 
 
-def call(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+def _whose_token(http: "httpx.Client") -> str:
+    """What a 401 or 403 needs to be understood: which stack and which token."""
+    origin = _ORIGINS.get(http)
+    if origin is None:
+        return ""
+    lang = origin.lang
+    return "\n".join(
+        (
+            f"  {say(lang, '数据目录', 'data folder')}: {origin.data_dir.resolve()}",
+            f"  {say(lang, '服务地址', 'URL')}: {http.base_url}",
+            f"  {say(lang, '令牌', 'token')}: {origin.credentials.source}",
+            "  "
+            + say(
+                lang,
+                "可用 --data-dir 指定数据目录，或设置 FIVETYPE_TOKEN",
+                "name the stack's folder with --data-dir, or set FIVETYPE_TOKEN",
+            ),
+        )
+    )
+
+
+def call(http: "httpx.Client", method: str, path: str, **kwargs: Any) -> "httpx.Response":
     """One request that must succeed; a refusal ends the command with its exit code (4 for not
-    found, else 1), printing the problem document's code and title."""
+    found, else 1), printing the problem document's code, title and detail."""
     response = send(http, method, path, **kwargs)
     if response.status_code >= 400:
         problem = response.json() if "json" in response.headers.get("content-type", "") else {}
         title = problem.get("title", response.reason_phrase)
         detail = problem.get("detail", "")
         console.print(f"[red]{response.status_code} {problem.get('code', '')}: {title}[/] {detail}")
+        if response.status_code in (401, 403):
+            console.print(_whose_token(http), markup=False)
         raise typer.Exit(exits.NOT_FOUND if response.status_code == 404 else exits.FAILURE)
     return response

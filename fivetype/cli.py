@@ -1,4 +1,8 @@
-"""The `fivetype` command: run the embedded stack, serve or migrate one service."""
+"""The `fivetype` command: run the embedded stack, serve or migrate one service.
+
+Every command module imports what its work needs when the command runs, not at start: `--help`
+and a command that only reads an API must not pay for FastAPI, SQLAlchemy, nats-py or openpyxl
+(a test holds `fivetype --help` to a budget)."""
 
 import importlib
 import os
@@ -9,7 +13,6 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from fivetype import exits, state
 from fivetype.commands import (
@@ -35,9 +38,7 @@ from fivetype.commands.demo import (
     play_year,
 )
 from fivetype.commands.demo import demo as demo_command
-from fivetype.demo.plan import programme_start
-from fivetype.demo.player import stack_env
-from fivetype.stack import NATS_PORT, SERVICES, Stack
+from fivetype.state import NATS_PORT, SERVICES
 
 app = typer.Typer(
     help="fivetype: supervision and assessment for the Five-Type Government "
@@ -58,14 +59,13 @@ app.command("rebuild")(scores.rebuild_command)
 app.add_typer(results.app, name="results")
 app.add_typer(token.app, name="token")
 app.add_typer(audit.app, name="audit")
-console = Console()
 
 ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
 
 
 def _bootstrap(service: str) -> object:
     if service not in SERVICES:
-        console.print(f"[red]unknown service {service!r}[/]; choose one of {', '.join(SERVICES)}")
+        typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}", err=True)
         raise typer.Exit(exits.USAGE)
     return importlib.import_module(f"services.{service}.bootstrap")
 
@@ -85,6 +85,13 @@ def run(
     year: Year = DEFAULT_YEAR,
 ) -> None:
     """Run the whole platform on this machine; Ctrl-C stops it. Uses NATS_URL if set."""
+    from rich.console import Console
+
+    from fivetype.demo.plan import programme_start
+    from fivetype.demo.player import stack_env
+    from fivetype.stack import Stack
+
+    console = Console()
     data_dir = data_dir or (state.DEMO_DATA_DIR if demo else state.DEFAULT_DATA_DIR)
     if (other := state.read(data_dir)) is not None:
         console.print(f"[red]already running from {data_dir} (pid {other.pid})[/]")
@@ -137,4 +144,4 @@ def migrate(service: ServiceName) -> None:
     """Apply a service's database migrations and exit."""
     runtime, _app = _bootstrap(service).build()  # type: ignore[attr-defined]
     runtime.migrate()
-    console.print(f"{service}: database is at the latest migration")
+    typer.echo(f"{service}: database is at the latest migration")

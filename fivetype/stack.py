@@ -25,18 +25,11 @@ from contracts.inspections import PublicChannel
 from fivetype import natsauth
 from fivetype.apiclient import ADMIN_TOKEN_FILE, stack_secret, write_private
 from fivetype.natsserver import NatsServer, free_port, port_is_free
+from fivetype.state import CREDENTIALS, NATS_PORT, SERVICES
 from services.measures.domain.catalogue import DEFAULT_UNITS_PATH, load_units
 from services.runtime.auth import Role, issue
 from services.runtime.settings import shared_auth_secret
 
-SERVICES: dict[str, int] = {
-    "measures": 8101,
-    "inspections": 8102,
-    "scoring": 8103,
-    "notifications": 8104,
-}
-NATS_PORT = 4222
-CREDENTIALS = "nats-auth"  # the embedded nats-server's credentials, under the data folder
 ADMIN_TOKEN_TTL = timedelta(days=30)
 
 

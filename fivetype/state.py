@@ -6,10 +6,19 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fivetype import natsauth
-from fivetype.stack import SERVICES, Stack
+if TYPE_CHECKING:  # the stack pulls in the services' runtime: not for every command's start
+    from fivetype.stack import Stack
 
+SERVICES: dict[str, int] = {  # each service's default HTTP port
+    "measures": 8101,
+    "inspections": 8102,
+    "scoring": 8103,
+    "notifications": 8104,
+}
+NATS_PORT = 4222
+CREDENTIALS = "nats-auth"  # the embedded nats-server's credentials, under the data folder
 DEFAULT_DATA_DIR = Path("data")
 # The demo plays in a folder of its own, so its programme clock never touches real data.
 DEMO_DATA_DIR = DEFAULT_DATA_DIR / "demo"
@@ -23,7 +32,9 @@ class StackState:
     operator_seed: str | None = None  # the embedded nats-server's operator nkey, if it has one
 
     @classmethod
-    def of(cls, stack: Stack) -> "StackState":
+    def of(cls, stack: "Stack") -> "StackState":
+        from fivetype import natsauth
+
         seed = None if stack.credentials is None else natsauth.operator_seed(stack.credentials)
         services = {s.name: s.url for s in stack.services}
         return cls(os.getpid(), stack.nats_url, services, None if seed is None else str(seed))
@@ -62,12 +73,19 @@ def read(data_dir: Path) -> StackState | None:
     return state if alive(state.pid) else None
 
 
+def resolve(data_dir: Path = DEFAULT_DATA_DIR) -> Path:
+    """The folder a command works with: the one named, except that the default folder stands
+    for the demo's while a demo runs and no stack runs from ./data (so `fivetype ranking` during
+    `make demo` reads the demo's services with the demo's secret, whatever an earlier `make run`
+    left in ./data)."""
+    if data_dir == DEFAULT_DATA_DIR and read(data_dir) is None and read(DEMO_DATA_DIR):
+        return DEMO_DATA_DIR
+    return data_dir
+
+
 def running(data_dir: Path = DEFAULT_DATA_DIR) -> StackState | None:
     """The stack running from `data_dir`; for the default folder, else the demo's."""
-    found = read(data_dir)
-    if found is None and data_dir == DEFAULT_DATA_DIR:
-        return read(DEMO_DATA_DIR)
-    return found
+    return read(resolve(data_dir))
 
 
 def service_url(service: str, data_dir: Path = DEFAULT_DATA_DIR) -> str:

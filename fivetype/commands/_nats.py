@@ -5,15 +5,14 @@ default those of the embedded stack running from ./data."""
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import nats
 import typer
-from nats.aio.client import Client
-from rich.console import Console
 
 from fivetype import exits, state
-from services.runtime.settings import nats_servers
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
 
 NatsUrl = Annotated[
     str | None,
@@ -29,7 +28,6 @@ NkeyFile = Annotated[
         help="The operator's nkey seed (default: the running embedded stack's).",
     ),
 ]
-console = Console(stderr=True)
 
 
 async def _quiet(_error: Exception) -> None:
@@ -49,19 +47,23 @@ def connect_options(nkey_file: Path | None) -> dict[str, Any]:
     return options
 
 
-async def connect(url: str | None, nkey_file: Path | None = None) -> Client:
+async def connect(url: str | None, nkey_file: Path | None = None) -> "Client":
     """A connection, by default to the stack running from ./data; raises if NATS does not
     answer within a few seconds."""
+    import nats
+
+    from services.runtime.settings import nats_servers
+
     return await nats.connect(nats_servers(url or state.nats_url()), **connect_options(nkey_file))
 
 
 @asynccontextmanager
-async def connection(url: str | None, nkey_file: Path | None = None) -> AsyncIterator[Client]:
+async def connection(url: str | None, nkey_file: Path | None = None) -> AsyncIterator["Client"]:
     """A connection, or the command ends with exit code 3 when NATS does not answer."""
     try:
         connected = await connect(url, nkey_file)
     except Exception as exc:
-        console.print(f"[red]cannot reach NATS at {url}: {exc}[/]")
+        typer.echo(f"cannot reach NATS at {url or state.nats_url()}: {exc}", err=True)
         raise typer.Exit(exits.UNREACHABLE) from exc
     try:
         yield connected

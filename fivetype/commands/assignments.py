@@ -4,40 +4,50 @@ row with its rule and no milestone). Both go through the measures service's HTTP
 assignment per request: an import creates what is new, leaves what is identical, and lists what
 the service refused (e.g. an id that exists with other content)."""
 
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import track
 
 from fivetype import exits, state
-from fivetype.apiclient import call, client, send
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
-from services.measures.domain.documents import DocumentError, SheetFormat, read_rows, write_rows
+from fivetype.lang import Lang, say
 
-app = typer.Typer(help="Assignments of measures to units (任务分解).", no_args_is_help=True)
+if TYPE_CHECKING:
+    from services.measures.domain.documents import SheetFormat
+
+app = typer.Typer(help="Assignments of measures to units (交办任务).", no_args_is_help=True)
 console = Console()
-COLUMNS = (
-    "assignment_id",
-    "year",
-    "measure_code",
-    "lead_unit",
-    "co_units",  # separated by ";"
-    "start_on",
-    "target_code",
-    "target_value",
-    "title_zh",
-    "recurrence_kind",
-    "rule",
-    "roll",
-    "milestone_id",
-    "milestone_title",
-    "due_date",
-    "expected_percent",
-    "milestone_unit",
-    "created_by",
-)
+# column: (Chinese header, English header). An import reads either, or the column keys.
+HEADERS: dict[str, tuple[str, str]] = {
+    "assignment_id": ("交办任务编号", "Assignment"),
+    "year": ("年度", "Year"),
+    "measure_code": ("举措编号", "Measure"),
+    "measure_title": ("举措名称", "Measure title"),  # written for people, not read back
+    "lead_unit": ("牵头单位代码", "Lead unit code"),
+    "lead_unit_name": ("牵头单位", "Lead unit"),  # written for people, not read back
+    "co_units": ("协办单位代码", "Co-operating unit codes"),  # separated by ";"
+    "start_on": ("开始日期", "Start date"),
+    "target_code": ("量化目标编号", "Target"),
+    "target_value": ("目标值", "Target value"),
+    "title_zh": ("交办任务名称", "Title (Chinese)"),
+    "recurrence_kind": ("周期类型", "Recurrence"),
+    "rule": ("周期规则", "Rule"),
+    "roll": ("顺延规则", "Roll"),
+    "milestone_id": ("节点编号", "Milestone"),
+    "milestone_title": ("节点任务", "Milestone title"),
+    "due_date": ("限办日期", "Due date"),
+    "expected_percent": ("应完成进度（%）", "Expected percent"),
+    "milestone_unit": ("节点责任单位代码", "Milestone unit code"),
+    "created_by": ("交办人", "Created by"),
+}
+COLUMNS = tuple(HEADERS)
+READ_COLUMNS = tuple(c for c in COLUMNS if c not in ("measure_title", "lead_unit_name"))
+ALIASES = {header: column for column, texts in HEADERS.items() for header in texts}
+DATE_COLUMNS = ("start_on", "due_date")
+CHINESE_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
 ASSIGNMENT_FIELDS = (
     "assignment_id",
     "year",
@@ -58,11 +68,31 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def rows_of(assignment: dict[str, Any]) -> list[dict[str, str]]:
-    """One row per milestone (or one for a recurring assignment)."""
+def _chinese_date(iso: str) -> str:
+    year, month, day = (int(part) for part in iso.split("-"))
+    return f"{year}年{month}月{day}日"
+
+
+def _iso_date(text: str) -> str:
+    """2026年4月11日 (as exported in Chinese) or 2026-04-11, as ISO."""
+    found = CHINESE_DATE.match(text)
+    return f"{found[1]}-{int(found[2]):02d}-{int(found[3]):02d}" if found else text
+
+
+def rows_of(
+    assignment: dict[str, Any], names: dict[str, str] | None = None, lang: str = "zh"
+) -> list[dict[str, str]]:
+    """One row per milestone (or one for a recurring assignment); `names` gives the measure's
+    and the lead unit's names beside their codes, dates are 2026年4月11日 in Chinese."""
+    names = names or {}
     common = {column: _text(assignment.get(column)) for column in ASSIGNMENT_FIELDS}
+    common["measure_title"] = names.get(assignment["measure_code"], "")
+    common["lead_unit_name"] = names.get(assignment["lead_unit"], "")
     common["co_units"] = ";".join(assignment.get("co_units") or [])
     common["recurrence_kind"] = _text(assignment.get("recurrence"))
+    written = _chinese_date if lang == "zh" else str
+    if common["start_on"]:
+        common["start_on"] = written(common["start_on"])
     if common["rule"] or common["recurrence_kind"]:
         return [common]
     return [
@@ -70,7 +100,7 @@ def rows_of(assignment: dict[str, Any]) -> list[dict[str, str]]:
             **common,
             "milestone_id": m["milestone_id"],
             "milestone_title": m["title"],
-            "due_date": m["due_date"],
+            "due_date": written(m["due_date"]),
             "expected_percent": _text(m.get("expected_percent")),
             "milestone_unit": _text(m.get("unit")),
         }
@@ -85,7 +115,8 @@ def _optional(row: dict[str, str], column: str) -> str | None:
 def assignments_of(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     """The request bodies, in the order their first rows appear."""
     bodies: dict[str, dict[str, Any]] = {}
-    for row in rows:
+    for read in rows:
+        row = {k: _iso_date(v) if k in DATE_COLUMNS else v for k, v in read.items()}
         body = bodies.get(row["assignment_id"])
         if body is None:
             body = bodies[row["assignment_id"]] = _assignment(row)
@@ -128,7 +159,7 @@ def _milestone(row: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _format(path: Path) -> SheetFormat:
+def _format(path: Path) -> "SheetFormat":
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in ("csv", "xlsx"):
         console.print(f"[red]{path.name}: use a .csv or .xlsx file[/]")
@@ -136,46 +167,81 @@ def _format(path: Path) -> SheetFormat:
     return suffix  # type: ignore[return-value]
 
 
+def _names(http: Any, year: int | None, lang: str) -> dict[str, str]:
+    """Measure and unit names by code, in the reader's language."""
+    from fivetype.apiclient import call
+
+    units = call(http, "GET", "/v1/units").json()["units"]
+    catalogue = call(http, "GET", "/v1/catalogue", params={"year": year} if year else {}).json()
+    names = {u["code"]: u[f"name_{lang}"] for u in units}
+    return names | {m["code"]: m[f"title_{lang}"] for m in catalogue["measures"]}
+
+
 @app.command()
 def export(
     output: Annotated[Path, typer.Argument(help="File to write: .csv or .xlsx.")],
     year: Annotated[int | None, typer.Option(help="Only this programme year.")] = None,
     unit: Annotated[str | None, typer.Option(help="Only this unit's assignments.")] = None,
+    lang: Lang = None,
     url: MeasuresUrl = None,
     data_dir: DataDir = DATA_DIR,
 ) -> None:
-    """Write assignments and their milestones to a spreadsheet."""
+    """Write assignments and their milestones to a spreadsheet (Chinese headers and dates
+    unless --lang en; `import` reads either)."""
+    from rich.progress import track
+
+    from fivetype.apiclient import call, client
+    from services.measures.domain.documents import write_rows
+
+    assert lang is not None  # the option's callback chose one
     fmt = _format(output)
     params = {k: v for k, v in {"year": year, "unit": unit}.items() if v is not None}
-    with client(url or state.service_url("measures", data_dir), data_dir) as http:
+    with client(url or state.service_url("measures", data_dir), data_dir, lang) as http:
+        names = _names(http, year, lang)
         listed = call(http, "GET", "/v1/status", params=params).json()["assignments"]
         ids = [a["assignment_id"] for a in listed]
-        rows = [
-            row
-            for assignment_id in track(ids, description="reading assignments", console=console)
-            for row in rows_of(call(http, "GET", f"/v1/assignments/{assignment_id}").json())
-        ]
-    output.write_bytes(write_rows(rows, COLUMNS, fmt, "assignments"))
-    console.print(f"wrote {len(ids)} assignment(s), {len(rows)} row(s) to {output}")
+        reading = say(lang, "读取交办任务", "reading assignments")
+        rows = []
+        for assignment_id in track(ids, description=reading, console=console):
+            assignment = call(http, "GET", f"/v1/assignments/{assignment_id}").json()
+            rows += rows_of(assignment, names, lang)
+    headers = {column: say(lang, *texts) for column, texts in HEADERS.items()}
+    title = say(lang, "交办任务", "assignments")
+    output.write_bytes(write_rows(rows, COLUMNS, fmt, title, headers))
+    console.print(
+        say(
+            lang,
+            f"已写入 {output}：交办任务 {len(ids)} 项，{len(rows)} 行",
+            f"wrote {len(ids)} assignment(s), {len(rows)} row(s) to {output}",
+        )
+    )
 
 
 @app.command("import")
 def import_assignments(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    lang: Lang = None,
     url: MeasuresUrl = None,
     data_dir: DataDir = DATA_DIR,
 ) -> None:
     """Create the assignments of a spreadsheet (as `export` writes it). Exit code 1 if the
     service refused any; the others are created all the same."""
+    from rich.progress import track
+
+    from fivetype.apiclient import client, send
+    from services.measures.domain.documents import DocumentError, read_rows
+
+    assert lang is not None
     _format(path)
     try:
-        bodies = assignments_of(read_rows(path.read_bytes(), COLUMNS))
+        bodies = assignments_of(read_rows(path.read_bytes(), READ_COLUMNS, ALIASES))
     except (DocumentError, KeyError, ValueError) as exc:
         console.print(f"[red]{path.name}: {exc}[/]")
         raise typer.Exit(exits.FAILURE) from exc
     created, unchanged, refused = 0, 0, []
-    with client(url or state.service_url("measures", data_dir), data_dir) as http:
-        for body in track(bodies, description="importing", console=console):
+    with client(url or state.service_url("measures", data_dir), data_dir, lang) as http:
+        importing = say(lang, "导入", "importing")
+        for body in track(bodies, description=importing, console=console):
             response = send(http, "POST", "/v1/assignments", json=body)
             if response.status_code == 201:
                 created += 1
@@ -183,10 +249,15 @@ def import_assignments(
                 unchanged += 1
             else:
                 problem = response.json() if response.content else {}
-                refused.append(
-                    f"{body['assignment_id']}: {problem.get('code')} {problem.get('detail', '')}"
-                )
-    console.print(f"assignments: {created} created, {unchanged} unchanged, {len(refused)} refused")
+                title, detail = problem.get("title", ""), problem.get("detail", "")
+                refused.append(f"{body['assignment_id']}: {problem.get('code')} {title} {detail}")
+    console.print(
+        say(
+            lang,
+            f"交办任务：新建 {created} 项，未变 {unchanged} 项，被拒 {len(refused)} 项",
+            f"assignments: {created} created, {unchanged} unchanged, {len(refused)} refused",
+        )
+    )
     for line in refused:
         console.print(f"  {line}", markup=False)
     if refused:

@@ -14,7 +14,7 @@ import typer
 from fivetype import exits
 from fivetype.apiclient import console
 from fivetype.commands._nats import NatsUrl, NkeyFile
-from fivetype.stack import SERVICES
+from fivetype.state import SERVICES
 
 if TYPE_CHECKING:
     from services.runtime import audit

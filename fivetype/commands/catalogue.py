@@ -4,20 +4,18 @@ HTTP API (the service owns the data and publishes the changes); `validate` works
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
 from fivetype import exits
-from fivetype.apiclient import call, client
-from services.measures.domain.documents import (
-    DocumentError,
-    Format,
-    read_catalogue,
-    read_units,
-)
+from fivetype.lang import from_locale, say
+
+if TYPE_CHECKING:
+    import httpx
+
+    from services.measures.domain.documents import Format
 
 app = typer.Typer(
     help="The measure catalogue and the unit directory (举措清单与责任单位).",
@@ -25,13 +23,13 @@ app = typer.Typer(
 )
 console = Console()
 
-FORMATS: tuple[str, ...] = get_args(Format)
 MEDIA = {
     "json": "application/json",
     "yaml": "application/yaml",
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+FORMATS: tuple[str, ...] = tuple(MEDIA)  # the documents module's Format, without loading it
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".csv": "csv", ".xlsx": "xlsx"}
 
 ServiceUrl = Annotated[
@@ -42,7 +40,7 @@ File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True
 DEFAULT_URL = os.environ.get("FIVETYPE_MEASURES_URL", "http://127.0.0.1:8101")
 
 
-def _format_of(path: Path) -> Format:
+def _format_of(path: Path) -> "Format":
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         console.print(f"[red]{path.name}: use one of {', '.join(SUFFIXES)}[/]")
@@ -50,14 +48,16 @@ def _format_of(path: Path) -> Format:
     return fmt  # type: ignore[return-value]
 
 
-def _checked_format(fmt: str) -> Format:
+def _checked_format(fmt: str) -> "Format":
     if fmt not in FORMATS:
         console.print(f"[red]format {fmt!r}: use one of {', '.join(FORMATS)}[/]")
         raise typer.Exit(exits.USAGE)
     return fmt  # type: ignore[return-value]
 
 
-def _call(method: str, url: str, path: str, **kwargs: Any) -> httpx.Response:
+def _call(method: str, url: str, path: str, **kwargs: Any) -> "httpx.Response":
+    from fivetype.apiclient import call, client
+
     with client(url) as http:
         return call(http, method, path, **kwargs)
 
@@ -81,22 +81,35 @@ def validate(
     path: File, units: bool = typer.Option(False, help="The file is a unit directory.")
 ) -> None:
     """Check a catalogue (or unit directory) file without importing it."""
+    from services.measures.domain.documents import DocumentError, read_catalogue, read_units
+
     fmt = _format_of(path)
     try:
         if units:
             directory = read_units(path.read_bytes(), fmt)
+            units_n, groups_n = len(directory.units), len(directory.peer_groups)
             console.print(
-                f"valid: {len(directory.units)} units in {len(directory.peer_groups)} peer groups"
+                say(
+                    from_locale(),
+                    f"格式正确：{units_n} 个单位，{groups_n} 个比较组",
+                    f"valid: {units_n} units in {groups_n} peer groups",
+                )
             )
             return
         catalogue = read_catalogue(path.read_bytes(), fmt)
     except DocumentError as exc:
-        console.print(f"[red]invalid: {exc}[/]")
+        console.print(f"[red]{say(from_locale(), '格式有误', 'invalid')}: {exc}[/]")
         raise typer.Exit(exits.FAILURE) from exc
     numbered = sum(m.kind == "measure" for m in catalogue.measures)
+    guarantees, types = len(catalogue.measures) - numbered, len(catalogue.types)
     console.print(
-        f"valid: catalogue {catalogue.version} for {catalogue.year}: {len(catalogue.types)} types, "
-        f"{numbered} measures, {len(catalogue.measures) - numbered} guarantee measures"
+        say(
+            from_locale(),
+            f"格式正确：{catalogue.year}年度举措清单 {catalogue.version}，{types} 个类型、"
+            f"{numbered} 项举措、{guarantees} 项保障措施",
+            f"valid: catalogue {catalogue.version} for {catalogue.year}: {types} types, "
+            f"{numbered} measures, {guarantees} guarantee measures",
+        )
     )
 
 
@@ -105,8 +118,18 @@ def import_catalogue(path: File, url: ServiceUrl = DEFAULT_URL) -> None:
     """Import a catalogue version; it is in force for its year from now on. The journal
     records the token's subject as who imported."""
     body = _upload(url, "/v1/catalogue/imports", path, {})
-    state = "imported" if body["created"] else "already there, unchanged"
-    console.print(f"catalogue {body['version']} for {body['year']}: {state}")
+    lang = from_locale()
+    if body["created"]:
+        state = say(lang, "已导入", "imported")
+    else:
+        state = say(lang, "已存在，未变更", "already there, unchanged")
+    console.print(
+        say(
+            lang,
+            f"{body['year']}年度举措清单 {body['version']}：{state}",
+            f"catalogue {body['version']} for {body['year']}: {state}",
+        )
+    )
 
 
 @app.command()
@@ -124,7 +147,7 @@ def export(
     name = response.headers.get("content-disposition", "").split('filename="')[-1].rstrip('"')
     target = output or Path(name or f"catalogue-{year}.{fmt}")
     target.write_bytes(response.content)
-    console.print(f"wrote {target}")
+    console.print(say(from_locale(), f"已写入 {target}", f"wrote {target}"))
 
 
 @app.command("import-units")
@@ -135,9 +158,13 @@ def import_units(
 ) -> None:
     """Add and update units and peer groups (a unit is never removed)."""
     body = _upload(url, "/v1/units/imports", path, {"reason": reason})
+    new, changed, same = (len(body[k]) for k in ("created", "changed", "unchanged"))
     console.print(
-        f"units: {len(body['created'])} new, {len(body['changed'])} changed, "
-        f"{len(body['unchanged'])} unchanged"
+        say(
+            from_locale(),
+            f"单位名录：新增 {new} 个，变更 {changed} 个，未变 {same} 个",
+            f"units: {new} new, {changed} changed, {same} unchanged",
+        )
     )
 
 
@@ -154,4 +181,4 @@ def export_units(
     response = _call("GET", url, "/v1/units/export", params={"format": fmt})
     target = output or Path(f"units.{fmt}")
     target.write_bytes(response.content)
-    console.print(f"wrote {target}")
+    console.print(say(from_locale(), f"已写入 {target}", f"wrote {target}"))

@@ -10,18 +10,21 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg
-from nats.js.errors import NotFoundError
 from rich.console import Console
 from rich.table import Table
 
-from contracts import streams, subjects
+from contracts import streams
 from fivetype import exits
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
+from fivetype.commands._tables import Column, add_row, moment, table
+from fivetype.lang import Lang, Wide, from_locale, say
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+    from nats.js.api import RawStreamMsg
 
 app = typer.Typer(help="Messages a consumer could not process.", no_args_is_help=True)
 console = Console()
@@ -42,7 +45,7 @@ class DeadLetter:
     data: bytes
 
     @classmethod
-    def of(cls, raw: RawStreamMsg) -> "DeadLetter":
+    def of(cls, raw: "RawStreamMsg") -> "DeadLetter":
         headers = raw.headers or {}
         return cls(
             sequence=raw.seq or 0,
@@ -66,7 +69,7 @@ class DeadLetter:
 
 
 def _with_jetstream(
-    url: str | None, nkey_file: NkeyFile, work: Callable[[JetStreamContext], Awaitable[T]]
+    url: str | None, nkey_file: NkeyFile, work: Callable[["JetStreamContext"], Awaitable[T]]
 ) -> T:
     async def run() -> T:
         async with connection(url, nkey_file) as nc:
@@ -75,8 +78,12 @@ def _with_jetstream(
     return asyncio.run(run())
 
 
-async def _letters(js: JetStreamContext, consumer: str | None, limit: int) -> list[DeadLetter]:
+async def _letters(js: "JetStreamContext", consumer: str | None, limit: int) -> list[DeadLetter]:
     """Oldest first, walking the stream by subject."""
+    from nats.js.errors import NotFoundError
+
+    from contracts import subjects
+
     subject = subjects.dead_letter(consumer or "*")
     found: list[DeadLetter] = []
     sequence = (await js.stream_info(DLQ)).state.first_seq
@@ -90,7 +97,9 @@ async def _letters(js: JetStreamContext, consumer: str | None, limit: int) -> li
     return found
 
 
-async def _letter(js: JetStreamContext, sequence: int) -> DeadLetter | None:
+async def _letter(js: "JetStreamContext", sequence: int) -> DeadLetter | None:
+    from nats.js.errors import NotFoundError
+
     try:
         return DeadLetter.of(await js.get_msg(DLQ, seq=sequence))
     except NotFoundError:
@@ -104,27 +113,43 @@ def list_letters(
     consumer: Consumer = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    lang: Lang = None,
+    wide: Wide = False,
 ) -> None:
     """List dead letters, oldest first."""
+    assert lang is not None  # the option's callback chose one
     letters = _with_jetstream(nats_url, nkey_file, lambda js: _letters(js, consumer, limit))
     if as_json:
         for letter in letters:
             print(json.dumps(letter.summary(), ensure_ascii=False))
         return
-    table = Table(title=f"{len(letters)} dead letter(s)")
-    for column in ("seq", "time", "consumer", "reason", "subject", "detail"):
-        table.add_column(column)
+    console.print(letters_table(letters, lang, wide))
+
+
+LETTER_COLUMNS = [
+    Column("序号/时间", "seq/time"),
+    Column("消费者", "consumer", max_width=16),
+    Column("原因", "reason", max_width=18),
+    Column("原主题", "subject", wide_only=True),
+    Column("说明", "detail"),
+]
+DETAIL_CUT = 30  # characters of the detail shown at 80 columns: two lines of its column
+
+
+def letters_table(letters: list[DeadLetter], lang: str, wide: bool) -> Table:
+    """At 80 columns: which, when, whose and why, with the detail cut to two lines (`show
+    SEQ`, `--wide` or `--json` give it whole)."""
+    title = say(lang, f"死信 {len(letters)} 条", f"{len(letters)} dead letter(s)")
+    result, shown = table(title, LETTER_COLUMNS, lang, wide)
     for letter in letters:
-        when = letter.time.strftime("%Y-%m-%d %H:%M:%S") if letter.time else ""
-        table.add_row(
-            str(letter.sequence),
-            when,
-            letter.consumer,
-            letter.reason,
-            letter.original_subject,
-            letter.detail[:80],
+        detail = letter.detail
+        if not wide and len(detail) > DETAIL_CUT:
+            detail = detail[: DETAIL_CUT - 1] + "…"
+        which = f"{letter.sequence}\n{moment(letter.time, lang)}"
+        add_row(
+            result, shown, which, letter.consumer, letter.reason, letter.original_subject, detail
         )
-    console.print(table)
+    return result
 
 
 @app.command()
@@ -136,7 +161,9 @@ def show(
     """Print one dead letter: why it is here and the message as it arrived."""
     letter = _with_jetstream(nats_url, nkey_file, lambda js: _letter(js, sequence))
     if letter is None:
-        console.print(f"[red]no dead letter with sequence {sequence}[/]")
+        console.print(
+            f"[red]{say(from_locale(), '没有序号为', 'no dead letter with sequence')} {sequence}[/]"
+        )
         raise typer.Exit(exits.NOT_FOUND)
     for key, value in letter.summary().items():
         console.print(f"{key}: {value}", markup=False)
@@ -144,7 +171,7 @@ def show(
     console.print(letter.data.decode("utf-8", errors="replace"), markup=False)
 
 
-async def _replay(js: JetStreamContext, letters: list[DeadLetter]) -> int:
+async def _replay(js: "JetStreamContext", letters: list[DeadLetter]) -> int:
     for letter in letters:
         # The id makes a repeated replay of the same dead letter collapse in JetStream.
         await js.publish(
@@ -168,18 +195,24 @@ def replay(
 ) -> None:
     """Publish dead letters again on their original subjects, after the cause is fixed."""
     if bool(sequences) == all_:
-        console.print("[red]name sequence numbers or pass --all[/]")
+        usage = say(from_locale(), "请给出序号或使用 --all", "name sequence numbers or pass --all")
+        console.print(f"[red]{usage}[/]")
         raise typer.Exit(exits.USAGE)
 
-    async def work(js: JetStreamContext) -> int:
+    async def work(js: "JetStreamContext") -> int:
         if all_:
             letters = await _letters(js, consumer, 100_000)
         else:
             letters = [letter for s in sequences or [] if (letter := await _letter(js, s))]
             if len(letters) < len(sequences or []):
-                console.print("[red]some sequence numbers are not in the dead-letter stream[/]")
+                missing = say(
+                    from_locale(),
+                    "部分序号不在死信队列中",
+                    "some sequence numbers are not in the dead-letter stream",
+                )
+                console.print(f"[red]{missing}[/]")
                 raise typer.Exit(exits.NOT_FOUND)
         return await _replay(js, letters)
 
     count = _with_jetstream(nats_url, nkey_file, work)
-    console.print(f"replayed {count} dead letter(s)")
+    console.print(say(from_locale(), f"已重放死信 {count} 条", f"replayed {count} dead letter(s)"))

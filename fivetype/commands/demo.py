@@ -4,19 +4,16 @@
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fivetype import exits, state
 from fivetype.commands._options import DataDir
-from fivetype.demo.plan import Step, plan
-from fivetype.demo.player import Tally, clock_path, play, units_of
 
-console = Console()
+if TYPE_CHECKING:
+    from fivetype.demo.player import Tally
+
 Seed = Annotated[int, typer.Option(help="Same seed, same year: who is on time, late or silent.")]
 Speed = Annotated[float, typer.Option(min=0.01, help="Programme days per real second.")]
 Year = Annotated[int, typer.Option(help="The programme year (its catalogue must exist).")]
@@ -30,13 +27,16 @@ def play_year(
     year: int,
     stop: threading.Event,
     until: date | None = None,
-) -> Tally | None:
+) -> "Tally | None":
     """Plan the year for the units the running stack knows, then play it with a progress bar;
     None if the services stopped answering."""
+    import httpx
+    from rich.console import Console
+
     try:
         return _play_year(data_dir, seed, speed, year, stop, until)
     except httpx.HTTPError as exc:
-        console.print(f"[red]the demo cannot reach the services: {exc}[/]")
+        Console().print(f"[red]the demo cannot reach the services: {exc}[/]")
         return None
 
 
@@ -47,7 +47,20 @@ def _play_year(
     year: int,
     stop: threading.Event,
     until: date | None,
-) -> Tally:
+) -> "Tally":
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from fivetype.demo.plan import Step, plan
+    from fivetype.demo.player import Tally, play, units_of
+
+    console = Console()
     urls = {name: state.service_url(name, data_dir) for name in ("measures", "inspections")}
     the_plan = plan(seed, year, units_of(urls["measures"], data_dir))
     if until is not None:
@@ -79,10 +92,13 @@ def demo(
     ] = None,
 ) -> None:
     """Play a programme year on the running stack (started with `fivetype run --demo`)."""
+    from fivetype.demo.player import clock_path
+
     if not clock_path(data_dir).exists():
-        console.print(
-            "[red]the stack does not follow the demo clock: start it with "
-            "`fivetype run --demo` or `fivetype stack start --demo`[/]"
+        typer.echo(
+            "the stack does not follow the demo clock: start it with "
+            "`fivetype run --demo` or `fivetype stack start --demo`",
+            err=True,
         )
         raise typer.Exit(exits.USAGE)
     last = date.fromisoformat(until) if until else None

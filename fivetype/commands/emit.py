@@ -6,27 +6,32 @@ unreachable."""
 import asyncio
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import DeliverPolicy
-from pydantic import ValidationError
-from rich.console import Console
 
-from contracts import subjects
-from contracts.envelope import Envelope, fact_id, new_id, utcnow, wrap
-from contracts.measures import ProgressReported, ReportProgress
 from fivetype import exits, state
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
 from fivetype.commands._options import DATA_DIR, DataDir
+from fivetype.lang import Lang, say
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+
+    from contracts.envelope import Envelope
+    from contracts.measures import ReportProgress
 
 app = typer.Typer(help="Publish a test command and wait for the answer.", no_args_is_help=True)
-console = Console()
 
 
-def _command(unit: str, fields: dict[str, Any]) -> Envelope[ReportProgress]:
+def _command(unit: str, fields: dict[str, Any]) -> "Envelope[ReportProgress]":
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from contracts.envelope import wrap
+    from contracts.measures import ReportProgress
+
+    console = Console()
     try:
         report = ReportProgress.model_validate({"unit": unit, **fields})
     except ValidationError as exc:
@@ -35,8 +40,15 @@ def _command(unit: str, fields: dict[str, Any]) -> Envelope[ReportProgress]:
     return wrap(report, subject=unit, source=f"unit/{unit}")
 
 
-async def _answer(nc: Client, command: Envelope[ReportProgress], wait: float) -> dict[str, Any]:
+async def _answer(nc: "Client", command: "Envelope[ReportProgress]", wait: float) -> dict[str, Any]:
     """Listen for the fact or the rejection from before publishing, so neither is missed."""
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.api import DeliverPolicy
+
+    from contracts import subjects
+    from contracts.envelope import fact_id
+    from contracts.measures import ProgressReported, ReportProgress
+
     js = nc.jetstream()
     unit, report_id = command.data.unit, command.data.report_id
     reported = await js.subscribe(
@@ -83,8 +95,16 @@ def progress(
     nats_url: NatsUrl = None,
     nkey_file: NkeyFile = None,
     data_dir: DataDir = DATA_DIR,
+    lang: Lang = None,
 ) -> None:
     """Report progress over NATS intake, as a unit's system does."""
+    assert lang is not None  # the option's callback chose one
+    from rich.console import Console
+
+    from contracts.envelope import new_id, utcnow
+    from contracts.measures import ProgressReported
+
+    console = Console()
     fields = {
         "report_id": report_id or f"emit-{new_id()[:8]}",
         "measure_code": measure,
@@ -105,13 +125,22 @@ def progress(
 
     answer = asyncio.run(work())
     if not answer:
-        console.print(f"[red]no answer within {wait:.0f}s (is the measures service running?)[/]")
+        console.print(
+            "[red]"
+            + say(
+                lang,
+                f"{wait:.0f} 秒内没有答复（举措服务是否在运行？）",
+                f"no answer within {wait:.0f}s (is the measures service running?)",
+            )
+            + "[/]"
+        )
         raise typer.Exit(exits.FAILURE)
     if answer["type"] == ProgressReported.NAME:
-        console.print(f"accepted: report {fields['report_id']} → ProgressReported {answer['id']}")
+        said = say(lang, "已受理：报告", "accepted: report")
+        console.print(f"{said} {fields['report_id']} → ProgressReported {answer['id']}")
         return
     data = answer["data"]
-    console.print(
-        f"[red]rejected: {data['reason']}: {data['message_zh']} ({data['message_en']})[/]"
-    )
+    message = say(lang, f"被拒：{data['reason']}：{data['message_zh']}", "")
+    message = message or f"rejected: {data['reason']}: {data['message_en']}"
+    console.print(f"[red]{message}[/]", markup=True)
     raise typer.Exit(exits.FAILURE)

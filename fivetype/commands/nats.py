@@ -10,18 +10,17 @@ Seeds are created once and reused, so running either again changes no existing c
 import asyncio
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from contracts import permissions
-from contracts.envelope import UNIT_CODE_PATTERN
-from contracts.permissions import Permissions
-from fivetype import exits, natsauth
+from fivetype import exits
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
-from fivetype.stack import CREDENTIALS
-from services.measures.domain.catalogue import load_units
+from fivetype.state import CREDENTIALS
+
+if TYPE_CHECKING:
+    from contracts.permissions import Permissions
 
 app = typer.Typer(help="NATS credentials and permissions.", no_args_is_help=True)
 console = Console()
@@ -36,14 +35,19 @@ DEFAULT_DIRECTORY = Path("data") / CREDENTIALS  # the embedded stack's
 CHANNEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,39}$"
 
 
-def _code(code: str, pattern: str = UNIT_CODE_PATTERN) -> str:
+def _code(code: str, pattern: str | None = None) -> str:
     """Unit codes and channel names end up in subjects: nothing but safe token characters."""
+    from contracts.envelope import UNIT_CODE_PATTERN
+
+    pattern = pattern or UNIT_CODE_PATTERN
     if not re.fullmatch(pattern, code):
         raise typer.BadParameter(f"{code!r} does not match {pattern}")
     return code
 
 
-def _grant(seed: Path, who: str, granted: Permissions, inbox: str) -> None:
+def _grant(seed: Path, who: str, granted: "Permissions", inbox: str) -> None:
+    from fivetype import natsauth
+
     entry = natsauth.user_entry(natsauth.ensure_seed(seed), who, granted)
     console.print(f"seed file (hand it over privately; keep it secret): {seed}", markup=False)
     console.print(f"inbox prefix its client must use: {inbox}", markup=False)
@@ -57,6 +61,9 @@ def unit(
     directory: Directory = DEFAULT_DIRECTORY,
 ) -> None:
     """Create a unit's nkey seed (reused if it exists) and print its server user entry."""
+    from contracts import permissions
+    from fivetype import natsauth
+
     seed = natsauth.unit_seed(directory, _code(code))
     _grant(seed, f"unit {code}", permissions.unit(code), permissions.unit_inbox(code))
 
@@ -67,6 +74,9 @@ def channel(
     directory: Directory = DEFAULT_DIRECTORY,
 ) -> None:
     """Create a public-request channel's nkey seed and print its server user entry."""
+    from contracts import permissions
+    from fivetype import natsauth
+
     seed = natsauth.channel_seed(directory, _code(name, CHANNEL_PATTERN))
     _grant(seed, f"channel {name}", permissions.channel(name), permissions.channel_inbox(name))
 
@@ -85,6 +95,9 @@ def config(
     ] = None,
 ) -> None:
     """Write auth.conf: the operator, the four services, the units and the channels."""
+    from fivetype import natsauth
+    from services.measures.domain.catalogue import load_units
+
     codes = [_code(code) for code in units or []]
     if units_file is not None:
         codes += [u.code for u in load_units(units_file).units]

@@ -5,22 +5,22 @@ import asyncio
 import json
 import re
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from contracts import streams, subjects
-from contracts.envelope import utcnow
 from fivetype import exits, state
-from fivetype.apiclient import call, client
-from fivetype.commands._nats import NatsUrl, NkeyFile, connect_options, connection
+from fivetype.commands._nats import NatsUrl, NkeyFile
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
-from services.runtime.workdays import local_date
-from services.scoring.handlers.rebuild import REPLAYED, NotEmpty, Rebuilt, rebuild
+from fivetype.commands._tables import Column, add_row, day, period_name, table
+from fivetype.lang import Lang, Wide, named, say
+
+if TYPE_CHECKING:
+    from services.scoring.handlers.rebuild import Rebuilt
 
 console = Console()
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
@@ -28,22 +28,45 @@ Period = Annotated[
     str | None,
     typer.Option(help="2026 (the year), 2026-Q1 or 2026-03; default: this programme year."),
 ]
-Lang = Annotated[str, typer.Option(help="zh (中文) or en.")]
 AsJson = Annotated[bool, typer.Option("--json", help="The service's JSON document.")]
-HONOURS = {"red": "[red]红榜 red[/]", "black": "[bold]黑榜 black[/]"}
+Detail = Annotated[
+    bool, typer.Option("--detail", help="List the items behind every line (task, due date).")
+]
+HONOURS = {
+    "red": ("[red]红榜[/]", "[red]red list[/]"),
+    "black": ("[bold]黑榜[/]", "[bold]black list[/]"),
+}
+STATUS = {
+    "open": ("暂定", "provisional"),
+    "closed": ("已公布", "published"),
+    "provisional": ("暂定", "provisional"),
+    "published": ("已公布", "published"),
+}
+GRADES = {
+    "excellent": ("优秀", "excellent"),
+    "good": ("良好", "good"),
+    "fair": ("一般", "fair"),
+    "poor": ("较差", "poor"),
+}
 ScoringUrl = Annotated[str | None, url_option("scoring")]
 
 
 def _period(period: str | None) -> str:
-    chosen = period or str(local_date(utcnow()).year)
+    from datetime import UTC
+
+    from services.runtime.workdays import local_date
+
+    chosen = period or str(local_date(datetime.now(UTC)).year)
     if not PERIOD.match(chosen):
         console.print(f"[red]period {chosen!r}: use 2026, 2026-Q1 or 2026-03[/]")
         raise typer.Exit(exits.USAGE)
     return chosen
 
 
-def _get(url: str | None, data_dir: Path, path: str, **params: Any) -> dict[str, Any]:
-    with client(url or state.service_url("scoring", data_dir), data_dir) as http:
+def _get(url: str | None, data_dir: Path, lang: str, path: str, **params: Any) -> dict[str, Any]:
+    from fivetype.apiclient import call, client
+
+    with client(url or state.service_url("scoring", data_dir), data_dir, lang) as http:
         document: dict[str, Any] = call(http, "GET", path, params=params).json()
     return document
 
@@ -52,40 +75,178 @@ def _name(item: dict[str, Any], lang: str) -> str:
     return str(item.get(f"name_{lang}") or item.get("name_en") or item.get("rule", ""))
 
 
+def points(text: str | None) -> str:
+    """Points as the office writes them, two decimals ("0" and "0.00" alike read 0.00)."""
+    return "" if text is None else f"{Decimal(text):.2f}"
+
+
+def _grade(grade: str | None, lang: str) -> str:
+    zh, en = GRADES.get(grade or "", (grade or "", grade or ""))
+    return say(lang, zh, en)
+
+
+def _status(status: str, lang: str) -> str:
+    zh, en = STATUS.get(status, (status, status))
+    return say(lang, zh, en)
+
+
+def card_heading(document: dict[str, Any], lang: str) -> str:
+    card = document["card"]
+    unit = named(document["unit"], document.get("unit_name"), lang)
+    total = points(card["total"]) or say(lang, "暂无考核数据", "nothing assessed yet")
+    grade = _grade(card.get("grade"), lang)
+    return say(
+        lang,
+        f"[bold]{unit}[/]  {period_name(card['period'], 'zh')}  总分 [bold]{total}[/]  "
+        + (f"等次 {grade}  " if grade else "")
+        + f"加分 {points(card['bonus'])}  {_status(document['status'], 'zh')}  "
+        f"考核细则 {card['rubric_version']}",
+        f"[bold]{unit}[/]  {card['period']}  total [bold]{total}[/]  "
+        + (f"grade {grade}  " if grade else "")
+        + f"bonus {points(card['bonus'])}  {_status(document['status'], 'en')}  "
+        f"rubric {card['rubric_version']}",
+    )
+
+
+def types_table(document: dict[str, Any], lang: str, wide: bool) -> Table:
+    columns = [
+        Column("类型", "type"),
+        Column("满分", "full marks", justify="right"),
+        Column("扣分", "deductions", justify="right"),
+        Column("得分", "score", justify="right"),
+    ]
+    result, shown = table(say(lang, "五型得分", "the five types"), columns, lang, wide)
+    for t in document["card"]["types"]:
+        cells = (t["full_marks"], t["deductions"], t["score"])
+        add_row(result, shown, _name(t, lang), *(points(c) for c in cells))
+    return result
+
+
+LINE_COLUMNS = [
+    Column("考核项目", "rule", max_width=30),
+    Column("类型", "type", wide_only=True),
+    Column("分值", "points", justify="right"),
+    Column("计分说明", "explanation"),
+    Column("规则代码", "rule code", wide_only=True),
+    Column("事件数", "events", wide_only=True, justify="right"),
+]
+
+
+def lines_table(document: dict[str, Any], lang: str, wide: bool) -> Table:
+    """Every line item, grouped by type under a row naming the type (a column with --wide)."""
+    card = document["card"]
+    result, shown = table(say(lang, "计分明细", "line items"), LINE_COLUMNS, lang, wide)
+    type_names = {t["type"]: _name(t, lang) for t in card["types"]}
+    order = {code: n for n, code in enumerate(type_names)}
+    current = None
+    for item in sorted(card["line_items"], key=lambda i: order.get(i["type"], len(order))):
+        kind = type_names.get(item["type"], item["type"])
+        if not wide and kind != current:
+            add_row(result, shown, f"[bold]{kind}[/]", "", "", "", "", "")
+            current = kind
+        explanation = item.get(f"explanation_{lang}") or item["explanation_en"]
+        cells = (_name(item, lang), kind, points(item["points"]), explanation, item["rule"])
+        add_row(result, shown, *cells, str(len(item.get("events") or [])))
+    return result
+
+
+ITEM_KINDS = {
+    "milestone": ("节点任务", "milestone"),
+    "obligation": ("周期性工作任务", "obligation"),
+    "target": ("量化目标", "target"),
+    "finding": ("督查发现问题", "finding"),
+    "escalation": ("督办", "escalation"),
+    "interview": ("约谈", "interview"),
+    "accountability": ("问责", "accountability"),
+    "public_request": ("诉求工单", "public request"),
+    "suggestion": ("监督员建议", "suggestion"),
+    "achievement": ("创先争优", "achievement"),
+}
+
+
+def items_table(item: dict[str, Any], lang: str, wide: bool) -> Table:
+    """The tasks, findings or requests behind one line item (when scoring names them)."""
+    columns = [
+        Column("举措", "measure", max_width=26, ellipsis=True),
+        Column("事项", "item", max_width=40),
+        Column("限办日期", "due date"),
+        Column("分值", "points", justify="right"),
+        Column("类别", "kind", wide_only=True),
+        Column("说明", "note", wide_only=True),
+    ]
+    title = f"{_name(item, lang)}  {points(item['points'])}"
+    result, shown = table(title, columns, lang, wide)
+    for entry in item.get("items") or []:
+        measure = " ".join(filter(None, (entry.get("measure_code"), entry.get("measure_name"))))
+        zh, en = ITEM_KINDS.get(entry.get("kind") or "", (entry.get("kind") or "",) * 2)
+        due = day(entry.get("due_date"), lang)
+        cells = (measure, entry.get("title") or "", due, points(entry.get("points")))
+        add_row(result, shown, *cells, say(lang, zh, en), entry.get("note_zh") or "")
+    return result
+
+
 def scorecard(
     unit: Annotated[str, typer.Argument(help="Unit code, e.g. 360102 or dept-fgw.")],
     period: Period = None,
-    lang: Lang = "zh",
+    lang: Lang = None,
+    wide: Wide = False,
+    detail: Detail = False,
     as_json: AsJson = False,
     url: ScoringUrl = None,
     data_dir: DataDir = DATA_DIR,
 ) -> None:
     """A unit's scorecard: the total, each type, and every line with its explanation."""
-    document = _get(url, data_dir, f"/v1/units/{unit}/cards/{_period(period)}")
+    assert lang is not None  # the option's callback chose one
+    document = _get(url, data_dir, lang, f"/v1/units/{unit}/cards/{_period(period)}")
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    card = document["card"]
-    console.print(
-        f"[bold]{document['unit_name']} ({unit})[/]  {card['period']}  total [bold]"
-        f"{card['total']}[/]  bonus {card['bonus']}  rubric {card['rubric_version']}  "
-        f"{document['status']}"
-    )
-    types = Table(title="types")
-    for column in ("type", "full marks", "deductions", "score"):
-        types.add_column(column)
-    for t in card["types"]:
-        types.add_row(_name(t, lang), t["full_marks"], t["deductions"], t["score"])
-    console.print(types)
-    lines = Table(title="line items")
-    for column in ("rule", "type", "points", "explanation"):
-        lines.add_column(column)
-    type_names = {t["type"]: _name(t, lang) for t in card["types"]}
-    for item in card["line_items"]:
-        explanation = item.get(f"explanation_{lang}") or item["explanation_en"]
-        kind = type_names.get(item["type"], item["type"])
-        lines.add_row(_name(item, lang), kind, item["points"], explanation)
-    console.print(lines)
+    console.print(card_heading(document, lang))
+    console.print(types_table(document, lang, wide))
+    console.print(lines_table(document, lang, wide))
+    if detail:
+        for item in document["card"]["line_items"]:
+            if item.get("items"):
+                console.print(items_table(item, lang, wide))
+
+
+def ranking_tables(
+    document: dict[str, Any], lang: str, wide: bool, type_names: dict[str, str] | None = None
+) -> list[Table]:
+    """One table per peer group, published if the period is closed, else provisional; with
+    --wide a column per type, headed by its name (from the catalogue) or else its code."""
+    type_names = type_names or {}
+    tables = []
+    status = _status(document["status"], lang)
+    for ranked in document["published"] or document["provisional"]:
+        group = ranked.get(f"peer_group_name_{lang}") or ranked["peer_group"]
+        entries = ranked["entries"]
+        graded = any(e.get("grade") for e in entries)
+        columns = [
+            Column("排名", "rank", justify="right"),
+            Column("单位", "unit", max_width=34),
+            Column("总分", "total", justify="right"),
+            Column("等次", "grade", wide_only=not graded),
+            Column("红黑榜", "list"),
+        ]
+        first = entries[0]["types"] if entries else []
+        types = [type_names.get(t["type"], t["type"]) for t in first]
+        columns += [Column(name, name, wide_only=True, justify="right") for name in types]
+        title = f"{group}  {period_name(document['period'], lang)}  {status}"
+        result, shown = table(title, columns, lang, wide)
+        for entry in entries:
+            honour = HONOURS.get(entry["honour"] or "")
+            grade = _grade(entry.get("grade"), lang)
+            cells = (
+                f"{entry['rank']}{'=' if entry['tied'] else ''}",
+                named(entry["unit"], entry["unit_name"], lang),
+                points(entry["total"]),
+                grade,
+                say(lang, *honour) if honour else "",
+            )
+            add_row(result, shown, *cells, *(points(t["score"]) for t in entry["types"]))
+        tables.append(result)
+    return tables
 
 
 def ranking(
@@ -93,34 +254,40 @@ def ranking(
     group: Annotated[
         str | None, typer.Option(help="Peer group: county, devzone or department.")
     ] = None,
+    lang: Lang = None,
+    wide: Wide = False,
     as_json: AsJson = False,
     url: ScoringUrl = None,
     data_dir: DataDir = DATA_DIR,
 ) -> None:
     """Units ranked within their peer groups: published once the period is closed, else
     provisional."""
+    assert lang is not None
     params = {"peer_group": group} if group else {}
-    document = _get(url, data_dir, f"/v1/rankings/{_period(period)}", **params)
+    document = _get(url, data_dir, lang, f"/v1/rankings/{_period(period)}", **params)
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    for ranked in document["published"] or document["provisional"]:
-        table = Table(
-            title=f"{ranked['peer_group_name_zh']} {document['period']} ({document['status']})"
-        )
-        for column in ("rank", "unit", "name", "total", "list"):
-            table.add_column(column)
-        for entry in ranked["entries"]:
-            honour = {"red": "[red]红榜[/]", "black": "[bold]黑榜[/]"}.get(
-                entry["honour"] or "", ""
-            )
-            rank = f"{entry['rank']}{'=' if entry['tied'] else ''}"
-            table.add_row(rank, entry["unit"], entry["unit_name"], entry["total"], honour)
-        console.print(table)
+    names = _type_names(data_dir, lang, document["period"][:4]) if wide else {}
+    for ranked in ranking_tables(document, lang, wide, names):
+        console.print(ranked)
+
+
+def _type_names(data_dir: Path, lang: str, year: str) -> dict[str, str]:
+    """The five types' names as the year's catalogue (the measures service) gives them."""
+    from fivetype.apiclient import call, client
+
+    with client(state.service_url("measures", data_dir), data_dir, lang) as http:
+        catalogue = call(http, "GET", "/v1/catalogue", params={"year": year}).json()
+    return {t["code"]: t[f"name_{lang}"] for t in catalogue["types"]}
 
 
 async def _events_to_replay(nats_url: str | None, nkey_file: Path | None) -> int:
     """How many events the rebuild will read: those of the types scoring consumes."""
+    from contracts import streams, subjects
+    from fivetype.commands._nats import connection
+    from services.scoring.handlers.rebuild import REPLAYED
+
     async with connection(nats_url, nkey_file) as nc:
         info = await nc.jetstream().stream_info(
             streams.EVENTS.name, subjects_filter=f"{subjects.EVENTS}.>"
@@ -131,7 +298,18 @@ async def _events_to_replay(nats_url: str | None, nkey_file: Path | None) -> int
 
 def _rebuild_with_bar(
     database_url: str, nats_url: str, nkey_file: Path | None, total: int
-) -> Rebuilt:
+) -> "Rebuilt":
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from fivetype.commands._nats import connect_options
+    from services.scoring.handlers.rebuild import Rebuilt, rebuild
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("replaying events", total=total)
@@ -156,6 +334,8 @@ def rebuild_command(
     data_dir: DataDir = DATA_DIR,
 ) -> None:
     """Rebuild the scoring store from every event on the stream, into a fresh database."""
+    from services.scoring.handlers.rebuild import NotEmpty
+
     nats_url = nats_url or state.nats_url(data_dir)
     nkey_file = nkey_file or state.operator_seed(data_dir)
     if database_url is None:

@@ -9,18 +9,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
-from contracts import streams, subjects
 from fivetype import exits, state
-from fivetype.apiclient import client
 from fivetype.commands._nats import NatsUrl, NkeyFile, connect
 from fivetype.commands._options import DATA_DIR, DataDir
-from fivetype.stack import SERVICES
+from fivetype.commands._tables import Column, add_row, table
+from fivetype.lang import Lang, Wide, say
+from fivetype.state import SERVICES
 
 console = Console()
 
@@ -45,6 +43,8 @@ class ServiceStatus:
 
 
 def _outbox_backlog(metrics: str) -> int:
+    from prometheus_client.parser import text_string_to_metric_families
+
     for family in text_string_to_metric_families(metrics):
         for sample in family.samples:
             if sample.name == "fivetype_outbox_backlog":
@@ -52,10 +52,14 @@ def _outbox_backlog(metrics: str) -> int:
     return 0
 
 
-def probe(name: str, url: str) -> ServiceStatus:
+def probe(name: str, url: str, data_dir: Path = DATA_DIR) -> ServiceStatus:
+    import httpx
+
+    from fivetype.apiclient import client
+
     status = ServiceStatus(name, url)
     try:
-        with client(url) as http:
+        with client(url, data_dir) as http:
             ready = http.get("/readyz", timeout=3)
             status.reachable = True
             status.ready = ready.status_code == 200
@@ -69,6 +73,8 @@ def probe(name: str, url: str) -> ServiceStatus:
 
 async def _consumers(url: str, nkey_file: Path | None) -> dict[str, ConsumerStatus]:
     """Every durable consumer on the platform's streams, by name."""
+    from contracts import streams, subjects
+
     nc = await connect(url, nkey_file)
     try:
         js = nc.jetstream()
@@ -101,32 +107,53 @@ def _attach(statuses: list[ServiceStatus], consumers: dict[str, ConsumerStatus])
             owner.consumers[name] = consumer
 
 
-def _service_table(statuses: list[ServiceStatus]) -> Table:
-    table = Table(title="services")
-    for column in ("service", "URL", "state", "outbox", "lag", "dead letters"):
-        table.add_column(column)
+SERVICE_COLUMNS = [
+    Column("服务", "service", whole=True),
+    Column("地址", "URL", whole=True),
+    Column("状态", "state", max_width=24),
+    Column("待发", "outbox", justify="right"),
+    Column("积压", "lag", justify="right"),
+    Column("死信", "dead", justify="right"),
+]
+
+
+def _health(s: ServiceStatus, lang: str) -> str:
+    if not s.reachable:
+        return f"[red]{say(lang, '无法连接', 'unreachable')}[/]"
+    if s.ready:
+        return f"[green]{say(lang, '就绪', 'ready')}[/]"
+    failing = ",".join(s.failing)
+    return f"[red]{say(lang, f'未就绪：{failing}', f'not ready: {failing}')}[/]"
+
+
+def service_table(statuses: list[ServiceStatus], lang: str, wide: bool) -> Table:
+    result, shown = table(say(lang, "服务", "services"), SERVICE_COLUMNS, lang, wide)
     for s in statuses:
-        if not s.reachable:
-            health = "[red]unreachable[/]"
-        elif s.ready:
-            health = "[green]ready[/]"
-        else:
-            health = f"[red]not ready: {', '.join(s.failing)}[/]"
         lag = sum(c.lag for c in s.consumers.values())
         dead = sum(c.dead_letters for c in s.consumers.values())
-        table.add_row(s.name, s.url, health, str(s.outbox_backlog), str(lag), str(dead))
-    return table
+        url = s.url if wide else s.url.removeprefix("http://")  # room for the state at 80
+        cells = (s.name, url, _health(s, lang), str(s.outbox_backlog), str(lag), str(dead))
+        add_row(result, shown, *cells)
+    return result
 
 
-def _consumer_table(statuses: list[ServiceStatus]) -> Table:
-    table = Table(title="consumers")
-    for column in ("service", "consumer", "lag", "unacked", "dead letters"):
-        table.add_column(column)
+CONSUMER_COLUMNS = [
+    Column("服务", "service"),
+    Column("消费者", "consumer"),
+    Column("流", "stream", wide_only=True),
+    Column("积压", "lag", justify="right"),
+    Column("未确认", "unacked", justify="right"),
+    Column("死信", "dead", justify="right"),
+]
+
+
+def consumer_table(statuses: list[ServiceStatus], lang: str, wide: bool) -> Table:
+    result, shown = table(say(lang, "消费者", "consumers"), CONSUMER_COLUMNS, lang, wide)
     for s in statuses:
         for name, c in sorted(s.consumers.items()):
             dead = f"[red]{c.dead_letters}[/]" if c.dead_letters else "0"
-            table.add_row(s.name, name, str(c.lag), str(c.unacked), dead)
-    return table
+            add_row(result, shown, s.name, name, c.stream, str(c.lag), str(c.unacked), dead)
+    return result
 
 
 def status(
@@ -135,9 +162,12 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     nats_url: NatsUrl = None,
     nkey_file: NkeyFile = None,
+    lang: Lang = None,
+    wide: Wide = False,
 ) -> None:
     """Readiness of every service, consumer lag, dead letters and outbox backlog."""
-    statuses = [probe(name, state.service_url(name, data_dir)) for name in SERVICES]
+    assert lang is not None  # the option's callback chose one
+    statuses = [probe(name, state.service_url(name, data_dir), data_dir) for name in SERVICES]
     nats_url = nats_url or state.nats_url(data_dir)
     nats_problem = ""
     try:
@@ -151,11 +181,12 @@ def status(
         document = {"nats": {"url": nats_url, "reachable": nats_reachable, "problem": nats_problem}}
         print(json.dumps({**document, "services": [asdict(s) for s in statuses]}))
     else:
-        console.print(_service_table(statuses))
+        console.print(service_table(statuses, lang, wide))
         if consumers:
-            console.print(_consumer_table(statuses))
+            console.print(consumer_table(statuses, lang, wide))
         if not nats_reachable:
-            console.print(f"[red]JetStream at {nats_url}: {nats_problem}[/]", markup=True)
+            where = say(lang, "无法读取", "cannot read")
+            console.print(f"[red]{where} JetStream {nats_url}: {nats_problem}[/]", markup=True)
     if not nats_reachable or not all(s.reachable for s in statuses):
         raise typer.Exit(exits.UNREACHABLE)
     raise typer.Exit(exits.OK if all(s.ready for s in statuses) else exits.FAILURE)

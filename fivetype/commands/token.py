@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fivetype.apiclient import DATA_DIR, console, deployment_secret
-from services.runtime.auth import Role, issue
+from fivetype.state import DEFAULT_DATA_DIR
 
 app = typer.Typer(help="Bearer tokens for the HTTP APIs (访问令牌).", no_args_is_help=True)
 _TTL = re.compile(r"^(\d+)([smhd])$")
@@ -25,7 +24,13 @@ def parse_ttl(text: str) -> timedelta:
 
 @app.command("issue")
 def issue_token(
-    role: Annotated[Role, typer.Option(help="What the holder may do.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="What the holder may do: office_admin, unit_reporter, inspector, supervisor, "
+            "viewer or operator."
+        ),
+    ],
     unit: Annotated[
         str | None, typer.Option(help="The unit a unit_reporter speaks for (its data scope).")
     ] = None,
@@ -37,23 +42,37 @@ def issue_token(
         str, typer.Option(help="Lifetime: short for people (8h), long for unit systems (365d).")
     ] = "30d",
     data_dir: Annotated[
-        Path, typer.Option(help="The embedded stack's data folder, if the secret is there.")
-    ] = DATA_DIR,
+        Path,
+        typer.Option(
+            envvar="FIVETYPE_DATA_DIR",
+            help="The embedded stack's data folder, if the secret is there.",
+        ),
+    ] = DEFAULT_DATA_DIR,
 ) -> None:
-    """Print a token signed with FIVETYPE_AUTH_SECRET(_FILE), or the embedded stack's secret."""
+    """Print a token signed with FIVETYPE_AUTH_SECRET(_FILE), or the embedded stack's secret
+    (the running demo's when no stack runs from ./data)."""
+    from fivetype.apiclient import deployment_secret
+    from services.runtime.tokens import Role, issue
+
+    if role not in {r.value for r in Role}:
+        raise typer.BadParameter(f"{role!r}: one of {', '.join(Role)}", param_hint="--role")
     secret = deployment_secret(data_dir)
     if secret is None:
-        console.print("[red]no secret: set FIVETYPE_AUTH_SECRET or FIVETYPE_AUTH_SECRET_FILE[/]")
+        typer.echo(
+            f"no secret: set FIVETYPE_AUTH_SECRET or FIVETYPE_AUTH_SECRET_FILE, or name the "
+            f"stack's folder with --data-dir (looked in {data_dir.resolve()})",
+            err=True,
+        )
         raise typer.Exit(2)
     try:
         token = issue(
             secret,
-            subject=subject or "-".join(filter(None, [role.value, unit])),
-            role=role,
+            subject=subject or "-".join(filter(None, [role, unit])),
+            role=Role(role),
             unit=unit,
             ttl=parse_ttl(ttl),
         )
     except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
+        typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     print(token)

@@ -1,7 +1,10 @@
 """The demo's scenario, decided from a seed alone: which unit reports on time, late or never,
-what the inspectors find and whether it is rectified, which 12345 requests arrive, how fast they
-are closed and how they are rated. Pure: the same seed and units give the same steps, each an
-HTTP request the player sends when the programme clock reaches its time."""
+what the inspectors find and whether it is rectified, which reports the office returns, which
+units earn national recognition or a demonstration title, what the supervisors suggest and who
+answers, which 12345 requests arrive, how fast they are closed and how they are rated. The words
+come from the 2026 catalogue's measures and the way a city's offices write (`content`). Pure:
+the same seed and units give the same steps, each an HTTP request the player sends when the
+programme clock reaches its time."""
 
 import hashlib
 import random
@@ -10,19 +13,37 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from fivetype.demo import content
 from services.runtime.workdays import PROGRAMME_TZ
 
 # Measures the demo assigns (digital government, business environment, government services,
 # urgent public needs, bottlenecks, work style): a mix of types, all in the 2026 catalogue.
 MEASURES = ("M07", "M10", "M12", "M13", "M14", "M17")
+MEASURE_NAMES = {
+    "M07": "数字政府建设",
+    "M10": "破解瓶颈问题",
+    "M12": "优化营商环境",
+    "M13": "政务服务",
+    "M14": "群众急难愁盼问题",
+    "M17": "务实重干作风",
+}
 MILESTONE_MONTHS = (2, 4, 6, 8, 10, 12)  # one milestone every two months, due at month end
 SEVERITIES = {"minor": 3, "general": 4, "serious": 2, "critical": 1}
 # Where the demo's findings come from (问题来源), and which need a 整改方案 first (限期整改).
 SOURCES = ("supervision", "supervision", "audit", "inspection_tour", "media", "hotline_12345")
 PLANNED_SEVERITIES = ("serious", "critical")
 PUBLIC_PEER_GROUPS = ("county", "devzone")  # where the 12345 hotline's requests go
-INSPECTOR = {"role": "inspector", "id": "insp-demo", "name": "市五型办督查组"}
+# The standard obligations every ranked unit carries, with the measure code a report names.
+OBLIGATIONS = {
+    "annual_plan": "G1-T1",
+    "half_yearly_bottleneck_round": "M10-T1",
+    "annual_report": "G4-T7",
+}
+OFFICE = {"role": "office", "id": "office-demo", "name": "市“五型”办"}
 CHANNEL = {"role": "channel", "id": "hotline-12345", "name": "12345热线"}
+RETURN_SHARE = 0.12  # of completed milestones the office returns for more evidence
+ACHIEVEMENTS_PER_YEAR = 5
+SUGGESTIONS_PER_YEAR = 10
 
 
 class Habit(StrEnum):
@@ -46,6 +67,7 @@ HABIT_WEIGHTS = {Habit.PUNCTUAL: 5, Habit.LATE: 3, Habit.SILENT: 2}
 class Unit:
     code: str
     peer_group: str
+    name: str = ""  # 东湖区; the code when the directory gives none
 
 
 @dataclass(frozen=True)
@@ -111,106 +133,219 @@ class _Planner:
     def satisfied(self, unit: str) -> bool:
         return self.rng.random() < ODDS[self.habits[unit]][1]
 
+    def reporter(self, unit: Unit) -> str:
+        return f"{unit.name or unit.code}{self.rng.choice(content.REPORTERS[unit.peer_group])}"
+
+    def staff(self, unit: Unit) -> dict[str, str]:
+        name = f"{unit.name or unit.code}整改经办人"
+        return {"role": "unit", "id": f"{unit.code}-staff", "name": name, "unit": unit.code}
+
 
 def _assignments(p: _Planner) -> None:
     for unit in p.units:
         for measure in sorted(p.rng.sample(MEASURES, 2)):
-            _assignment(p, unit.code, measure)
+            _assignment(p, unit, measure)
 
 
-def _assignment(p: _Planner, unit: str, measure: str) -> None:
-    assignment_id = f"demo{p.seed}-{p.year}-{measure}-{unit}"
+def _assignment(p: _Planner, unit: Unit, measure: str) -> None:
+    assignment_id = f"demo{p.seed}-{p.year}-{measure}-{unit.code}"
+    work = p.rng.choice(content.WORK[measure])
     milestones = [
         {
             "milestone_id": f"m{n}",
-            "title": f"{measure} 第{n}阶段任务",
+            "title": f"{work}：{stage}",
             "due_date": _month_end(p.year, month).isoformat(),
         }
-        for n, month in enumerate(MILESTONE_MONTHS, start=1)
+        for n, (month, stage) in enumerate(zip(MILESTONE_MONTHS, content.STAGES, strict=True), 1)
     ]
     body = {
         "assignment_id": assignment_id,
         "year": p.year,
         "measure_code": measure,
-        "lead_unit": unit,
+        "lead_unit": unit.code,
         "start_on": date(p.year, 1, 1).isoformat(),
+        "title_zh": f"{unit.name or unit.code}{work}",
         "created_by": "office",
         "milestones": milestones,
     }
-    p.add(_at(date(p.year, 1, 1), 8), "measures", "/v1/assignments", body, f"assign {measure}")
+    label = f"assign {measure} to {unit.code}"
+    p.add(_at(date(p.year, 1, 1), 8), "measures", "/v1/assignments", body, label)
     for n, milestone in enumerate(milestones, start=1):
         due = date.fromisoformat(milestone["due_date"])
-        _reports(p, unit, measure, assignment_id, n, due)
+        _reports(p, unit, measure, assignment_id, n, milestone["title"], due)
 
 
-def _reports(p: _Planner, unit: str, measure: str, assignment: str, n: int, due: date) -> None:
-    outcome = p.outcome(unit)
+def _reports(
+    p: _Planner, unit: Unit, measure: str, assignment: str, n: int, title: str, due: date
+) -> None:
+    outcome = p.outcome(unit.code)
     if outcome == "never":
         return
     halfway = due - timedelta(days=25 + p.rng.randint(0, 10))
     done = due - timedelta(days=p.rng.randint(1, 10)) if outcome == "on_time" else due
     if outcome == "late":
         done = due + timedelta(days=p.rng.randint(3, 20))
+    reporter = p.reporter(unit)
     for percent, day in ((50.0, halfway), (100.0, done)):
+        said = p.rng.choice(content.HALFWAY if percent < 100 else content.DONE)
         at = _at(day, 10, p.rng.randint(0, 59))
-        report = {
-            "report_id": f"{assignment}-m{n}-{int(percent)}",
-            "unit": unit,
-            "measure_code": measure,
-            "assignment_id": assignment,
-            "milestone_id": f"m{n}",
-            "percent_complete": percent,
-            "summary": f"{measure} 第{n}阶段完成{int(percent)}%",
-            "reported_at": at.isoformat(),
-            "reporter": f"{unit} 办公室",
-            "evidence": _evidence(f"https://oa.example/{assignment}/m{n}/{int(percent)}"),
-        }
-        label = f"{unit} reports {measure} m{n} {int(percent)}% ({outcome})"
-        p.add(at, "measures", f"/v1/units/{unit}/progress-reports", report, label)
+        report = _report(unit, measure, assignment, n, percent, f"{title}：{said}", at, reporter)
+        label = f"{unit.code} reports {measure} m{n} {int(percent)}% ({outcome})"
+        p.add(at, "measures", f"/v1/units/{unit.code}/progress-reports", report, label)
+    if p.habits[unit.code] is not Habit.PUNCTUAL and p.rng.random() < RETURN_SHARE * 2:
+        _returned(p, unit, measure, assignment, n, title, _at(done, 10, 59), reporter)
+
+
+def _report(
+    unit: Unit,
+    measure: str,
+    assignment: str,
+    n: int,
+    percent: float,
+    summary: str,
+    at: datetime,
+    reporter: str,
+    suffix: str = "",
+) -> dict[str, Any]:
+    report_id = f"{assignment}-m{n}-{int(percent)}{suffix}"
+    return {
+        "report_id": report_id,
+        "unit": unit.code,
+        "measure_code": measure,
+        "assignment_id": assignment,
+        "milestone_id": f"m{n}",
+        "percent_complete": percent,
+        "summary": summary,
+        "reported_at": at.isoformat(),
+        "reporter": reporter,
+        "evidence": _evidence(f"https://oa.example/{report_id}"),
+    }
+
+
+def _returned(
+    p: _Planner,
+    unit: Unit,
+    measure: str,
+    assignment: str,
+    n: int,
+    title: str,
+    reported: datetime,
+    reporter: str,
+) -> None:
+    """The office returns a completion report for more evidence; the unit reports again."""
+    path = f"/v1/units/{unit.code}/progress-reports/{assignment}-m{n}-100/review"
+    review = {"decision": "return", "reason": p.rng.choice(content.RETURNED), "reviewer": "office"}
+    returned = reported + timedelta(days=2)
+    p.add(returned, "measures", path, review, f"office returns {unit.code} {measure} m{n}")
+    again = returned + timedelta(days=p.rng.randint(2, 6))
+    summary = f"{title}：已按退回意见补充佐证材料"
+    report = _report(unit, measure, assignment, n, 100.0, summary, again, reporter, "-r")
+    label = f"{unit.code} reports {measure} m{n} again"
+    p.add(again, "measures", f"/v1/units/{unit.code}/progress-reports", report, label)
+
+
+def _obligations(p: _Planner) -> None:
+    """The standard obligations of every ranked unit: the annual plan (G1), the half-yearly
+    bottleneck round (M10) and the annual written report (G4), reported on time, late or never
+    as the unit's habit has it."""
+    created = _at(date(p.year, 1, 1), 8, 30)
+    for kind, measure in OBLIGATIONS.items():
+        body = {"year": p.year, "kind": kind, "created_by": "office"}
+        p.add(created, "measures", "/v1/obligations", body, f"obligation {kind}")
+        for unit in p.units:
+            for due in _obligation_dues(p.year, kind):
+                _obligation_report(p, unit, kind, measure, due)
+
+
+def _obligation_dues(year: int, kind: str) -> list[date]:
+    if kind == "annual_plan":
+        return [date(year, 3, 31)]
+    if kind == "half_yearly_bottleneck_round":
+        return [date(year, 6, 30), date(year, 12, 31)]
+    return [date(year, 12, 31)]
+
+
+def _obligation_report(p: _Planner, unit: Unit, kind: str, measure: str, due: date) -> None:
+    outcome = p.outcome(unit.code)
+    if outcome == "never":
+        return
+    offset = -p.rng.randint(1, 12) if outcome == "on_time" else p.rng.randint(2, 25)
+    day = min(due + timedelta(days=offset), date(p.year, 12, 31))
+    at = _at(day, 16, p.rng.randint(0, 59))
+    assignment = f"{kind}.{p.year}.{unit.code}"
+    report = {
+        "report_id": f"demo{p.seed}-{assignment}-{due:%m%d}",
+        "unit": unit.code,
+        "measure_code": measure,
+        "assignment_id": assignment,
+        "milestone_id": due.isoformat(),  # an occurrence's id is its nominal due date
+        "percent_complete": 100.0,
+        "summary": content.OBLIGATION_REPORTS[kind],
+        "reported_at": at.isoformat(),
+        "reporter": p.reporter(unit),
+        "evidence": _evidence(f"https://oa.example/{assignment}/{due:%m%d}"),
+    }
+    label = f"{unit.code} reports {kind} ({outcome})"
+    p.add(at, "measures", f"/v1/units/{unit.code}/progress-reports", report, label)
 
 
 def _inspections(p: _Planner) -> None:
     for month in range(1, 13):
         day = date(p.year, month, p.rng.randint(5, 20))
-        targets = sorted(p.rng.sample([u.code for u in p.units], 3))
+        targets = sorted(p.rng.sample(p.units, 3), key=lambda u: u.code)
         inspection_id = f"demo{p.seed}-{p.year}-DC-{month:02d}"
+        kind = "comprehensive" if month % 3 == 0 else p.rng.choice(("special", "routine"))
+        measure = p.rng.choice(MEASURES)
+        title = content.INSPECTIONS[kind].format(
+            year=p.year, quarter=month // 3, month=month, measure=MEASURE_NAMES[measure]
+        )
+        inspector = p.rng.choice(content.INSPECTORS)
+        actor = {"role": "inspector", "id": "insp-demo", "name": inspector}
         body = {
             "inspection_id": inspection_id,
-            "actor": INSPECTOR,
-            "kind": p.rng.choice(("comprehensive", "special", "routine")),
+            "actor": actor,
+            "kind": kind,
             "method": p.rng.choice(("scheduled", "unannounced")),
-            "title": f"{p.year}年{month}月“五型”政府建设督查",
-            "inspector": INSPECTOR["name"],
+            "title": title,
+            "inspector": inspector,
             "inspected_on": day.isoformat(),
-            "target_units": targets,
+            "target_units": [u.code for u in targets],
         }
         p.add(_at(day, 9), "inspections", "/v1/inspections", body, f"inspection {month:02d}")
         for unit in targets:
-            _finding(p, inspection_id, unit, day)
+            found = measure if kind == "special" else p.rng.choice(MEASURES)
+            _finding(p, inspection_id, unit, day, found, actor)
 
 
-def _finding(p: _Planner, inspection_id: str, unit: str, day: date) -> None:
-    finding_id = f"{inspection_id}-{unit}"
+def _finding(
+    p: _Planner,
+    inspection_id: str,
+    unit: Unit,
+    day: date,
+    measure: str,
+    inspector: dict[str, str],
+) -> None:
+    finding_id = f"{inspection_id}-{unit.code}"
     due = day + timedelta(days=20)
     severity = p.rng.choices(list(SEVERITIES), list(SEVERITIES.values()))[0]
     planned = severity in PLANNED_SEVERITIES
     body = {
         "finding_id": finding_id,
-        "actor": INSPECTOR,
-        "unit": unit,
+        "actor": inspector,
+        "unit": unit.code,
         "severity": severity,
-        "category": {"measure_code": p.rng.choice(MEASURES)},
+        "category": {"measure_code": measure},
         "source": p.rng.choice(SOURCES),
         "rectification_category": "time_limited" if planned else "immediate",
-        "title": "督查发现的问题需限期整改" if planned else "督查发现的问题需立行立改",
+        "title": p.rng.choice(content.FINDINGS[measure]),
         "due_date": due.isoformat(),
     }
-    label = f"finding {severity} for {unit}"
+    label = f"finding {severity} for {unit.code}"
     p.add(_at(day, 11), "inspections", f"/v1/inspections/{inspection_id}/findings", body, label)
-    outcome = p.outcome(unit)
+    outcome = p.outcome(unit.code)
     if outcome == "never":
         return
-    staff = {"role": "unit", "id": f"{unit}-staff", "name": "整改经办人", "unit": unit}
+    staff = p.staff(unit)
     path = f"/v1/findings/{finding_id}"
     if planned:  # a late unit files its plan after the 5 working days it has
         filed = _at(day + timedelta(days=1 if outcome == "on_time" else 10), 10)
@@ -220,29 +355,100 @@ def _finding(p: _Planner, inspection_id: str, unit: str, day: date) -> None:
             "responsible_leader": "分管负责同志",
             "responsible_person": "整改牵头科室负责人",
         }
-        p.add(filed, "inspections", f"{path}/plan", plan_body, f"{unit} plans")
+        p.add(filed, "inspections", f"{path}/plan", plan_body, f"{unit.code} plans")
     offset = p.rng.randint(2, 18) if outcome == "on_time" else p.rng.randint(22, 40)
     submitted = _at(day + timedelta(days=offset), 15)
     submission = {
-        "actor": staff,
-        "summary": "已完成整改并建立长效机制",
+        "actor": p.staff(unit),
+        "summary": p.rng.choice(content.RECTIFIED),
         "evidence": _evidence(f"https://oa.example/{finding_id}/rectification"),
     }
-    p.add(submitted, "inspections", f"{path}/submissions", submission, f"{unit} rectifies")
+    p.add(submitted, "inspections", f"{path}/submissions", submission, f"{unit.code} rectifies")
     closed = submitted + timedelta(days=2)
     close_out = {
-        "actor": INSPECTOR,
+        "actor": inspector,
         "opinion": "经核查，整改措施落实到位，同意销号",
         "approved_by": "市“五型”办主任",
     }
     p.add(closed, "inspections", f"{path}/close", close_out, f"close {finding_id}")
 
 
+def _achievements(p: _Planner) -> None:
+    """A few units earn national recognition, a pilot, a State Council incentive or a
+    demonstration title; the office records each with its evidence."""
+    for number in range(1, ACHIEVEMENTS_PER_YEAR + 1):
+        unit = p.rng.choice(p.units)
+        kind = p.rng.choice(sorted(content.ACHIEVEMENTS))
+        day = date(p.year, p.rng.randint(3, 11), p.rng.randint(1, 28))
+        achievement_id = f"demo{p.seed}-{p.year}-ACH-{number}"
+        body = {
+            "achievement_id": achievement_id,
+            "unit": unit.code,
+            "kind": kind,
+            "title": f"{unit.name or unit.code}{p.rng.choice(content.ACHIEVEMENTS[kind])}",
+            "recognised_on": day.isoformat(),
+            "evidence": _evidence(f"https://oa.example/{achievement_id}"),
+            "recorded_by": "office",
+        }
+        p.add(_at(day, 14), "measures", "/v1/achievements", body, f"{unit.code} {kind}")
+
+
+def _supervision(p: _Planner) -> None:
+    """The office enters the year's supervisors; they file suggestions to units, which answer
+    them (or not, as their habit has it), and the supervisor says whether the answer satisfies."""
+    supervisors = []
+    for number, (category, name, affiliation) in enumerate(content.SUPERVISORS, start=1):
+        supervisor_id = f"demo{p.seed}-sup-{number}"
+        body = {
+            "supervisor_id": supervisor_id,
+            "actor": OFFICE,
+            "name": name,
+            "category": category,
+            "affiliation": affiliation,
+            "term_starts_on": date(p.year, 1, 1).isoformat(),
+            "term_ends_on": date(p.year, 12, 31).isoformat(),
+        }
+        p.add(_at(date(p.year, 1, 5), 9), "inspections", "/v1/supervisors", body, f"{name} enters")
+        supervisors.append({"role": "supervisor", "id": supervisor_id, "name": name})
+    for number in range(1, SUGGESTIONS_PER_YEAR + 1):
+        _suggestion(p, f"demo{p.seed}-{p.year}-JY-{number:02d}", p.rng.choice(supervisors))
+
+
+def _suggestion(p: _Planner, suggestion_id: str, supervisor: dict[str, str]) -> None:
+    unit = p.rng.choice(p.units)
+    title, text = p.rng.choice(content.SUGGESTIONS)
+    filed = date(p.year, p.rng.randint(1, 11), p.rng.randint(6, 28))
+    body = {
+        "suggestion_id": suggestion_id,
+        "actor": supervisor,
+        "supervisor_id": supervisor["id"],
+        "unit": unit.code,
+        "title": title,
+        "content": text,
+    }
+    p.add(_at(filed, 10), "inspections", "/v1/suggestions", body, f"suggestion to {unit.code}")
+    if p.outcome(unit.code) == "never":
+        return
+    answered = filed + timedelta(days=p.rng.randint(5, 25))
+    answer = {
+        "actor": p.staff(unit),
+        "answer": p.rng.choice(content.ANSWERS),
+        "evidence": _evidence(f"https://oa.example/{suggestion_id}/answer"),
+    }
+    path = f"/v1/suggestions/{suggestion_id}"
+    p.add(_at(answered, 15), "inspections", f"{path}/answer", answer, f"{unit.code} answers")
+    feedback = {"actor": supervisor, "satisfied": True, "comment": "答复及时，措施具体"}
+    said = _at(answered + timedelta(days=3), 11)
+    p.add(said, "inspections", f"{path}/feedback", feedback, f"{supervisor['name']} satisfied")
+
+
 def _public_requests(p: _Planner) -> None:
-    for unit in (u.code for u in p.units if u.peer_group in PUBLIC_PEER_GROUPS):
+    for unit in (u for u in p.units if u.peer_group in PUBLIC_PEER_GROUPS):
         for month in range(1, 13):
             for n in range(1, 3):
-                _public_request(p, unit, f"12345-demo{p.seed}-{unit}-{month:02d}{n}", month)
+                _public_request(
+                    p, unit.code, f"12345-demo{p.seed}-{unit.code}-{month:02d}{n}", month
+                )
 
 
 def _public_request(p: _Planner, unit: str, request_id: str, month: int) -> None:
@@ -252,7 +458,7 @@ def _public_request(p: _Planner, unit: str, request_id: str, month: int) -> None
     step = {
         "step": "received",
         "channel": "hotline_12345",
-        "title": p.rng.choice(("小区路灯不亮", "道路破损", "噪音扰民", "办事排队时间长")),
+        "title": p.rng.choice(content.HOTLINE),
         "received_at": received.isoformat(),
         "due_at": due.isoformat(),
     }
@@ -261,7 +467,8 @@ def _public_request(p: _Planner, unit: str, request_id: str, month: int) -> None
     if outcome == "never":
         return
     closed = received + timedelta(hours=p.rng.randint(4, 60) if outcome == "on_time" else 100)
-    step = {"step": "closed", "closed_at": closed.isoformat(), "result": "已办结"}
+    result = p.rng.choice(content.CLOSED)
+    step = {"step": "closed", "closed_at": closed.isoformat(), "result": result}
     p.add(closed, "inspections", path, {"actor": CHANNEL, "step": step}, f"{unit} closes 12345")
     rated = closed + timedelta(hours=20)
     rating = p.rng.choice((3, 4, 5)) if p.satisfied(unit) else p.rng.choice((1, 2))
@@ -274,6 +481,11 @@ def plan(seed: int, year: int, units: list[Unit]) -> Plan:
     """Every step of the year, in the order of the programme clock."""
     planner = _Planner(seed, year, units)
     _assignments(planner)
+    _obligations(planner)
     _inspections(planner)
+    _achievements(planner)
+    _supervision(planner)
     _public_requests(planner)
+    # The period close (provisional results publicised (公示), appeals (申诉), review (复核) and
+    # final results (定档)) joins the year here, after December, once scoring offers it.
     return Plan(seed, year, planner.habits, sorted(planner.steps, key=lambda s: (s.at, s.order)))

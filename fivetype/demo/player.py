@@ -52,7 +52,10 @@ def units_of(measures_url: str, data_dir: Path) -> list[Unit]:
     with client(measures_url, data_dir) as http:
         response = http.get("/v1/units")
         response.raise_for_status()
-    return [Unit(u["code"], u["peer_group"] or "") for u in response.json()["units"]]
+    return [
+        Unit(u["code"], u["peer_group"] or "", u.get("name_zh") or "")
+        for u in response.json()["units"]
+    ]
 
 
 @dataclass

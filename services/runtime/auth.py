@@ -6,11 +6,7 @@ deployment that wants the office to keep the only signing key can give the servi
 key instead (RS256/ES256), which they can verify but never use to sign.
 """
 
-import re
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from hashlib import sha256
 from typing import Any
 
@@ -21,22 +17,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.runtime import audit
 from services.runtime.http import Problem, route_template
 from services.runtime.ratelimit import ClientLimiter
+from services.runtime.tokens import SUBJECT, Role
+from services.runtime.tokens import issue as issue  # minting lives in tokens; re-exported
 
 HMAC_ALGORITHMS = ["HS256"]
 PUBLIC_KEY_ALGORITHMS = ["RS256", "ES256"]
 LEEWAY_SECONDS = 30  # clocks of the issuing machine and the services drift a little
-# A subject is an identifier (staff number, system name), never free text: it lands in the
-# audit trail and in the domain's actor ids.
-SUBJECT = re.compile(r"[A-Za-z0-9._:@/-]{1,128}")
-
-
-class Role(StrEnum):
-    OFFICE_ADMIN = "office_admin"
-    UNIT_REPORTER = "unit_reporter"
-    INSPECTOR = "inspector"
-    SUPERVISOR = "supervisor"
-    VIEWER = "viewer"
-    OPERATOR = "operator"
 
 
 # Everyone may read; a unit reporter's reads are narrowed to its unit by `Principal.scope`.
@@ -92,25 +78,6 @@ class Verifier:
             options={"require": ["sub", "role", "exp", "iat", "jti"]},
             leeway=LEEWAY_SECONDS,
         )
-
-
-def issue(secret: str, *, subject: str, role: Role, unit: str | None, ttl: timedelta) -> str:
-    """A signed HS256 token; a unit reporter's token must name its unit."""
-    if role is Role.UNIT_REPORTER and not unit:
-        raise ValueError("a unit_reporter token needs a unit")
-    if not SUBJECT.fullmatch(subject):
-        raise ValueError(f"a subject is 1-128 of A-Z a-z 0-9 . _ : @ / -, not {subject!r}")
-    now = datetime.now(UTC)
-    claims: dict[str, Any] = {
-        "sub": subject,
-        "role": role.value,
-        "iat": now,
-        "exp": now + ttl,
-        "jti": secrets.token_hex(16),
-    }
-    if unit:
-        claims["unit"] = unit
-    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def _unauthorized(code: str, zh: str, en: str) -> Problem:

@@ -29,7 +29,8 @@ Offset = Annotated[int, Query(ge=0, le=BIGINT_MAX, description="Items to skip (p
 
 
 class Problem(Exception):
-    """An error a client can act on: a stable `code` and a title in both languages."""
+    """An error a client can act on: a stable `code` and a title in both languages. `detail`
+    serves both languages unless `detail_en` gives an English one (then `detail` is Chinese)."""
 
     def __init__(
         self,
@@ -40,10 +41,12 @@ class Problem(Exception):
         detail: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        detail_en: str | None = None,
     ):
         super().__init__(code)
         self.status, self.code = status, code
         self.titles = {"zh": title_zh, "en": title_en}
+        self.details = {"zh": detail, "en": detail_en or detail}
         self.detail, self.errors, self.headers = detail, errors, headers
 
 
@@ -68,14 +71,15 @@ def language(request: Request) -> str:
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    lang = language(request)
     body: dict[str, Any] = {
         "type": f"urn:fivetype:problem:{problem.code}",
-        "title": problem.titles[language(request)],
+        "title": problem.titles[lang],
         "status": problem.status,
         "code": problem.code,
     }
-    if problem.detail:
-        body["detail"] = problem.detail
+    if detail := problem.details[lang]:
+        body["detail"] = detail
     if problem.errors:
         body["errors"] = problem.errors
     return JSONResponse(
@@ -235,9 +239,9 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > max_request_bytes:
             code, zh, en = _STATUS_TITLES[413]
-            return problem_response(
-                request, Problem(413, code, zh, en, detail=f"limit {max_request_bytes} bytes")
-            )
+            limit = f"{max_request_bytes} bytes"
+            problem = Problem(413, code, zh, en, f"上限 {max_request_bytes} 字节", detail_en=limit)
+            return problem_response(request, problem)
         started = time.perf_counter()
         response = await call_next(request)  # FastAPI itself makes the server span
         path = route_template(request) or "unmatched"  # the template, never the raw path

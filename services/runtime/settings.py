@@ -1,8 +1,6 @@
 """Settings every service reads from its environment (one prefix per service, e.g.
 FIVETYPE_MEASURES_NATS_URL) with defaults that run the embedded stack on one machine."""
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar, Literal, TypedDict
 from urllib.parse import urlsplit, urlunsplit
@@ -11,6 +9,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import permissions
+from services.runtime.tokens import shared_auth_secret
 
 # How a shutdown spends its grace period, in order; the shares sum to less than one.
 GRACE_SHARES = {"http": 0.2, "consumers": 0.4, "outbox": 0.25, "jobs": 0.1}
@@ -121,12 +120,3 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
-
-
-def shared_auth_secret(env: Mapping[str, str] = os.environ) -> str | None:
-    """FIVETYPE_AUTH_SECRET, else the file FIVETYPE_AUTH_SECRET_FILE names, else None."""
-    if secret := env.get("FIVETYPE_AUTH_SECRET"):
-        return secret
-    if path := env.get("FIVETYPE_AUTH_SECRET_FILE"):
-        return Path(path).read_text().strip()
-    return None

@@ -28,8 +28,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def fivetype(stack: Stack, *args: str, **env: str) -> Result:
-    """Run a command as a user would against this platform: its URLs in the environment."""
+    """Run a command as a user would against this platform: its URLs in the environment, and a
+    locale that is not English (so Chinese, as the office reads it) unless a test names one."""
     urls = {f"FIVETYPE_{s.name.upper()}_URL": s.url for s in stack.services}
-    return runner.invoke(
-        app, list(args), env={**urls, "NATS_URL": stack.nats_url, **env}, catch_exceptions=False
-    )
+    env = {**urls, "NATS_URL": stack.nats_url, "LC_ALL": "C.UTF-8", **env}
+    return runner.invoke(app, list(args), env=env, catch_exceptions=False)

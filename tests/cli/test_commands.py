@@ -1,6 +1,7 @@
 """The operator's commands against a running platform, with the exit codes scripts rely on:
 0 done, 1 refused or failed, 2 usage, 3 unreachable, 4 not found."""
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ def test_status_exits_3_when_a_service_does_not_answer(platform: Stack) -> None:
     gone = f"http://127.0.0.1:{free_port()}"
     result = fivetype(platform, "status", FIVETYPE_SCORING_URL=gone)
     assert result.exit_code == 3
-    assert "unreachable" in result.output
+    assert "无法连接" in result.output
+    english = fivetype(platform, "status", "--lang", "en", FIVETYPE_SCORING_URL=gone)
+    assert "unreachable" in english.output
     nats_gone = fivetype(platform, "status", NATS_URL=f"nats://127.0.0.1:{free_port()}")
     assert nats_gone.exit_code == 3
 
@@ -56,7 +59,7 @@ def test_the_demo_moves_the_scores(platform: Stack, tmp_path: Path) -> None:
     unit = lowered[0]["unit"]
     card = fivetype(platform, "scorecard", unit, "--period", "2026")
     assert card.exit_code == 0, card.output
-    assert "忠诚型" in card.output and "line items" in card.output
+    assert "忠诚型" in card.output and "计分明细" in card.output
     english = fivetype(platform, "scorecard", unit, "--period", "2026", "--lang", "en")
     assert "Loyal" in english.output
 
@@ -98,7 +101,7 @@ def test_emit_reports_acceptance_and_rejection(platform: Stack) -> None:
     )
     accepted = fivetype(platform, *report, "--measure", "M07")
     assert accepted.exit_code == 0, accepted.output
-    assert "accepted" in accepted.output
+    assert "已受理" in accepted.output
     rejected = fivetype(platform, *report, "--measure", "M99")
     assert rejected.exit_code == 1 and "unknown_measure" in rejected.output
     invalid = fivetype(platform, "emit", "progress", UNIT, "--measure", "M07", "--percent", "130")
@@ -150,8 +153,13 @@ def test_assignments_export_and_import_through_a_spreadsheet(
         assert result.exit_code == 0, result.output
         assert exported.stat().st_size > 0
     sheet = tmp_path / "assignments.csv"
-    rows = sheet.read_text(encoding="utf-8-sig").splitlines()
-    assert any(line.startswith(f"sheet-2026-M12-{unit},2026,M12,{unit},dept-kjj,") for line in rows)
+    rows = list(csv.DictReader(sheet.read_text(encoding="utf-8-sig").splitlines()))
+    mine_rows = [r for r in rows if r["交办任务编号"] == f"sheet-2026-M12-{unit}"]
+    assert [r["限办日期"] for r in mine_rows] == ["2026年6月30日", "2026年12月31日"]
+    assert {(r["牵头单位代码"], r["牵头单位"], r["协办单位代码"]) for r in mine_rows} == {
+        (unit, "市发展改革委", "dept-kjj")
+    }
+    assert mine_rows[0]["举措名称"] == "大力推动营商环境优化升级"
     # Another office's copy: the same plan under a new id is created, then found unchanged.
     header, *lines = sheet.read_text(encoding="utf-8-sig").splitlines()
     mine = [line for line in lines if line.startswith(f"sheet-2026-M12-{unit},")]
@@ -159,8 +167,8 @@ def test_assignments_export_and_import_through_a_spreadsheet(
     copied_rows = [line.replace("sheet-2026", "copy-2026", 1) for line in mine]
     only_copy.write_text("\n".join([header, *copied_rows]), encoding="utf-8")
     first = fivetype(platform, "assignments", "import", str(only_copy))
-    assert first.exit_code == 0 and "1 created" in first.output, first.output
-    again = fivetype(platform, "assignments", "import", str(only_copy))
+    assert first.exit_code == 0 and "新建 1 项" in first.output, first.output
+    again = fivetype(platform, "assignments", "import", str(only_copy), "--lang", "en")
     assert again.exit_code == 0 and "1 unchanged" in again.output, again.output
     copied = httpx.get(
         f"{platform.service('measures').url}/v1/assignments/copy-2026-M12-{unit}",

@@ -358,7 +358,7 @@ def test_steps_over_nats_and_refusals_answered(
     for reason, payload in refused.items():
         assert by_reason[reason]["command_id"] == payload["id"]
     assert by_reason["unknown_public_request"]["reference"] == "R-9"
-    assert by_reason["unknown_public_request"]["message_zh"].startswith("诉求件不存在")
+    assert by_reason["unknown_public_request"]["message_zh"].startswith("诉求工单不存在")
     assert by_reason["schema_violation"]["errors"][0]["loc"].startswith("data.step")
 
     one = get(service, "/v1/public-requests/R-1")

@@ -29,7 +29,7 @@ from services.measures.domain.recurrence import (
     Roll,
     occurrences,
 )
-from services.runtime.workdays import WorkingCalendar
+from services.runtime.workdays import WorkingCalendar, chinese_date
 
 CUSTOM_RECURRENCE = "custom"
 
@@ -126,11 +126,17 @@ def fingerprint(request: BaseModel) -> str:
 def declared_obligation(catalogue: Catalogue | None, request: CreateObligations) -> Obligation:
     """The catalogue's declaration of the obligation; raises Refused when there is none."""
     if catalogue is None or catalogue.year != request.year:
-        raise Refused(Code.UNKNOWN_YEAR, f"no catalogue is in force for {request.year}")
+        raise Refused(
+            Code.UNKNOWN_YEAR,
+            f"{request.year}年度没有生效的举措清单",
+            f"no catalogue is in force for {request.year}",
+        )
     declared = catalogue.obligation(request.kind.value)
     if declared is None:
         raise Refused(
-            Code.NOT_AN_OBLIGATION, f"the {request.year} catalogue declares no {request.kind.value}"
+            Code.NOT_AN_OBLIGATION,
+            f"{request.year}年度举措清单没有该项周期性工作任务（{request.kind.value}）",
+            f"the {request.year} catalogue declares no {request.kind.value}",
         )
     return declared[2]
 
@@ -154,6 +160,8 @@ def obligation_units(
     if outside:
         raise Refused(
             Code.NOT_OBLIGATION_CARRIER,
+            f"该项周期性工作任务由 {'、'.join(carriers) or '（暂无）'} 承担，"
+            f"不由 {'、'.join(outside)} 承担",
             f"{request.kind.value} is carried by {obligation.carried_by} "
             f"({', '.join(carriers) or 'none yet'}), not by {', '.join(outside)}",
         )
@@ -189,11 +197,16 @@ def plan_assignment(
     A plan made during its year starts today by default, so deadlines already past are not
     planned (and reported missed) by accident; give `start_on` to record an earlier plan."""
     if catalogue is None or catalogue.year != request.year:
-        raise Refused(Code.UNKNOWN_YEAR, f"no catalogue is in force for {request.year}")
+        raise Refused(
+            Code.UNKNOWN_YEAR,
+            f"{request.year}年度没有举措清单",
+            f"no catalogue is in force for {request.year}",
+        )
     item = catalogue.item(request.measure_code)
     if item is None:
         raise Refused(
             Code.UNKNOWN_MEASURE,
+            f"{request.year}年度举措清单中没有 {request.measure_code}",
             f"{request.measure_code!r} is not in the {request.year} catalogue",
         )
     _check_units(request, units, catalogue)
@@ -220,13 +233,25 @@ def _check_units(request: CreateAssignment, units: UnitDirectory, catalogue: Cat
     for code in (request.lead_unit, *request.co_units):
         unit = units.unit(code)
         if unit is None:
-            raise Refused(Code.UNKNOWN_UNIT, f"unit {code!r} is not in the directory")
+            raise Refused(
+                Code.UNKNOWN_UNIT,
+                f"单位名录中没有代码为 {code} 的单位",
+                f"unit {code!r} is not in the directory",
+            )
         if unit.is_office and not _named_carrier(request, catalogue, code):
-            raise Refused(Code.UNIT_NOT_ASSIGNABLE, f"{code!r} is the office")
+            raise Refused(
+                Code.UNIT_NOT_ASSIGNABLE,
+                f"{unit.name_zh}是市“五型”办，不参加考核",
+                f"{code!r} is the office",
+            )
     if request.lead_unit in request.co_units:
-        raise Refused(Code.INVALID_UNITS, f"{request.lead_unit!r} is both lead and co-operating")
+        raise Refused(
+            Code.INVALID_UNITS,
+            f"{request.lead_unit} 既是牵头单位又是协办单位",
+            f"{request.lead_unit!r} is both lead and co-operating",
+        )
     if len(set(request.co_units)) != len(request.co_units):
-        raise Refused(Code.INVALID_UNITS, "a co-operating unit is listed twice")
+        raise Refused(Code.INVALID_UNITS, "协办单位重复", "a co-operating unit is listed twice")
 
 
 def _named_carrier(request: CreateAssignment, catalogue: Catalogue, unit: str) -> bool:
@@ -240,16 +265,24 @@ def _target(request: CreateAssignment, item: CatalogueItem) -> tuple[str | None,
     code = request.target_code or (item.target.code if item.target else None)
     if code is None:
         if request.target_value is not None:
-            raise Refused(Code.UNKNOWN_TARGET, "target_value needs a target_code")
+            raise Refused(
+                Code.UNKNOWN_TARGET,
+                "填写目标值须注明量化目标编号",
+                "target_value needs a target_code",
+            )
         return None, None
     target = next((t for t in item.measure.targets if t.code == code), None)
     if target is None:
-        raise Refused(Code.UNKNOWN_TARGET, f"{item.measure.code} has no target {code!r}")
+        raise Refused(
+            Code.UNKNOWN_TARGET,
+            f"举措 {item.measure.code}（{item.measure.title_zh}）没有编号为 {code} 的量化目标",
+            f"{item.measure.code} has no target {code!r}",
+        )
     value = request.target_value
     if value is None and isinstance(target.value, int | float) and target.metric != "boolean":
         value = float(target.value)
     if value is not None and (problem := target.out_of_range(value)):
-        raise Refused(Code.VALUE_OUT_OF_RANGE, problem)
+        raise Refused(Code.VALUE_OUT_OF_RANGE, *problem)
     return code, value
 
 
@@ -259,7 +292,11 @@ def _schedule(
     """The milestones, and the plan's start: an obligation planned in the middle of a period
     covers that whole period, so work done since the period began counts."""
     if (request.recurrence is None) == (not request.milestones):
-        raise Refused(Code.INVALID_MILESTONES, "give either milestones or a recurrence rule")
+        raise Refused(
+            Code.INVALID_MILESTONES,
+            "节点任务和周期规则只能二选一",
+            "give either milestones or a recurrence rule",
+        )
     if request.recurrence is None:
         return None, None, None, _milestones(request, start_on), start_on
     recurrence = request.recurrence
@@ -269,9 +306,13 @@ def _schedule(
     try:
         found = [o for o in occurrences(rule, roll, request.year, calendar) if o.due >= start_on]
     except RecurrenceError as exc:
-        raise Refused(Code.INVALID_RECURRENCE, str(exc)) from exc
+        raise Refused(Code.INVALID_RECURRENCE, f"周期规则 {rule} 无法解析", str(exc)) from exc
     if not found:
-        raise Refused(Code.INVALID_RECURRENCE, f"no occurrence is due on or after {start_on}")
+        raise Refused(
+            Code.INVALID_RECURRENCE,
+            f"{chinese_date(start_on)}及以后没有到期的周期性工作任务",
+            f"no occurrence is due on or after {start_on}",
+        )
     title = request.title_zh or (template.title_zh if template else request.measure_code)
     plans = tuple(
         MilestonePlan(
@@ -291,18 +332,26 @@ def _milestones(request: CreateAssignment, start_on: date) -> tuple[MilestonePla
     ordered = sorted(request.milestones, key=lambda m: m.due_date)
     ids = [m.milestone_id for m in ordered]
     if len(set(ids)) != len(ids):
-        raise Refused(Code.INVALID_MILESTONES, "two milestones share an id")
+        raise Refused(Code.INVALID_MILESTONES, "节点编号重复", "two milestones share an id")
     allowed = {request.lead_unit, *request.co_units}
     for m in ordered:
         if m.due_date < start_on:
-            raise Refused(Code.INVALID_MILESTONES, f"{m.milestone_id} is due before {start_on}")
+            raise Refused(
+                Code.INVALID_MILESTONES,
+                f"节点任务 {m.milestone_id} 的限办日期早于开始日期{chinese_date(start_on)}",
+                f"{m.milestone_id} is due before {start_on}",
+            )
         if m.due_date.year > request.year + 1:
             raise Refused(
-                Code.INVALID_MILESTONES, f"{m.milestone_id} is due after {request.year + 1}"
+                Code.INVALID_MILESTONES,
+                f"节点任务 {m.milestone_id} 的限办日期晚于{request.year + 1}年",
+                f"{m.milestone_id} is due after {request.year + 1}",
             )
         if m.unit is not None and m.unit not in allowed:
             raise Refused(
-                Code.INVALID_MILESTONES, f"{m.milestone_id}: {m.unit!r} is not on the assignment"
+                Code.INVALID_MILESTONES,
+                f"节点任务 {m.milestone_id} 的责任单位 {m.unit} 不在该交办任务的单位之中",
+                f"{m.milestone_id}: {m.unit!r} is not on the assignment",
             )
     return tuple(
         MilestonePlan(
@@ -321,10 +370,22 @@ def _expected_curve(ordered: list[MilestoneInput]) -> list[float]:
     if all(p is None for p in given):
         return [round(100 * (n + 1) / len(ordered), 2) for n in range(len(ordered))]
     if any(p is None for p in given):
-        raise Refused(Code.INVALID_MILESTONES, "give expected_percent on every milestone or none")
+        raise Refused(
+            Code.INVALID_MILESTONES,
+            "应完成进度须每个节点都填或都不填",
+            "give expected_percent on every milestone or none",
+        )
     values = [float(p or 0) for p in given]
     if any(later < earlier for earlier, later in pairwise(values)):
-        raise Refused(Code.INVALID_MILESTONES, "expected_percent falls between milestones")
+        raise Refused(
+            Code.INVALID_MILESTONES,
+            "应完成进度不能比上一节点低",
+            "expected_percent falls between milestones",
+        )
     if values[-1] != 100:
-        raise Refused(Code.INVALID_MILESTONES, "the last milestone must expect 100 percent")
+        raise Refused(
+            Code.INVALID_MILESTONES,
+            "最后一个节点的应完成进度须为100%",
+            "the last milestone must expect 100 percent",
+        )
     return values

@@ -111,14 +111,24 @@ class Target(_Frozen):
             raise ValueError(f"target {self.code}: a rate is a percentage, got {self.value}")
         return self
 
-    def out_of_range(self, value: float) -> str | None:
-        """Why `value` cannot be a value of this target's metric, or None when it can."""
+    def out_of_range(self, value: float) -> tuple[str, str] | None:
+        """Why `value` cannot be a value of this target's metric (in Chinese and English), or
+        None when it can."""
         if self.metric == "rate" and not 0 <= value <= 100:
-            return f"{self.code} is a rate in percent (0 to 100), got {value}"
+            return (
+                f"{self.code} 是百分比（0至100），填报值为 {value:g}",
+                f"{self.code} is a rate in percent (0 to 100), got {value}",
+            )
         if self.metric == "boolean" and value not in (0, 1):
-            return f"{self.code} is a yes/no target (1 or 0), got {value}"
+            return (
+                f"{self.code} 只能填 1（是）或 0（否），填报值为 {value:g}",
+                f"{self.code} is a yes/no target (1 or 0), got {value}",
+            )
         if self.metric in ("count", "report") and (value < 0 or not float(value).is_integer()):
-            return f"{self.code} is a count (a whole number from 0), got {value}"
+            return (
+                f"{self.code} 是数量（不小于0的整数），填报值为 {value:g}",
+                f"{self.code} is a count (a whole number from 0), got {value}",
+            )
         return None
 
 

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
 import yaml
@@ -108,11 +108,16 @@ def _dump(document: dict[str, Any], fmt: Format) -> bytes:
 # ----------------------------------------------------------------------------- spreadsheets
 
 
-def read_rows(content: bytes, columns: tuple[str, ...]) -> list[Row]:
+def read_rows(
+    content: bytes, columns: tuple[str, ...], headers: Mapping[str, str] | None = None
+) -> list[Row]:
+    """Rows keyed by column; `headers` names other header texts a column may carry (a Chinese
+    header a sheet was exported with, e.g. 交办任务编号 for assignment_id)."""
     rows = _read_xlsx(content) if content[:4] == b"PK\x03\x04" else _read_csv(content)
     if not rows:
         raise DocumentError("the sheet is empty")
-    header = [h.strip().lower() for h in rows[0]]
+    aliases = {text.strip().lower(): column for text, column in (headers or {}).items()}
+    header = [aliases.get(h.strip().lower(), h.strip().lower()) for h in rows[0]]
     missing = [c for c in columns if c not in header and c not in OPTIONAL_COLUMNS]
     if missing:
         raise DocumentError(f"missing column(s): {', '.join(missing)}")
@@ -159,19 +164,25 @@ def _cell_text(value: object) -> str:
 
 
 def write_rows(
-    rows: Iterable[Row], columns: tuple[str, ...], fmt: SheetFormat, title: str
+    rows: Iterable[Row],
+    columns: tuple[str, ...],
+    fmt: SheetFormat,
+    title: str,
+    headers: Mapping[str, str] | None = None,
 ) -> bytes:
+    """A sheet with one column per key of `columns`, headed by `headers[key]` (else the key)."""
+    header_row = [(headers or {}).get(c, c) for c in columns]
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({c: _escaped(row.get(c, "")) for c in columns} for row in rows)
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header_row)
+        writer.writerows([_escaped(row.get(c, "")) for c in columns] for row in rows)
         return ("\ufeff" + buffer.getvalue()).encode()  # the BOM makes Excel read UTF-8
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = title
-    sheet.append(list(columns))
+    sheet.append(header_row)
     for number, row in enumerate(rows, start=2):
         for column, name in enumerate(columns, start=1):
             cell = sheet.cell(number, column, row.get(name, ""))

@@ -44,19 +44,19 @@ TEXT: dict[Code, tuple[str, str]] = {
     Code.VALUE_OUT_OF_RANGE: ("数值超出允许范围", "The value is out of range"),
     Code.UNIT_NOT_ASSIGNABLE: ("市“五型”办不能作为责任单位", "The office cannot be assigned work"),
     Code.INVALID_UNITS: ("牵头或协办单位有误", "Invalid lead or co-operating units"),
-    Code.INVALID_MILESTONES: ("节点安排有误", "Invalid milestones"),
+    Code.INVALID_MILESTONES: ("节点任务安排有误", "Invalid milestones"),
     Code.INVALID_RECURRENCE: ("周期规则有误", "Invalid recurrence rule"),
     Code.DUPLICATE_CONFLICT: (
         "该编号已被使用，且内容不同",
         "This id was already used with different content",
     ),
-    Code.ASSIGNMENT_NOT_FOUND: ("任务不存在", "Assignment not found"),
-    Code.MILESTONE_NOT_FOUND: ("节点不存在", "Milestone not found"),
+    Code.ASSIGNMENT_NOT_FOUND: ("交办任务不存在", "Assignment not found"),
+    Code.MILESTONE_NOT_FOUND: ("节点任务不存在", "Milestone not found"),
     Code.REPORT_NOT_FOUND: ("进展报告不存在", "Progress report not found"),
-    Code.REQUEST_NOT_FOUND: ("申请不存在", "Change request not found"),
+    Code.REQUEST_NOT_FOUND: ("变更申请不存在", "Change request not found"),
     Code.CATALOGUE_NOT_FOUND: ("该年度没有举措清单", "No catalogue for that programme year"),
     Code.CALENDAR_NOT_FOUND: ("该年度没有工作日历", "No working-day calendar for that year"),
-    Code.NOT_ASSIGNED: ("该任务未分配给该单位", "The assignment is not assigned to that unit"),
+    Code.NOT_ASSIGNED: ("该交办任务未交办给该单位", "The assignment is not assigned to that unit"),
     Code.ALREADY_REVIEWED: (
         "该报告已作出不同的审核结论",
         "The report was already reviewed with another decision",
@@ -87,9 +87,10 @@ TEXT: dict[Code, tuple[str, str]] = {
 
 
 class Refused(Exception):
-    """A request the service will not carry out; `code` is stable, `detail` says exactly why."""
+    """A request the service will not carry out; `code` is stable, the details say exactly why,
+    in Chinese (units and measures by name, no English words) and in English."""
 
-    def __init__(self, code: Code, detail: str):
-        super().__init__(f"{code.value}: {detail}")
+    def __init__(self, code: Code, detail_zh: str, detail_en: str):
+        super().__init__(f"{code.value}: {detail_en}")
         self.code = code
-        self.detail = detail
+        self.detail_zh, self.detail_en = detail_zh, detail_en

@@ -10,13 +10,23 @@ from datetime import date, datetime, timedelta
 from contracts.measures import AssignmentRole, ProgressReported, ReportProgress
 from contracts.reasons import Reason
 from services.measures.domain.catalogue import Catalogue, Target, Unit
-from services.runtime.workdays import local_date
+from services.runtime.workdays import PROGRAMME_TZ, chinese_date, local_date
 
 
 @dataclass(frozen=True)
 class Refusal:
+    """Why a report is refused: `detail` in English; `detail_zh` in Chinese with the unit and
+    measure by name, or None for a technical detail (a schema error) that has no Chinese."""
+
     reason: Reason
     detail: str
+    detail_zh: str | None = None
+
+
+def measure_name(catalogue: Catalogue | None, code: str) -> str:
+    """M07（扎实推动数字政府建设大跨越）, or the bare code for one the catalogue lacks."""
+    item = catalogue.item(code) if catalogue else None
+    return f"{code}（{item.title_zh}）" if item else code
 
 
 @dataclass(frozen=True)
@@ -70,11 +80,16 @@ def check(
 ) -> Checked | Refusal:
     """Whether `report` can be accepted, and what it is about."""
     if facts.unit is None:
-        return Refusal(Reason.UNKNOWN_UNIT, f"unit {report.unit!r} is not in the directory")
+        return Refusal(
+            Reason.UNKNOWN_UNIT,
+            f"unit {report.unit!r} is not in the directory",
+            f"单位名录中没有代码为 {report.unit} 的单位",
+        )
     if report.reported_at > now + clock_skew:
         return Refusal(
             Reason.REPORTED_IN_FUTURE,
             f"reported_at {report.reported_at.isoformat()} is after {now.isoformat()}",
+            f"报告时间 {_moment_zh(report.reported_at)} 晚于当前时间 {_moment_zh(now)}",
         )
     assignment = _assignment(report, facts)
     if isinstance(assignment, Refusal):
@@ -83,6 +98,7 @@ def check(
         return Refusal(
             Reason.REPORTED_BEFORE_START,
             f"{assignment.assignment_id} starts on {assignment.start_on}",
+            f"交办任务 {assignment.assignment_id} 自{chinese_date(assignment.start_on)}开始",
         )
     milestone = _milestone(report, assignment, facts.milestones)
     if isinstance(milestone, Refusal):
@@ -107,7 +123,9 @@ def _assignment(report: ReportProgress, facts: Facts) -> AssignmentFacts | Refus
         found = [a for a in facts.candidates if a.assignment_id == report.assignment_id]
         if not found:
             return Refusal(
-                Reason.UNKNOWN_ASSIGNMENT, f"no assignment {report.assignment_id!r} exists"
+                Reason.UNKNOWN_ASSIGNMENT,
+                f"no assignment {report.assignment_id!r} exists",
+                f"没有编号为 {report.assignment_id} 的交办任务",
             )
         chosen = found[0]
     else:
@@ -115,15 +133,20 @@ def _assignment(report: ReportProgress, facts: Facts) -> AssignmentFacts | Refus
         if isinstance(chosen_or_refusal, Refusal):
             return chosen_or_refusal
         chosen = chosen_or_refusal
+    unit_zh = facts.unit.name_zh if facts.unit else report.unit
     if report.unit not in chosen.roles:
         return Refusal(
             Reason.NOT_ASSIGNED,
             f"{chosen.assignment_id} is assigned to {sorted(chosen.roles)}, not {report.unit!r}",
+            f"交办任务 {chosen.assignment_id} 未交办给{unit_zh}",
         )
     if report.measure_code not in (chosen.measure_code, chosen.measure_root):
+        catalogue = facts.catalogues.get(chosen.year)
         return Refusal(
             Reason.MEASURE_MISMATCH,
             f"{chosen.assignment_id} is about {chosen.measure_code}, not {report.measure_code}",
+            f"交办任务 {chosen.assignment_id} 对应举措 "
+            f"{measure_name(catalogue, chosen.measure_code)}，不是 {report.measure_code}",
         )
     return chosen
 
@@ -139,19 +162,30 @@ def _implied_assignment(
     if len(found) == 1:
         return found[0]
     if found:
-        ids = ", ".join(sorted(a.assignment_id for a in found))
-        return Refusal(Reason.AMBIGUOUS_ASSIGNMENT, f"name one of: {ids}")
+        ids = sorted(a.assignment_id for a in found)
+        return Refusal(
+            Reason.AMBIGUOUS_ASSIGNMENT,
+            f"name one of: {', '.join(ids)}",
+            f"请注明交办任务编号：{'、'.join(ids)}",
+        )
     catalogue = facts.catalogues.get(year)
     if catalogue is None:
-        return Refusal(Reason.UNKNOWN_ASSIGNMENT, f"no programme catalogue for {year}")
+        return Refusal(
+            Reason.UNKNOWN_ASSIGNMENT,
+            f"no programme catalogue for {year}",
+            f"{year}年度没有举措清单",
+        )
     if catalogue.item(report.measure_code) is None:
         return Refusal(
             Reason.UNKNOWN_MEASURE,
             f"measure {report.measure_code!r} is not in the {year} catalogue",
+            f"{year}年度举措清单中没有 {report.measure_code}",
         )
+    unit_zh = facts.unit.name_zh if facts.unit else report.unit
     return Refusal(
         Reason.UNKNOWN_ASSIGNMENT,
         f"{report.unit} has no assignment of {report.measure_code} in {year}",
+        f"{unit_zh}没有{year}年度{measure_name(catalogue, report.measure_code)}的交办任务",
     )
 
 
@@ -168,11 +202,13 @@ def _milestone(
         return Refusal(
             Reason.UNKNOWN_MILESTONE,
             f"{assignment.assignment_id} has no milestone {report.milestone_id!r}",
+            f"交办任务 {assignment.assignment_id} 没有编号为 {report.milestone_id} 的节点任务",
         )
     if found.unit != report.unit:
         return Refusal(
             Reason.MILESTONE_OF_OTHER_UNIT,
             f"milestone {found.milestone_id} is delivered by {found.unit}",
+            f"节点任务 {found.milestone_id} 由 {found.unit} 负责",
         )
     return found
 
@@ -189,6 +225,8 @@ def _current_occurrence(
             Reason.UNKNOWN_MILESTONE,
             f"{assignment.assignment_id} has no occurrence due on or after {day}; "
             "name the milestone",
+            f"交办任务 {assignment.assignment_id} 在{chinese_date(day)}及以后没有到期的周期性"
+            "工作任务，请注明节点编号",
         )
     return upcoming[0]
 
@@ -202,17 +240,32 @@ def _target(
     measure = catalogue.measure(assignment.measure_root)
     target = next((t for t in measure.targets if t.code == code), None) if measure else None
     if target is None:
+        name = measure_name(catalogue, assignment.measure_root)
+        if code:
+            return Refusal(
+                Reason.UNKNOWN_TARGET,
+                f"{assignment.measure_root} has no target {code!r}",
+                f"举措 {name} 没有编号为 {code} 的量化目标",
+            )
         return Refusal(
             Reason.UNKNOWN_TARGET,
-            f"{assignment.measure_root} has no target {code!r}"
-            if code
-            else f"{assignment.assignment_id} has no target; name target_code",
+            f"{assignment.assignment_id} has no target; name target_code",
+            f"交办任务 {assignment.assignment_id} 没有量化目标，请注明目标编号",
         )
     if report.target_value is None:
-        return Refusal(Reason.VALUE_OUT_OF_RANGE, f"{target.code} needs a target_value")
+        return Refusal(
+            Reason.VALUE_OUT_OF_RANGE,
+            f"{target.code} needs a target_value",
+            f"量化目标 {target.code} 需填报目标值",
+        )
     if problem := target.out_of_range(report.target_value):
-        return Refusal(Reason.VALUE_OUT_OF_RANGE, problem)
+        return Refusal(Reason.VALUE_OUT_OF_RANGE, problem[1], problem[0])
     return target
+
+
+def _moment_zh(moment: datetime) -> str:
+    local = moment.astimezone(PROGRAMME_TZ)
+    return f"{chinese_date(local.date())}{local:%H:%M}"
 
 
 def fingerprint(report: ReportProgress) -> str:

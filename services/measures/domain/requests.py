@@ -11,6 +11,7 @@ from contracts.envelope import UnitCode
 from contracts.measures import AchievementKind, AchievementLevel, ChangeKind, Key
 from services.measures.domain.catalogue import Target
 from services.measures.domain.errors import Code, Refused
+from services.runtime.workdays import chinese_date
 
 
 class _Frozen(BaseModel):
@@ -76,12 +77,14 @@ ACHIEVEMENT_MEASURE = {
 
 def check_review(review: ReviewReport) -> None:
     if review.decision is Decision.RETURN and not review.reason.strip():
-        raise Refused(Code.REASON_REQUIRED, "say why the report is returned")
+        raise Refused(Code.REASON_REQUIRED, "请说明退回理由", "say why the report is returned")
 
 
 def check_decision(decision: DecideChange) -> None:
     if not decision.approve and not decision.reason.strip():
-        raise Refused(Code.REASON_REQUIRED, "say why the request is refused")
+        raise Refused(
+            Code.REASON_REQUIRED, "请说明不予批准的理由", "say why the request is refused"
+        )
 
 
 def check_change(
@@ -90,23 +93,48 @@ def check_change(
     """Whether the request could be approved as asked; `current_due` is the milestone's."""
     if request.kind is ChangeKind.EXTENSION:
         if current_due is None or request.proposed_due_date is None:
-            raise Refused(Code.INVALID_CHANGE, "an extension names a milestone and a new due date")
+            raise Refused(
+                Code.INVALID_CHANGE,
+                "延期申请须注明节点任务和新的限办日期",
+                "an extension names a milestone and a new due date",
+            )
         if request.proposed_due_date <= current_due:
             raise Refused(
                 Code.INVALID_CHANGE,
+                f"新的限办日期{chinese_date(request.proposed_due_date)}不晚于原限办日期{chinese_date(current_due)}",
                 f"the new due date {request.proposed_due_date} is not after {current_due}",
             )
         if request.proposed_due_date.year > year + 1:
-            raise Refused(Code.INVALID_CHANGE, f"an extension cannot go beyond {year + 1}")
+            raise Refused(
+                Code.INVALID_CHANGE,
+                f"延期不能超过{year + 1}年",
+                f"an extension cannot go beyond {year + 1}",
+            )
         if request.proposed_title or request.proposed_target_value is not None:
-            raise Refused(Code.INVALID_CHANGE, "an extension changes the due date only")
+            raise Refused(
+                Code.INVALID_CHANGE,
+                "延期申请只能变更限办日期",
+                "an extension changes the due date only",
+            )
         return
     if request.proposed_due_date is not None:
-        raise Refused(Code.INVALID_CHANGE, "ask for a new due date with an extension")
+        raise Refused(
+            Code.INVALID_CHANGE,
+            "变更限办日期请提出延期申请",
+            "ask for a new due date with an extension",
+        )
     if request.proposed_title is None and request.proposed_target_value is None:
-        raise Refused(Code.INVALID_CHANGE, "a change proposes a title or a target value")
+        raise Refused(
+            Code.INVALID_CHANGE,
+            "变更申请须提出新的名称或目标值",
+            "a change proposes a title or a target value",
+        )
     if request.proposed_target_value is not None:
         if request.milestone_id is not None or target is None:
-            raise Refused(Code.INVALID_CHANGE, "only an assignment with a target has a value")
+            raise Refused(
+                Code.INVALID_CHANGE,
+                "只有设有量化目标的交办任务才能变更目标值",
+                "only an assignment with a target has a value",
+            )
         if problem := target.out_of_range(request.proposed_target_value):
-            raise Refused(Code.VALUE_OUT_OF_RANGE, problem)
+            raise Refused(Code.VALUE_OUT_OF_RANGE, *problem)

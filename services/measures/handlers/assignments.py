@@ -41,6 +41,7 @@ async def create_assignment(
         if existing.fingerprint != fingerprint(request):
             raise Refused(
                 Code.DUPLICATE_CONFLICT,
+                f"交办任务编号 {request.assignment_id} 已用于内容不同的交办任务",
                 f"assignment {request.assignment_id!r} exists with other content",
             )
         return Created(existing, duplicate=True)

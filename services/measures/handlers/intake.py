@@ -151,6 +151,7 @@ def _duplicate(report: ReportProgress, batch: _Batch) -> Outcome | None:
     return Refusal(
         Reason.DUPLICATE_CONFLICT,
         f"report_id {report.report_id!r} was accepted with other content",
+        f"报告编号 {report.report_id} 已用于内容不同的报告",
     )
 
 
@@ -274,7 +275,7 @@ async def reject(
         unit=unit,
         reference=reference,
         reason=refusal.reason,
-        message_zh=f"{zh}：{refusal.detail}",
+        message_zh=f"{zh}：{refusal.detail_zh}" if refusal.detail_zh else zh,
         message_en=f"{en}: {refusal.detail}",
         errors=[FieldError(loc=e["loc"], msg=e["msg"]) for e in errors or []],
     )

@@ -150,6 +150,7 @@ async def import_catalogue(
         if existing.content_hash != digest:
             raise Refused(
                 Code.VERSION_CONFLICT,
+                f"版本号 {catalogue.version} 已用于内容不同的清单，请使用新的版本号",
                 f"version {catalogue.version} exists with other content; number the new one",
             )
         return existing, False

@@ -35,9 +35,11 @@ from services.measures.domain.requests import (
 )
 from services.measures.handlers.common import Context, journal, publish
 from services.measures.handlers.intake import apply_to_milestone
-from services.runtime.workdays import local_date
+from services.runtime.workdays import chinese_date, local_date
 
 _STATUS = {Decision.ACCEPT: "accepted", Decision.RETURN: "returned"}
+REVIEWED_ZH = {"accepted": "审核通过", "returned": "退回"}
+DECIDED_ZH = {"approved": "批准", "refused": "不予批准"}
 
 # ----------------------------------------------------------------------------- review
 
@@ -50,12 +52,20 @@ async def review_report(
     check_review(review)
     report = await repository.find_report(session, unit, report_id)
     if report is None:
-        raise Refused(Code.REPORT_NOT_FOUND, f"{unit} has no report {report_id!r}")
+        raise Refused(
+            Code.REPORT_NOT_FOUND,
+            f"{unit} 没有编号为 {report_id} 的进展报告",
+            f"{unit} has no report {report_id!r}",
+        )
     status = _STATUS[review.decision]
     if report.review_status == status:
         return report, False
     if report.review_status != "pending":
-        raise Refused(Code.ALREADY_REVIEWED, f"{report_id} was {report.review_status}")
+        raise Refused(
+            Code.ALREADY_REVIEWED,
+            f"进展报告 {report_id} 已{REVIEWED_ZH.get(report.review_status, report.review_status)}",
+            f"{report_id} was {report.review_status}",
+        )
     now = ctx.clock()
     report.sqlmodel_update(
         {
@@ -156,18 +166,25 @@ async def request_change(
     if existing is not None:
         if existing.fingerprint != fingerprint(request):
             raise Refused(
-                Code.DUPLICATE_CONFLICT, f"request {request.request_id!r} exists with other content"
+                Code.DUPLICATE_CONFLICT,
+                f"申请编号 {request.request_id} 已用于内容不同的申请",
+                f"request {request.request_id!r} exists with other content",
             )
         return existing, False
     assignment = await _assignment(session, assignment_id)
     assert assignment.id is not None
     roles = (await repository.roles_of(session, [assignment.id]))[assignment.id]
     if request.unit not in roles:
-        raise Refused(Code.NOT_ASSIGNED, f"{assignment_id} is not assigned to {request.unit!r}")
+        raise Refused(
+            Code.NOT_ASSIGNED,
+            f"交办任务 {assignment_id} 未交办给 {request.unit}",
+            f"{assignment_id} is not assigned to {request.unit!r}",
+        )
     milestone = await _milestone(session, assignment, request.milestone_id)
     if milestone is not None and request.unit not in (milestone.unit, assignment.lead_unit):
         raise Refused(
             Code.NOT_ASSIGNED,
+            f"节点任务 {milestone.milestone_id} 由 {milestone.unit} 负责",
             f"milestone {milestone.milestone_id} is delivered by {milestone.unit}",
         )
     target = await _target(session, assignment, ctx)
@@ -226,7 +243,11 @@ async def request_change(
 async def _assignment(session: AsyncSession, assignment_id: str) -> Assignment:
     assignment = await repository.find_assignment(session, assignment_id)
     if assignment is None:
-        raise Refused(Code.ASSIGNMENT_NOT_FOUND, f"no assignment {assignment_id!r}")
+        raise Refused(
+            Code.ASSIGNMENT_NOT_FOUND,
+            f"没有编号为 {assignment_id} 的交办任务",
+            f"no assignment {assignment_id!r}",
+        )
     return assignment
 
 
@@ -244,6 +265,7 @@ async def _milestone(
     if not found:
         raise Refused(
             Code.MILESTONE_NOT_FOUND,
+            f"交办任务 {assignment.assignment_id} 没有编号为 {milestone_id} 的节点任务",
             f"{assignment.assignment_id} has no milestone {milestone_id!r}",
         )
     return found[0]
@@ -264,12 +286,20 @@ async def decide_change(
     check_decision(decision)
     request = await repository.find_change_request(session, request_id)
     if request is None:
-        raise Refused(Code.REQUEST_NOT_FOUND, f"no change request {request_id!r}")
+        raise Refused(
+            Code.REQUEST_NOT_FOUND,
+            f"没有编号为 {request_id} 的变更申请",
+            f"no change request {request_id!r}",
+        )
     status = "approved" if decision.approve else "refused"
     if request.status == status:
         return request, False
     if request.status != "pending":
-        raise Refused(Code.ALREADY_DECIDED, f"{request_id} was {request.status}")
+        raise Refused(
+            Code.ALREADY_DECIDED,
+            f"申请 {request_id} 已{DECIDED_ZH.get(request.status, request.status)}",
+            f"{request_id} was {request.status}",
+        )
     assignment = await session.get(Assignment, request.assignment_pk)
     milestone = await session.get(Milestone, request.milestone_pk) if request.milestone_pk else None
     assert assignment is not None
@@ -356,6 +386,7 @@ async def record_achievement(
         if existing.fingerprint != fingerprint(request):
             raise Refused(
                 Code.DUPLICATE_CONFLICT,
+                f"创先争优成果编号 {request.achievement_id} 已用于内容不同的记录",
                 f"achievement {request.achievement_id!r} exists with other content",
             )
         return existing, False
@@ -413,17 +444,35 @@ async def _recognised_measure(
     ref = await ctx.store.current(session)
     unit = ref.units.unit(request.unit)
     if unit is None:
-        raise Refused(Code.UNKNOWN_UNIT, f"unit {request.unit!r} is not in the directory")
+        raise Refused(
+            Code.UNKNOWN_UNIT,
+            f"单位名录中没有代码为 {request.unit} 的单位",
+            f"unit {request.unit!r} is not in the directory",
+        )
     if unit.is_office:
-        raise Refused(Code.UNIT_NOT_ASSIGNABLE, "the office is not ranked")
+        raise Refused(
+            Code.UNIT_NOT_ASSIGNABLE,
+            f"{unit.name_zh}是市“五型”办，不参加考核",
+            "the office is not ranked",
+        )
     if request.recognised_on > local_date(now):
-        raise Refused(Code.DATE_IN_FUTURE, f"recognised_on {request.recognised_on} is ahead")
+        raise Refused(
+            Code.DATE_IN_FUTURE,
+            f"认定日期{chinese_date(request.recognised_on)}晚于今天",
+            f"recognised_on {request.recognised_on} is ahead",
+        )
     year = request.recognised_on.year
     catalogue = ref.catalogues.get(year)
     if catalogue is None:
-        raise Refused(Code.UNKNOWN_YEAR, f"no catalogue is in force for {year}")
+        raise Refused(
+            Code.UNKNOWN_YEAR, f"{year}年度没有举措清单", f"no catalogue is in force for {year}"
+        )
     code = request.measure_code or ACHIEVEMENT_MEASURE[request.kind]
     item = catalogue.item(code)
     if item is None:
-        raise Refused(Code.UNKNOWN_MEASURE, f"{code!r} is not in the {year} catalogue")
+        raise Refused(
+            Code.UNKNOWN_MEASURE,
+            f"{year}年度举措清单中没有 {code}",
+            f"{code!r} is not in the {year} catalogue",
+        )
     return code, item.measure.type

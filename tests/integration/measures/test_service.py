@@ -3,6 +3,7 @@ data and its import/export, assignments and obligations, intake over HTTP and NA
 change requests, recognitions, status and the ledger. The service's clock is fixed at
 2026-11-26 10:00 in Nanchang. Each test works on its own units, so they share one service."""
 
+import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -393,7 +394,7 @@ def test_nats_intake_stores_valid_reports_and_answers_the_rest(service: Measures
     ]
     refused = eventually(lambda: rejections(nats_url, "360111"))
     assert [(r["reference"], r["reason"]) for r in refused] == [("n-3", "unknown_assignment")]
-    assert refused[0]["message_zh"].startswith("任务分解不存在")
+    assert refused[0]["message_zh"].startswith("交办任务不存在")
 
 
 def test_review_accepts_and_returns_reports(service: MeasuresService) -> None:
@@ -780,12 +781,24 @@ def test_missed_deadlines_show_in_the_overdue_list_and_the_ledger(service: Measu
         red = client.get("/v1/status", params={"unit": "nc-etdz", "light": "red"}).json()
         assert red["assignments"][0]["status"]["overdue"] == ["m1"]
         ledger = client.get("/v1/ledger/export", params={"unit": "nc-etdz", "format": "csv"})
-        lines = ledger.content.decode("utf-8-sig").splitlines()
-        assert lines[0].startswith("assignment_id,year,measure_code")
-        assert [line.split(",")[8] for line in lines[1:]] == ["m1", "m2"]
-        assert all(",red," in line for line in lines[1:])
+        rows = list(csv.DictReader(io.StringIO(ledger.content.decode("utf-8-sig"))))
+        assert list(rows[0])[:4] == ["交办任务编号", "年度", "举措编号", "举措名称"]
+        assert [r["节点编号"] for r in rows] == ["m1", "m2"]
+        assert {r["进度状态"] for r in rows} == {"红灯"}
+        assert {r["牵头单位"] for r in rows} == {"南昌经济技术开发区"}
+        assert [r["限办日期"] for r in rows] == ["2026年11月13日", "2026年11月30日"]
+        english = client.get(
+            "/v1/ledger/export",
+            params={"unit": "nc-etdz", "format": "csv"},
+            headers={"accept-language": "en"},
+        )
+        assert english.text.lstrip("\ufeff").startswith("Assignment,Year,Measure,Measure title")
+        assert ",red," in english.text and "2026-11-13" in english.text
         workbook = client.get("/v1/ledger/export", params={"unit": "nc-etdz"})
         assert workbook.headers["content-type"] == XLSX
+        sheet = load_workbook(io.BytesIO(workbook.content)).active
+        assert sheet is not None and sheet.title == "任务台账"
+        assert [c.value for c in sheet[1]][:2] == ["交办任务编号", "年度"]
     missed = eventually(lambda: events(nats_url, DeadlineMissed, "nc-etdz"))
     assert [(e["data"]["item_type"], e["data"]["due_date"]) for e in missed] == [
         ("milestone", "2026-11-13")
@@ -819,16 +832,16 @@ def test_the_api_is_documented(service: MeasuresService) -> None:
 def test_the_command_line_exports_validates_and_imports(
     service: MeasuresService, tmp_path: Path
 ) -> None:
-    cli = CliRunner()
+    cli = CliRunner(env={"LC_ALL": "C.UTF-8"})  # Chinese, whatever the machine's locale
     workbook = tmp_path / "catalogue.xlsx"
     url = ["--url", service.url]
     exported = cli.invoke(catalogue_cli.app, ["export", "2026", "--output", str(workbook), *url])
     assert exported.exit_code == 0, exported.output
     checked = cli.invoke(catalogue_cli.app, ["validate", str(workbook)])
-    assert "18 measures, 4 guarantee measures" in checked.output
+    assert "18 项举措、4 项保障措施" in checked.output
     again = cli.invoke(catalogue_cli.app, ["import", str(workbook), *url])
     assert again.exit_code == 0, again.output
-    assert "already there, unchanged" in again.output
+    assert "已存在，未变更" in again.output
 
     broken = tmp_path / "broken.csv"
     broken.write_text("record,code\nmeasure,M01\n", encoding="utf-8")
@@ -847,4 +860,7 @@ def test_the_command_line_exports_validates_and_imports(
     )
     assert cli.invoke(catalogue_cli.app, ["validate", "--units", str(units)]).exit_code == 0
     imported = cli.invoke(catalogue_cli.app, ["import-units", str(units), *url])
-    assert "0 new, 0 changed, 35 unchanged" in imported.output
+    assert "新增 0 个，变更 0 个，未变 35 个" in imported.output
+    english = CliRunner(env={"LC_ALL": "en_US.UTF-8"})
+    again_in_english = english.invoke(catalogue_cli.app, ["import-units", str(units), *url])
+    assert "0 new, 0 changed, 35 unchanged" in again_in_english.output

@@ -17,8 +17,15 @@ from services.inspections.domain.findings import (
     SubmitRectification,
 )
 from services.inspections.domain.inspections import FileInspection
+from services.inspections.domain.supervision import (
+    AnswerSuggestion,
+    EnterSupervisor,
+    FileSuggestion,
+    SuggestionFeedback,
+)
 from services.inspections.entrypoints.routes.public_requests import ReportStep
-from services.measures.domain.assignments import CreateAssignment
+from services.measures.domain.assignments import CreateAssignment, CreateObligations
+from services.measures.domain.requests import RecordAchievement, ReviewReport
 
 UNITS_FILE = Path("services/measures/data/units.yaml")
 MODELS: list[tuple[str, type[BaseModel]]] = [
@@ -30,12 +37,19 @@ MODELS: list[tuple[str, type[BaseModel]]] = [
     (r"/v1/findings/[^/]+/submissions", SubmitRectification),
     (r"/v1/findings/[^/]+/close", CloseRectification),
     (r"/v1/units/[^/]+/public-requests/[^/]+/steps", ReportStep),
+    (r"/v1/obligations", CreateObligations),
+    (r"/v1/units/[^/]+/progress-reports/[^/]+/review", ReviewReport),
+    (r"/v1/achievements", RecordAchievement),
+    (r"/v1/supervisors", EnterSupervisor),
+    (r"/v1/suggestions", FileSuggestion),
+    (r"/v1/suggestions/[^/]+/answer", AnswerSuggestion),
+    (r"/v1/suggestions/[^/]+/feedback", SuggestionFeedback),
 ]
 
 
 def nanchang() -> list[Unit]:
     directory = yaml.safe_load(UNITS_FILE.read_text(encoding="utf-8"))
-    return [Unit(u["code"], u.get("peer_group") or "") for u in directory["units"]]
+    return [Unit(u["code"], u.get("peer_group") or "", u["name_zh"]) for u in directory["units"]]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +76,12 @@ def test_units_report_on_time_late_or_never_as_their_habits_say(year: Plan) -> N
     assert "office" not in year.habits
     completions: dict[str, list[bool]] = {}
     for step in year.steps:
-        if step.path.endswith("progress-reports") and step.body["percent_complete"] == 100:
+        if (
+            step.path.endswith("progress-reports")
+            and step.body["percent_complete"] == 100
+            and step.body["milestone_id"].startswith("m")
+            and "again" not in step.label
+        ):
             on_time = "(on_time)" in step.label
             completions.setdefault(step.body["unit"], []).append(on_time)
     punctual = [u for u, h in year.habits.items() if h is Habit.PUNCTUAL]
@@ -70,3 +89,33 @@ def test_units_report_on_time_late_or_never_as_their_habits_say(year: Plan) -> N
     on_time_share = sum(sum(completions.get(u, [])) for u in punctual) / (12 * len(punctual))
     assert on_time_share > 0.7  # two measures, six milestones each
     assert sum(len(completions.get(u, [])) for u in silent) < 12 * len(silent) / 2
+
+
+def test_the_year_reads_like_a_citys(year: Plan) -> None:
+    """Words from the catalogue's measures and 督查 practice, not codes; varied by the seed."""
+    bodies = [s.body for s in year.steps]
+    milestones = [m["title"] for b in bodies for m in b.get("milestones", [])]
+    assert all("：" in t and not t.startswith("M") for t in milestones)
+    assert any("昌通码" in t or "减证便民" in t or "六多合一" in t for t in milestones)
+    findings = {s.body["title"] for s in year.steps if s.path.endswith("/findings")}
+    assert len(findings) >= 8 and "督查发现的问题需限期整改" not in findings
+    reporters = {b["reporter"] for b in bodies if "reporter" in b}
+    assert any(r.startswith("东湖区") for r in reporters) and not any(" " in r for r in reporters)
+    summaries = [b["summary"] for b in bodies if "percent_complete" in b]
+    assert not any(s.startswith("M") for s in summaries)
+    other = plan(8, 2026, nanchang())
+    assert {b.get("title") for b in bodies} != {s.body.get("title") for s in other.steps}
+
+
+def test_the_year_has_returns_obligations_achievements_and_suggestions(year: Plan) -> None:
+    paths = [s.path for s in year.steps]
+    assert any(p.endswith("/review") for p in paths)
+    returned = [s for s in year.steps if s.path.endswith("/review")]
+    assert all(s.body["decision"] == "return" and s.body["reason"] for s in returned)
+    assert paths.count("/v1/obligations") == 3
+    outcomes = {s.label.rsplit("(", 1)[-1] for s in year.steps if "annual_plan (" in s.label}
+    assert outcomes == {"on_time)", "late)"}  # and the silent ones never report
+    assert 1 <= paths.count("/v1/achievements") <= 5
+    suggestions = paths.count("/v1/suggestions")
+    answered = sum(p.endswith("/answer") for p in paths)
+    assert suggestions == 10 and 0 < answered < suggestions

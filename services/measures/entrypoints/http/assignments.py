@@ -81,7 +81,11 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         async with runtime.db.session() as session:
             row = await repository.find_assignment(session, assignment_id)
         if row is None:
-            raise not_found(Code.ASSIGNMENT_NOT_FOUND, f"no assignment {assignment_id!r}")
+            raise not_found(
+                Code.ASSIGNMENT_NOT_FOUND,
+                f"没有编号为 {assignment_id} 的交办任务",
+                f"no assignment {assignment_id!r}",
+            )
         who.check_unit(row.lead_unit, *row.co_units)
         return await view(row)
 
@@ -96,7 +100,11 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         async with runtime.db.session() as session:
             row = await repository.find_assignment(session, assignment_id)
             if row is None or row.id is None:
-                raise not_found(Code.ASSIGNMENT_NOT_FOUND, f"no assignment {assignment_id!r}")
+                raise not_found(
+                    Code.ASSIGNMENT_NOT_FOUND,
+                    f"没有编号为 {assignment_id} 的交办任务",
+                    f"no assignment {assignment_id!r}",
+                )
             who.check_unit(row.lead_unit, *row.co_units)
             reports = await repository.reports_of_assignment(session, row.id)
         return [ReportView.of(r) for r in reports]
@@ -166,7 +174,11 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         async with runtime.db.session() as session:
             row = await repository.find_change_request(session, request_id)
         if row is None:
-            raise not_found(Code.REQUEST_NOT_FOUND, f"no change request {request_id!r}")
+            raise not_found(
+                Code.REQUEST_NOT_FOUND,
+                f"没有编号为 {request_id} 的变更申请",
+                f"no change request {request_id!r}",
+            )
         who.check_unit(row.unit)
         return ChangeRequestView.of(row)
 

@@ -42,18 +42,19 @@ def refused(exc: Refused) -> Problem:
         if exc.code is Code.UNSUPPORTED_FORMAT
         else 422
     )
-    return Problem(status, exc.code.value, zh, en, exc.detail)
+    return Problem(status, exc.code.value, zh, en, exc.detail_zh, detail_en=exc.detail_en)
 
 
 def intake_refused(refusal: Refusal) -> Problem:
     zh, en = REASON_TEXT[refusal.reason]
+    status = _INTAKE_STATUS.get(refusal.reason, 422)
     return Problem(
-        _INTAKE_STATUS.get(refusal.reason, 422), refusal.reason.value, zh, en, refusal.detail
+        status, refusal.reason.value, zh, en, refusal.detail_zh, detail_en=refusal.detail
     )
 
 
-def not_found(code: Code, detail: str) -> Problem:
-    return refused(Refused(code, detail))
+def not_found(code: Code, detail_zh: str, detail_en: str) -> Problem:
+    return refused(Refused(code, detail_zh, detail_en))
 
 
 async def transact(runtime: ServiceRuntime, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

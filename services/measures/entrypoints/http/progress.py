@@ -51,7 +51,8 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
                 Reason.UNIT_MISMATCH.value,
                 zh,
                 en,
-                f"path unit {unit!r}, body unit {report.unit!r}",
+                f"地址中的单位为 {unit}，报告所填单位为 {report.unit}",
+                detail_en=f"path unit {unit!r}, body unit {report.unit!r}",
             )
         outcomes = await transact(
             runtime, lambda s: intake.report_progress(s, [report], ctx, via="http")
@@ -83,7 +84,11 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         async with runtime.db.session() as session:
             row = await repository.find_report(session, unit, report_id)
         if row is None:
-            raise not_found(Code.REPORT_NOT_FOUND, f"{unit} has no report {report_id!r}")
+            raise not_found(
+                Code.REPORT_NOT_FOUND,
+                f"{unit} 没有编号为 {report_id} 的进展报告",
+                f"{unit} has no report {report_id!r}",
+            )
         return ReportView.of(row)
 
     @api.post(

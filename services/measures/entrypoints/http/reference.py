@@ -85,7 +85,9 @@ async def upload(request: Request) -> tuple[bytes, Format]:
     if fmt is None:
         raise refused(
             Refused(
-                Code.UNSUPPORTED_FORMAT, f"{media or 'no content type'}; use one of {list(MEDIA)}"
+                Code.UNSUPPORTED_FORMAT,
+                f"不支持{media or '未注明的'}格式，请使用：{'、'.join(MEDIA)}",
+                f"{media or 'no content type'}; use one of {list(MEDIA)}",
             )
         )
     return await request.body(), fmt
@@ -95,7 +97,7 @@ def parsed(read: Any, content: bytes, fmt: Format) -> Any:
     try:
         return read(content, fmt)
     except DocumentError as exc:
-        raise refused(Refused(Code.INVALID_FILE, str(exc))) from exc
+        raise refused(Refused(Code.INVALID_FILE, "文件内容不符合格式要求", str(exc))) from exc
 
 
 def download(content: bytes, fmt: Format, name: str) -> Response:
@@ -116,7 +118,11 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         if chosen not in ref.catalogues and year is None and ref.catalogues:
             chosen = max(ref.catalogues)
         if chosen not in ref.catalogues:
-            raise not_found(Code.CATALOGUE_NOT_FOUND, f"no catalogue is in force for {chosen}")
+            raise not_found(
+                Code.CATALOGUE_NOT_FOUND,
+                f"{chosen}年度没有举措清单",
+                f"no catalogue is in force for {chosen}",
+            )
         return ref.catalogues[chosen]
 
     @api.get(
@@ -216,7 +222,11 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
             ref = await ctx.store.current(session)
         found = ref.calendar_years.get(year)
         if found is None:
-            raise not_found(Code.CALENDAR_NOT_FOUND, f"no working-day calendar for {year}")
+            raise not_found(
+                Code.CALENDAR_NOT_FOUND,
+                f"{year}年度没有工作日历",
+                f"no working-day calendar for {year}",
+            )
         return found
 
     @api.put("/calendar/{year}", summary="Replace a year's holidays and make-up working days")
@@ -226,7 +236,9 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         if change.calendar.year != year:
             raise refused(
                 Refused(
-                    Code.INVALID_CALENDAR, f"the body is for {change.calendar.year}, not {year}"
+                    Code.INVALID_CALENDAR,
+                    f"提交的是{change.calendar.year}年度的日历，不是{year}年度",
+                    f"the body is for {change.calendar.year}, not {year}",
                 )
             )
         await transact(

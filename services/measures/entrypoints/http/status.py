@@ -4,7 +4,7 @@ type, overdue lists, the journal, and the ledger (台账) as a spreadsheet."""
 from collections import defaultdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import UNIT_CODE_PATTERN
@@ -13,6 +13,7 @@ from services.measures.adapters.repository import AssignmentFilter
 from services.measures.adapters.tables import Assignment, Milestone
 from services.measures.domain.documents import write_rows
 from services.measures.domain.status import Light, Status
+from services.measures.entrypoints.http import ledger as ledger_sheet
 from services.measures.entrypoints.http.views import (
     JournalView,
     OverdueItem,
@@ -24,30 +25,11 @@ from services.measures.entrypoints.http.views import (
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
 from services.runtime.auth import EVERYONE, READERS, Principal, allow
-from services.runtime.http import Offset
+from services.runtime.http import Offset, language
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 
 MAX_ASSIGNMENTS = 20_000  # one status computation reads at most this many assignments
-LEDGER_COLUMNS = (
-    "assignment_id",
-    "year",
-    "measure_code",
-    "measure_type",
-    "title_zh",
-    "lead_unit",
-    "co_units",
-    "light",
-    "milestone_id",
-    "milestone_title",
-    "unit",
-    "due_date",
-    "original_due_date",
-    "expected_percent",
-    "percent_complete",
-    "completed_at",
-    "missed_at",
-)
 
 
 def filters(
@@ -180,35 +162,20 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         summary="The ledger (台账): one row per milestone with its assignment's traffic light",
     )
     async def ledger(
+        request: Request,
         where: Filter,
         format: Literal["csv", "xlsx"] = "xlsx",
     ) -> Response:
+        """Headers, names, traffic lights and dates in Chinese (交办任务编号, 东湖区, 红灯,
+        2026年4月11日), or in English when the request says `Accept-Language: en`."""
+        lang = language(request)
         async with runtime.db.session() as session:
             found = await assessed(session, where)
-        rows = [
-            {
-                "assignment_id": a.assignment_id,
-                "year": str(a.year),
-                "measure_code": a.measure_code,
-                "measure_type": a.measure_type or "",
-                "title_zh": a.title_zh,
-                "lead_unit": a.lead_unit,
-                "co_units": " ".join(a.co_units),
-                "light": s.light.value,
-                "milestone_id": m.milestone_id,
-                "milestone_title": m.title,
-                "unit": m.unit,
-                "due_date": m.due_date.isoformat(),
-                "original_due_date": m.original_due_date.isoformat(),
-                "expected_percent": str(m.expected_percent),
-                "percent_complete": str(m.percent_complete),
-                "completed_at": m.completed_at.isoformat() if m.completed_at else "",
-                "missed_at": m.missed_at.isoformat() if m.missed_at else "",
-            }
-            for a, milestones, s in found
-            for m in milestones
-        ]
-        content = write_rows(rows, LEDGER_COLUMNS, format, "ledger")
+            reference = await ctx.store.current(session)
+        rows = ledger_sheet.rows(found, reference, lang)
+        columns = tuple(ledger_sheet.COLUMNS)
+        title = "任务台账" if lang == "zh" else "ledger"
+        content = write_rows(rows, columns, format, title, ledger_sheet.headers(lang))
         media = (
             "text/csv; charset=utf-8"
             if format == "csv"

@@ -1,10 +1,10 @@
 """What the HTTP API answers: response models built from the tables and the domain's status."""
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from contracts.common import EvidenceRef
 from services.measures.adapters.tables import (
@@ -25,6 +25,10 @@ from services.measures.domain.status import (
 )
 from services.runtime.workdays import local_date
 
+# An instant as the service stores it, in UTC ("…Z"), whatever offset a client sent it with: the
+# 201 answer to a report and the 200 answer to its repeat show the same text.
+Instant = Annotated[datetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
+
 
 class ReportView(BaseModel):
     report_id: str
@@ -36,16 +40,16 @@ class ReportView(BaseModel):
     target_code: str | None
     target_value: float | None
     summary: str
-    reported_at: datetime
+    reported_at: Instant
     reporter: str
     evidence: list[EvidenceRef]
     on_time: bool | None
     event_id: str
     received_via: str
-    accepted_at: datetime
+    accepted_at: Instant
     review_status: str
     reviewed_by: str | None
-    reviewed_at: datetime | None
+    reviewed_at: Instant | None
     review_reason: str | None
 
     @classmethod
@@ -61,8 +65,8 @@ class MilestoneView(BaseModel):
     original_due_date: date
     expected_percent: float
     percent_complete: float
-    completed_at: datetime | None
-    missed_at: datetime | None
+    completed_at: Instant | None
+    missed_at: Instant | None
 
     @classmethod
     def of(cls, row: Milestone) -> "MilestoneView":
@@ -108,7 +112,7 @@ class AssignmentSummary(BaseModel):
     reported_percent: float
     note: str
     created_by: str
-    created_at: datetime
+    created_at: Instant
     status: StatusView
 
 
@@ -141,7 +145,7 @@ class OverdueItem(BaseModel):
     recurrence: str | None
     due_date: date
     days_overdue: int
-    missed_at: datetime | None
+    missed_at: Instant | None
 
 
 class ChangeRequestView(BaseModel):
@@ -155,10 +159,10 @@ class ChangeRequestView(BaseModel):
     proposed_target_value: float | None
     reason: str
     requested_by: str
-    requested_at: datetime
+    requested_at: Instant
     status: str
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: Instant | None
     decision_reason: str | None
 
     @classmethod
@@ -177,7 +181,7 @@ class AchievementView(BaseModel):
     recognised_on: date
     evidence: list[EvidenceRef]
     recorded_by: str
-    recorded_at: datetime
+    recorded_at: Instant
 
     @classmethod
     def of(cls, row: Achievement) -> "AchievementView":
@@ -185,7 +189,7 @@ class AchievementView(BaseModel):
 
 
 class JournalView(BaseModel):
-    at: datetime
+    at: Instant
     actor: str
     action: str
     entity_type: str

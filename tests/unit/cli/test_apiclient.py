@@ -1,0 +1,61 @@
+"""Which stack and which token a command uses: while a demo runs and no stack runs from ./data,
+the default folder stands for the demo's (its services and its secret, whatever an earlier
+`make run` left in ./data); a 401 or 403 says which folder, URL and token were used."""
+
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+import typer
+
+from fivetype import apiclient, state
+
+
+def _running(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    running = {"pid": os.getpid(), "nats_url": "nats://127.0.0.1:1", "services": {}}
+    (folder / "stack.json").write_text(json.dumps(running), encoding="utf-8")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("FIVETYPE_AUTH_SECRET", "FIVETYPE_AUTH_SECRET_FILE", "FIVETYPE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    Path("data").mkdir()
+    Path("data/auth-secret").write_text("left-by-an-earlier-make-run-0123456789", encoding="utf-8")
+    return tmp_path
+
+
+def test_a_running_demo_is_the_default_when_data_has_no_stack(workdir: Path) -> None:
+    assert state.resolve(state.DEFAULT_DATA_DIR) == state.DEFAULT_DATA_DIR
+    _running(state.DEMO_DATA_DIR)
+    demo_secret = "the-demo-stack-secret-0123456789abcdef"
+    (state.DEMO_DATA_DIR / "auth-secret").write_text(demo_secret, encoding="utf-8")
+    assert state.resolve(state.DEFAULT_DATA_DIR) == state.DEMO_DATA_DIR
+    secret = apiclient.find_secret(state.DEFAULT_DATA_DIR)
+    assert secret is not None and secret.value == demo_secret
+    assert secret.source == str(state.DEMO_DATA_DIR / "auth-secret")
+    _running(state.DEFAULT_DATA_DIR)  # a stack of its own in ./data wins
+    assert state.resolve(state.DEFAULT_DATA_DIR) == state.DEFAULT_DATA_DIR
+
+
+def test_a_refused_token_says_which_folder_url_and_token(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def unauthorised(_request: httpx.Request) -> httpx.Response:
+        problem = {"code": "invalid_token", "title": "令牌无效", "status": 401}
+        return httpx.Response(401, json=problem)
+
+    http = apiclient.client("http://127.0.0.1:8103", state.DEFAULT_DATA_DIR, "zh")
+    http._transport = httpx.MockTransport(unauthorised)
+    with pytest.raises(typer.Exit) as ended:
+        apiclient.call(http, "GET", "/v1/rankings/2026")
+    assert ended.value.exit_code == 1
+    said = capsys.readouterr()
+    text = (said.out + said.err).replace("\n", "")
+    assert "令牌无效" in text and "数据目录" in text and str((workdir / "data").resolve()) in text
+    assert "http://127.0.0.1:8103" in text
+    assert str(Path("data") / "auth-secret") in text
