@@ -104,8 +104,8 @@ class Scorecard(_Model):
     model: Literal["deduction", "earned"] = "deduction"
     note_zh: str | None = None
     earned: Decimal | None = None  # 基本分: tasks and common indicators, before 加分 and 扣分
-    deductions: Decimal = ZERO  # 扣分 after the cap, as a negative number
-    deductions_uncapped: Decimal = ZERO
+    deductions: Decimal = Decimal("0.00")  # 扣分 after the cap, as a negative number
+    deductions_uncapped: Decimal = Decimal("0.00")
     on_time_rate: Decimal | None = None  # share of settled task items completed on time
     band_grade: str | None = None  # 等次 by the score bands alone
     grade: str | None = None  # 等次 after the office's verdicts (the peer quota is the ranking's)

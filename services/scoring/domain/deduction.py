@@ -163,7 +163,7 @@ def _card(
                 name_zh=name_zh,
                 name_en=name_en,
                 full_marks=full,
-                deductions=deductions,
+                deductions=cents(deductions),
                 score=cents(score),
             )
         )

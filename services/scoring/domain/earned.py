@@ -441,8 +441,8 @@ def _card(
         model="earned",
         note_zh=None if tasks else NO_DATA_ZH,
         earned=cents(earned) if earned is not None else None,
-        deductions=-cents(deducted),
-        deductions_uncapped=-cents(deducted_raw),
+        deductions=ZERO - cents(deducted),  # never "-0.00"
+        deductions_uncapped=ZERO - cents(deducted_raw),
         on_time_rate=cents(Decimal(on_time) / len(settled)) if settled else None,
         band_grade=band,
         grade=grade,
@@ -457,9 +457,9 @@ def _type_score(type_code: str, lines: Sequence[LineItem]) -> TypeScore:
         type=type_code,
         name_zh=name_zh,
         name_en=name_en,
-        full_marks=line.full_marks or ZERO if line else ZERO,
-        deductions=ZERO,
-        score=line.points if line else ZERO,
+        full_marks=(line.full_marks or cents(ZERO)) if line else cents(ZERO),
+        deductions=cents(ZERO),
+        score=line.points if line else cents(ZERO),
         assessed=line is not None,
     )
 
