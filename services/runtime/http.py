@@ -1,4 +1,4 @@
-"""The HTTP side every service shares: health and readiness probes, /metrics, RED metrics,
+"""The HTTP side every service shares: health and readiness probes, RED metrics, server spans,
 a request size limit, and errors as RFC 9457 problem details in Chinese or English."""
 
 import time
@@ -10,11 +10,10 @@ import structlog
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.runtime import metrics
+from services.runtime import metrics, operations, tracing
 
 log = structlog.get_logger(__name__)
 
@@ -196,8 +195,10 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
             return problem_response(
                 request, Problem(413, code, zh, en, detail=f"limit {max_request_bytes} bytes")
             )
+        if request.url.path in operations.PROBE_PATHS:  # not API traffic
+            return await call_next(request)
         started = time.perf_counter()
-        response = await call_next(request)  # FastAPI itself makes the server span
+        response = await call_next(request)
         path = route_template(request) or "unmatched"  # the template, never the raw path
         metrics.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
         metrics.HTTP_DURATION.labels(service, request.method, path).observe(
@@ -206,11 +207,20 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
         return response
 
 
+def _install_tracing(app: FastAPI) -> None:
+    """A server span per API request, named by its route template; probes get none."""
+
+    def route(scope: Scope) -> str | None:
+        return route_template(Request(scope))
+
+    app.add_middleware(tracing.ServerSpans, route=route, skip=operations.PROBE_PATHS)
+
+
 def create_app(
     *,
     title: str,
     service: str,
-    readiness: Callable[[], Awaitable[dict[str, bool]]],
+    readiness: Callable[[], Awaitable[operations.Readiness]],
     max_request_bytes: int,
     lifespan: Any = None,
 ) -> FastAPI:
@@ -218,22 +228,6 @@ def create_app(
     _install_error_handlers(app)
     _install_middleware(app, service, max_request_bytes)
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
-
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["operations"])
-    async def readyz() -> JSONResponse:
-        checks = await readiness()
-        ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
+    _install_tracing(app)
+    operations.install_probes(app, readiness)
     return app

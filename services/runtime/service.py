@@ -12,7 +12,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from services.runtime import http, logs, metrics, tracing
+from services.runtime import http, logs, metrics, operations, tracing
 from services.runtime.auth import Verifier
 from services.runtime.bus import Bus
 from services.runtime.db import Database, migrate
@@ -28,6 +28,7 @@ class ServiceRuntime:
         self.settings = settings
         self.migrations = migrations
         self.db = Database(settings.resolved_database_url)
+        tracing.instrument_database(self.db.engine)
         self.bus = Bus(settings, self.db)
         self.relay = OutboxRelay(
             self.db,
@@ -38,6 +39,9 @@ class ServiceRuntime:
             retention=timedelta(hours=settings.outbox_retention_hours),
         )
         self.bus.relay = self.relay
+        service = settings.service_name
+        metrics.OUTBOX_POLL_INTERVAL.labels(service).set(settings.outbox_poll_seconds)
+        metrics.NATS_CONNECTED.labels(service).set_function(lambda: float(self.bus.connected))
         self._migrated = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -49,6 +53,7 @@ class ServiceRuntime:
         A failing run is logged and counted; the next one still comes."""
         self._periodic.append((name, seconds, job))
         metrics.TASK_FAILURES.labels(self.settings.service_name, name)  # a zero series from start
+        metrics.TASK_INTERVAL.labels(self.settings.service_name, name).set(seconds)
 
     async def _repeat(self, name: str, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         while not self._stopping.is_set():
@@ -65,11 +70,18 @@ class ServiceRuntime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def readiness(self) -> dict[str, bool]:
-        return {
-            "database": self._migrated.is_set() and await self.db.ping(),
-            "nats": self.bus.connected,
-        }
+    async def readiness(self) -> operations.Readiness:
+        """Ready: the database answers and the bus was provisioned once (see `operations`)."""
+        return operations.Readiness(
+            checks={
+                "database": self._migrated.is_set() and await self.db.ping(),
+                "bus": self.bus.provisioned,
+            },
+            details={
+                "nats": "connected" if self.bus.connected else "disconnected",
+                "outbox_backlog": self.relay.backlog,
+            },
+        )
 
     def migrate(self) -> None:
         migrate(self.settings.resolved_database_url, self.migrations)
@@ -140,6 +152,9 @@ class ServiceRuntime:
         return app
 
     def serve(self, app: FastAPI) -> None:
+        metrics_server = operations.serve_metrics(
+            self.settings.http_host, self.settings.resolved_metrics_port
+        )
         uvicorn.run(
             app,
             host=self.settings.http_host,
@@ -151,3 +166,5 @@ class ServiceRuntime:
                 1, round(self.settings.shutdown_grace_seconds * GRACE_SHARES["http"])
             ),
         )
+        if metrics_server is not None:
+            metrics_server.shutdown()
