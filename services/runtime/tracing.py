@@ -119,7 +119,9 @@ def instrument_database(engine: AsyncEngine) -> None:
     run several runtimes in one process trace the first one's statements)."""
     instrumentor = SQLAlchemyInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(engine=engine.sync_engine)
+        # The instrumentor declares SQLAlchemy < 2.1; it works with 2.1 (tested in
+        # tests/observability/test_live_alerts.py), so its version check is skipped.
+        instrumentor.instrument(engine=engine.sync_engine, skip_dep_check=True)
 
 
 class ServerSpans:
