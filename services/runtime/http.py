@@ -10,10 +10,11 @@ import structlog
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.runtime import metrics, operations, tracing
+from services.runtime import metrics, operations
 
 log = structlog.get_logger(__name__)
 
@@ -198,22 +199,13 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
         if request.url.path in operations.PROBE_PATHS:  # not API traffic
             return await call_next(request)
         started = time.perf_counter()
-        response = await call_next(request)
+        response = await call_next(request)  # FastAPI itself makes the server span
         path = route_template(request) or "unmatched"  # the template, never the raw path
         metrics.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
         metrics.HTTP_DURATION.labels(service, request.method, path).observe(
             time.perf_counter() - started
         )
         return response
-
-
-def _install_tracing(app: FastAPI) -> None:
-    """A server span per API request, named by its route template; probes get none."""
-
-    def route(scope: Scope) -> str | None:
-        return route_template(Request(scope))
-
-    app.add_middleware(tracing.ServerSpans, route=route, skip=operations.PROBE_PATHS)
 
 
 def create_app(
@@ -224,10 +216,11 @@ def create_app(
     max_request_bytes: int,
     lifespan: Any = None,
 ) -> FastAPI:
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    # FastAPI makes the server spans itself (continuing the caller's traceparent); probes get none.
+    telemetry: TelemetryConfig = {"exclude": operations.is_probe}
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, telemetry=telemetry)
     _install_error_handlers(app)
     _install_middleware(app, service, max_request_bytes)
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
-    _install_tracing(app)
     operations.install_probes(app, readiness)
     return app

@@ -16,8 +16,9 @@ scores it exports are not for API clients, the NetworkPolicy admits only the mon
 it, and scrapes are neither API traffic in the request metrics nor traces.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 import structlog
@@ -29,6 +30,10 @@ log = structlog.get_logger(__name__)
 
 # Requests to these paths are probes: no request metrics, no trace.
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def is_probe(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in PROBE_PATHS
 
 
 @dataclass(frozen=True)

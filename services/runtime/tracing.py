@@ -7,7 +7,7 @@ made either way, so trace ids reach the logs and the headers even when nothing i
 """
 
 import os
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -22,10 +22,9 @@ from opentelemetry.sdk.trace.sampling import (
     Sampler,
     SamplingResult,
 )
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceState
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 tracer = trace.get_tracer("fivetype")
 _provider: TracerProvider | None = None
@@ -122,45 +121,6 @@ def instrument_database(engine: AsyncEngine) -> None:
         # The instrumentor declares SQLAlchemy < 2.1; it works with 2.1 (tested in
         # tests/observability/test_live_alerts.py), so its version check is skipped.
         instrumentor.instrument(engine=engine.sync_engine, skip_dep_check=True)
-
-
-class ServerSpans:
-    """ASGI middleware: a server span per HTTP request, continuing the caller's W3C trace
-    context, named after the matched route template once routing has found it. Paths in `skip`
-    (the probes) get none."""
-
-    def __init__(
-        self, app: ASGIApp, route: Callable[[Scope], str | None], skip: Collection[str]
-    ) -> None:
-        self.app, self.route, self.skip = app, route, skip
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.skip:
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        method = scope["method"]
-        with tracer.start_as_current_span(
-            method,
-            context=propagate.extract(headers),
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": scope["path"]},
-        ) as span:
-
-            async def observed(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                    span.set_attribute("http.response.status_code", status)
-                    if status >= 500:
-                        span.set_status(Status(StatusCode.ERROR))
-                await send(message)
-
-            try:
-                await self.app(scope, receive, observed)
-            finally:
-                if template := self.route(scope):
-                    span.update_name(f"{method} {template}")
-                    span.set_attribute("http.route", template)
 
 
 def span_context_of(traceparent: str | None) -> SpanContext | None:
