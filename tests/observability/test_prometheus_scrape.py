@@ -66,10 +66,8 @@ def _address(service: ServiceProcess) -> str:
 @pytest.fixture(scope="module")
 def prometheus(platform: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     require_tool("prometheus")
-    targets = {
-        s.name: [s.metrics_url.removeprefix("http://").removesuffix("/metrics")]
-        for s in platform.services
-    }
+    targets = {s.name: [_address(s)] for s in platform.services}
+    targets["measures"].append(_address(REPLICAS["measures"]))
     server = Prometheus(tmp_path_factory.mktemp("prometheus"), targets)
     try:
         eventually(server.ready, timeout=30)
