@@ -151,7 +151,7 @@ def test_a_healthy_stack_raises_no_alert_then_each_fault_raises_its_own(
 
     # A poison message, failing webhook deliveries and a killed service, all at once.
     busclient.publish(platform.nats_url, "fivetype.events.progress_reported.360102", b"{oops")
-    _fail_webhook_deliveries(platform)
+    fail_webhook_deliveries(platform)
     inspections = platform.service("inspections")
     assert inspections.process is not None
     inspections.process.send_signal(signal.SIGKILL)
@@ -187,7 +187,7 @@ def _firing(prometheus: Prometheus, expected: set[str]) -> bool:
     return True
 
 
-def _fail_webhook_deliveries(platform: Stack) -> None:
+def fail_webhook_deliveries(platform: Stack) -> None:
     """A unit contact whose webhook points at a port nobody listens on, and a finding for it."""
     notifications = httpx.Client(
         base_url=platform.service("notifications").url, timeout=10, headers=auth.headers()

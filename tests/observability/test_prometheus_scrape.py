@@ -22,6 +22,7 @@ from tests.conftest import Databases, eventually, require_tool, start_nats, star
 from tests.e2e.test_progress_flow import assign_m07, report
 from tests.integration.test_inspections_service import INSPECTOR, inspection
 from tests.observability.prometheus import Prometheus
+from tests.observability.test_live_alerts import fail_webhook_deliveries
 from tests.unit.scoring.events import missed
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "k8s"
@@ -37,6 +38,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         f"FIVETYPE_{s}_METRICS_SAMPLE_SECONDS": "1"
         for s in ("MEASURES", "INSPECTIONS", "SCORING", "NOTIFICATIONS")
     }
+    fast["FIVETYPE_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "true"  # a failing local hook
     stack = start_platform(directory, nats.url, Databases("sqlite", directory, None), fast)
     replica = REPLICAS["measures"] = _second_replica(stack.service("measures"))
     try:
@@ -76,6 +78,9 @@ def prometheus(platform: Stack, tmp_path_factory: pytest.TempPathFactory) -> Ite
         eventually(lambda: server.query("fivetype_dead_letter_messages > 0"), timeout=30)
         eventually(lambda: server.query("fivetype_findings > 0"), timeout=30)
         eventually(lambda: server.query("fivetype_unit_score"), timeout=60)
+        eventually(
+            lambda: server.query("fivetype_notification_delivery_attempts_total"), timeout=30
+        )
         eventually(
             lambda: server.query("rate(fivetype_outbox_published_total[5m]) > 0"), timeout=30
         )
@@ -118,6 +123,7 @@ def _make_activity(platform: Stack) -> None:
         f"{inspections}/v1/inspections/OBS-1/findings", json=FINDING, headers=auth.headers()
     )
     assert raised.status_code == 201, raised.text
+    fail_webhook_deliveries(platform)  # for the delivery panels and alerts
 
 
 FINDING = {
