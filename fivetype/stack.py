@@ -37,6 +37,7 @@ ADMIN_TOKEN_TTL = timedelta(days=30)
 class ServiceProcess:
     name: str
     port: int
+    metrics_port: int
     log_file: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
@@ -45,6 +46,10 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -114,16 +119,18 @@ class Stack:
     def _service(self, name: str, default_port: int) -> ServiceProcess:
         prefix = f"FIVETYPE_{name.upper()}_"
         port = int(self.env.get(f"{prefix}HTTP_PORT") or _choose_port(default_port))
+        metrics_port = int(self.env.get(f"{prefix}METRICS_PORT") or _choose_port(port + 1000))
         env = {
             **self.env,
             f"{prefix}NATS_URL": self.nats_url,
             f"{prefix}DATA_DIR": str(self.data_dir),
             f"{prefix}HTTP_PORT": str(port),
+            f"{prefix}METRICS_PORT": str(metrics_port),
             f"{prefix}LOG_FORMAT": self.env.get(f"{prefix}LOG_FORMAT", "console"),
         }
         if self.credentials is not None:
             env[f"{prefix}NATS_NKEY_FILE"] = str(natsauth.service_seed(self.credentials, name))
-        return ServiceProcess(name, port, self.data_dir / "logs" / f"{name}.log", env)
+        return ServiceProcess(name, port, metrics_port, self.data_dir / "logs" / f"{name}.log", env)
 
     def service(self, name: str) -> ServiceProcess:
         return next(s for s in self.services if s.name == name)

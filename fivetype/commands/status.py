@@ -1,7 +1,8 @@
 """`fivetype status`: is every service ready, and is anything piling up? Reads each service's
-`/readyz` and outbox backlog (`/metrics`), and from JetStream every durable consumer's lag and
-unacknowledged messages and the dead letters kept for it. Exit code 0 when everything answers
-and is ready, 1 when a service is not ready, 3 when a service or NATS does not answer."""
+`/readyz` (its checks, and its outbox backlog among the details), and from JetStream every
+durable consumer's lag and unacknowledged messages and the dead letters kept for it. Exit code 0
+when everything answers and is ready, 1 when a service is not ready, 3 when a service or NATS
+does not answer."""
 
 import asyncio
 import json
@@ -42,16 +43,6 @@ class ServiceStatus:
     consumers: dict[str, ConsumerStatus] = field(default_factory=dict)
 
 
-def _outbox_backlog(metrics: str) -> int:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    for family in text_string_to_metric_families(metrics):
-        for sample in family.samples:
-            if sample.name == "fivetype_outbox_backlog":
-                return int(sample.value)
-    return 0
-
-
 def probe(name: str, url: str, data_dir: Path = DATA_DIR) -> ServiceStatus:
     import httpx
 
@@ -63,9 +54,10 @@ def probe(name: str, url: str, data_dir: Path = DATA_DIR) -> ServiceStatus:
             ready = http.get("/readyz", timeout=3)
             status.reachable = True
             status.ready = ready.status_code == 200
-            checks = ready.json().get("checks", {}) if ready.content else {}
+            answer = ready.json() if ready.content else {}
+            checks = answer.get("checks", {})
             status.failing = sorted(check for check, ok in checks.items() if not ok)
-            status.outbox_backlog = _outbox_backlog(http.get("/metrics", timeout=3).text)
+            status.outbox_backlog = int(answer.get("details", {}).get("outbox_backlog", 0))
     except (httpx.HTTPError, ValueError):
         pass  # unreachable (or not our service): reported as such
     return status

@@ -57,6 +57,8 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8100
+    # /metrics is served here, apart from the API (unset: the HTTP port + 1000).
+    metrics_port: int | None = None
     max_request_bytes: int = 256 * 1024
     # Requests per client (token subject, else address) in a moving window; 0 turns it off.
     rate_limit: str = "600/minute"
@@ -114,6 +116,10 @@ class ServiceSettings(BaseSettings):
     @property
     def nats_options(self) -> NatsAuth:
         return nats_auth(self.service_name, self.nats_nkey_file)
+
+    @property
+    def resolved_metrics_port(self) -> int:
+        return self.metrics_port if self.metrics_port is not None else self.http_port + 1000
 
     @property
     def resolved_database_url(self) -> str:
