@@ -1,7 +1,10 @@
 """`fivetype status`: is every service ready, and is anything piling up? Reads each service's
 `/readyz` and outbox backlog (`/metrics`), and from JetStream every durable consumer's lag and
-unacknowledged messages and the dead letters kept for it. Exit code 0 when everything answers
-and is ready, 1 when a service is not ready, 3 when a service or NATS does not answer."""
+unacknowledged messages and the dead letters kept for it. For a stack running from the data
+folder it also checks that the process answering on each port is the one the stack started (its
+`/healthz` instance id), and shows how often the stack restarted each process. Exit code 0 when
+everything answers and is ready, 1 when a service is not ready, 3 when a service or NATS does not
+answer (a stranger answering on a service's port counts as the service not answering)."""
 
 import asyncio
 import json
@@ -42,6 +45,10 @@ class ServiceStatus:
     failing: list[str] = field(default_factory=list)
     outbox_backlog: int = 0
     consumers: dict[str, ConsumerStatus] = field(default_factory=dict)
+    instance: str | None = None  # the instance id that answered /healthz
+    expected_instance: str | None = None  # the one the stack started, when a stack is running
+    stranger: bool = False  # another process than the stack's answers on the service's port
+    restarts: int = 0  # times the running stack started the service again
 
 
 def _outbox_backlog(metrics: str) -> int:
@@ -52,10 +59,19 @@ def _outbox_backlog(metrics: str) -> int:
     return 0
 
 
-def probe(name: str, url: str) -> ServiceStatus:
-    status = ServiceStatus(name, url)
+def probe(name: str, url: str, expected_instance: str | None = None) -> ServiceStatus:
+    """`expected_instance`: the instance id the service should answer with; another one means
+    a stranger holds the port, and its other answers are not this service's."""
+    status = ServiceStatus(name, url, expected_instance=expected_instance)
     try:
         with client(url) as http:
+            health = http.get("/healthz", timeout=3)
+            status.reachable = True
+            answer = health.json() if health.content else {}
+            status.instance = answer.get("instance") if isinstance(answer, dict) else None
+            if expected_instance is not None and status.instance != expected_instance:
+                status.reachable, status.stranger = False, True
+                return status
             ready = http.get("/readyz", timeout=3)
             status.reachable = True
             status.ready = ready.status_code == 200
@@ -106,12 +122,16 @@ def _service_table(statuses: list[ServiceStatus]) -> Table:
     for column in ("service", "URL", "state", "outbox", "lag", "dead letters"):
         table.add_column(column)
     for s in statuses:
-        if not s.reachable:
+        if s.stranger:
+            health = f"[red]not ours: instance {s.instance} answers[/]"
+        elif not s.reachable:
             health = "[red]unreachable[/]"
         elif s.ready:
             health = "[green]ready[/]"
         else:
             health = f"[red]not ready: {', '.join(s.failing)}[/]"
+        if s.restarts:
+            health += f" (restarted {s.restarts}×)"
         lag = sum(c.lag for c in s.consumers.values())
         dead = sum(c.dead_letters for c in s.consumers.values())
         table.add_row(s.name, s.url, health, str(s.outbox_backlog), str(lag), str(dead))
@@ -129,6 +149,16 @@ def _consumer_table(statuses: list[ServiceStatus]) -> Table:
     return table
 
 
+def _probe_own(name: str, data_dir: Path, stack: state.StackState | None) -> ServiceStatus:
+    """Probe a service where the commands find it; if that is the stack running from
+    `data_dir`, expect the process the stack started there."""
+    url = state.service_url(name, data_dir)
+    ours = stack is not None and stack.services.get(name) == url
+    status = probe(name, url, stack.instances.get(name) if stack and ours else None)
+    status.restarts = stack.restarts.get(name, 0) if stack and ours else 0
+    return status
+
+
 def status(
     data_dir: DataDir = DATA_DIR,
     consumers: Annotated[bool, typer.Option(help="List every consumer too.")] = False,
@@ -137,8 +167,10 @@ def status(
     nkey_file: NkeyFile = None,
 ) -> None:
     """Readiness of every service, consumer lag, dead letters and outbox backlog."""
-    statuses = [probe(name, state.service_url(name, data_dir)) for name in SERVICES]
+    stack = state.running(data_dir)
+    statuses = [_probe_own(name, data_dir, stack) for name in SERVICES]
     nats_url = nats_url or state.nats_url(data_dir)
+    nats_restarts = 0 if stack is None else stack.restarts.get("nats", 0)
     nats_problem = ""
     try:
         _attach(
@@ -148,7 +180,8 @@ def status(
         nats_problem = f"{type(exc).__name__}: {exc}"
     nats_reachable = not nats_problem
     if as_json:
-        document = {"nats": {"url": nats_url, "reachable": nats_reachable, "problem": nats_problem}}
+        nats = {"url": nats_url, "reachable": nats_reachable, "problem": nats_problem}
+        document = {"nats": {**nats, "restarts": nats_restarts}}
         print(json.dumps({**document, "services": [asdict(s) for s in statuses]}))
     else:
         console.print(_service_table(statuses))
@@ -156,6 +189,8 @@ def status(
             console.print(_consumer_table(statuses))
         if not nats_reachable:
             console.print(f"[red]JetStream at {nats_url}: {nats_problem}[/]", markup=True)
+        if nats_restarts:
+            console.print(f"nats-server at {nats_url} restarted {nats_restarts}×")
     if not nats_reachable or not all(s.reachable for s in statuses):
         raise typer.Exit(exits.UNREACHABLE)
     raise typer.Exit(exits.OK if all(s.ready for s in statuses) else exits.FAILURE)

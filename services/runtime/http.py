@@ -213,6 +213,7 @@ def create_app(
     readiness: Callable[[], Awaitable[dict[str, bool]]],
     max_request_bytes: int,
     lifespan: Any = None,
+    instance: str = "",
 ) -> FastAPI:
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     _install_error_handlers(app)
@@ -221,7 +222,7 @@ def create_app(
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", "instance": instance}
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
