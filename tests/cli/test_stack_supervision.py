@@ -76,8 +76,9 @@ def start_together(*data_dirs: Path) -> list[Started]:
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Started]]:
     data_dirs = [tmp_path_factory.mktemp("stack-a"), tmp_path_factory.mktemp("stack-b")]
     yield start_together(*data_dirs)
-    for data_dir in data_dirs:
-        fivetype(data_dir, "stack", "stop")
+    stopping = [subprocess.Popen(_command(d, "stack", "stop"), env=_env()) for d in data_dirs]
+    for child in stopping:
+        child.wait(120)
 
 
 def answers_as_itself(running: state.StackState) -> bool:
