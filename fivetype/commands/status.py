@@ -123,7 +123,7 @@ def _service_table(statuses: list[ServiceStatus]) -> Table:
         table.add_column(column)
     for s in statuses:
         if s.stranger:
-            health = f"[red]not ours: instance {s.instance} answers[/]"
+            health = f"[red]not ours: another process answers ({s.instance or 'no id'})[/]"
         elif not s.reachable:
             health = "[red]unreachable[/]"
         elif s.ready:
