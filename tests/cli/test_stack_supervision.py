@@ -75,10 +75,12 @@ def start_together(*data_dirs: Path) -> list[Started]:
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Started]]:
     data_dirs = [tmp_path_factory.mktemp("stack-a"), tmp_path_factory.mktemp("stack-b")]
-    yield start_together(*data_dirs)
-    stopping = [subprocess.Popen(_command(d, "stack", "stop"), env=_env()) for d in data_dirs]
-    for child in stopping:
-        child.wait(120)
+    try:
+        yield start_together(*data_dirs)
+    finally:  # also when only one of them started
+        stopping = [subprocess.Popen(_command(d, "stack", "stop"), env=_env()) for d in data_dirs]
+        for child in stopping:
+            child.wait(120)
 
 
 def answers_as_itself(running: state.StackState) -> bool:
