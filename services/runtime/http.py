@@ -327,6 +327,7 @@ def create_app(
     readiness: Callable[[], Awaitable[operations.Readiness]],
     max_request_bytes: int,
     lifespan: Any = None,
+    instance: str = "",
 ) -> FastAPI:
     # FastAPI makes the server spans itself (continuing the caller's traceparent); probes get none.
     telemetry: TelemetryConfig = {"exclude": operations.is_probe}
@@ -342,5 +343,5 @@ def create_app(
     _install_error_handlers(app)
     _install_middleware(app, service, max_request_bytes)
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
-    operations.install_probes(app, readiness)
+    operations.install_probes(app, readiness, instance)
     return app

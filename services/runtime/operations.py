@@ -48,10 +48,15 @@ class Readiness:
         return all(self.checks.values())
 
 
-def install_probes(app: FastAPI, readiness: Callable[[], Awaitable[Readiness]]) -> None:
+def install_probes(
+    app: FastAPI, readiness: Callable[[], Awaitable[Readiness]], instance: str
+) -> None:
+    """`/healthz` names the process's instance, so the embedded stack can tell its own service
+    from another process on the same port."""
+
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", "instance": instance}
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:

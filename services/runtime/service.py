@@ -150,6 +150,7 @@ class ServiceRuntime:
             readiness=self.readiness,
             max_request_bytes=self.settings.max_request_bytes,
             lifespan=self.lifespan,
+            instance=self.settings.instance_id,
         )
         key = self.settings.auth_key()
         if key is None:
