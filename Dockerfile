@@ -11,12 +11,11 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/fivetype
 WORKDIR /src
-# Dependencies first, from the pins in pyproject.toml, so a code change reuses this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && /opt/fivetype/bin/pip install --requirement /tmp/requirements.txt
-COPY README.md ./
+# Dependencies first, exactly as locked (every file hash-checked), so a code change reuses this
+# layer; requirements.txt is the services' part of the lock (`make lock`).
+COPY requirements.txt ./
+RUN /opt/fivetype/bin/pip install --require-hashes --requirement requirements.txt
+COPY pyproject.toml README.md ./
 COPY contracts ./contracts
 COPY services ./services
 COPY fivetype ./fivetype

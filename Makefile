@@ -4,15 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint typecheck pytest reliability bench contracts chart-schema clean
+.PHONY: install lock run demo test lint typecheck pytest reliability bench contracts chart-schema clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Exactly the locked dependencies, hash-checked; with uv where it can be had, else pip.
+$(STAMP): pyproject.toml requirements-dev.txt tools/install.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) tools/install.sh requirements-dev.txt
 	touch $(STAMP)
+
+# After changing a pin in pyproject.toml: the lock files again, every dependency with its hashes.
+lock: install
+	tools/lock.sh
 
 run: install
 	$(BIN)/fivetype run

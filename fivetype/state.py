@@ -1,10 +1,11 @@
 """The running stack's state file (`<data dir>/stack.json`): written by `fivetype run` once every
-service is ready and removed when it stops, so `stack stop`, `status` and the other commands find
-the process and the ports it chose without being told."""
+service is ready, again whenever its supervisor starts a process again, and removed when it
+stops, so `stack stop`, `status` and the other commands find the process, the ports it chose and
+who should answer on them without being told."""
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,14 +31,24 @@ class StackState:
     nats_url: str
     services: dict[str, str]  # service name -> base URL
     operator_seed: str | None = None  # the embedded nats-server's operator nkey, if it has one
+    # Who answers for each process the stack owns (a service's /healthz instance id, the
+    # nats-server's name): what tells the stack's own service from a stranger on its port.
+    instances: dict[str, str] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)  # by the supervisor, per process
 
     @classmethod
     def of(cls, stack: "Stack") -> "StackState":
         from fivetype import natsauth
 
         seed = None if stack.credentials is None else natsauth.operator_seed(stack.credentials)
-        services = {s.name: s.url for s in stack.services}
-        return cls(os.getpid(), stack.nats_url, services, None if seed is None else str(seed))
+        return cls(
+            pid=os.getpid(),
+            nats_url=stack.nats_url,
+            services={s.name: s.url for s in stack.services},
+            operator_seed=None if seed is None else str(seed),
+            instances=stack.instances,
+            restarts=stack.restarts,
+        )
 
 
 def path(data_dir: Path) -> Path:

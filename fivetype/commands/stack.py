@@ -70,7 +70,7 @@ def start(
     demo: Annotated[bool, typer.Option(help="Play the demo programme year too.")] = False,
     seed: Seed = DEFAULT_SEED,
     speed: Speed = DEFAULT_SPEED,
-    timeout: Timeout = 120.0,
+    timeout: Timeout = 240.0,
 ) -> None:
     """Start the embedded stack in the background and wait until every service is ready."""
     data_dir = data_dir or (state.DEMO_DATA_DIR if demo else state.DEFAULT_DATA_DIR)

@@ -1,7 +1,11 @@
 """`fivetype status`: is every service ready, and is anything piling up? Reads each service's
-`/readyz` and outbox backlog (`/metrics`), and from JetStream every durable consumer's lag and
-unacknowledged messages and the dead letters kept for it. Exit code 0 when everything answers
-and is ready, 1 when a service is not ready, 3 when a service or NATS does not answer."""
+`/readyz` (its checks, and its outbox backlog among the details), and from JetStream every
+durable consumer's lag and unacknowledged messages and the dead letters kept for it. For a stack
+running from the data folder it also checks that the process answering on each port is the one
+the stack started (its `/healthz` instance id), and shows how often the stack restarted each
+process. Exit code 0 when everything answers and is ready, 1 when a service is not ready, 3 when
+a service or NATS does not answer (a stranger answering on a service's port counts as the
+service not answering)."""
 
 import asyncio
 import json
@@ -40,32 +44,38 @@ class ServiceStatus:
     failing: list[str] = field(default_factory=list)
     outbox_backlog: int = 0
     consumers: dict[str, ConsumerStatus] = field(default_factory=dict)
+    instance: str | None = None  # the instance id that answered /healthz
+    expected_instance: str | None = None  # the one the stack started, when a stack is running
+    stranger: bool = False  # another process than the stack's answers on the service's port
+    restarts: int = 0  # times the running stack started the service again
 
 
-def _outbox_backlog(metrics: str) -> int:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    for family in text_string_to_metric_families(metrics):
-        for sample in family.samples:
-            if sample.name == "fivetype_outbox_backlog":
-                return int(sample.value)
-    return 0
-
-
-def probe(name: str, url: str, data_dir: Path = DATA_DIR) -> ServiceStatus:
+def probe(
+    name: str, url: str, data_dir: Path = DATA_DIR, expected_instance: str | None = None
+) -> ServiceStatus:
+    """`expected_instance`: the instance id the service should answer with; another one means
+    a stranger holds the port, and its other answers are not this service's."""
     import httpx
 
     from fivetype.apiclient import client
 
-    status = ServiceStatus(name, url)
+    status = ServiceStatus(name, url, expected_instance=expected_instance)
     try:
         with client(url, data_dir) as http:
+            health = http.get("/healthz", timeout=3)
+            status.reachable = True
+            answer = health.json() if health.content else {}
+            status.instance = answer.get("instance") if isinstance(answer, dict) else None
+            if expected_instance is not None and status.instance != expected_instance:
+                status.reachable, status.stranger = False, True
+                return status
             ready = http.get("/readyz", timeout=3)
             status.reachable = True
             status.ready = ready.status_code == 200
-            checks = ready.json().get("checks", {}) if ready.content else {}
+            answer = ready.json() if ready.content else {}
+            checks = answer.get("checks", {})
             status.failing = sorted(check for check, ok in checks.items() if not ok)
-            status.outbox_backlog = _outbox_backlog(http.get("/metrics", timeout=3).text)
+            status.outbox_backlog = int(answer.get("details", {}).get("outbox_backlog", 0))
     except (httpx.HTTPError, ValueError):
         pass  # unreachable (or not our service): reported as such
     return status
@@ -118,12 +128,19 @@ SERVICE_COLUMNS = [
 
 
 def _health(s: ServiceStatus, lang: str) -> str:
+    restarted = (
+        say(lang, f"（重启{s.restarts}次）", f" (restarted {s.restarts}×)") if s.restarts else ""
+    )
+    if s.stranger:
+        other = s.instance or say(lang, "无标识", "no id")
+        text = say(lang, f"端口被其他进程占用（{other}）", f"not ours: another process ({other})")
+        return f"[red]{text}[/]"
     if not s.reachable:
-        return f"[red]{say(lang, '无法连接', 'unreachable')}[/]"
+        return f"[red]{say(lang, '无法连接', 'unreachable')}[/]{restarted}"
     if s.ready:
-        return f"[green]{say(lang, '就绪', 'ready')}[/]"
+        return f"[green]{say(lang, '就绪', 'ready')}[/]{restarted}"
     failing = ",".join(s.failing)
-    return f"[red]{say(lang, f'未就绪：{failing}', f'not ready: {failing}')}[/]"
+    return f"[red]{say(lang, f'未就绪：{failing}', f'not ready: {failing}')}[/]{restarted}"
 
 
 def service_table(statuses: list[ServiceStatus], lang: str, wide: bool) -> Table:
@@ -156,6 +173,17 @@ def consumer_table(statuses: list[ServiceStatus], lang: str, wide: bool) -> Tabl
     return result
 
 
+def _probe_own(name: str, data_dir: Path, stack: "state.StackState | None") -> ServiceStatus:
+    """Probe a service where the commands find it; if that is the stack running from
+    `data_dir`, expect the process the stack started there."""
+    url = state.service_url(name, data_dir)
+    ours = stack is not None and stack.services.get(name) == url
+    expected = stack.instances.get(name) if stack is not None and ours else None
+    status = probe(name, url, data_dir, expected)
+    status.restarts = stack.restarts.get(name, 0) if stack is not None and ours else 0
+    return status
+
+
 def status(
     data_dir: DataDir = DATA_DIR,
     consumers: Annotated[bool, typer.Option(help="List every consumer too.")] = False,
@@ -167,8 +195,10 @@ def status(
 ) -> None:
     """Readiness of every service, consumer lag, dead letters and outbox backlog."""
     assert lang is not None  # the option's callback chose one
-    statuses = [probe(name, state.service_url(name, data_dir), data_dir) for name in SERVICES]
+    stack = state.running(data_dir)
+    statuses = [_probe_own(name, data_dir, stack) for name in SERVICES]
     nats_url = nats_url or state.nats_url(data_dir)
+    nats_restarts = 0 if stack is None else stack.restarts.get("nats", 0)
     nats_problem = ""
     try:
         _attach(
@@ -178,7 +208,8 @@ def status(
         nats_problem = f"{type(exc).__name__}: {exc}"
     nats_reachable = not nats_problem
     if as_json:
-        document = {"nats": {"url": nats_url, "reachable": nats_reachable, "problem": nats_problem}}
+        nats = {"url": nats_url, "reachable": nats_reachable, "problem": nats_problem}
+        document = {"nats": {**nats, "restarts": nats_restarts}}
         print(json.dumps({**document, "services": [asdict(s) for s in statuses]}))
     else:
         console.print(service_table(statuses, lang, wide))
@@ -187,6 +218,14 @@ def status(
         if not nats_reachable:
             where = say(lang, "无法读取", "cannot read")
             console.print(f"[red]{where} JetStream {nats_url}: {nats_problem}[/]", markup=True)
+        if nats_restarts:
+            console.print(
+                say(
+                    lang,
+                    f"nats-server 已重启 {nats_restarts} 次",
+                    f"nats-server restarted {nats_restarts}×",
+                )
+            )
     if not nats_reachable or not all(s.reachable for s in statuses):
         raise typer.Exit(exits.UNREACHABLE)
     raise typer.Exit(exits.OK if all(s.ready for s in statuses) else exits.FAILURE)

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,13 +19,13 @@ from services.measures.entrypoints import bus, http
 from services.measures.handlers import reference, watcher
 from services.measures.handlers.common import Context
 from services.measures.settings import MeasuresSettings
+from services.runtime import operations
 from services.runtime.auth import AUTHENTICATED
 from services.runtime.clock import FileClock
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import local_date
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SEED_CHECK_SECONDS = 3600.0  # a replica started from a newer image seeds the years it adds
 
 log = structlog.get_logger()
 
@@ -37,8 +38,9 @@ class MeasuresRuntime(ServiceRuntime):
         super().__init__(settings, MIGRATIONS)
         self.seeded = asyncio.Event()
 
-    async def readiness(self) -> dict[str, bool]:
-        return {**await super().readiness(), "reference_data": self.seeded.is_set()}
+    async def readiness(self) -> operations.Readiness:
+        state = await super().readiness()
+        return replace(state, checks={**state.checks, "reference_data": self.seeded.is_set()})
 
 
 def shipped(settings: MeasuresSettings) -> reference.Shipped:
@@ -94,7 +96,7 @@ def build(settings: MeasuresSettings | None = None) -> tuple[MeasuresRuntime, Fa
         async with runtime.db.session() as session:
             await programme_metrics_adapter.sample(session, local_date(ctx.clock()))
 
-    runtime.every(SEED_CHECK_SECONDS, "reference-seed", seed)
+    runtime.every(settings.seed_check_seconds, "reference-seed", seed)
     runtime.every(settings.metrics_sample_seconds, "programme-metrics", programme_metrics)
     runtime.every(settings.deadline_sweep_seconds, "deadline-watcher", sweep)
     bus.register(runtime.bus, ctx)

@@ -19,6 +19,8 @@ class MeasuresSettings(ServiceSettings):
     units_path: Path = DEFAULT_UNITS_PATH
     # Reports dated this far ahead of our clock are still accepted (units' clocks drift).
     clock_skew_seconds: float = 300.0
+    # How often the reference data is checked: a replica from a newer image seeds the years it adds.
+    seed_check_seconds: float = 3600.0
 
     # The deadline watcher: how often it sweeps, how many milestones one transaction handles
     # (small enough that SQLite's single writer is not held for long), and how many days

@@ -329,7 +329,8 @@ class Consumer(Generic[DataT]):
             with trace.use_span(span, end_on_exit=False), self._acting(items):
                 async with self.bus.db.session() as session, session.begin():
                     fresh = await claim(session, self.durable, (env.id for _, env in items))
-                    await self.handler(session, [env for _, env in items if env.id in fresh])
+                    fresh_ones = [_traced(raw, env) for raw, env in items if env.id in fresh]
+                    await self.handler(session, fresh_ones)
             self.bus.outbox_written()
             for raw, envelope in items:
                 await self._ack(raw, "ok" if envelope.id in fresh else "duplicate")
@@ -490,6 +491,11 @@ class Bus:
         self._consumer_tasks: list[asyncio.Task[None]] = []
 
     @property
+    def provisioned(self) -> bool:
+        """Streams and consumers were set up once since the process started."""
+        return self._ready.is_set()
+
+    @property
     def connected(self) -> bool:
         return self._ready.is_set() and self.broker.connection.is_connected
 
@@ -604,3 +610,11 @@ class Bus:
         self._ready.clear()
         with contextlib.suppress(Exception):
             await self.broker.stop()
+
+
+def _traced(raw: Msg, envelope: Envelope[DataT]) -> Envelope[DataT]:
+    """The envelope with its producer's trace context, from the message headers when the
+    producer did not put it in the envelope: handlers that defer work link back to it."""
+    if envelope.traceparent or not raw.headers or "traceparent" not in raw.headers:
+        return envelope
+    return envelope.model_copy(update={"traceparent": raw.headers["traceparent"][:128]})

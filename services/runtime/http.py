@@ -1,7 +1,7 @@
-"""The HTTP side every service shares: health and readiness probes, /metrics, RED metrics,
+"""The HTTP side every service shares: health and readiness probes, RED metrics, server spans,
 a request size limit, JSON bodies only as JSON (415 otherwise, 400 `malformed_json` when they
 do not parse), and errors as RFC 9457 problem details in Chinese or English, documented in every
-operation of the OpenAPI document."""
+operation of the OpenAPI document. /metrics is served on its own port (operations.py)."""
 
 import time
 from collections.abc import Awaitable, Callable
@@ -13,12 +13,12 @@ from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.reasons import Reason
-from services.runtime import metrics
+from services.runtime import metrics, operations
 
 log = structlog.get_logger(__name__)
 
@@ -242,6 +242,8 @@ def _install_middleware(app: FastAPI, service: str, max_request_bytes: int) -> N
             limit = f"{max_request_bytes} bytes"
             problem = Problem(413, code, zh, en, f"上限 {max_request_bytes} 字节", detail_en=limit)
             return problem_response(request, problem)
+        if request.url.path in operations.PROBE_PATHS:  # not API traffic
+            return await call_next(request)
         started = time.perf_counter()
         response = await call_next(request)  # FastAPI itself makes the server span
         path = route_template(request) or "unmatched"  # the template, never the raw path
@@ -298,8 +300,8 @@ def document_problems(schema: dict[str, Any]) -> None:
     of every API call, those of a body, 404 for an item named in the path, and 422 (which
     FastAPI documents with its own schema, not the problem we send)."""
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    for path, operations in schema.get("paths", {}).items():
-        for operation in operations.values():
+    for path, methods in schema.get("paths", {}).items():
+        for operation in methods.values():
             responses = operation.setdefault("responses", {})
             wanted: dict[str, str] = {}
             if path.startswith("/v1/"):
@@ -322,11 +324,14 @@ def create_app(
     *,
     title: str,
     service: str,
-    readiness: Callable[[], Awaitable[dict[str, bool]]],
+    readiness: Callable[[], Awaitable[operations.Readiness]],
     max_request_bytes: int,
     lifespan: Any = None,
+    instance: str = "",
 ) -> FastAPI:
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    # FastAPI makes the server spans itself (continuing the caller's traceparent); probes get none.
+    telemetry: TelemetryConfig = {"exclude": operations.is_probe}
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, telemetry=telemetry)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -338,22 +343,5 @@ def create_app(
     _install_error_handlers(app)
     _install_middleware(app, service, max_request_bytes)
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
-
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["operations"])
-    async def readyz() -> JSONResponse:
-        checks = await readiness()
-        ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not_ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
+    operations.install_probes(app, readiness, instance)
     return app

@@ -150,6 +150,7 @@ class OutboxRelay:
         self._service = service
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self.backlog = 0  # unpublished messages, as last counted
         self._retention = retention
         self._ack_timeout = 10.0
         metrics.OUTBOX_PUBLISHED.labels(service)  # a zero series from start
@@ -175,10 +176,13 @@ class OutboxRelay:
                     self._wake.set()
                 elif published == 0:
                     await self._purge_sent()
-                await self._observe_backlog()
             except Exception as exc:
                 failures += 1
                 log.warning("outbox relay pass failed", error=str(exc), failures=failures)
+            # Also when NATS is away: that is when the backlog's age must show, for its alert.
+            with contextlib.suppress(Exception):  # the database may be away too
+                await self._observe_backlog()
+            if failures:
                 await asyncio.sleep(min(30.0, self._poll_seconds * 2 ** min(failures, 5)))
 
     async def drain(self, within_seconds: float) -> None:
@@ -273,6 +277,7 @@ class OutboxRelay:
                     )
                 )
             ).one()
+        self.backlog = count
         metrics.OUTBOX_BACKLOG.labels(self._service).set(count)
         age = (_now() - oldest).total_seconds() if oldest is not None else 0.0
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(age)

@@ -87,3 +87,18 @@ STREAM_BYTES = Gauge(
     "Bytes stored in a JetStream stream, as this service last read it.",
     ["service", "stream"],
 )
+TASK_INTERVAL = Gauge(
+    "fivetype_task_interval_seconds",
+    "How often a periodic task is meant to run: the staleness alert compares against it.",
+    ["service", "task"],
+)
+NATS_CONNECTED = Gauge(
+    "fivetype_nats_connected",
+    "1 while the service holds a connection to NATS; the outbox keeps events while it is 0.",
+    ["service"],
+)
+OUTBOX_POLL_INTERVAL = Gauge(
+    "fivetype_outbox_poll_interval_seconds",
+    "How often the outbox relay looks for unpublished messages: the backlog alert's yardstick.",
+    ["service"],
+)

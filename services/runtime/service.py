@@ -12,7 +12,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from services.runtime import audit, http, logs, metrics, tracing
+from services.runtime import audit, http, logs, metrics, operations, tracing
 from services.runtime.audit_checkpoints import Anchor
 from services.runtime.auth import Verifier
 from services.runtime.bus import Bus
@@ -31,6 +31,7 @@ class ServiceRuntime:
         secret = settings.audit_secret_value()
         self.audit_key = audit.Key.derive(secret, settings.service_name) if secret else None
         self.db = Database(settings.resolved_database_url, audit.session_info(self.audit_key))
+        tracing.instrument_database(self.db.engine)
         self.bus = Bus(settings, self.db)
         self.relay = OutboxRelay(
             self.db,
@@ -41,6 +42,9 @@ class ServiceRuntime:
             retention=timedelta(hours=settings.outbox_retention_hours),
         )
         self.bus.relay = self.relay
+        service = settings.service_name
+        metrics.OUTBOX_POLL_INTERVAL.labels(service).set(settings.outbox_poll_seconds)
+        metrics.NATS_CONNECTED.labels(service).set_function(lambda: float(self.bus.connected))
         self._migrated = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -54,6 +58,7 @@ class ServiceRuntime:
         A failing run is logged and counted; the next one still comes."""
         self._periodic.append((name, seconds, job))
         metrics.TASK_FAILURES.labels(self.settings.service_name, name)  # a zero series from start
+        metrics.TASK_INTERVAL.labels(self.settings.service_name, name).set(seconds)
 
     async def _repeat(
         self, name: str, seconds: float, job: Callable[[], Awaitable[object]]
@@ -72,11 +77,18 @@ class ServiceRuntime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def readiness(self) -> dict[str, bool]:
-        return {
-            "database": self._migrated.is_set() and await self.db.ping(),
-            "nats": self.bus.connected,
-        }
+    async def readiness(self) -> operations.Readiness:
+        """Ready: the database answers and the bus was provisioned once (see `operations`)."""
+        return operations.Readiness(
+            checks={
+                "database": self._migrated.is_set() and await self.db.ping(),
+                "bus": self.bus.provisioned,
+            },
+            details={
+                "nats": "connected" if self.bus.connected else "disconnected",
+                "outbox_backlog": self.relay.backlog,
+            },
+        )
 
     def migrate(self) -> None:
         migrate(self.settings.resolved_database_url, self.migrations)
@@ -138,6 +150,7 @@ class ServiceRuntime:
             readiness=self.readiness,
             max_request_bytes=self.settings.max_request_bytes,
             lifespan=self.lifespan,
+            instance=self.settings.instance_id,
         )
         key = self.settings.auth_key()
         if key is None:
@@ -149,6 +162,9 @@ class ServiceRuntime:
         return app
 
     def serve(self, app: FastAPI) -> None:
+        metrics_server = operations.serve_metrics(
+            self.settings.http_host, self.settings.resolved_metrics_port
+        )
         uvicorn.run(
             app,
             host=self.settings.http_host,
@@ -160,3 +176,5 @@ class ServiceRuntime:
                 1, round(self.settings.shutdown_grace_seconds * GRACE_SHARES["http"])
             ),
         )
+        if metrics_server is not None:
+            metrics_server.shutdown()

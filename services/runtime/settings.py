@@ -1,11 +1,12 @@
 """Settings every service reads from its environment (one prefix per service, e.g.
 FIVETYPE_MEASURES_NATS_URL) with defaults that run the embedded stack on one machine."""
 
+import uuid
 from pathlib import Path
 from typing import ClassVar, Literal, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import permissions
@@ -55,8 +56,13 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path("data")
     migrate_on_start: bool = True
 
+    # Who answers /healthz: tells this process from another on the same port (the embedded
+    # stack sets one per start); random unless set.
+    instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     http_host: str = "127.0.0.1"
     http_port: int = 8100
+    # /metrics is served here, apart from the API (unset: the HTTP port + 1000).
+    metrics_port: int | None = None
     max_request_bytes: int = 256 * 1024
     # Requests per client (token subject, else address) in a moving window; 0 turns it off.
     rate_limit: str = "600/minute"
@@ -114,6 +120,10 @@ class ServiceSettings(BaseSettings):
     @property
     def nats_options(self) -> NatsAuth:
         return nats_auth(self.service_name, self.nats_nkey_file)
+
+    @property
+    def resolved_metrics_port(self) -> int:
+        return self.metrics_port if self.metrics_port is not None else self.http_port + 1000
 
     @property
     def resolved_database_url(self) -> str:

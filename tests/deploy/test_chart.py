@@ -255,7 +255,10 @@ def test_each_service_runs_its_command_with_probes_on_health_endpoints(
     assert container["command"] == ["fivetype", "serve", service]
     assert container["image"] == f"fivetype:{load_chart_yaml()['appVersion']}"
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"http": 8101 + SERVICES.index(service)}
+    assert ports == {
+        "http": 8101 + SERVICES.index(service),
+        "metrics": 9101 + SERVICES.index(service),
+    }
     expected = {
         "startupProbe": "/healthz",
         "livenessProbe": "/healthz",
@@ -527,17 +530,17 @@ def test_closed_network_policy_admits_only_labelled_clients_and_listed_peers(
     rendered: dict[str, list[Obj]],
 ) -> None:
     objects = rendered["all-on"]
-    (rule,) = named(objects, "NetworkPolicy", part("services"))["spec"]["ingress"]
-    peers = rule["from"]
+    api, metrics = named(objects, "NetworkPolicy", part("services"))["spec"]["ingress"]
+    peers = api["from"]
     assert peers[0] == {"podSelector": {"matchLabels": {f"{RELEASE}-fivetype-client": "true"}}}
-    assert (
-        peers[1:]
-        == ALL_ON["networkPolicy"]["extraIngress"] + ALL_ON["networkPolicy"]["monitoringFrom"]
-    )
+    assert peers[1:] == ALL_ON["networkPolicy"]["extraIngress"]
+    assert metrics["from"] == ALL_ON["networkPolicy"]["monitoringFrom"]
     test_pod = next(o for o in objects if hook(o) == "test")
     assert selects(peers[0]["podSelector"], test_pod["metadata"]["labels"])
-    (open_rule,) = named(rendered["defaults"], "NetworkPolicy", part("services"))["spec"]["ingress"]
-    assert "from" not in open_rule
+    open_api, open_metrics = named(rendered["defaults"], "NetworkPolicy", part("services"))["spec"][
+        "ingress"
+    ]
+    assert "from" not in open_api and "from" not in open_metrics
 
 
 # --- NATS ---------------------------------------------------------------------------------
@@ -658,6 +661,32 @@ def test_prometheus_rule_carries_every_rule_file(rendered: dict[str, list[Obj]])
     assert "up{" in alerts["FivetypeServiceDown"] and "== 0" in alerts["FivetypeServiceDown"]
     assert "fivetype_dead_letter_messages" in alerts["FivetypeDeadLettersPresent"]
     assert rule["metadata"]["labels"]["release"] == "prometheus"
+
+
+def test_runbook_urls_point_into_the_configured_page() -> None:
+    page = "https://ops.example.gov.cn/fivetype/deploy.html"
+    values = {"metrics": {"prometheusRule": {"enabled": True, "runbookUrl": page}}}
+    (rule,) = of_kind(render(values), "PrometheusRule")
+    urls = [r["annotations"]["runbook_url"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    assert urls and all(u == f"{page}#runbook-{u.rsplit('-', 1)[1]}" for u in urls)
+    assert f"{page}#runbook-fivetypetaskstale" in urls
+
+
+def test_metrics_are_scraped_on_their_own_port(rendered: dict[str, list[Obj]]) -> None:
+    """The API port never serves /metrics; the ServiceMonitor and NetworkPolicy use `metrics`."""
+    objects = rendered["all-on"]
+    (monitor,) = of_kind(objects, "ServiceMonitor")
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
+    for service in SERVICES:
+        data = configmap(objects, service)
+        port = int(data[f"{prefix(service)}HTTP_PORT"]) + 1000
+        assert data[f"{prefix(service)}METRICS_PORT"] == str(port)
+        (container,) = deployment(objects, service)["spec"]["template"]["spec"]["containers"]
+        assert {"name": "metrics", "containerPort": port, "protocol": "TCP"} in container["ports"]
+    policy = next(
+        p for p in of_kind(objects, "NetworkPolicy") if "nats" not in p["metadata"]["name"]
+    )
+    assert [r["ports"][0]["port"] for r in policy["spec"]["ingress"]] == ["http", "metrics"]
 
 
 def test_service_monitor_names_jobs_after_the_services(rendered: dict[str, list[Obj]]) -> None:

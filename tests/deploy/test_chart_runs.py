@@ -73,6 +73,7 @@ def localise(env: dict[str, str], service: str, nats_url: str, port: int) -> dic
         f"{prefix}NATS_URL": loopback_nats(env[f"{prefix}NATS_URL"], nats_url),
         f"{prefix}HTTP_HOST": "127.0.0.1",
         f"{prefix}HTTP_PORT": str(port),
+        f"{prefix}METRICS_PORT": str(free_port()),
     }
 
 

@@ -100,7 +100,7 @@ def test_every_file_the_build_copies_is_in_the_context() -> None:
         for arguments in instructions(stage, "COPY"):
             if not arguments.startswith("--from="):
                 copied.extend(arguments.split()[:-1])
-    assert sorted(copied) == sorted(["pyproject.toml", "README.md", *PACKAGES])
+    assert sorted(copied) == sorted(["requirements.txt", "pyproject.toml", "README.md", *PACKAGES])
     for source in copied:
         assert (ROOT / source).exists(), source
         assert in_build_context(source), f"{source} is excluded by .dockerignore"

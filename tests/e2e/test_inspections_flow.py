@@ -285,7 +285,7 @@ def test_an_item_from_complaint_to_close_out_and_reopening(
 
 def watcher_runs(process: InspectionsProcess) -> float:
     """Unix time of the process's last successful deadline sweep (0 before the first)."""
-    text = httpx.get(f"{process.url}/metrics", timeout=5).text
+    text = httpx.get(f"http://127.0.0.1:{process.metrics_port}/metrics", timeout=5).text
     for line in text.splitlines():
         name, _, value = line.rpartition(" ")
         if name.startswith(LAST_SUCCESS) and 'task="deadline-watcher"' in name:

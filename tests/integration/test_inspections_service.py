@@ -61,6 +61,7 @@ class InspectionsProcess:
     directory: Path
     clock: FileClock
     port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,6 +78,7 @@ class InspectionsProcess:
             "DATA_DIR": str(self.directory),
             "DATABASE_URL": self.database_url,
             "HTTP_PORT": str(self.port),
+            "METRICS_PORT": str(self.metrics_port),
             "CLOCK_FILE": str(self.clock.path),
             "DEADLINE_SWEEP_SECONDS": "0.2",
             "INDICATORS_PUBLISH_SECONDS": "0.2",

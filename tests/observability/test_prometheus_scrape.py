@@ -4,7 +4,6 @@ returns data, every metric the alert rules use exists, and the metrics follow th
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,57 +16,18 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import subjects
 from fivetype.natsserver import free_port
-from fivetype.stack import Stack
+from fivetype.stack import ServiceProcess, Stack
 from tests import auth, busclient
 from tests.conftest import Databases, eventually, require_tool, start_nats, start_platform
 from tests.e2e.test_progress_flow import assign_m07, report
 from tests.integration.test_inspections_service import INSPECTOR, inspection
+from tests.observability.prometheus import Prometheus
+from tests.observability.test_live_alerts import fail_webhook_deliveries
 from tests.unit.scoring.events import missed
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "k8s"
+REPLICAS: dict[str, ServiceProcess] = {}  # a second process of a service, by service name
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-class Prometheus:
-    def __init__(self, directory: Path, targets: dict[str, str]):
-        self.port = free_port()
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "scrape_configs": [
-                {"job_name": f"fivetype-{name}", "static_configs": [{"targets": [address]}]}
-                for name, address in targets.items()
-            ],
-        }
-        (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
-        self.process = subprocess.Popen(
-            [
-                require_tool("prometheus"),
-                f"--config.file={directory / 'prometheus.yml'}",
-                f"--storage.tsdb.path={directory / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(directory / "prometheus.log").open("wb"),
-        )
-
-    def ready(self) -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/-/ready", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        response = httpx.get(
-            f"http://127.0.0.1:{self.port}/api/v1/query", params={"query": expr}, timeout=5
-        )
-        body = response.json()
-        assert body["status"] == "success", f"{expr}: {body}"
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -78,24 +38,49 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         f"FIVETYPE_{s}_METRICS_SAMPLE_SECONDS": "1"
         for s in ("MEASURES", "INSPECTIONS", "SCORING", "NOTIFICATIONS")
     }
+    fast["FIVETYPE_NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "true"  # a failing local hook
     stack = start_platform(directory, nats.url, Databases("sqlite", directory, None), fast)
-    yield stack
-    stack.stop(grace=5)
-    nats.stop()
+    replica = REPLICAS["measures"] = _second_replica(stack.service("measures"))
+    try:
+        replica.start()
+        Stack.wait_ready([replica])
+        yield stack
+    finally:
+        replica.terminate()
+        replica.wait(5)
+        stack.stop(grace=5)
+        nats.stop()
+
+
+def _second_replica(first: ServiceProcess) -> ServiceProcess:
+    """Another process of the service on the same database, as a second pod would be."""
+    port, metrics_port = free_port(), free_port()
+    prefix = f"FIVETYPE_{first.name.upper()}_"
+    env = {**first.env, f"{prefix}HTTP_PORT": str(port), f"{prefix}METRICS_PORT": str(metrics_port)}
+    log_file = first.log_file.with_name(f"{first.name}-2.log")
+    return ServiceProcess(first.name, port, metrics_port, log_file, env)
+
+
+def _address(service: ServiceProcess) -> str:
+    return service.metrics_url.removeprefix("http://").removesuffix("/metrics")
 
 
 @pytest.fixture(scope="module")
 def prometheus(platform: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     require_tool("prometheus")
-    targets = {s.name: f"127.0.0.1:{s.port}" for s in platform.services}
+    targets = {s.name: [_address(s)] for s in platform.services}
+    targets["measures"].append(_address(REPLICAS["measures"]))
     server = Prometheus(tmp_path_factory.mktemp("prometheus"), targets)
     try:
         eventually(server.ready, timeout=30)
-        eventually(lambda: len(server.query('up{job=~"fivetype-.*"} == 1')) == 4, timeout=30)
+        eventually(lambda: len(server.query('up{job=~"fivetype-.*"} == 1')) == 5, timeout=30)
         _make_activity(platform)  # after the first scrapes, so rates see the counters move
         eventually(lambda: server.query("fivetype_dead_letter_messages > 0"), timeout=30)
         eventually(lambda: server.query("fivetype_findings > 0"), timeout=30)
         eventually(lambda: server.query("fivetype_unit_score"), timeout=60)
+        eventually(
+            lambda: server.query("fivetype_notification_delivery_attempts_total"), timeout=30
+        )
         eventually(
             lambda: server.query("rate(fivetype_outbox_published_total[5m]) > 0"), timeout=30
         )
@@ -138,6 +123,7 @@ def _make_activity(platform: Stack) -> None:
         f"{inspections}/v1/inspections/OBS-1/findings", json=FINDING, headers=auth.headers()
     )
     assert raised.status_code == 201, raised.text
+    fail_webhook_deliveries(platform)  # for the delivery panels and alerts
 
 
 FINDING = {
@@ -153,9 +139,9 @@ FINDING = {
 }
 
 
-def dashboard_queries() -> list[tuple[str, str]]:
+def dashboard_queries(dashboard: str = "*") -> list[tuple[str, str]]:
     queries = []
-    for path in sorted((DEPLOY / "dashboards").glob("*.json")):
+    for path in sorted((DEPLOY / "dashboards").glob(f"{dashboard}.json")):
         for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
             for target in panel.get("targets", []):
                 expr = re.sub(r"\$\w+", ".*", target["expr"])  # every variable at "All"
@@ -163,11 +149,32 @@ def dashboard_queries() -> list[tuple[str, str]]:
     return queries
 
 
-def test_every_dashboard_query_returns_data(prometheus: Prometheus) -> None:
-    queries = dashboard_queries()
-    assert len(queries) >= 15
+@pytest.mark.parametrize("dashboard", ["operations", "programme"])
+def test_every_dashboard_query_returns_data(prometheus: Prometheus, dashboard: str) -> None:
+    queries = dashboard_queries(dashboard)
+    assert len(queries) >= 5
     empty = [title for title, expr in queries if not prometheus.query(expr)]
     assert empty == []
+
+
+def test_programme_figures_do_not_multiply_with_replicas(
+    platform: Stack, prometheus: Prometheus
+) -> None:
+    """Two measures processes on one database export the same milestone gauges: each panel
+    reads what one replica alone would give."""
+    one = _address(platform.service("measures"))
+    queries = [(t, e) for t, e in dashboard_queries("programme") if "fivetype_milestones" in e]
+    assert len(queries) >= 3
+    eventually(lambda: len(prometheus.query("count by (instance) (fivetype_milestones)")) == 2)
+    for title, expr in queries:
+        alone = expr.replace("fivetype_milestones{", f'fivetype_milestones{{instance="{one}",')
+        both = {_key(r): r["value"][1] for r in prometheus.query(expr)}
+        assert both, title
+        assert both == {_key(r): r["value"][1] for r in prometheus.query(alone)}, title
+
+
+def _key(result: dict[str, Any]) -> str:
+    return json.dumps(result["metric"], sort_keys=True)
 
 
 def test_every_metric_of_the_alert_rules_exists(prometheus: Prometheus) -> None:
@@ -184,7 +191,7 @@ def test_every_metric_of_the_alert_rules_exists(prometheus: Prometheus) -> None:
 def test_metric_names_and_labels_follow_the_conventions(platform: Stack) -> None:
     problems = []
     for service in platform.services:
-        text = httpx.get(f"{service.url}/metrics").text
+        text = httpx.get(service.metrics_url).text
         for family in text_string_to_metric_families(text):
             if not family.name.startswith("fivetype_"):
                 continue  # the client library's process_ and python_ collectors

@@ -91,7 +91,7 @@ class DuplicateCounter:
                 continue
             try:
                 async with client(service.url) as http:
-                    text = (await http.get("/metrics")).text
+                    text = (await http.get(service.metrics_url)).text
             except Exception:  # down or restarting: the previous sample stands
                 continue
             self.last[(service.name, service.process.pid)] = _duplicates(text)

@@ -1,5 +1,6 @@
 """A service started while NATS and its database are both down serves /healthz at once, says in
-/readyz which dependency is missing, and becomes ready (and takes reports) when they return."""
+/readyz which dependency is missing, and becomes ready (and takes reports) when they return: the
+database, and a first connection to NATS that provisions its streams (`bus`)."""
 
 import asyncio
 from pathlib import Path
@@ -42,7 +43,7 @@ async def test_a_service_started_without_nats_and_database_waits_for_them(
     measures = stack.service("measures")
     measures.start()
     try:
-        nothing = (503, {"database": False, "nats": False})
+        nothing = (503, {"database": False, "bus": False})
         await eventually_async(lambda: readiness(measures.url, nothing), within=60)
         async with client(measures.url) as http:
             assert (await http.get("/healthz")).status_code == 200
@@ -50,10 +51,10 @@ async def test_a_service_started_without_nats_and_database_waits_for_them(
         assert await readiness(measures.url, nothing)
 
         await proxy.restore()
-        database_only = (503, {"database": True, "nats": False})
+        database_only = (503, {"database": True, "bus": False})
         await eventually_async(lambda: readiness(measures.url, database_only), within=60)
         await asyncio.to_thread(nats.start)
-        ready = (200, {"database": True, "nats": True})
+        ready = (200, {"database": True, "bus": True})
         await eventually_async(lambda: readiness(measures.url, ready), within=60)
 
         async with client(measures.url) as http:

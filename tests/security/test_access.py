@@ -117,8 +117,15 @@ def test_invalid_tokens_are_refused_without_saying_more(platform: Stack, kind: s
 
 def test_probes_and_metrics_stay_open(platform: Stack) -> None:
     for service in platform.services:
-        for path in ("/healthz", "/readyz", "/metrics"):
+        for path in ("/healthz", "/readyz"):
             assert httpx.get(service.url + path).status_code == 200
+        assert httpx.get(service.metrics_url).status_code == 200
+
+
+def test_metrics_are_not_on_the_api_port(platform: Stack) -> None:
+    """Unit scores are for the monitoring peers the NetworkPolicy admits to the metrics port."""
+    for service in platform.services:
+        assert httpx.get(f"{service.url}/metrics").status_code == 404
 
 
 def test_openapi_offers_bearer_authentication(platform: Stack) -> None:

@@ -8,6 +8,13 @@ scoring: 8103
 notifications: 8104
 {{- end }}
 
+{{/*
+The port a service serves /metrics on, apart from its API: its HTTP port + 1000. Arg: the port.
+*/}}
+{{- define "fivetype.metricsPort" -}}
+{{- add (int .) 1000 }}
+{{- end }}
+
 {{- define "fivetype.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" }}
 {{- end }}
@@ -229,6 +236,7 @@ job (which runs before the ConfigMap exists). Args: root, service, port, values.
 {{- $prefix := printf "FIVETYPE_%s_" (upper .service) }}
 {{ $prefix }}HTTP_HOST: "0.0.0.0"
 {{ $prefix }}HTTP_PORT: {{ int .port | quote }}
+{{ $prefix }}METRICS_PORT: {{ include "fivetype.metricsPort" .port | quote }}
 {{ $prefix }}MIGRATE_ON_START: {{ not .root.Values.migrations.enabled | quote }}
 {{ $prefix }}STREAM_REPLICAS: {{ include "fivetype.streamReplicas" .root | quote }}
 {{ $prefix }}SHUTDOWN_GRACE_SECONDS: {{ toJson .values.shutdownGraceSeconds | quote }}

@@ -32,9 +32,10 @@ async def sample(session: AsyncSession, today: date) -> None:
         .outerjoin(ReferenceUnit.__table__, units.code == findings.unit)  # type: ignore[attr-defined]
         .group_by(units.peer_group, findings.severity, findings.state)
     )
+    rows = list(await session.execute(query))  # read before the clear: a scrape between sees all
     FINDINGS.clear()  # a group that emptied must not keep its last value
     late: dict[tuple[str, str], float] = {}
-    for peer_group, severity, state, count, past_due in await session.execute(query):
+    for peer_group, severity, state, count, past_due in rows:
         FINDINGS.labels(peer_group or "none", severity, state).set(count)
         key = (peer_group or "none", severity)
         late[key] = late.get(key, 0) + past_due

@@ -38,8 +38,9 @@ async def sample(session: AsyncSession, today: date) -> None:
         .outerjoin(UnitRow.__table__, units.code == milestones.unit)  # type: ignore[attr-defined]
         .group_by(units.peer_group, assignments.measure_type)
     )
+    rows = list(await session.execute(query))  # read before the clear: a scrape between sees all
     MILESTONES.clear()  # a group that emptied must not keep its last value
-    for peer_group, measure_type, opened, overdue, completed in await session.execute(query):
+    for peer_group, measure_type, opened, overdue, completed in rows:
         labels = (peer_group or "none", measure_type or "guarantee")
         MILESTONES.labels(*labels, "open").set(opened)
         MILESTONES.labels(*labels, "overdue").set(overdue)

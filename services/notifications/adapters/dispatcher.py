@@ -39,18 +39,22 @@ log = structlog.get_logger()
 ATTEMPTS = Counter(
     "fivetype_notification_delivery_attempts_total",
     "Delivery attempts by channel and outcome.",
-    ["channel", "outcome"],
+    ["service", "channel", "outcome"],
 )
 ATTEMPT_DURATION = Histogram(
     "fivetype_notification_delivery_duration_seconds",
     "Duration of one delivery attempt.",
-    ["channel"],
+    ["service", "channel"],
 )
 OPEN_CIRCUITS = Gauge(
     "fivetype_notification_open_circuits",
     "Endpoints whose circuit breaker is open or half-open.",
+    ["service"],
 )
-IN_FLIGHT = Gauge("fivetype_notification_deliveries_in_flight", "Deliveries being sent.")
+IN_FLIGHT = Gauge(
+    "fivetype_notification_deliveries_in_flight", "Deliveries being sent.", ["service"]
+)
+SERVICE = "notifications"  # the label every service's metrics carry
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,8 @@ class Dispatcher:
             task = asyncio.create_task(self._attempt(delivery_id), name=f"delivery-{delivery_id}")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        IN_FLIGHT.set(len(self._in_flight))
-        OPEN_CIRCUITS.set(len(self.breaker.open_endpoints(now)))
+        IN_FLIGHT.labels(SERVICE).set(len(self._in_flight))
+        OPEN_CIRCUITS.labels(SERVICE).set(len(self.breaker.open_endpoints(now)))
         return len(ids)
 
     async def drain(self) -> None:
@@ -130,8 +134,8 @@ class Dispatcher:
         result = await sender.send(Outgoing(delivery.key, number, recipient, notification))
         elapsed = time.perf_counter() - timer
         self.breaker.record(endpoint, result, self.clock())
-        ATTEMPTS.labels(channel.value, result.outcome.value).inc()
-        ATTEMPT_DURATION.labels(channel.value).observe(elapsed)
+        ATTEMPTS.labels(SERVICE, channel.value, result.outcome.value).inc()
+        ATTEMPT_DURATION.labels(SERVICE, channel.value).observe(elapsed)
         error = scrub(result.error, sender.secrets(recipient)) if result.error else None
         await self._record(delivery, number, result, error, started, elapsed)
         if error:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import subjects
 from contracts.envelope import Envelope, fact_id, wrap
 from contracts.scoring import ScoreUpdated, TypeScore
+from services.runtime import tracing
 from services.runtime.db import Database
 from services.runtime.messaging import add_to_outbox
 from services.runtime.workdays import local_date
@@ -24,11 +25,15 @@ from services.scoring.domain.scoring import Context, Scorecard, context_for, sco
 from services.scoring.handlers.rulebook import SOURCE, RuleBook
 
 log = structlog.get_logger()
+# The facts' trace contexts by unit: a recompute's span links to the facts that caused it.
+CAUSES = tracing.Causes()
 
 
 async def record(session: AsyncSession, batch: Sequence[Envelope[Any]], now: datetime) -> None:
     """Store the facts of a batch and mark the units whose cards they may change."""
     found = [fact for envelope in batch for fact in to_facts(envelope)]
+    for envelope in batch:
+        CAUSES.add(envelope.subject, envelope.traceparent)
     await repository.add_facts(session, found, now)
     units = {f.unit for f in found if f.kind not in REFERENCE_KINDS}
     if any(f.kind is FactKind.CATALOGUE for f in found):  # measure types may have changed
@@ -145,11 +150,13 @@ class Recomputer:
             context = await load_context(session, rubrics.values(), reference, today)
         changed = 0
         for unit, marks in marked:
-            async with self.db.session() as session, session.begin():
-                changed += await self._unit(
-                    session, unit, reference_facts, rubrics, reference, closed, context
-                )
-                await repository.clear_dirty(session, unit, marks)
+            links = CAUSES.take(unit)
+            with tracing.tracer.start_as_current_span("recompute scorecard", links=links):
+                async with self.db.session() as session, session.begin():
+                    changed += await self._unit(
+                        session, unit, reference_facts, rubrics, reference, closed, context
+                    )
+                    await repository.clear_dirty(session, unit, marks)
         if changed and self.publish:
             self.notify()
         return len(marked), changed

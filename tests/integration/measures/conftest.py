@@ -41,7 +41,7 @@ class MeasuresService:
     """One replica; several may share a database and a nats-server."""
 
     def __init__(self, directory: Path, nats_url: str, database_url: str, **settings: str):
-        self.port = free_port()
+        self.port, self.metrics_port = free_port(), free_port()
         self.log = directory / f"measures-{self.port}.log"
         self.env = {
             **os.environ,
@@ -50,6 +50,7 @@ class MeasuresService:
             "FIVETYPE_MEASURES_DATABASE_URL": database_url,
             "FIVETYPE_MEASURES_DATA_DIR": str(directory),
             "FIVETYPE_MEASURES_HTTP_PORT": str(self.port),
+            "FIVETYPE_MEASURES_METRICS_PORT": str(self.metrics_port),
         }
         self.process: subprocess.Popen[bytes] | None = None
 

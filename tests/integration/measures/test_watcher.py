@@ -24,7 +24,8 @@ SWEEPS = re.compile(
 
 
 def sweeps(service: MeasuresService) -> float:
-    found = SWEEPS.search(httpx.get(f"{service.url}/metrics", timeout=5).text)
+    metrics = httpx.get(f"http://127.0.0.1:{service.metrics_port}/metrics", timeout=5)
+    found = SWEEPS.search(metrics.text)
     return float(found[1]) if found else 0.0
 
 

@@ -9,15 +9,15 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from fivetype.natsserver import free_port
-from services.runtime import http
+from services.runtime import http, operations
 from services.runtime.auth import AUTHENTICATED, Principal, Role, Verifier, allow
 from services.runtime.db import Database
 from services.runtime.ratelimit import ClientLimiter
 from tests import auth
 
 
-async def _ready() -> dict[str, bool]:
-    return {"ok": True}
+async def _ready() -> operations.Readiness:
+    return operations.Readiness(checks={"ok": True})
 
 
 def app_with(rate_limit: str) -> FastAPI:
