@@ -7,7 +7,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -78,7 +79,7 @@ async def eventually_async(
 def pytest_configure(config: pytest.Config) -> None:
     """The per-test timeout (pytest-timeout) stretches with the waits, unless given."""
     if TIME_SCALE != 1 and config.getoption("timeout", None) is None:
-        config.option.timeout = str(float(config.getini("timeout") or 300) * TIME_SCALE)
+        config.option.timeout = float(config.getini("timeout") or 300) * TIME_SCALE
 
 
 def shared_group(item: pytest.Item) -> str | None:
@@ -111,13 +112,31 @@ def shared_group(item: pytest.Item) -> str | None:
     return "+".join(sorted(shared) + params)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `--dist loadgroup`, keep the tests that share a module or package fixture in one
-    worker (before xdist reads the marks); the others spread one by one."""
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Generator[None, None, None]:
+    """Before the other plugins: mark the tests that share a module or package fixture with one
+    group, which `--dist loadgroup` keeps in one worker; the others spread one by one.
+    After them (pytest-randomly has shuffled): hand the workers the long work first so that
+    none is left running alone at the end: groups by size, then single tests that start
+    servers, then the unit tests to fill the gaps (a stable sort: the random order holds among
+    equals)."""
     for item in items:
         if group := shared_group(item):
             item.add_marker(pytest.mark.xdist_group(group))
+    result = yield
+    sizes = Counter(_group_of(item) for item in items)
+
+    def key(item: pytest.Item) -> tuple[bool, int]:
+        group = _group_of(item)
+        return (item.nodeid.startswith("tests/unit/"), -sizes[group] if group else 0)
+
+    items.sort(key=key)
+    return result
+
+
+def _group_of(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.args[0]) if mark else None
 
 
 def _postgres_reachable() -> bool:
