@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from fivetype import state
+from tests.conftest import scaled
 
 
 def fivetype(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -17,14 +18,14 @@ def fivetype(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "fivetype", *args, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=scaled(180),
         env=env,
         check=False,
     )
 
 
 def test_start_status_stop(tmp_path: Path) -> None:
-    started = fivetype(tmp_path, "stack", "start")
+    started = fivetype(tmp_path, "stack", "start", "--timeout", str(scaled(120)))
     assert started.returncode == 0, started.stdout + started.stderr
     running = state.read(tmp_path)
     assert running is not None and set(running.services) == {
