@@ -32,14 +32,16 @@ typecheck: install
 	$(BIN)/mypy
 
 # The suite runs in pytest-xdist workers: most tests wait on child processes (services,
-# nats-servers), so more workers than the two cores pay. Tests sharing a module or package
-# fixture stay in one worker (see tests/conftest.py). PYTEST_WORKERS=0 runs in this process.
+# nats-servers), so more workers than the two cores pay. A module's tests stay in one worker,
+# so its fixtures start once; tests/conftest.py sets the order in which modules are handed
+# out. PYTEST_WORKERS=0 runs in this process.
 # The order is random (pytest-randomly; the seed is printed: replay with -p randomly
 # --randomly-seed=N, or turn it off with -p no:randomly).
 PYTEST_WORKERS ?= 4
+XDIST := --dist loadscope --no-loadscope-reorder
 PYTEST_ARGS ?=
 pytest: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(XDIST) $(PYTEST_ARGS)
 
 # The inner loop: unit and contract tests (no servers), well under a minute.
 quick: install
@@ -64,7 +66,7 @@ reliability: install
 # FUZZ_SCALE times the bounded size make test runs.
 FUZZ_SCALE ?= 10
 fuzz: install
-	FIVETYPE_FUZZ_SCALE=$(FUZZ_SCALE) $(BIN)/python -m pytest -n 2 --dist loadgroup \
+	FIVETYPE_FUZZ_SCALE=$(FUZZ_SCALE) $(BIN)/python -m pytest -n 2 $(XDIST) \
 	tests/security/test_schemathesis.py tests/security/test_hostile_messages.py --timeout=3600
 
 # Not part of `make test`: minutes long, and its figures are ratios, not assertions.

@@ -8,7 +8,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -82,61 +82,23 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.timeout = float(config.getini("timeout") or 300) * TIME_SCALE
 
 
-def shared_group(item: pytest.Item) -> str | None:
-    """The tests that must run in one pytest-xdist worker with `item`: those sharing its
-    module- or package-scoped fixtures (a platform, a nats-server), with the same parameters
-    of them (so a module's SQLite and PostgreSQL halves may run side by side). None when it
-    uses function-scoped fixtures only: then it may run anywhere."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return None
-    packages, modules = set(), set()
-    for name in item.fixturenames:
-        definitions = info.name2fixturedefs.get(name)
-        if not definitions:
-            continue
-        fixture = definitions[-1]
-        if fixture.scope == "package":
-            packages.add(fixture.baseid or ".")
-        elif fixture.scope in ("module", "class"):
-            modules.add(item.nodeid.split("::")[0])
-    shared = packages or modules  # a package's group holds its modules' fixtures too
-    if not shared:
-        return None
-    callspec = getattr(item, "callspec", None)
-    params = [
-        f"{name}={value}"
-        for name, value in sorted((callspec.params if callspec else {}).items())
-        if name in info.name2fixturedefs and info.name2fixturedefs[name][-1].scope != "function"
-    ]
-    return "+".join(sorted(shared) + params)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> Generator[None, None, None]:
-    """Before the other plugins: mark the tests that share a module or package fixture with one
-    group, which `--dist loadgroup` keeps in one worker; the others spread one by one.
-    After them (pytest-randomly has shuffled): hand the workers the long work first so that
-    none is left running alone at the end: groups by size, then single tests that start
-    servers, then the unit tests to fill the gaps (a stable sort: the random order holds among
-    equals)."""
-    for item in items:
-        if group := shared_group(item):
-            item.add_marker(pytest.mark.xdist_group(group))
-    result = yield
-    sizes = Counter(_group_of(item) for item in items)
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """After pytest-randomly has shuffled: hand the pytest-xdist workers (`--dist loadscope
+    --no-loadscope-reorder`: a module's tests stay in one worker, so its fixtures start once)
+    the long work first, so that none is left running alone at the end: the modules that
+    start servers, largest first, then the unit tests to fill the gaps. A stable sort: the
+    random order holds within a module and among modules of one size."""
+    sizes = Counter(_module_of(item) for item in items)
 
     def key(item: pytest.Item) -> tuple[bool, int]:
-        group = _group_of(item)
-        return (item.nodeid.startswith("tests/unit/"), -sizes[group] if group else 0)
+        return (item.nodeid.startswith("tests/unit/"), -sizes[_module_of(item)])
 
     items.sort(key=key)
-    return result
 
 
-def _group_of(item: pytest.Item) -> str | None:
-    mark = item.get_closest_marker("xdist_group")
-    return str(mark.args[0]) if mark else None
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
 
 
 def _postgres_reachable() -> bool:
