@@ -37,11 +37,14 @@ typecheck: install
 # out. PYTEST_WORKERS=0 runs in this process.
 # The order is random (pytest-randomly; the seed is printed: replay with -p randomly
 # --randomly-seed=N, or turn it off with -p no:randomly).
-PYTEST_WORKERS ?= 4
+# Not yet the default: a first run with 4 workers in random order had failures still to
+# diagnose (docs/testing.md). Turn on with PYTEST_WORKERS=4 PYTEST_ORDER=.
+PYTEST_WORKERS ?= 0
+PYTEST_ORDER ?= -p no:randomly
 XDIST := --dist loadscope --no-loadscope-reorder
 PYTEST_ARGS ?=
 pytest: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(XDIST) $(PYTEST_ORDER) $(PYTEST_ARGS)
 
 # The inner loop: unit and contract tests (no servers), well under a minute.
 quick: install
