@@ -83,6 +83,9 @@ def run(
     seed: Seed = DEFAULT_SEED,
     speed: Speed = DEFAULT_SPEED,
     year: Year = DEFAULT_YEAR,
+    start_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for every service to become ready.")
+    ] = 180.0,
 ) -> None:
     """Run the whole platform on this machine; Ctrl-C stops it. Uses NATS_URL if set."""
     from rich.console import Console
@@ -109,7 +112,7 @@ def run(
     signal.signal(signal.SIGTERM, on_signal)
     try:
         with console.status("starting nats-server and the four services…"):
-            stack.start()
+            stack.start(timeout=start_timeout)
         running = state.StackState.of(stack)
         state.write(stack.data_dir, running)
         stack_commands.print_endpoints(running, "fivetype is running (Ctrl-C to stop)")

@@ -7,6 +7,7 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,22 @@ os.environ["FIVETYPE_AUTH_SECRET"] = TEST_SECRET
 T = TypeVar("T")
 
 
+# Every deadline a test waits on is multiplied by this factor: 1 on an idle machine; CI on a busy
+# machine, `make test-busy` or a slow laptop set FIVETYPE_TEST_TIME_SCALE (e.g. 3). Only waits
+# for a condition scale; a test never sleeps longer because of it.
+TIME_SCALE = float(os.environ.get("FIVETYPE_TEST_TIME_SCALE", "1"))
+
+
+def scaled(seconds: float) -> float:
+    """A deadline stretched by FIVETYPE_TEST_TIME_SCALE."""
+    return seconds * TIME_SCALE
+
+
 def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1) -> T:
-    """Poll `check` until it returns a truthy value (returned) or `timeout` passes."""
-    deadline = time.monotonic() + timeout
+    """Poll `check` until it returns a truthy value (returned) or `timeout` (scaled) passes; an
+    AssertionError `check` raises counts as not yet, and the last one is the failure's cause."""
+    within = scaled(timeout)
+    deadline = time.monotonic() + within
     while True:
         try:
             result = check()
@@ -45,18 +59,46 @@ def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 
         except AssertionError as exc:
             failure = exc
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s") from failure
+            raise AssertionError(f"condition not met within {within:g}s: {check}") from failure
         time.sleep(interval)
 
 
 async def eventually_async(
     fetch: Callable[[], Awaitable[T]], within: float = 15.0, interval: float = 0.1
 ) -> T:
-    """`eventually` for async checks."""
-    async with asyncio.timeout(within):
-        while not (result := await fetch()):
-            await asyncio.sleep(interval)
+    """`eventually` for async checks; raises TimeoutError when `within` (scaled) passes."""
+    try:
+        async with asyncio.timeout(scaled(within)):
+            while not (result := await fetch()):
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        raise TimeoutError(f"condition not met within {scaled(within):g}s: {fetch}") from None
     return result
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The per-test timeout (pytest-timeout) stretches with the waits, unless given."""
+    if TIME_SCALE != 1 and config.getoption("timeout", None) is None:
+        config.option.timeout = float(config.getini("timeout") or 300) * TIME_SCALE
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """After pytest-randomly has shuffled: hand the pytest-xdist workers (`--dist loadscope
+    --no-loadscope-reorder`: a module's tests stay in one worker, so its fixtures start once)
+    the long work first, so that none is left running alone at the end: the modules that
+    start servers, largest first, then the unit tests to fill the gaps. A stable sort: the
+    random order holds within a module and among modules of one size."""
+    sizes = Counter(_module_of(item) for item in items)
+
+    def key(item: pytest.Item) -> tuple[bool, int]:
+        return (item.nodeid.startswith("tests/unit/"), -sizes[_module_of(item)])
+
+    items.sort(key=key)
+
+
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
 
 
 def _postgres_reachable() -> bool:
@@ -138,7 +180,7 @@ def module_databases(
 
 def start_nats(directory: Path) -> NatsServer:
     server = NatsServer(directory / "jetstream", free_port())
-    server.start()
+    server.start(timeout=scaled(10))
     return server
 
 
@@ -207,7 +249,7 @@ def start_secure_nats(
         free_port(),
         config=natsauth.write_server_config(credentials, units, channels),
     )
-    server.start()
+    server.start(timeout=scaled(10))
     return SecureNats(server, credentials)
 
 
@@ -242,10 +284,17 @@ def start_platform(
 ) -> Stack:
     stack = Stack(data_dir, nats_url=nats_url, env=platform_env(databases, extra_env))
     try:
-        stack.start(timeout=90)
-    except Exception:
+        stack.start(timeout=scaled(90))
+    except Exception as exc:
         stack.stop(grace=2)
-        for service in stack.services:
-            print(f"--- {service.name} log ---\n{service.log_file.read_text()[-3000:]}")
-        raise
+        raise AssertionError(f"the platform did not start: {exc}\n{logs(stack)}") from exc
     return stack
+
+
+def logs(stack: Stack, last: int = 3000) -> str:
+    """The end of each service's log, for a failure message."""
+    return "\n".join(
+        f"--- {s.name} log ---\n{s.log_file.read_text(errors='replace')[-last:]}"
+        for s in stack.services
+        if s.log_file.exists()
+    )

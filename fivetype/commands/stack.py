@@ -77,7 +77,8 @@ def start(
     running = state.read(data_dir)
     if running is None:
         args = ["--demo", "--seed", str(seed), "--speed", str(speed)] if demo else []
-        child = _spawn(data_dir.resolve(), args)
+        # The run gives up on a service that is not ready within the same deadline.
+        child = _spawn(data_dir.resolve(), [*args, "--start-timeout", str(timeout)])
         with console.status("starting nats-server and the four services…"):
             _wait_started(child, data_dir, timeout)
         running = state.read(data_dir)

@@ -18,6 +18,7 @@ import pytest
 from fivetype import state
 from fivetype.natsserver import free_port
 from fivetype.state import SERVICES
+from tests.conftest import scaled
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## Integrating a unit's system"
@@ -40,7 +41,7 @@ class Background:
             cwd=self.folder,
             capture_output=True,
             text=True,
-            timeout=180,
+            timeout=scaled(180),
             env=self.env,
             check=False,
         )
@@ -97,7 +98,7 @@ def test_the_readme_walkthrough_works_pasted_in_order(background: Background) ->
         env=background.env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=scaled(180),
     )
     output = ran.stdout + ran.stderr
     assert ran.returncode == 0, output

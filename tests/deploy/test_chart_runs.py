@@ -23,7 +23,7 @@ from fivetype.natsserver import NatsServer, binary, free_port
 from services.runtime.bus import ensure_streams
 from services.runtime.settings import NatsAuth, nats_auth
 from tests import auth
-from tests.conftest import Databases, eventually
+from tests.conftest import Databases, eventually, scaled
 from tests.deploy.chart import (
     SECRET,
     SERVICES,
@@ -149,7 +149,7 @@ def test_rendered_workloads_migrate_become_ready_and_stop_cleanly(
         migrations.append(Pod(f"migrate-{service}", container, env, tmp_path))
     try:
         for job in migrations:
-            assert job.process.wait(timeout=120) == 0, job.tail()
+            assert job.process.wait(timeout=scaled(120)) == 0, job.tail()
     finally:
         stop(migrations)
 
@@ -211,7 +211,7 @@ def run_helm_test(objects: list[Obj], ports: dict[str, int], workdir: Path) -> N
         cwd=workdir,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=scaled(60),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # The check must be able to fail: a service that does not answer.

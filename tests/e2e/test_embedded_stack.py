@@ -11,7 +11,7 @@ import httpx
 
 from fivetype.natsserver import free_port
 from fivetype.stack import SERVICES
-from tests.conftest import eventually
+from tests.conftest import eventually, scaled
 from tests.e2e.test_progress_flow import m07_assignment, report
 
 FIVETYPE = str(Path(sys.executable).parent / "fivetype")
@@ -40,7 +40,7 @@ def wait_running(process: subprocess.Popen[str]) -> str:
 
 def interrupt(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGINT)
-    remaining, _ = process.communicate(timeout=60)
+    remaining, _ = process.communicate(timeout=scaled(60))
     assert process.returncode == 0, remaining
     return remaining
 

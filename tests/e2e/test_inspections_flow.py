@@ -9,6 +9,7 @@ import io
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,7 +34,7 @@ from contracts.inspections import (
 from contracts.measures import DeadlineMissed
 from contracts.registry import MESSAGES
 from tests import busclient
-from tests.conftest import eventually
+from tests.conftest import Databases, eventually
 from tests.integration.test_inspections_service import (
     InspectionsProcess,
     Platform,
@@ -77,6 +78,104 @@ def service(platform: Platform) -> Iterator[InspectionsProcess]:
     process.stop()
 
 
+@pytest.fixture
+def own_platform(
+    module_databases: Databases, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """A nats-server and a database (on the module's backend) of one test's own."""
+    databases = Databases(module_databases.backend, tmp_path, module_databases.admin_url)
+    yield from inspections_platform(databases, tmp_path_factory)
+    databases.drop_all()
+
+
+@pytest.fixture
+def reopened(own_platform: Platform) -> Iterator[tuple[Platform, InspectionsProcess]]:
+    """A platform of the test's own on which F-100 (on I-100, citing R-100) was raised on 2
+    March, rectified, closed and reopened on 12 March, due 15 March."""
+    own_platform.clock.set(beijing("03-02 09:00"))
+    process = own_platform.process().start()
+    raise_and_reopen_f100(process, own_platform)
+    yield own_platform, process
+    process.stop()
+
+
+@pytest.fixture
+def overdue_ledger(reopened: tuple[Platform, InspectionsProcess]) -> InspectionsProcess:
+    """Besides F-100, F-101 of the administrative approval bureau, due 16 March; on 17 March
+    both deadlines have been missed."""
+    platform, process = reopened
+    f101 = {
+        "finding_id": "F-101",
+        "actor": INSPECTOR,
+        "unit": "dept-xzspj",
+        "severity": "minor",
+        "category": {"type": "service"},
+        "title": "办事指南未及时更新",
+        "due_date": "2026-03-16",
+    }
+    call(process, "POST", "/v1/inspections/I-100/findings", 201, json=f101)
+    platform.clock.set(beijing("03-17 09:00"))
+    eventually(lambda: len(missed(platform)) == 2, timeout=20)
+    return process
+
+
+def raise_and_reopen_f100(process: InspectionsProcess, platform: Platform) -> None:
+    """The shortest way to what the walk from a complaint to reopening leaves of F-100."""
+    received = {
+        "step": "received",
+        "channel": "mayor_mailbox",
+        "title": "政务大厅办事排长队",
+        "received_at": "2026-03-01T10:00:00+08:00",
+        "due_at": "2026-03-04T10:00:00+08:00",
+    }
+    steps = f"/v1/units/{UNIT}/public-requests/R-100/steps"
+    call(process, "POST", steps, 201, json={"actor": CHANNEL, "step": received})
+    inspection = {
+        "inspection_id": "I-100",
+        "actor": INSPECTOR,
+        "kind": "clue",
+        "method": "unannounced",
+        "title": "政务服务线索核查",
+        "inspector": "市五型办督查组",
+        "inspected_on": "2026-03-02",
+        "target_units": [UNIT, "dept-xzspj"],
+        "measure_codes": ["M13"],
+    }
+    call(process, "POST", "/v1/inspections", 201, json=inspection)
+    finding = {
+        "finding_id": "F-100",
+        "actor": INSPECTOR,
+        "unit": UNIT,
+        "severity": "serious",
+        "category": {"measure_code": "M14"},
+        "title": "窗口排队超过一小时",
+        "description": "暗访发现上午排队超过一小时，叫号系统故障未修复。",
+        "due_date": "2026-03-10",
+        "clues": [{"kind": "public_request", "ref": "R-100"}],
+        "evidence": EVIDENCE,
+    }
+    call(process, "POST", "/v1/inspections/I-100/findings", 201, json=finding)
+    platform.clock.set(beijing("03-05 10:00"))
+    submission = {"actor": unit_actor(UNIT), "summary": "已修复叫号系统并增开窗口"}
+    call(
+        process,
+        "POST",
+        "/v1/findings/F-100/submissions",
+        200,
+        json=submission | {"evidence": EVIDENCE},
+    )
+    call(
+        process,
+        "POST",
+        "/v1/findings/F-100/close",
+        200,
+        json={"actor": INSPECTOR, "note": "复核通过"},
+    )
+    platform.clock.set(beijing("03-12 10:00"))
+    reopen = {"actor": INSPECTOR, "reason": "群众再次反映", "due_date": "2026-03-15"}
+    call(process, "POST", "/v1/findings/F-100/reopen", 200, json=reopen)
+
+
 def call(process: InspectionsProcess, method: str, path: str, status: int, **kwargs: Any) -> Any:
     with process.client() as http:
         answer = http.request(method, path, **kwargs)
@@ -116,6 +215,7 @@ def rectification_events(
 def test_an_item_from_complaint_to_close_out_and_reopening(
     service: InspectionsProcess, platform: Platform
 ) -> None:
+    platform.clock.set(beijing("03-02 09:00"))
     complaint = {
         "actor": CHANNEL,
         "step": {
@@ -304,8 +404,9 @@ def missed(platform: Platform) -> list[Envelope[Any]]:
 
 
 def test_an_overdue_rectification_is_missed_exactly_once(
-    service: InspectionsProcess, platform: Platform
+    reopened: tuple[Platform, InspectionsProcess],
 ) -> None:
+    platform, service = reopened
     second = platform.process().start()  # another instance on the same database
     try:
         finding = {
@@ -350,7 +451,8 @@ def test_an_overdue_rectification_is_missed_exactly_once(
     assert seen[0]["event_id"] == fact_id("DeadlineMissed", "rectification", "F-100", "2026-03-15")
 
 
-def test_the_ledger_is_filtered_and_exported(service: InspectionsProcess) -> None:
+def test_the_ledger_is_filtered_and_exported(overdue_ledger: InspectionsProcess) -> None:
+    service = overdue_ledger
     mine = call(service, "GET", "/v1/ledger", 200, params={"unit": UNIT})
     assert [i["finding_id"] for i in mine["items"]] == ["F-100"]
     departments = call(service, "GET", "/v1/ledger", 200, params={"peer_group": "department"})
@@ -401,6 +503,7 @@ def test_the_ledger_is_filtered_and_exported(service: InspectionsProcess) -> Non
 def test_a_supervisors_suggestion_is_answered_and_tracked(
     service: InspectionsProcess, platform: Platform
 ) -> None:
+    platform.clock.set(beijing("03-02 09:00"))
     supervisor = {
         "supervisor_id": "SV-001",
         "actor": OFFICE,

@@ -102,9 +102,10 @@ class InspectionsProcess:
             )
         try:
             eventually(self._ready, timeout=30)
-        except AssertionError:
+        except AssertionError as exc:
             self.stop()
-            raise AssertionError(self.log.read_text(errors="replace")[-4000:]) from None
+            log = self.log.read_text(errors="replace")[-4000:]
+            raise AssertionError(f"inspections not ready: {exc}\n{log}") from None
         return self
 
     def _ready(self) -> bool:

@@ -14,7 +14,7 @@ import pytest
 from fivetype.natsserver import NatsServer, free_port
 from fivetype.stack import ServiceProcess, Stack
 from tests import auth
-from tests.conftest import start_nats
+from tests.conftest import scaled, start_nats
 
 EXAMPLE = Path("examples/integrator/report_progress.py")
 UNIT, MEASURE = "360102", "M07"
@@ -28,7 +28,7 @@ def measures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NatsSer
     service: ServiceProcess = Stack(directory, nats.url, env=env).service("measures")
     service.start()
     try:
-        Stack.wait_ready([service], timeout=60)
+        Stack.wait_ready([service], timeout=scaled(60))
         yield nats, service.url
     finally:
         service.terminate()
@@ -71,7 +71,7 @@ def test_a_valid_report_is_accepted_and_an_invalid_one_rejected(
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=scaled(60),
         check=False,
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr

@@ -21,7 +21,7 @@ from contracts import subjects
 from fivetype.natsserver import NatsServer, binary, free_port
 from fivetype.stack import ServiceProcess, Stack
 from services.runtime.settings import nats_servers
-from tests.conftest import Databases
+from tests.conftest import Databases, eventually, eventually_async, scaled
 from tests.reliability.load import UNITS, Input, Kind, intake_envelope, progress_report
 from tests.unit.scoring import events as scoring_events
 
@@ -35,7 +35,7 @@ async def pause(rng: random.Random, low: float, high: float, stop: asyncio.Event
 
 async def restart(service: ServiceProcess) -> None:
     service.start()
-    await asyncio.to_thread(Stack.wait_ready, [service], 90)
+    await asyncio.to_thread(Stack.wait_ready, [service], scaled(90))
 
 
 async def stop_services(
@@ -154,16 +154,19 @@ class NatsCluster:
         node.start([other.route_port for other in self.nodes if other is not node])
         _wait_listening(node.port)
 
-    async def _wait_for_jetstream(self, within: float = 30.0) -> None:
+    async def _wait_for_jetstream(self) -> None:
         """Until the cluster has a JetStream meta leader, streams cannot be created."""
         connection = await nats.connect(nats_servers(self.url))
+
+        async def answers() -> bool:
+            try:
+                await connection.jetstream().account_info()
+            except Exception:
+                return False
+            return True
+
         try:
-            async with asyncio.timeout(within):
-                while True:
-                    with contextlib.suppress(Exception):
-                        await connection.jetstream().account_info()
-                        return
-                    await asyncio.sleep(0.2)
+            await eventually_async(answers, within=30, interval=0.2)
         finally:
             await connection.close()
 
@@ -184,16 +187,15 @@ class NatsCluster:
             node.stop()
 
 
-def _wait_listening(port: int, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while True:
+def _wait_listening(port: int) -> None:
+    def listening() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
         except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return False
+        return True
+
+    eventually(listening, timeout=10, interval=0.05)
 
 
 async def kill_stream_leader(

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from contracts import streams
 from fivetype.natsserver import NatsServer
 from fivetype.stack import SERVICES, Stack
-from tests.conftest import Databases, eventually_async, start_nats, start_platform
+from tests.conftest import Databases, eventually_async, scaled, start_nats, start_platform
 from tests.reliability import faults
 from tests.reliability.checker import (
     DuplicateCounter,
@@ -64,8 +64,8 @@ async def drive(name: str, stack: Stack, fault: Fault, directory: Path, report: 
     loaded.set()
     await loading
     row = Row(name, detail)
-    await settle(stack, row, load.sent, SETTLE_SECONDS)
-    await compare_scores(stack, row, directory, SETTLE_SECONDS)
+    await settle(stack, row, load.sent, scaled(SETTLE_SECONDS))
+    await compare_scores(stack, row, directory, scaled(SETTLE_SECONDS))
     sampled.set()
     await sampler
     row.duplicates_suppressed = duplicates.total + sum(i.repeats for i in load.sent)

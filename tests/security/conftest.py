@@ -2,6 +2,7 @@
 nats-server that runs the generated authorization config, with the HTTP rate limit lifted so
 that the role matrix and Schemathesis are never throttled."""
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from tests.conftest import Databases, SecureNats, start_platform, start_secure_n
 
 UNIT_A, UNIT_B = "360102", "360103"
 CHANNEL = "hotline_12345"
+# The fuzzers' size: 1 in make test; `make fuzz` raises it (FUZZ_SCALE).
+FUZZ_SCALE = float(os.environ.get("FIVETYPE_FUZZ_SCALE", "1"))
 
 
 @dataclass

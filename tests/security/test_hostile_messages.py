@@ -31,9 +31,9 @@ from contracts.reasons import Reason
 from contracts.registry import MESSAGES
 from services.runtime.settings import ServiceSettings
 from tests.conftest import eventually_async
-from tests.security.conftest import SecurePlatform
+from tests.security.conftest import FUZZ_SCALE, SecurePlatform
 
-EXAMPLES_PER_SUBJECT = 20
+EXAMPLES_PER_SUBJECT = round(20 * FUZZ_SCALE)
 MAX_BYTES = ServiceSettings.model_fields["max_message_bytes"].default
 SAMPLES_PER_MODEL = 3
 _fresh_units = (f"fz{n}" for n in itertools.count())

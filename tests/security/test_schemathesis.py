@@ -16,8 +16,9 @@ from schemathesis.specs.openapi.checks import (
 
 from fivetype.stack import SERVICES, Stack
 from tests import auth
+from tests.security.conftest import FUZZ_SCALE
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = round(10 * FUZZ_SCALE)
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 

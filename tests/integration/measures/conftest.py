@@ -5,7 +5,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from contracts.envelope import Message, decode, wrap
 from contracts.measures import IntakeRejected, ReportProgress
 from fivetype.natsserver import NatsServer, free_port
 from tests import auth
-from tests.conftest import Databases, start_nats
+from tests.conftest import Databases, eventually, start_nats
 
 REPO = Path(__file__).resolve().parents[3]
 # Thursday 26 November 2026, 10:00 in Nanchang.
@@ -77,7 +76,7 @@ class MeasuresService:
 
     def ready(self) -> bool:
         if self.process is None or self.process.poll() is not None:
-            raise AssertionError(f"measures exited:\n{self.tail()}")
+            raise RuntimeError(f"measures exited:\n{self.tail()}")  # no use waiting
         try:
             return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
         except httpx.TransportError:
@@ -107,15 +106,12 @@ def start_all(*replicas: MeasuresService, **settings: str) -> tuple[MeasuresServ
     """Start replicas side by side and wait until every one is ready."""
     for replica in replicas:
         replica.launch(**settings)
-    deadline = time.monotonic() + 40
     try:
-        while not all([r.ready() for r in replicas]):
-            if time.monotonic() > deadline:
-                raise AssertionError("measures did not become ready in 40 s")
-            time.sleep(0.1)
-    except AssertionError:
+        eventually(lambda: all([r.ready() for r in replicas]), timeout=40)
+    except (AssertionError, RuntimeError) as exc:
         stop_all(*replicas)
-        raise
+        tails = "\n".join(f"--- {r.log.name} ---\n{r.tail()}" for r in replicas)
+        raise AssertionError(f"measures did not become ready: {exc}\n{tails}") from exc
     return replicas
 
 
