@@ -477,6 +477,15 @@ def _public_request(p: _Planner, unit: str, request_id: str, month: int) -> None
     p.add(rated, "inspections", path, body, f"12345 rated {rating}")
 
 
+def _results(p: _Planner) -> None:
+    """Once the first quarter has ended the office publicises its results (公示), and after the
+    公示's working days it finalises them (定档); units may appeal in between (申诉, 复核)."""
+    quarter = f"{p.year}-Q1"
+    body = {"closed_by": "市“五型”办", "note": f"{p.year}年第一季度考核结果公示"}
+    p.add(_at(date(p.year, 4, 3), 9), "scoring", f"/v1/periods/{quarter}/close", body, "公示")
+    p.add(_at(date(p.year, 4, 20), 9), "scoring", f"/v1/periods/{quarter}/finalise", {}, "定档")
+
+
 def plan(seed: int, year: int, units: list[Unit]) -> Plan:
     """Every step of the year, in the order of the programme clock."""
     planner = _Planner(seed, year, units)
@@ -486,6 +495,5 @@ def plan(seed: int, year: int, units: list[Unit]) -> Plan:
     _achievements(planner)
     _supervision(planner)
     _public_requests(planner)
-    # The period close (provisional results publicised (公示), appeals (申诉), review (复核) and
-    # final results (定档)) joins the year here, after December, once scoring offers it.
+    _results(planner)
     return Plan(seed, year, planner.habits, sorted(planner.steps, key=lambda s: (s.at, s.order)))

@@ -42,6 +42,7 @@ def stack_env(data_dir: Path, plan_start_iso: str) -> dict[str, str]:
         "FIVETYPE_INSPECTIONS_DEADLINE_SWEEP_SECONDS": "1",
         "FIVETYPE_INSPECTIONS_INDICATORS_PUBLISH_SECONDS": "2",
         "FIVETYPE_NOTIFICATIONS_CLOCK_FILE": str(path),
+        "FIVETYPE_SCORING_CLOCK_FILE": str(path),
         "FIVETYPE_NOTIFICATIONS_ESCALATION_SWEEP_SECONDS": "1",
         "FIVETYPE_NOTIFICATIONS_BULLETIN_CHECK_SECONDS": "1",
         "FIVETYPE_NOTIFICATIONS_DIGEST_CHECK_SECONDS": "1",
@@ -82,8 +83,9 @@ def play(
     with (
         client(urls["measures"], data_dir) as measures,
         client(urls["inspections"], data_dir) as inspections,
+        client(urls["scoring"], data_dir) as scoring,
     ):
-        services = {"measures": measures, "inspections": inspections}
+        services = {"measures": measures, "inspections": inspections, "scoring": scoring}
         for step in plan.steps:
             due = started + (step.at - plan.start).total_seconds() / DAY / speed
             if stop.wait(max(0.0, due - time.monotonic())):

@@ -26,11 +26,23 @@ from fivetype.apiclient import ADMIN_TOKEN_FILE
 from fivetype.commands._nats import connect
 from fivetype.commands.status import probe
 from fivetype.natsserver import announced_name
-from tests.cli.test_stack_lifecycle import fivetype
-from tests.conftest import eventually
+from tests.conftest import eventually, scaled
 
 UNIT = "360102"
 ADDRESS = re.compile(r"(?:http|nats)://127\.0\.0\.1:\d+")
+
+
+def fivetype(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it, on the stack of `data_dir`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FIVETYPE_", "NATS_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "fivetype", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=scaled(180),
+        env=env,
+        check=False,
+    )
 
 
 @dataclass

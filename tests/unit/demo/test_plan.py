@@ -26,6 +26,7 @@ from services.inspections.domain.supervision import (
 from services.inspections.entrypoints.routes.public_requests import ReportStep
 from services.measures.domain.assignments import CreateAssignment, CreateObligations
 from services.measures.domain.requests import RecordAchievement, ReviewReport
+from services.scoring.entrypoints.http import CloseRequest, FinaliseRequest
 
 UNITS_FILE = Path("services/measures/data/units.yaml")
 MODELS: list[tuple[str, type[BaseModel]]] = [
@@ -44,6 +45,8 @@ MODELS: list[tuple[str, type[BaseModel]]] = [
     (r"/v1/suggestions", FileSuggestion),
     (r"/v1/suggestions/[^/]+/answer", AnswerSuggestion),
     (r"/v1/suggestions/[^/]+/feedback", SuggestionFeedback),
+    (r"/v1/periods/[^/]+/close", CloseRequest),
+    (r"/v1/periods/[^/]+/finalise", FinaliseRequest),
 ]
 
 
@@ -119,3 +122,11 @@ def test_the_year_has_returns_obligations_achievements_and_suggestions(year: Pla
     suggestions = paths.count("/v1/suggestions")
     answered = sum(p.endswith("/answer") for p in paths)
     assert suggestions == 10 and 0 < answered < suggestions
+
+
+def test_the_first_quarter_is_publicised_then_finalised(year: Plan) -> None:
+    steps = [(s.at.date().isoformat(), s.path) for s in year.steps if s.service == "scoring"]
+    assert steps == [
+        ("2026-04-03", "/v1/periods/2026-Q1/close"),
+        ("2026-04-20", "/v1/periods/2026-Q1/finalise"),
+    ]
