@@ -169,7 +169,7 @@ def raise_and_reopen_f100(process: InspectionsProcess, platform: Platform) -> No
         "POST",
         "/v1/findings/F-100/close",
         200,
-        json={"actor": INSPECTOR, "note": "复核通过"},
+        json={"actor": INSPECTOR, "opinion": "复核通过", "approved_by": "市五型办主任 张伟"},
     )
     platform.clock.set(beijing("03-12 10:00"))
     reopen = {"actor": INSPECTOR, "reason": "群众再次反映", "due_date": "2026-03-15"}
