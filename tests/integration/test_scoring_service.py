@@ -350,3 +350,26 @@ async def test_a_rebuild_from_the_stream_equals_live_processing(scoring: Scoring
             )
     finally:
         await rebuilt.dispose()
+
+
+async def test_a_verdict_needs_a_known_unit_and_a_rubric_with_grades(scoring: Scoring) -> None:
+    """The module's rubric is the deduction model, which has no 等次 to veto (the earned model's
+    verdicts are tested in tests/unit/scoring/test_verdicts.py)."""
+    await publish(scoring.js, unit_registered("360102", "东湖区", "county"))
+    verdict = {
+        "verdict_id": "V-http",
+        "period": "2026",
+        "kind": "veto",
+        "reason": "发生重大安全生产责任事故",
+        "document": "洪五型办〔2026〕9号",
+        "decided_on": "2026-12-01",
+    }
+    unknown = await scoring.http.post("/v1/units/360199/verdicts", json=verdict)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_unit")
+
+    async def refused() -> httpx.Response | None:
+        answer = await scoring.http.post("/v1/units/360102/verdicts", json=verdict)
+        return answer if answer.status_code == 409 else None
+
+    answer = await eventually_async(refused)
+    assert answer.json()["code"] == "verdict_needs_grades"

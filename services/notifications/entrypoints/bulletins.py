@@ -62,6 +62,7 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         status_code=201,
         tags=["escalation"],
         summary="Issue a 通报 about one unit: its items overdue today, with the office's note",
+        responses={404: {"description": "Unknown unit (problem details)"}},
     )
     async def issue(body: AdHocBulletin, who: Principal = allow()) -> BulletinIssued:
         async with runtime.db.session() as session, session.begin():

@@ -455,7 +455,7 @@ def router(
     ) -> VerdictRecorded:
         now = clock()
         verdict = VerdictRecorded(
-            **body.model_dump(),
+            **body.model_dump(exclude={"verdict_id"}),
             unit=unit,
             verdict_id=body.verdict_id or uuid.uuid4().hex,
             decided_by=who.subject,
