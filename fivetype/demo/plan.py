@@ -120,6 +120,7 @@ class _Planner:
             for u in self.units
         }
         self.steps: list[Step] = []
+        self.leads: dict[str, set[str]] = {}  # measure -> the units leading its assignments
         self.year_end = _at(date(year, 12, 31), 23, 59)
 
     def add(self, at: datetime, service: str, path: str, body: dict[str, Any], label: str) -> None:
@@ -144,6 +145,7 @@ class _Planner:
 def _assignments(p: _Planner) -> None:
     for unit in p.units:
         for measure in sorted(p.rng.sample(MEASURES, 2)):
+            p.leads.setdefault(measure, set()).add(unit.code)
             _assignment(p, unit, measure)
 
 
@@ -252,7 +254,7 @@ def _obligations(p: _Planner) -> None:
     for kind, measure in OBLIGATIONS.items():
         body = {"year": p.year, "kind": kind, "created_by": "office"}
         p.add(created, "measures", "/v1/obligations", body, f"obligation {kind}")
-        for unit in p.units:
+        for unit in _carriers(p, kind):
             for due in _obligation_dues(p.year, kind):
                 _obligation_report(p, unit, kind, measure, due)
 
@@ -263,6 +265,14 @@ def _obligation_dues(year: int, kind: str) -> list[date]:
     if kind == "half_yearly_bottleneck_round":
         return [date(year, 6, 30), date(year, 12, 31)]
     return [date(year, 12, 31)]
+
+
+def _carriers(p: _Planner, kind: str) -> list[Unit]:
+    """Every unit carries the annual plan and report; the bottleneck round falls on the units
+    leading M10 that year (as the catalogue says)."""
+    if kind != "half_yearly_bottleneck_round":
+        return p.units
+    return [u for u in p.units if u.code in p.leads.get("M10", set())]
 
 
 def _obligation_report(p: _Planner, unit: Unit, kind: str, measure: str, due: date) -> None:
