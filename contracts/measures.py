@@ -160,7 +160,10 @@ class DeadlineMissed(Message):
 
 class DeadlineApproaching(Message):
     """Event: an open item's deadline is `offset_days` or fewer days away. Its envelope id is
-    fact_id("DeadlineApproaching", item_type, item_id, due_date, offset_days)."""
+    fact_id("DeadlineApproaching", item_type, item_id, due_date, offset_days). An item whose time
+    limit is an instant (a 12345 工单) is reminded by the share of its time limit left instead:
+    it carries `due_at` and `offset_percent`, and its id is
+    fact_id("DeadlineApproaching", item_type, item_id, due_at in ISO 8601, f"{offset_percent}%")."""
 
     NAME = "DeadlineApproaching"
     item_type: DeadlineItem
@@ -172,11 +175,27 @@ class DeadlineApproaching(Message):
     assignment_id: str | None = None
     milestone_id: str | None = None
     due_date: date
-    offset_days: int = Field(ge=0, description="The configured reminder offset that was crossed.")
-    days_left: int = Field(ge=0)
+    offset_days: int = Field(
+        ge=0,
+        description="The configured reminder offset that was crossed, in days (0 for a reminder "
+        "by the share of the time limit: see offset_percent).",
+    )
+    days_left: int = Field(ge=0, description="Calendar days from detected_at to due_date.")
     detected_at: AwareDatetime
     listed: bool = Field(
         default=False, description="The item is under 挂牌督办 (SupervisionListed, not delisted)."
+    )
+    due_at: Instant | None = Field(
+        default=None,
+        description="The deadline to the minute, for an item whose time limit is an instant "
+        "(a 12345 工单); due_date is then its date in China Standard Time.",
+    )
+    offset_percent: int | None = Field(
+        default=None,
+        ge=1,
+        le=99,
+        description="For an item with due_at: the configured share (per cent) of its time limit "
+        "left that was crossed.",
     )
 
 

@@ -356,18 +356,18 @@ async def findings_due_soon(
 
 
 async def claim_reminder(
-    session: AsyncSession, row_id: int, seen: str | None, marker: str, version: int
+    session: AsyncSession, model: Any, row_id: int, version: int, seen: str | None, marker: str
 ) -> bool:
-    """Record that the reminder `marker` was sent, unless another sweeper did or the item moved
-    on (its version changed); True when this caller won and must emit DeadlineApproaching."""
+    """Record on an item of `model` (a finding, suggestion or public request) that the reminder
+    `marker` was sent, unless another sweeper did or the item moved on (its version changed);
+    True when this caller won and must emit DeadlineApproaching."""
+    reminded = model.reminded_for
     result = await session.execute(
-        sa.update(Finding)
+        sa.update(model)
         .where(
-            col(Finding.id) == row_id,
-            col(Finding.version) == version,
-            col(Finding.reminded_for).is_(None)
-            if seen is None
-            else col(Finding.reminded_for) == seen,
+            model.id == row_id,
+            model.version == version,
+            reminded.is_(None) if seen is None else reminded == seen,
         )
         .values(reminded_for=marker)
         .execution_options(synchronize_session=False)
@@ -406,6 +406,42 @@ async def overdue_requests(
             ),
         )
         .order_by(col(PublicRequest.due_at), col(PublicRequest.id))
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def requests_within_limit(
+    session: AsyncSession, states: Iterable[str], now: datetime, limit: int, after_id: int
+) -> list[PublicRequest]:
+    """Open requests whose time limit is still ahead, by id: the candidates for a reminder (how
+    much of its own time limit each has left is decided in Python, portably)."""
+    result = await session.execute(
+        select(PublicRequest)
+        .where(
+            col(PublicRequest.state).in_(list(states)),
+            col(PublicRequest.due_at) > now,
+            col(PublicRequest.id) > after_id,
+        )
+        .order_by(col(PublicRequest.id))
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def suggestions_due_soon(
+    session: AsyncSession, state: str, today: date, last_day: date, limit: int, after_id: int
+) -> list[Suggestion]:
+    """Suggestions in `state` due from `today` to `last_day`, by id."""
+    result = await session.execute(
+        select(Suggestion)
+        .where(
+            Suggestion.state == state,
+            col(Suggestion.due_date) >= today,
+            col(Suggestion.due_date) <= last_day,
+            col(Suggestion.id) > after_id,
+        )
+        .order_by(col(Suggestion.id))
         .limit(limit)
     )
     return list(result.scalars())

@@ -236,6 +236,8 @@ class PublicRequest(Versioned, table=True):
     missed_due_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     fingerprint: str = Field(max_length=64)
     received_via: str = Field(max_length=8)  # http | nats
+    # The reminder (DeadlineApproaching) last sent: "<time limit>:<share of it left>%".
+    reminded_for: str | None = Field(default=None, max_length=64)
 
 
 class RequestStep(InspectionsTable, table=True):
@@ -316,6 +318,8 @@ class Suggestion(Versioned, table=True):
     feedback_comment: str | None = Field(default=None, sa_type=sa.Text)
     deadline_missed_for: date | None = None
     fingerprint: str = Field(max_length=64)
+    # The reminder (DeadlineApproaching) last sent: "<due date>:<offset>".
+    reminded_for: str | None = Field(default=None, max_length=64)
 
 
 class MissedDeadline(InspectionsTable, table=True):

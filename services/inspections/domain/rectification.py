@@ -1,8 +1,9 @@
 """The office's time limits of the rectification loop: the default 整改时限 by deadline category
 and severity, the 整改方案's time limit, the office's own time limit to verify (验收), and when to
-remind. Pure: the rules are data (`data/rectification.yaml`), the calendar is passed in."""
+remind of these and of the service's other deadlines (supervisors' suggestions, 12345 工单). Pure:
+the rules are data (`data/rectification.yaml`), the calendar is passed in."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Self
 
@@ -21,6 +22,7 @@ class RectificationRules(BaseModel):
     plan_working_days: WorkingDays = Field(ge=1, le=60)
     verification_working_days: WorkingDays = Field(ge=1, le=60)
     reminder_days: tuple[int, ...] = Field(default=(3, 1), max_length=5)
+    request_reminder_percent: tuple[int, ...] = Field(default=(50, 20), max_length=5)
     deadlines: dict[RectificationCategory, dict[Severity, WorkingDays]]
 
     @model_validator(mode="after")
@@ -33,6 +35,8 @@ class RectificationRules(BaseModel):
                 raise ValueError(f"deadlines.{category.value}: days must be 1 or more")
         if any(days < 0 for days in self.reminder_days):
             raise ValueError("reminder_days must be 0 or more")
+        if any(not 0 < share < 100 for share in self.request_reminder_percent):
+            raise ValueError("request_reminder_percent must be from 1 to 99")
         return self
 
     def default_due_date(
@@ -59,6 +63,16 @@ class RectificationRules(BaseModel):
     def reminder_offset(self, days_left: int) -> int | None:
         """The smallest reminder offset `days_left` has reached, or None before the first."""
         reached = [offset for offset in self.reminder_days if days_left <= offset]
+        return min(reached) if reached else None
+
+    def request_reminder(self, started: datetime, due: datetime, now: datetime) -> int | None:
+        """The smallest share (per cent) of a 工单's time limit, from `started` (receipt or
+        reopening) to `due`, that the time left at `now` has reached; None before the first or
+        once the limit has passed (the miss takes over)."""
+        limit, left = due - started, due - now
+        if left <= timedelta(0):
+            return None
+        reached = [share for share in self.request_reminder_percent if left * 100 <= limit * share]
         return min(reached) if reached else None
 
 

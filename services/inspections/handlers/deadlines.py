@@ -8,11 +8,13 @@ between passes or a restart therefore never emit twice, and a pause only delays 
 A rectification has three deadlines, each its own `item_type`: the unit's 整改方案
 (`rectification_plan`), the unit's 整改情况报告 (`rectification`) and the office's verification
 (`verification`, addressed to the office). Before the deadline the item waits on, the watcher
-sends a reminder (DeadlineApproaching) at each configured offset, claimed the same way. An item
+sends a reminder (DeadlineApproaching) at each configured offset, claimed the same way (marker
+`reminded_for`); so it does for a supervisor's suggestion awaiting its answer (offsets in days)
+and an open 12345 工单 (offsets in per cent of its own time limit, which is often hours). An item
 under 挂牌督办 says so (`listed`), so notifications can tighten its ladder.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +46,7 @@ from services.runtime.workdays import local_date
 
 BATCH = 500
 Sweep = Callable[[AsyncSession, datetime, Context], Awaitable[tuple[int, int]]]
+Remind = Callable[[AsyncSession, datetime, Context, int], Awaitable[tuple[int, int]]]
 
 
 async def sweep(db: Database, ctx: Context) -> int:
@@ -226,25 +229,32 @@ def _addressee(item: DeadlineItem, row: Finding, ctx: Context) -> str:
 
 async def _remind(db: Database, ctx: Context, now: datetime) -> None:
     """DeadlineApproaching for the deadline each open item waits on, once per offset crossed."""
+    reminders: tuple[Remind, ...] = (_remind_findings, _remind_suggestions, _remind_requests)
+    for remind_items in reminders:
+        after_id = 0
+        while True:
+            async with db.session() as session, session.begin():
+                seen, after_id = await remind_items(session, now, ctx, after_id)
+            if seen < BATCH:
+                break
+
+
+async def _remind_findings(
+    session: AsyncSession, now: datetime, ctx: Context, after_id: int
+) -> tuple[int, int]:
+    """One batch of findings, by id; returns how many were read and the last id."""
     if not ctx.rules.reminder_days:
-        return
+        return 0, after_id
     today = local_date(now)
     last_day = today + timedelta(days=max(ctx.rules.reminder_days))
-    after_id = 0
-    while True:
-        async with db.session() as session, session.begin():
-            rows = await repository.findings_due_soon(session, today, last_day, BATCH, after_id)
-            listed = await repository.listed_items(
-                session, FINDING_ITEMS, (r.finding_id for r in rows)
-            )
-            for row in rows:
-                await _remind_one(session, row, row.finding_id in listed, today, now, ctx)
-        if len(rows) < BATCH:
-            return
-        after_id = rows[-1].id or after_id
+    rows = await repository.findings_due_soon(session, today, last_day, BATCH, after_id)
+    listed = await repository.listed_items(session, FINDING_ITEMS, (r.finding_id for r in rows))
+    for row in rows:
+        await _remind_finding(session, row, row.finding_id in listed, today, now, ctx)
+    return len(rows), _last_id(rows, after_id)
 
 
-async def _remind_one(
+async def _remind_finding(
     session: AsyncSession, row: Finding, listed: bool, today: date, now: datetime, ctx: Context
 ) -> None:
     needs_plan = row.rectification_category != RectificationCategory.IMMEDIATE.value
@@ -257,11 +267,7 @@ async def _remind_one(
     item, due = found
     days_left = (due - today).days
     offset = ctx.rules.reminder_offset(days_left)
-    marker = f"{item.value}:{due.isoformat()}:{offset}"
-    if offset is None or row.reminded_for == marker:
-        return
-    assert row.id is not None
-    if not await repository.claim_reminder(session, row.id, row.reminded_for, marker, row.version):
+    if offset is None:
         return
     event = DeadlineApproaching(
         item_type=item,
@@ -276,8 +282,111 @@ async def _remind_one(
         detected_at=now,
         listed=listed,
     )
-    event_id = fact_id(event.NAME, item, row.finding_id, due, offset)
-    await emit(session, event, event.unit, event_id, now)
+    await _approaching(session, Finding, row, f"{item.value}:{due.isoformat()}:{offset}", event)
+
+
+async def _remind_suggestions(
+    session: AsyncSession, now: datetime, ctx: Context, after_id: int
+) -> tuple[int, int]:
+    """Suggestions awaiting their answer, at the same offsets in days as findings."""
+    if not ctx.rules.reminder_days:
+        return 0, after_id
+    today = local_date(now)
+    last_day = today + timedelta(days=max(ctx.rules.reminder_days))
+    assigned = SuggestionState.ASSIGNED.value
+    rows = await repository.suggestions_due_soon(
+        session, assigned, today, last_day, BATCH, after_id
+    )
+    listed = await repository.listed_items(
+        session, [DeadlineItem.SUGGESTION], (r.suggestion_id for r in rows)
+    )
+    for row in rows:
+        days_left = (row.due_date - today).days
+        offset = ctx.rules.reminder_offset(days_left)
+        if offset is None:
+            continue
+        event = DeadlineApproaching(
+            item_type=DeadlineItem.SUGGESTION,
+            item_id=row.suggestion_id,
+            unit=row.unit,
+            title=row.title,
+            due_date=row.due_date,
+            offset_days=offset,
+            days_left=days_left,
+            detected_at=now,
+            listed=row.suggestion_id in listed,
+        )
+        await _approaching(session, Suggestion, row, f"{row.due_date.isoformat()}:{offset}", event)
+    return len(rows), _last_id(rows, after_id)
+
+
+async def _remind_requests(
+    session: AsyncSession, now: datetime, ctx: Context, after_id: int
+) -> tuple[int, int]:
+    """Open 12345 工单 by the share of their own time limit left: a limit is often a working day
+    or a few hours, so offsets in days would say nothing. The limit runs from the step that set
+    it, the receipt or the reopening, which is an open request's last step."""
+    if not ctx.rules.request_reminder_percent:
+        return 0, after_id
+    open_states = [s.value for s in OPEN_STATES]
+    rows = await repository.requests_within_limit(session, open_states, now, BATCH, after_id)
+    listed = await repository.listed_items(
+        session, [DeadlineItem.PUBLIC_REQUEST], (r.request_id for r in rows)
+    )
+    today = local_date(now)
+    for row in rows:
+        share = ctx.rules.request_reminder(row.last_step_at, row.due_at, now)
+        if share is None:
+            continue
+        due_at = row.due_at  # UTC, as every stored instant
+        event = DeadlineApproaching(
+            item_type=DeadlineItem.PUBLIC_REQUEST,
+            item_id=row.request_id,
+            unit=row.unit,
+            title=row.title,
+            due_date=local_date(due_at),
+            offset_days=0,
+            days_left=(local_date(due_at) - today).days,
+            detected_at=now,
+            listed=row.request_id in listed,
+            due_at=due_at,
+            offset_percent=share,
+        )
+        await _approaching(session, PublicRequest, row, f"{due_at.isoformat()}:{share}%", event)
+    return len(rows), _last_id(rows, after_id)
+
+
+async def _approaching(
+    session: AsyncSession,
+    model: type[Finding | Suggestion | PublicRequest],
+    row: Finding | Suggestion | PublicRequest,
+    marker: str,
+    event: DeadlineApproaching,
+) -> None:
+    """Stage `event` if this sweeper claims the reminder `marker` on the item's row (an item
+    keeps only its latest reminder: offsets are crossed in order, and a new deadline starts
+    over)."""
+    if row.reminded_for == marker:
+        return
+    assert row.id is not None
+    if not await repository.claim_reminder(
+        session, model, row.id, row.version, row.reminded_for, marker
+    ):
+        return
+    await emit(session, event, event.unit, _reminder_id(event), event.detected_at)
+
+
+def _reminder_id(event: DeadlineApproaching) -> str:
+    """By the offset crossed: in days, or for a 工单 in per cent of its time limit."""
+    if event.due_at is not None:
+        due_at, share = event.due_at.isoformat(), f"{event.offset_percent}%"
+        return fact_id(event.NAME, event.item_type, event.item_id, due_at, share)
+    return fact_id(event.NAME, event.item_type, event.item_id, event.due_date, event.offset_days)
+
+
+def _last_id(rows: Sequence[Finding | Suggestion | PublicRequest], after_id: int) -> int:
+    """Where the next batch starts."""
+    return (rows[-1].id or after_id) if rows else after_id
 
 
 async def _public_requests(session: AsyncSession, now: datetime, ctx: Context) -> tuple[int, int]:
@@ -343,7 +452,7 @@ async def _suggestions(session: AsyncSession, now: datetime, ctx: Context) -> tu
             item_type=DeadlineItem.SUGGESTION,
             item_id=row.suggestion_id,
             unit=row.unit,
-            title=f"监督员建议：{row.title}",
+            title=row.title,
             due_date=row.due_date,
             detected_at=now,
             listed=row.suggestion_id in listed,

@@ -35,8 +35,8 @@ from contracts.scoring import AppealDecided, AppealFiled, ResultsPublicised, per
 from services.notifications.domain.escalation import Level
 from services.notifications.domain.items import ItemKinds
 from services.notifications.domain.topics import Occurrence, Topic
-from services.notifications.domain.wording import lateness
-from services.runtime.workdays import chinese_date
+from services.notifications.domain.wording import days_left, en_moment, hours_left, lateness
+from services.runtime.workdays import chinese_date, chinese_moment
 
 ON_TIME = {True: ("按期", "on time"), False: ("逾期", "late")}
 ROLE_NAMES = {
@@ -134,11 +134,27 @@ def deadline_approaching(
         event = envelope.data
         fields = item_fields(unit_name, items, event.item_type.value, event.title, event.due_date)
         fields["days_left"] = str(event.days_left)
+        fields |= _time_left(event)
         return _occurrence(
             Topic.DEADLINE_APPROACHING, envelope, fields, item_type=event.item_type.value
         )
 
     return occurrence
+
+
+def _time_left(event: DeadlineApproaching) -> dict[str, str]:
+    """Days left before a date; before a time limit to the minute (a 12345 工单) the hours left,
+    and its 限办日期 gives the time too."""
+    if event.due_at is None:
+        zh, en = days_left(event.days_left)
+        return {"time_left_zh": zh, "time_left_en": en}
+    zh, en = hours_left(event.due_at - event.detected_at)
+    return {
+        "due_date": chinese_moment(event.due_at),
+        "due_date_en": en_moment(event.due_at),
+        "time_left_zh": zh,
+        "time_left_en": en,
+    }
 
 
 def ladder_id(level: Level, case_key: str) -> str:

@@ -102,7 +102,7 @@ FIELDS: Mapping[Topic, frozenset[str]] = {
         Topic.PROGRESS_REPORTED: ("unit", "measure", "percent", "summary", "reporter"),
         Topic.PROGRESS_ACCEPTED: ("unit", "measure", "report_id", "reviewer"),
         Topic.PROGRESS_RETURNED: ("unit", "measure", "report_id", "reviewer", "reason"),
-        Topic.DEADLINE_APPROACHING: (*_ITEM, "days_left"),
+        Topic.DEADLINE_APPROACHING: (*_ITEM, "days_left", "time_left_zh", "time_left_en"),
         Topic.DEADLINE_MISSED: _ITEM,
         Topic.SIGN_REMINDER: (*_ITEM, "notice_date", "notice_date_en"),
         Topic.SUPERVISION_ORDER: (*_LADDER, "signed_zh", "signed_en"),

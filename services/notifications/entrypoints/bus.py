@@ -30,9 +30,8 @@ from contracts.measures import (
 )
 from contracts.scoring import AppealDecided, AppealFiled, ResultsPublicised
 from services.notifications.domain import occurrences, settlements
-from services.notifications.domain.topics import Occurrence
 from services.notifications.handlers import ladder
-from services.notifications.handlers.common import BatchHandler, Context, Mapper, both
+from services.notifications.handlers.common import BatchHandler, Context, both
 from services.notifications.handlers.fanout import informing, notify
 from services.notifications.handlers.ladder import reopening, settling
 from services.notifications.handlers.units import register_units
@@ -42,22 +41,15 @@ PROGRESS_CONSUMER = "notifications-progress"
 DEADLINE_MISSED_CONSUMER = "notifications-deadline-missed"
 
 
-def _approaching(ctx: Context) -> Mapper:
-    """提醒, named by the item kinds of the running service (read when a message arrives, so the
-    consumers can be declared without a running context)."""
-
-    def occurrence(envelope: Envelope[Any], unit_name: str) -> Occurrence:
-        return occurrences.deadline_approaching(ctx.items)(envelope, unit_name)
-
-    return occurrence
-
-
 def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
     async def units(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
         await register_units(session, ctx, batch)
 
     async def missed(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
         await ladder.open_cases(session, ctx, batch)
+
+    async def approaching(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
+        await ladder.remind(session, ctx, batch)
 
     async def publicised(session: AsyncSession, batch: list[Envelope[Any]]) -> None:
         for envelope in batch:
@@ -90,7 +82,7 @@ def consumers(ctx: Context) -> list[tuple[type[Message], str, BatchHandler]]:
         (
             DeadlineApproaching,
             "notifications-deadline-approaching",
-            informing(ctx, _approaching(ctx)),
+            approaching,
         ),
         (DeadlineMissed, DEADLINE_MISSED_CONSUMER, missed),
         (FindingRaised, "notifications-finding-raised", informing(ctx, occurrences.finding_raised)),

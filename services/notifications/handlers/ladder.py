@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import subjects
 from contracts.envelope import Envelope, fact_id, wrap
-from contracts.measures import DeadlineItem, DeadlineMissed
+from contracts.measures import DeadlineApproaching, DeadlineItem, DeadlineMissed
 from contracts.notifications import EscalationLevel, EscalationRaised
 from services.notifications.adapters import repository
 from services.notifications.adapters.tables import (
@@ -58,14 +58,7 @@ async def open_case(
     ref_type, ref = closure_ref(
         event.item_type, event.item_id, event.milestone_id, event.assignment_id
     )
-    settled_by = next(
-        (
-            c.event_id
-            for c in await repository.closing_fact(session, ref_type, ref, event.unit)
-            if _closure(c).closes(event.due_date)
-        ),
-        None,
-    )
+    settled_by = await _settled_by(session, event)
     inserted = await repository.insert_ignore(
         session,
         EscalationCase,
@@ -94,6 +87,35 @@ async def open_case(
         case = await session.get(EscalationCase, key)
         assert case is not None
         await raise_level(session, ctx, case, Level.NOTICE, today)
+
+
+async def remind(
+    session: AsyncSession, ctx: Context, batch: list[Envelope[DeadlineApproaching]]
+) -> None:
+    """A 提醒 for each deadline still owed: one that arrives after the fact completing its item
+    (the answer, the closure; they come through different consumers) is dropped."""
+    occurrence_of = occurrences.deadline_approaching(ctx.items)
+    for envelope in batch:
+        if await _settled_by(session, envelope.data) is None:
+            name = await repository.unit_name(session, envelope.subject)
+            await notify(session, ctx, occurrence_of(envelope, name))
+
+
+async def _settled_by(
+    session: AsyncSession, event: DeadlineMissed | DeadlineApproaching
+) -> str | None:
+    """The id of a recorded fact that completed the item for this deadline, if any."""
+    ref_type, ref = closure_ref(
+        event.item_type, event.item_id, event.milestone_id, event.assignment_id
+    )
+    return next(
+        (
+            c.event_id
+            for c in await repository.closing_fact(session, ref_type, ref, event.unit)
+            if _closure(c).closes(event.due_date)
+        ),
+        None,
+    )
 
 
 def _closure(row: ItemClosure) -> Closure:

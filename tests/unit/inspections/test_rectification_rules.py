@@ -1,6 +1,6 @@
-"""The office's time limits of the rectification loop, in working days."""
+"""The office's time limits of the rectification loop, in working days, and when to remind."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,21 @@ def test_deadlines_count_working_days_over_holidays() -> None:
 
 def test_reminders_at_the_smallest_offset_reached() -> None:
     assert [RULES.reminder_offset(d) for d in (5, 4, 3, 2, 1, 0)] == [None, None, 3, 3, 1, 1]
+
+
+def test_a_request_is_reminded_by_the_share_of_its_own_time_limit_left() -> None:
+    # A 24-hour 工单: half of it left after 12 hours, a fifth of it left 4.8 hours before.
+    received = datetime(2026, 3, 2, 2, tzinfo=UTC)
+    due = received + timedelta(hours=24)
+    hours = (1, 11, 12, 19, 20, 23.9, 24, 25)
+    shares = [RULES.request_reminder(received, due, received + timedelta(hours=h)) for h in hours]
+    assert shares == [None, None, 50, 50, 20, 20, None, None]
+
+
+def test_reminder_shares_are_percentages_below_a_hundred() -> None:
+    rules = RULES.model_dump() | {"request_reminder_percent": [50, 100]}
+    with pytest.raises(ValidationError, match="request_reminder_percent"):
+        RectificationRules.model_validate(rules)
 
 
 def test_rules_must_cover_every_category_and_severity(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Facts become occurrences with deterministic ids; closing facts name the item they settle."""
 
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 
 from contracts.envelope import fact_id, wrap
 from contracts.inspections import (
@@ -15,11 +16,14 @@ from contracts.measures import (
     AssignmentRole,
     ChangeKind,
     ChangeRequestDecided,
+    DeadlineApproaching,
+    DeadlineItem,
     MilestonePlan,
     ProgressReported,
     ProgressReturned,
 )
 from services.notifications.domain import occurrences, settlements
+from services.notifications.domain.items import load_items
 from services.notifications.domain.topics import FIELDS, Topic
 
 AT = datetime(2026, 7, 20, 3, tzinfo=UTC)
@@ -198,3 +202,44 @@ def test_a_report_sent_back_or_a_finding_reopened_undoes_its_completion() -> Non
     )
     undo = settlements.of_reopened(wrap(reopened, subject="360102", source="t"))
     assert (undo.ref, undo.due_date) == (("rectification", "f-1"), date(2026, 8, 31))
+
+
+def reminder(item: DeadlineItem, **extra: object) -> Mapping[str, str]:
+    given: dict[str, object] = {
+        "item_type": item,
+        "item_id": "x-1",
+        "unit": "360102",
+        "title": "夜间施工噪音扰民",
+        "due_date": date(2026, 7, 23),
+        "offset_days": 3,
+        "days_left": 3,
+        "detected_at": AT,
+    }
+    event = DeadlineApproaching.model_validate(given | extra)
+    envelope = wrap(event, subject="360102", source="t")
+    occurrence = occurrences.deadline_approaching(load_items())(envelope, "东湖区")
+    assert set(occurrence.fields) == FIELDS[Topic.DEADLINE_APPROACHING]
+    return occurrence.fields
+
+
+def test_a_reminder_gives_the_days_left_or_for_a_12345_request_the_time_and_hours() -> None:
+    dated = reminder(DeadlineItem.SUGGESTION)
+    assert (dated["due_date"], dated["time_left_zh"]) == ("2026年7月23日", "距限办日期还有3天")
+    assert reminder(DeadlineItem.SUGGESTION, days_left=0)["time_left_zh"] == "今日到期"
+    # Due at 18:00 China time on 20 July, detected at 11:00 that day.
+    due_at = datetime(2026, 7, 20, 10, tzinfo=UTC)
+    request = reminder(
+        DeadlineItem.PUBLIC_REQUEST, due_at=due_at, offset_percent=20, offset_days=0, days_left=0
+    )
+    assert (request["due_date"], request["due_date_en"]) == (
+        "2026年7月20日 18:00",
+        "2026-07-20 18:00",
+    )
+    assert (request["item_kind_zh"], request["time_left_zh"]) == ("诉求工单", "距限办时间还有7小时")
+    later = reminder(DeadlineItem.PUBLIC_REQUEST, due_at=AT + timedelta(hours=29, minutes=59))
+    assert (later["time_left_zh"], later["time_left_en"]) == (
+        "距限办时间还有1天5小时",
+        "1 day(s) 5 hour(s) left",
+    )
+    soon = reminder(DeadlineItem.PUBLIC_REQUEST, due_at=AT + timedelta(minutes=59))
+    assert soon["time_left_zh"] == "距限办时间不足1小时"
