@@ -17,7 +17,7 @@ class Reason(StrEnum):
     RETRIES_EXHAUSTED = "retries_exhausted"
     UNKNOWN_ASSIGNMENT = "unknown_assignment"
     AMBIGUOUS_ASSIGNMENT = "ambiguous_assignment"
-    NOT_ASSIGNED = "not_assigned"
+    NOT_ASSIGNED = "not_assigned"  # no longer sent (unknown_assignment); kept to decode old ones
     MEASURE_MISMATCH = "measure_mismatch"
     UNKNOWN_MILESTONE = "unknown_milestone"
     MILESTONE_OF_OTHER_UNIT = "milestone_of_other_unit"

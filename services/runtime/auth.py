@@ -38,10 +38,20 @@ class Principal:
     unit: str | None
     source: str  # the client address: "from where" in the audit trail
 
+    def sees(self, *units: str) -> bool:
+        """Whether data of `units` (e.g. an assignment's lead and co-operating units) is within
+        this caller's scope: everything for every role but a unit reporter, which sees only its
+        own unit's.
+
+        An item asked for by id that the caller does not see must be answered exactly as a
+        missing one (`if row is None or not who.sees(row.unit): raise <the missing item's
+        problem>`): a 403 would tell a unit that another unit's item exists."""
+        return self.role is not Role.UNIT_REPORTER or self.unit in units
+
     def check_unit(self, *units: str) -> None:
-        """403 when a unit reporter reaches for data that is not its unit's (its unit is none
-        of `units`: e.g. an assignment's lead and co-operating units)."""
-        if self.role is Role.UNIT_REPORTER and self.unit not in units:
+        """403 when a unit reporter names another unit itself (in the path, a query or a body):
+        that reveals nothing a unit may not know. For an item asked for by id, see `sees`."""
+        if not self.sees(*units):
             raise Problem(
                 403,
                 "outside_unit_scope",

@@ -163,6 +163,10 @@ def _plan_due(category: RectificationCategory, start: date, due: date, ctx: Cont
     return None if plan_due is None else min(plan_due, due)
 
 
+def unknown_finding(finding_id: str) -> Refusal:
+    return Refusal(RefusalCode.UNKNOWN_FINDING, f"finding {finding_id!r}")
+
+
 async def change_rectification(
     session: AsyncSession, finding_id: str, request: Transition, ctx: Context
 ) -> Finding | Refusal:
@@ -171,7 +175,7 @@ async def change_rectification(
     now = ctx.clock()
     row = await repository.find_finding(session, finding_id)
     if row is None:
-        return Refusal(RefusalCode.UNKNOWN_FINDING, f"finding {finding_id!r}")
+        return unknown_finding(finding_id)
     before = RectificationState(row.state)
     needs_plan = row.rectification_category != RectificationCategory.IMMEDIATE.value
     if refusal := transition_refusal(request, before, row.unit, local_date(now), needs_plan):

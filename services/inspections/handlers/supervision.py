@@ -205,12 +205,16 @@ async def file_suggestion(
     return Filed(row, duplicate=False)
 
 
+def unknown_suggestion(suggestion_id: str) -> Refusal:
+    return Refusal(RefusalCode.UNKNOWN_SUGGESTION, f"suggestion {suggestion_id!r}")
+
+
 async def _suggestion_and_supervisor(
     session: AsyncSession, suggestion_id: str
 ) -> tuple[Suggestion, Supervisor] | Refusal:
     row = await repository.find_suggestion(session, suggestion_id)
     if row is None:
-        return Refusal(RefusalCode.UNKNOWN_SUGGESTION, f"suggestion {suggestion_id!r}")
+        return unknown_suggestion(suggestion_id)
     supervisor = await session.get(Supervisor, row.supervisor_pk)
     assert supervisor is not None, "a suggestion always has its supervisor"
     return row, supervisor

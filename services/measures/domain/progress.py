@@ -120,12 +120,19 @@ def check(
 def _assignment(report: ReportProgress, facts: Facts) -> AssignmentFacts | Refusal:
     year = local_date(report.reported_at).year
     if report.assignment_id is not None:
-        found = [a for a in facts.candidates if a.assignment_id == report.assignment_id]
+        # Another unit's assignment is answered as one that does not exist: a unit must not
+        # learn which assignments other units have (docs/security.md, unit isolation).
+        found = [
+            a
+            for a in facts.candidates
+            if a.assignment_id == report.assignment_id and report.unit in a.roles
+        ]
         if not found:
+            unit_zh = facts.unit.name_zh if facts.unit else report.unit
             return Refusal(
                 Reason.UNKNOWN_ASSIGNMENT,
-                f"no assignment {report.assignment_id!r} exists",
-                f"没有编号为 {report.assignment_id} 的交办任务",
+                f"{report.unit} has no assignment {report.assignment_id!r}",
+                f"{unit_zh}没有编号为 {report.assignment_id} 的交办任务",
             )
         chosen = found[0]
     else:
@@ -133,13 +140,6 @@ def _assignment(report: ReportProgress, facts: Facts) -> AssignmentFacts | Refus
         if isinstance(chosen_or_refusal, Refusal):
             return chosen_or_refusal
         chosen = chosen_or_refusal
-    unit_zh = facts.unit.name_zh if facts.unit else report.unit
-    if report.unit not in chosen.roles:
-        return Refusal(
-            Reason.NOT_ASSIGNED,
-            f"{chosen.assignment_id} is assigned to {sorted(chosen.roles)}, not {report.unit!r}",
-            f"交办任务 {chosen.assignment_id} 未交办给{unit_zh}",
-        )
     if report.measure_code not in (chosen.measure_code, chosen.measure_root):
         catalogue = facts.catalogues.get(chosen.year)
         return Refusal(

@@ -240,14 +240,18 @@ async def request_change(
     return row, True
 
 
+def unknown_assignment(assignment_id: str) -> Refused:
+    return Refused(
+        Code.ASSIGNMENT_NOT_FOUND,
+        f"没有编号为 {assignment_id} 的交办任务",
+        f"no assignment {assignment_id!r}",
+    )
+
+
 async def _assignment(session: AsyncSession, assignment_id: str) -> Assignment:
     assignment = await repository.find_assignment(session, assignment_id)
     if assignment is None:
-        raise Refused(
-            Code.ASSIGNMENT_NOT_FOUND,
-            f"没有编号为 {assignment_id} 的交办任务",
-            f"no assignment {assignment_id!r}",
-        )
+        raise unknown_assignment(assignment_id)
     return assignment
 
 

@@ -55,11 +55,11 @@ class InboxView(BaseModel):
 
 
 async def mailbox_of(session: AsyncSession, code: str, who: Principal) -> Recipient:
-    """The recipient, if `who` may see its inbox: a unit reporter only its own unit's."""
+    """The recipient, if `who` may see its inbox: a unit reporter only its own unit's (another
+    unit's, or one of no unit, is answered as unknown)."""
     row = await session.get(Recipient, code)
-    if row is None:
+    if row is None or not who.sees(*([row.unit] if row.unit else [])):
         raise admin.recipient_not_found(code)
-    who.check_unit(*([row.unit] if row.unit else []))
     return row
 
 

@@ -157,11 +157,10 @@ def router(runtime: ServiceRuntime) -> APIRouter:
     async def get_case(key: str, who: Principal = allow(*EVERYONE)) -> CaseView:
         async with runtime.db.session() as session:
             row = await session.get(EscalationCase, key)
-        if row is None:
+        if row is None or not who.sees(row.unit):
             raise Problem(
                 404, "escalation_not_found", "督办事项不存在", "Escalation case not found", key
             )
-        who.check_unit(row.unit)
         return CaseView.of(row)
 
     return api

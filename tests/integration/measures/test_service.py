@@ -301,11 +301,11 @@ def test_assignment_and_http_intake(service: MeasuresService) -> None:
             ("360121", report("360121", "x-2", milestone_id="m9"), 422, "unknown_milestone"),
             ("360121", report("360121", "x-3", milestone_id="m2"), 422, "milestone_of_other_unit"),
             ("360121", report("360121", "x-4", measure_code="M07"), 422, "unknown_assignment"),
-            (
+            (  # another unit's assignment, answered as an unknown one
                 "360123",
                 report("360123", "x-5", assignment_id="a-nanchang-m14"),
                 422,
-                "not_assigned",
+                "unknown_assignment",
             ),
             (
                 "360121",

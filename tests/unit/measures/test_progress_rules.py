@@ -124,9 +124,18 @@ def test_refusals_name_the_reason(bad: ReportProgress, reason: Reason) -> None:
     assert refused(check(bad, facts(unit=bad.unit), NOW, SKEW)) is reason
 
 
-def test_a_unit_not_on_the_assignment_is_refused() -> None:
-    named = report(unit="360103", assignment_id="a-1")
-    assert refused(check(named, facts(unit="360103"), NOW, SKEW)) is Reason.NOT_ASSIGNED
+def test_another_units_assignment_is_refused_as_unknown() -> None:
+    """As if it did not exist: a unit must not learn which assignments other units have."""
+    named, missing = (
+        check(report(unit="360103", assignment_id=name), facts(unit="360103"), NOW, SKEW)
+        for name in ("a-1", "a-9")
+    )
+    assert isinstance(named, Refusal) and isinstance(missing, Refusal)
+    assert named.reason is missing.reason is Reason.UNKNOWN_ASSIGNMENT
+    assert (named.detail.replace("a-1", "a-9"), named.detail_zh.replace("a-1", "a-9")) == (
+        missing.detail,
+        missing.detail_zh,
+    )
 
 
 def test_reports_before_the_plan_starts_are_refused() -> None:

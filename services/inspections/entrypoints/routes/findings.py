@@ -128,9 +128,8 @@ def _inspection_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
     ) -> InspectionView:
         async with runtime.db.session() as session:
             row = await repository.find_inspection(session, inspection_id)
-        if row is None:
+        if row is None or not who.sees(*row.target_units):
             raise not_found(RefusalCode.UNKNOWN_INSPECTION, inspection_id)
-        who.check_unit(*row.target_units)
         return InspectionView.of(row)
 
     @api.get(
@@ -187,9 +186,8 @@ def _finding_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> No
     ) -> FindingDetail:
         async with runtime.db.session() as session:
             row = await repository.find_finding(session, finding_id)
-            if row is None:
+            if row is None or not who.sees(row.unit):
                 raise not_found(RefusalCode.UNKNOWN_FINDING, finding_id)
-            who.check_unit(row.unit)
             return await finding_detail(session, row, ctx)
 
     @api.get(
@@ -229,9 +227,8 @@ def _finding_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) -> No
     ) -> list[JournalEntryView]:
         async with runtime.db.session() as session:
             finding = await repository.find_finding(session, finding_id)
-            if finding is None:
+            if finding is None or not who.sees(finding.unit):
                 raise not_found(RefusalCode.UNKNOWN_FINDING, finding_id)
-            who.check_unit(finding.unit)
             rows = await repository.journal(session, "finding", finding_id, None, 0, 10_000)
         return [JournalEntryView.of(row) for row in rows]
 
@@ -241,6 +238,9 @@ def _rectification_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context)
         request = request.model_copy(update={"actor": acting_as(who, request.actor)})
 
         async def work(session: AsyncSession) -> FindingDetail | Refusal:
+            row = await repository.find_finding(session, finding_id)
+            if row is not None and not who.sees(row.unit):
+                return finding_handlers.unknown_finding(finding_id)
             outcome = await finding_handlers.change_rectification(session, finding_id, request, ctx)
             if isinstance(outcome, Refusal):
                 return outcome

@@ -120,9 +120,8 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     ) -> PublicRequestView:
         async with runtime.db.session() as session:
             row = await repository.find_request(session, request_id)
-            if row is None:
+            if row is None or not who.sees(row.unit):
                 raise problem(Refusal(Reason.UNKNOWN_PUBLIC_REQUEST, request_id))
-            who.check_unit(row.unit)
             return (await request_views(session, [row], ctx))[0]
 
     @api.get(

@@ -225,9 +225,8 @@ def _suggestion_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
     ) -> SuggestionView:
         async with runtime.db.session() as session:
             row = await repository.find_suggestion(session, suggestion_id)
-            if row is None:
+            if row is None or not who.sees(row.unit):
                 raise not_found(RefusalCode.UNKNOWN_SUGGESTION, suggestion_id)
-            who.check_unit(row.unit)
             return await view_of(session, row)
 
     @api.post(
@@ -244,6 +243,9 @@ def _suggestion_routes(api: APIRouter, runtime: ServiceRuntime, ctx: Context) ->
         request = request.model_copy(update={"actor": acting_as(who, request.actor)})
 
         async def work(session: AsyncSession) -> SuggestionView | Refusal:
+            row = await repository.find_suggestion(session, suggestion_id)
+            if row is not None and not who.sees(row.unit):
+                return handlers.unknown_suggestion(suggestion_id)
             outcome = await handlers.answer_suggestion(session, suggestion_id, request, ctx)
             return outcome if isinstance(outcome, Refusal) else await view_of(session, outcome)
 

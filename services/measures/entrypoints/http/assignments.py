@@ -4,14 +4,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import UNIT_CODE_PATTERN
 from services.measures.adapters import repository
-from services.measures.adapters.tables import Assignment
+from services.measures.adapters.tables import Assignment, ChangeRequest
 from services.measures.domain.assignments import CreateAssignment, CreateObligations
 from services.measures.domain.errors import Code
 from services.measures.domain.requests import DecideChange, RecordAchievement, RequestChange
-from services.measures.entrypoints.http.problems import not_found, transact
+from services.measures.entrypoints.http.problems import not_found, refused, transact
 from services.measures.entrypoints.http.views import (
     AchievementView,
     AssignmentView,
@@ -39,6 +40,17 @@ class ObligationCreated(BaseModel):
     assignment_id: str
     unit: str
     created: bool
+
+
+async def visible_assignment(
+    session: AsyncSession, assignment_id: str, who: Principal
+) -> Assignment:
+    """The assignment, or 404 when there is none or it is another unit's (a unit reporter sees
+    those of which its unit is the lead or a co-operating unit)."""
+    row = await repository.find_assignment(session, assignment_id)
+    if row is None or not who.sees(row.lead_unit, *row.co_units):
+        raise refused(review.unknown_assignment(assignment_id))
+    return row
 
 
 def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) -> APIRouter:
@@ -79,14 +91,7 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         assignment_id: KeyPath, who: Principal = allow(*EVERYONE)
     ) -> AssignmentView:
         async with runtime.db.session() as session:
-            row = await repository.find_assignment(session, assignment_id)
-        if row is None:
-            raise not_found(
-                Code.ASSIGNMENT_NOT_FOUND,
-                f"没有编号为 {assignment_id} 的交办任务",
-                f"no assignment {assignment_id!r}",
-            )
-        who.check_unit(row.lead_unit, *row.co_units)
+            row = await visible_assignment(session, assignment_id, who)
         return await view(row)
 
     @api.get(
@@ -98,14 +103,8 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
         assignment_id: KeyPath, who: Principal = allow(*EVERYONE)
     ) -> list[ReportView]:
         async with runtime.db.session() as session:
-            row = await repository.find_assignment(session, assignment_id)
-            if row is None or row.id is None:
-                raise not_found(
-                    Code.ASSIGNMENT_NOT_FOUND,
-                    f"没有编号为 {assignment_id} 的交办任务",
-                    f"no assignment {assignment_id!r}",
-                )
-            who.check_unit(row.lead_unit, *row.co_units)
+            row = await visible_assignment(session, assignment_id, who)
+            assert row.id is not None
             reports = await repository.reports_of_assignment(session, row.id)
         return [ReportView.of(r) for r in reports]
 
@@ -149,9 +148,12 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
     ) -> ChangeRequestView:
         who.check_unit(request.unit)
         request = request.model_copy(update={"requested_by": who.subject})
-        row, created = await transact(
-            runtime, lambda s: review.request_change(s, assignment_id, request, ctx)
-        )
+
+        async def work(session: AsyncSession) -> tuple[ChangeRequest, bool]:
+            await visible_assignment(session, assignment_id, who)
+            return await review.request_change(session, assignment_id, request, ctx)
+
+        row, created = await transact(runtime, work)
         response.status_code = 201 if created else 200
         return ChangeRequestView.of(row)
 
@@ -173,13 +175,12 @@ def router(runtime: ServiceRuntime, ctx: Context, settings: MeasuresSettings) ->
     ) -> ChangeRequestView:
         async with runtime.db.session() as session:
             row = await repository.find_change_request(session, request_id)
-        if row is None:
+        if row is None or not who.sees(row.unit):
             raise not_found(
                 Code.REQUEST_NOT_FOUND,
                 f"没有编号为 {request_id} 的变更申请",
                 f"no change request {request_id!r}",
             )
-        who.check_unit(row.unit)
         return ChangeRequestView.of(row)
 
     @api.post(
