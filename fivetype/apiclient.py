@@ -96,6 +96,21 @@ def bearer(data_dir: Path = DATA_DIR) -> Bearer:
     return Bearer(token, f"office admin token signed with {secret.source}")
 
 
+def unit_headers(data_dir: Path, unit: str) -> dict[str, str]:
+    """The Authorization header of a fresh short-lived token of `unit`'s contact (a unit
+    reporter), for what only the unit itself may do (the demo's appeal); none without a secret."""
+    from services.runtime.tokens import Role, issue
+
+    secret = find_secret(data_dir)
+    if secret is None:
+        return {}
+    subject = f"{unit}:contact"
+    token = issue(
+        secret.value, subject=subject, role=Role.UNIT_REPORTER, unit=unit, ttl=CLI_TOKEN_TTL
+    )
+    return {"authorization": f"Bearer {token}"}
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a client's requests come from: the stack's folder, the token, the language."""

@@ -61,9 +61,8 @@ def _play_year(
     from fivetype.demo.player import Tally, play, units_of
 
     console = Console()
-    urls = {
-        name: state.service_url(name, data_dir) for name in ("measures", "inspections", "scoring")
-    }
+    services = ("measures", "inspections", "scoring", "notifications")
+    urls = {name: state.service_url(name, data_dir) for name in services}
     the_plan = plan(seed, year, units_of(urls["measures"], data_dir))
     if until is not None:
         the_plan.steps[:] = [s for s in the_plan.steps if s.at.date() <= until]

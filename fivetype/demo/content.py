@@ -178,3 +178,26 @@ OBLIGATION_REPORTS = {
     "half_yearly_bottleneck_round": "已完成本轮瓶颈问题征集梳理，建立台账并分层分类办理",
     "annual_report": "已向市“五型”办提交本年度“五型”政府建设书面专题报告",
 }
+# 专项通报: the office names one unit whose items stay overdue after 催办 and 督办.
+BULLETIN_NOTES = (
+    "{unit}多项工作任务逾期未完成，经催办、督办仍未办结，现予专项通报，"
+    "请于5个工作日内向市“五型”办书面报告整改情况。",
+    "{unit}交办任务推进迟缓，逾期事项经多次督办仍未办结，现予专项通报，"
+    "请单位主要负责同志亲自研究部署，限期整改到位。",
+)
+# 申诉 and 复核 (placeholders filled from the card when played: the line, the item, its
+# 限办日期, the unit, the points restored).
+APPEAL_REASONS = (
+    "我单位对“{line}”的计分有异议：“{item}”（限办日期{due}）已在限办日期前办理完毕，"
+    "因报送系统故障未能及时登记，现附办理记录和系统故障说明，申请复核。",
+    "我单位对“{line}”的计分有异议：“{item}”（限办日期{due}）已按要求办结，"
+    "办结材料当时已书面报送市“五型”办，现补充提交，申请复核并予以更正。",
+)
+APPEAL_EVIDENCE = "办理记录及报送凭证"
+APPEAL_ANSWERS = {
+    "corrected": "经复核，{unit}所附办理记录和报送凭证能够证明“{item}”已在限办日期前办结，"
+    "系登记延误所致，予以更正，“{line}”调增{points}分。",
+    "upheld": "经复核，“{item}”截至限办日期（{due}）未报送办结情况，所附材料形成于限办日期之后，"
+    "扣分依据充分，维持原结果。",
+}
+ADJUSTMENT_REASON = "经复核认定“{item}”已在限办日期前办结"

@@ -1,20 +1,23 @@
 """The demo's scenario, decided from a seed alone: which unit reports on time, late or never,
 what the inspectors find and whether it is rectified, which reports the office returns, which
 units earn national recognition or a demonstration title, what the supervisors suggest and who
-answers, which 12345 requests arrive, how fast they are closed and how they are rated. The words
-come from the 2026 catalogue's measures and the way a city's offices write (`content`). Pure:
-the same seed and units give the same steps, each an HTTP request the player sends when the
-programme clock reaches its time."""
+answers, which 12345 requests arrive, how fast they are closed and how they are rated, which unit
+the office names in a 专项通报, and which units appeal against their first-quarter results. The
+words come from the 2026 catalogue's measures and the way a city's offices write (`content`).
+Pure: the same seed and units give the same steps, each an HTTP request the player sends when the
+programme clock reaches its time. An appeal's body depends on the unit's card, so such a step
+says what to read first (`Reading`), and the player finishes its body from the answer."""
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from fivetype.demo import content
-from services.runtime.workdays import PROGRAMME_TZ
+from fivetype.demo import appeals, content
+from services.runtime.workdays import PROGRAMME_TZ, load_calendar
 
 # Measures the demo assigns (digital government, business environment, government services,
 # urgent public needs, bottlenecks, work style): a mix of types, all in the 2026 catalogue.
@@ -71,6 +74,15 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the player reads (GET `path` on the step's service, as the step's actor) before it
+    sends a step, and how the answer and the planned body make the body it sends."""
+
+    path: str
+    finish: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Step:
     at: datetime  # on the programme clock (China time)
     order: int  # keeps steps at the same instant in the order they were planned
@@ -78,6 +90,8 @@ class Step:
     path: str
     body: dict[str, Any]
     label: str
+    actor: str | None = None  # the unit whose own token sends it; None: the office's
+    reads: Reading | None = None
 
 
 @dataclass(frozen=True)
@@ -123,9 +137,19 @@ class _Planner:
         self.leads: dict[str, set[str]] = {}  # measure -> the units leading its assignments
         self.year_end = _at(date(year, 12, 31), 23, 59)
 
-    def add(self, at: datetime, service: str, path: str, body: dict[str, Any], label: str) -> None:
+    def add(
+        self,
+        at: datetime,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        label: str,
+        actor: str | None = None,
+        reads: Reading | None = None,
+    ) -> None:
         if at <= self.year_end:  # what would happen after the year is not played
-            self.steps.append(Step(at, len(self.steps), service, path, body, label))
+            step = Step(at, len(self.steps), service, path, body, label, actor, reads)
+            self.steps.append(step)
 
     def outcome(self, unit: str) -> str:
         odds, _satisfied = ODDS[self.habits[unit]]
@@ -140,6 +164,14 @@ class _Planner:
     def staff(self, unit: Unit) -> dict[str, str]:
         name = f"{unit.name or unit.code}整改经办人"
         return {"role": "unit", "id": f"{unit.code}-staff", "name": name, "unit": unit.code}
+
+    def one_of(self, habits: tuple[Habit, ...], taken: tuple[Unit, ...] = ()) -> Unit | None:
+        """A unit of the first of `habits` that has one (and not `taken`), drawn by the seed."""
+        for habit in habits:
+            units = [u for u in self.units if self.habits[u.code] is habit and u not in taken]
+            if units:
+                return self.rng.choice(units)
+        return None
 
 
 def _assignments(p: _Planner) -> None:
@@ -487,13 +519,56 @@ def _public_request(p: _Planner, unit: str, request_id: str, month: int) -> None
     p.add(rated, "inspections", path, body, f"12345 rated {rating}")
 
 
+def _bulletin(p: _Planner) -> None:
+    """In March the office issues a 专项通报 about one silent unit (the weekly 通报 comes from the
+    notifications service by itself)."""
+    unit = p.one_of((Habit.SILENT, Habit.LATE))
+    if unit is None:
+        return
+    note = p.rng.choice(content.BULLETIN_NOTES).format(unit=unit.name or unit.code)
+    body = {"unit": unit.code, "note": note}
+    label = f"专项通报 about {unit.code}"
+    p.add(_at(date(p.year, 3, 18), 15), "notifications", "/v1/bulletins", body, label)
+
+
 def _results(p: _Planner) -> None:
-    """Once the first quarter has ended the office publicises its results (公示), and after the
-    公示's working days it finalises them (定档); units may appeal in between (申诉, 复核)."""
+    """Once the first quarter has ended the office publicises its results (公示); during the
+    公示's 5 working days two units appeal (申诉), the office reviews both (复核: a late unit's
+    is corrected, a silent unit's upheld), and then it finalises the results (定档)."""
     quarter = f"{p.year}-Q1"
+    closed = date(p.year, 4, 3)
+    working_day = load_calendar().add_working_days
     body = {"closed_by": "市“五型”办", "note": f"{p.year}年第一季度考核结果公示"}
-    p.add(_at(date(p.year, 4, 3), 9), "scoring", f"/v1/periods/{quarter}/close", body, "公示")
-    p.add(_at(date(p.year, 4, 20), 9), "scoring", f"/v1/periods/{quarter}/finalise", {}, "定档")
+    p.add(_at(closed, 9), "scoring", f"/v1/periods/{quarter}/close", body, "公示")
+    late = p.one_of((Habit.LATE, Habit.SILENT))
+    silent = p.one_of((Habit.SILENT, Habit.LATE), taken=(late,) if late else ())
+    for n, (unit, outcome) in enumerate(((late, "corrected"), (silent, "upheld"))):
+        if unit is not None:  # filed on the 公示's 2nd and 3rd working days, answered after it
+            filed = _at(working_day(closed, 2 + n), 10, p.rng.randint(0, 59))
+            _appeal(p, unit, quarter, filed, _at(working_day(closed, 6 + n), 15), outcome)
+    finalised = working_day(closed, 10)
+    p.add(_at(finalised, 9), "scoring", f"/v1/periods/{quarter}/finalise", {}, "定档")
+
+
+def _appeal(
+    p: _Planner, unit: Unit, quarter: str, filed: datetime, decided: datetime, outcome: str
+) -> None:
+    """The unit reads its card and appeals against what cost it most, with its evidence; the
+    office reads the same card and answers. Both bodies are finished when played."""
+    path = f"/v1/units/{unit.code}/appeals/{quarter}"
+    card = f"/v1/units/{unit.code}/cards/{quarter}"
+    evidence = _evidence(f"https://oa.example/demo{p.seed}-{quarter}-{unit.code}/appeal")
+    body = {
+        "reason": p.rng.choice(content.APPEAL_REASONS),
+        "evidence": [{**e, "title": content.APPEAL_EVIDENCE} for e in evidence],
+    }
+    label = f"{unit.code} appeals its {quarter} result"
+    p.add(filed, "scoring", path, body, label, actor=unit.code, reads=Reading(card, appeals.appeal))
+    answer = {"outcome": outcome, "answer": content.APPEAL_ANSWERS[outcome]}
+    label = f"office answers {unit.code}: {outcome}"
+    p.add(
+        decided, "scoring", f"{path}/decision", answer, label, reads=Reading(card, appeals.decision)
+    )
 
 
 def plan(seed: int, year: int, units: list[Unit]) -> Plan:
@@ -505,5 +580,6 @@ def plan(seed: int, year: int, units: list[Unit]) -> Plan:
     _achievements(planner)
     _supervision(planner)
     _public_requests(planner)
+    _bulletin(planner)
     _results(planner)
     return Plan(seed, year, planner.habits, sorted(planner.steps, key=lambda s: (s.at, s.order)))

@@ -1,19 +1,25 @@
-"""Plays a demo plan on the running stack: moves the programme clock (the file the measures,
-inspections and notifications services read "now" from) to each step's time and sends the step
-to the service's real HTTP API. Programme time runs at `speed` days per real second, but never
-passes a step not yet sent, so a watcher cannot call a deadline missed that the plan meets on
-time."""
+"""Plays a demo plan on the running stack: moves the programme clock (the file the services read
+"now" from) to each step's time and sends the step
+to the service's real HTTP API, with the office's token or, for a step a unit takes (its appeal),
+the unit's own. A step that reads first (`Reading`) is sent with the body its answer finishes.
+Programme time runs at `speed` days per real second, but never passes a step not yet sent, so a
+watcher cannot call a deadline missed that the plan meets on time."""
 
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from fivetype.apiclient import client
+from fivetype.apiclient import client, unit_headers
 from fivetype.demo.plan import Plan, Step, Unit
 from services.runtime.clock import FileClock
+
+if TYPE_CHECKING:
+    import httpx
 
 DAY = 86_400.0
 # Where the services read the programme clock from, under the data folder.
@@ -64,6 +70,14 @@ class Tally:
     sent: int = 0
     refused: list[str] = field(default_factory=list)  # "<label>: <status> <code>"
 
+    def count(self, step: Step, response: "httpx.Response") -> bool:
+        """Whether the service accepted; a refusal is noted with its problem code."""
+        if response.status_code < 400:
+            return True
+        code = response.json().get("code", "") if response.content else ""
+        self.refused.append(f"{step.label}: {response.status_code} {code}")
+        return False
+
 
 OnStep = Callable[[Step, Tally], None]
 
@@ -80,22 +94,29 @@ def play(
     not fatal (a second run of the same seed is refused nothing: every write is idempotent)."""
     clock, tally = FileClock(clock_path(data_dir)), Tally()
     started = time.monotonic()
-    with (
-        client(urls["measures"], data_dir) as measures,
-        client(urls["inspections"], data_dir) as inspections,
-        client(urls["scoring"], data_dir) as scoring,
-    ):
-        services = {"measures": measures, "inspections": inspections, "scoring": scoring}
+    with ExitStack() as clients:
+        services = {
+            name: clients.enter_context(client(url, data_dir)) for name, url in urls.items()
+        }
         for step in plan.steps:
             due = started + (step.at - plan.start).total_seconds() / DAY / speed
             if stop.wait(max(0.0, due - time.monotonic())):
                 return tally
             clock.set(step.at)
-            response = services[step.service].post(step.path, json=step.body)
+            _send(services[step.service], step, data_dir, tally)
             tally.sent += 1
-            if response.status_code >= 400:
-                code = response.json().get("code", "") if response.content else ""
-                tally.refused.append(f"{step.label}: {response.status_code} {code}")
             on_step(step, tally)
     clock.set(plan.steps[-1].at + EPILOGUE if plan.steps else plan.start)
     return tally
+
+
+def _send(http: "httpx.Client", step: Step, data_dir: Path, tally: Tally) -> None:
+    """Read what the step needs, if anything, then send it as its actor."""
+    headers = unit_headers(data_dir, step.actor) if step.actor else {}
+    body: dict[str, Any] = step.body
+    if step.reads is not None:
+        answer = http.get(step.reads.path, headers=headers)
+        if not tally.count(step, answer):
+            return
+        body = step.reads.finish(answer.json(), body)
+    tally.count(step, http.post(step.path, json=body, headers=headers))

@@ -42,9 +42,11 @@ def test_status_exits_3_when_a_service_does_not_answer(platform: Stack) -> None:
 
 
 def test_the_demo_moves_the_scores(platform: Stack, tmp_path: Path) -> None:
+    """The demo's first quarter and a bit: the scores move, the ladder climbs every rung, the
+    results are publicised, two units appeal and the office answers both before 定档."""
     played = fivetype(
         platform,
-        *("demo", "--seed", "3", "--speed", "40", "--until", "2026-03-10"),
+        *("demo", "--seed", "3", "--speed", "40", "--until", "2026-04-20"),
         *("--data-dir", str(platform.data_dir)),
     )
     assert played.exit_code == 0, played.output
@@ -62,6 +64,44 @@ def test_the_demo_moves_the_scores(platform: Stack, tmp_path: Path) -> None:
     assert "忠诚型" in card.output and "计分明细" in card.output
     english = fivetype(platform, "scorecard", unit, "--period", "2026", "--lang", "en")
     assert "Loyal" in english.output
+    _appealed_and_finalised(platform)
+    _every_rung_of_the_ladder(platform)
+
+
+def _appealed_and_finalised(platform: Stack) -> None:
+    shown = fivetype(platform, "results", "show", "2026-Q1", "--json")
+    results = json.loads(shown.output)
+    assert results["stage"] == "finalised", shown.output
+    scoring = platform.service("scoring").url
+    answered = httpx.get(f"{scoring}/v1/periods/2026-Q1/appeals", headers=auth.headers()).json()
+    assert sorted(a["decision"]["outcome"] for a in answered) == ["corrected", "upheld"]
+    for appeal in answered:  # filed by the unit itself, about a line item of its card
+        filed = appeal["filed"]
+        assert filed["filed_by"] == f"{filed['unit']}:contact" and filed["line_items"]
+    corrected = next(a for a in answered if a["decision"]["outcome"] == "corrected")
+    adjusted = [r for r in results["current"] if r["adjustments"]]
+    assert [r["unit"] for r in adjusted] == [corrected["filed"]["unit"]]
+
+
+def _every_rung_of_the_ladder(platform: Stack) -> None:
+    """The weekly 通报, the office's 专项通报 about a unit, and that unit's 提醒, 催办, 签收提醒
+    and 督办."""
+    notifications = platform.service("notifications").url
+
+    def inbox(recipient: str, kind: str = "") -> list[dict[str, Any]]:
+        url = f"{notifications}/v1/inbox/{recipient}?limit=500" + (f"&kind={kind}" if kind else "")
+        return list(httpx.get(url, headers=auth.headers()).json())
+
+    def bulletins() -> set[str]:
+        url = f"{notifications}/v1/bulletins?limit=200"
+        return {b["kind"] for b in httpx.get(url, headers=auth.headers()).json()}
+
+    eventually(lambda: bulletins() == {"periodic", "ad_hoc"}, timeout=30)
+    # The periodic 通报 is about the office's subject, the 专项通报 about the unit it names.
+    (named,) = {m["unit"] for m in inbox("office", "public_notice")} - {"office"}
+    rungs = {"deadline_approaching", "deadline_missed", "sign_reminder", "public_notice"}
+    eventually(lambda: rungs <= {m["kind"] for m in inbox(f"{named}:contact")}, timeout=30)
+    eventually(lambda: inbox(f"{named}:head", "supervision_order"), timeout=30)
 
 
 def test_not_found_and_usage_errors_have_their_exit_codes(platform: Stack) -> None:

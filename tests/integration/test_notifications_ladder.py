@@ -208,10 +208,11 @@ async def _delivered(world: World, recipient: str, channel: str) -> bool:
 
 
 async def _escalations_on_bus(world: World, unit_code: str) -> list[dict[str, Any]]:
-    return await _on_bus(world, "EscalationRaised", unit_code)
+    return [e["data"] for e in await _on_bus(world, "EscalationRaised", unit_code)]
 
 
 async def _on_bus(world: World, event: str, unit_code: str) -> list[dict[str, Any]]:
+    """The envelopes of `event` published about a unit."""
     connection = await nats.connect(world.nats_url)
     try:
         js = connection.jetstream()
@@ -220,7 +221,7 @@ async def _on_bus(world: World, event: str, unit_code: str) -> list[dict[str, An
         try:
             while True:
                 message = await subscription.next_msg(timeout=0.5)
-                found.append(json.loads(message.data)["data"])
+                found.append(json.loads(message.data))
         except nats.errors.TimeoutError:
             pass
         return found
@@ -249,9 +250,17 @@ async def test_the_ladder_climbs_on_working_days_once_per_level(world: World) ->
     case = await world.case("360103")
     assert (case["level"], case["supervision_on"], case["status"]) == (2, "2026-07-04", "open")
     assert len(await world.inbox("360103:head", "supervision_order")) == 1
-    raised = await _escalations_on_bus(world, "360103")
+    envelopes = await _on_bus(world, "EscalationRaised", "360103")
+    raised = [e["data"] for e in envelopes]
     assert [r["level"] for r in raised] == ["notice", "supervision_order"]
     assert raised[1]["recipients"] == ["360103:head", "office"]
+    # Stamped by the service's clock, by which scoring dates the 督办 (the demo's programme time).
+    assert [_instant(e["time"]) for e in envelopes] == [_instant(r["raised_at"]) for r in raised]
+    assert _instant(envelopes[1]["time"]).astimezone(PROGRAMME_TZ).date() == date(2026, 7, 4)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 async def _level(world: World, unit_code: str, level: int) -> bool:
@@ -528,7 +537,10 @@ async def _notified(world: World, recipient: str, count: int) -> bool:
 
 
 async def _bulletin(world: World, period_start: str) -> dict[str, Any] | None:
-    for issued in await _on_bus(world, "BulletinIssued", "office"):
+    for envelope in await _on_bus(world, "BulletinIssued", "office"):
+        issued = envelope["data"]
         if issued["kind"] == "periodic" and issued["period_start"] == period_start:
+            # Stamped by the service's clock, by which scoring dates the listed items.
+            assert _instant(envelope["time"]) == _instant(issued["issued_at"])
             return issued
     return None

@@ -112,7 +112,7 @@ async def issue(
             facts=event.model_dump(mode="json"),
         ),
     )
-    envelope = wrap(event, subject=subject, source=SOURCE, id=key)
+    envelope = wrap(event, subject=subject, source=SOURCE, id=key, time=now)
     await add_to_outbox(session, envelope, subjects.event(BulletinIssued.NAME, subject))
     return event
 

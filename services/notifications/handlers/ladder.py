@@ -191,6 +191,7 @@ async def raise_level(
         subject=case.unit,
         source=SOURCE,
         id=fact_id("EscalationRaised", case.key, level.label),
+        time=raised.raised_at,  # the service's clock: scoring dates the fact by it
     )
     await add_to_outbox(session, envelope, subjects.event(EscalationRaised.NAME, case.unit))
 

@@ -11,6 +11,7 @@ import pytest
 import typer
 
 from fivetype import apiclient, state
+from services.runtime.auth import Verifier
 
 
 def _running(folder: Path) -> None:
@@ -59,3 +60,18 @@ def test_a_refused_token_says_which_folder_url_and_token(
     assert "令牌无效" in text and "数据目录" in text and str((workdir / "data").resolve()) in text
     assert "http://127.0.0.1:8103" in text
     assert str(Path("data") / "auth-secret") in text
+
+
+def test_the_demo_acts_as_a_unit_with_a_token_of_that_unit_only(workdir: Path) -> None:
+    """What only a unit may do (its appeal) goes with a unit reporter's token of that unit,
+    signed with the stack's secret; without a secret there is nothing to sign with."""
+    header = apiclient.unit_headers(state.DEFAULT_DATA_DIR, "360123")
+    secret = "left-by-an-earlier-make-run-0123456789"
+    claims = Verifier.of(secret).claims(header["authorization"].removeprefix("Bearer "))
+    assert (claims["role"], claims["unit"], claims["sub"]) == (
+        "unit_reporter",
+        "360123",
+        "360123:contact",
+    )
+    Path("data/auth-secret").unlink()
+    assert apiclient.unit_headers(state.DEFAULT_DATA_DIR, "360123") == {}
