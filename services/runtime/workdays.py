@@ -23,6 +23,12 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def chinese_moment(moment: datetime) -> str:
+    """An instant in China time as an office writes it: 2026年4月11日09:30."""
+    local = moment.astimezone(PROGRAMME_TZ)
+    return f"{chinese_date(local.date())}{local:%H:%M}"
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
