@@ -48,9 +48,8 @@ def _wait_started(
     logs = data_dir / "logs"
     while (running := state.read(data_dir)) is None or running.pid != child.pid:
         if child.poll() is not None:
-            console.print(
-                f"[red]{say(lang, f'平台已退出，详见 {logs}', f'the stack exited; see {logs}')}[/]"
-            )
+            said = say(lang, f"平台已退出，详见 {logs}", f"the stack exited; see {logs}")
+            console.print(f"[red]{said}[/]")
             raise typer.Exit(exits.FAILURE)
         if time.monotonic() > deadline:
             child.terminate()
