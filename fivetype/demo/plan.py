@@ -5,8 +5,9 @@ answers, which 12345 requests arrive, how fast they are closed and how they are 
 the office names in a 专项通报, and which units appeal against their first-quarter results. The
 words come from the 2026 catalogue's measures and the way a city's offices write (`content`).
 Pure: the same seed and units give the same steps, each an HTTP request the player sends when the
-programme clock reaches its time. An appeal's body depends on the unit's card, so such a step
-says what to read first (`Reading`), and the player finishes its body from the answer."""
+programme clock reaches its time, with a label the progress bar shows in the reader's language. An
+appeal's body depends on the unit's card, so such a step says what to read first (`Reading`), and
+the player finishes its body from the answer."""
 
 import hashlib
 import random
@@ -16,7 +17,10 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from contracts.inspections import SEVERITY_NAMES, Severity
 from fivetype.demo import appeals, content
+from fivetype.lang import say
+from services.measures.domain.recurrence import TEMPLATES, ObligationKind
 from services.runtime.workdays import PROGRAMME_TZ, load_calendar
 
 # Measures the demo assigns (digital government, business environment, government services,
@@ -44,6 +48,14 @@ OBLIGATIONS = {
 }
 OFFICE = {"role": "office", "id": "office-demo", "name": "市“五型”办"}
 CHANNEL = {"role": "channel", "id": "hotline-12345", "name": "12345热线"}
+# How the progress bar says a deadline's outcome and an achievement's kind.
+OUTCOME_NAMES = {"on_time": "按时", "late": "逾期"}
+ACHIEVEMENT_NAMES = {
+    "national_recognition": "获国家层面认可",
+    "national_pilot": "入选全国试点",
+    "state_council_incentive": "获国务院督查激励",
+    "demonstration_title": "获评示范",
+}
 RETURN_SHARE = 0.12  # of completed milestones the office returns for more evidence
 ACHIEVEMENTS_PER_YEAR = 5
 SUGGESTIONS_PER_YEAR = 10
@@ -71,6 +83,11 @@ class Unit:
     code: str
     peer_group: str
     name: str = ""  # 东湖区; the code when the directory gives none
+
+    @property
+    def called(self) -> str:
+        """What people call it: its name, else its code."""
+        return self.name or self.code
 
 
 @dataclass(frozen=True)
@@ -125,9 +142,9 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 class _Planner:
-    def __init__(self, seed: int, year: int, units: list[Unit]):
+    def __init__(self, seed: int, year: int, units: list[Unit], lang: str):
         self.rng = random.Random(seed)
-        self.seed, self.year = seed, year
+        self.seed, self.year, self.lang = seed, year, lang
         self.units = sorted((u for u in units if u.peer_group), key=lambda u: u.code)
         self.habits = {
             u.code: self.rng.choices(list(HABIT_WEIGHTS), list(HABIT_WEIGHTS.values()))[0]
@@ -143,11 +160,15 @@ class _Planner:
         service: str,
         path: str,
         body: dict[str, Any],
-        label: str,
+        zh: str,
+        en: str,
         actor: str | None = None,
         reads: Reading | None = None,
     ) -> None:
+        """A step labelled `zh` or `en`, as the reader reads; sent as `actor` (a unit) when
+        given, its body finished from `reads` when given."""
         if at <= self.year_end:  # what would happen after the year is not played
+            label = say(self.lang, zh, en)
             step = Step(at, len(self.steps), service, path, body, label, actor, reads)
             self.steps.append(step)
 
@@ -159,10 +180,10 @@ class _Planner:
         return self.rng.random() < ODDS[self.habits[unit]][1]
 
     def reporter(self, unit: Unit) -> str:
-        return f"{unit.name or unit.code}{self.rng.choice(content.REPORTERS[unit.peer_group])}"
+        return f"{unit.called}{self.rng.choice(content.REPORTERS[unit.peer_group])}"
 
     def staff(self, unit: Unit) -> dict[str, str]:
-        name = f"{unit.name or unit.code}整改经办人"
+        name = f"{unit.called}整改经办人"
         return {"role": "unit", "id": f"{unit.code}-staff", "name": name, "unit": unit.code}
 
     def one_of(self, habits: tuple[Habit, ...], taken: tuple[Unit, ...] = ()) -> Unit | None:
@@ -198,12 +219,12 @@ def _assignment(p: _Planner, unit: Unit, measure: str) -> None:
         "measure_code": measure,
         "lead_unit": unit.code,
         "start_on": date(p.year, 1, 1).isoformat(),
-        "title_zh": f"{unit.name or unit.code}{work}",
+        "title_zh": f"{unit.called}{work}",
         "created_by": "office",
         "milestones": milestones,
     }
-    label = f"assign {measure} to {unit.code}"
-    p.add(_at(date(p.year, 1, 1), 8), "measures", "/v1/assignments", body, label)
+    zh, en = f"向{unit.called}交办{measure}", f"assign {measure} to {unit.code}"
+    p.add(_at(date(p.year, 1, 1), 8), "measures", "/v1/assignments", body, zh, en)
     for n, milestone in enumerate(milestones, start=1):
         due = date.fromisoformat(milestone["due_date"])
         _reports(p, unit, measure, assignment_id, n, milestone["title"], due)
@@ -224,8 +245,9 @@ def _reports(
         said = p.rng.choice(content.HALFWAY if percent < 100 else content.DONE)
         at = _at(day, 10, p.rng.randint(0, 59))
         report = _report(unit, measure, assignment, n, percent, f"{title}：{said}", at, reporter)
-        label = f"{unit.code} reports {measure} m{n} {int(percent)}% ({outcome})"
-        p.add(at, "measures", f"/v1/units/{unit.code}/progress-reports", report, label)
+        zh = f"{unit.called}报送{measure}第{n}节点进展{int(percent)}%（{OUTCOME_NAMES[outcome]}）"
+        en = f"{unit.code} reports {measure} m{n} {int(percent)}% ({outcome})"
+        p.add(at, "measures", f"/v1/units/{unit.code}/progress-reports", report, zh, en)
     if p.habits[unit.code] is not Habit.PUNCTUAL and p.rng.random() < RETURN_SHARE * 2:
         _returned(p, unit, measure, assignment, n, title, _at(done, 10, 59), reporter)
 
@@ -270,12 +292,16 @@ def _returned(
     path = f"/v1/units/{unit.code}/progress-reports/{assignment}-m{n}-100/review"
     review = {"decision": "return", "reason": p.rng.choice(content.RETURNED), "reviewer": "office"}
     returned = reported + timedelta(days=2)
-    p.add(returned, "measures", path, review, f"office returns {unit.code} {measure} m{n}")
+    zh = f"市“五型”办退回{unit.called}{measure}第{n}节点报告"
+    p.add(returned, "measures", path, review, zh, f"office returns {unit.code} {measure} m{n}")
     again = returned + timedelta(days=p.rng.randint(2, 6))
     summary = f"{title}：已按退回意见补充佐证材料"
     report = _report(unit, measure, assignment, n, 100.0, summary, again, reporter, "-r")
-    label = f"{unit.code} reports {measure} m{n} again"
-    p.add(again, "measures", f"/v1/units/{unit.code}/progress-reports", report, label)
+    zh, en = (
+        f"{unit.called}重新报送{measure}第{n}节点进展",
+        f"{unit.code} reports {measure} m{n} again",
+    )
+    p.add(again, "measures", f"/v1/units/{unit.code}/progress-reports", report, zh, en)
 
 
 def _obligations(p: _Planner) -> None:
@@ -285,7 +311,8 @@ def _obligations(p: _Planner) -> None:
     created = _at(date(p.year, 1, 1), 8, 30)
     for kind, measure in OBLIGATIONS.items():
         body = {"year": p.year, "kind": kind, "created_by": "office"}
-        p.add(created, "measures", "/v1/obligations", body, f"obligation {kind}")
+        zh = f"部署周期性工作任务：{TEMPLATES[ObligationKind(kind)].title_zh}"
+        p.add(created, "measures", "/v1/obligations", body, zh, f"obligation {kind}")
         for unit in _carriers(p, kind):
             for due in _obligation_dues(p.year, kind):
                 _obligation_report(p, unit, kind, measure, due)
@@ -327,8 +354,10 @@ def _obligation_report(p: _Planner, unit: Unit, kind: str, measure: str, due: da
         "reporter": p.reporter(unit),
         "evidence": _evidence(f"https://oa.example/{assignment}/{due:%m%d}"),
     }
-    label = f"{unit.code} reports {kind} ({outcome})"
-    p.add(at, "measures", f"/v1/units/{unit.code}/progress-reports", report, label)
+    title = TEMPLATES[ObligationKind(kind)].title_zh
+    zh = f"{unit.called}报送{title}（{OUTCOME_NAMES[outcome]}）"
+    en = f"{unit.code} reports {kind} ({outcome})"
+    p.add(at, "measures", f"/v1/units/{unit.code}/progress-reports", report, zh, en)
 
 
 def _inspections(p: _Planner) -> None:
@@ -353,7 +382,8 @@ def _inspections(p: _Planner) -> None:
             "inspected_on": day.isoformat(),
             "target_units": [u.code for u in targets],
         }
-        p.add(_at(day, 9), "inspections", "/v1/inspections", body, f"inspection {month:02d}")
+        zh, en = f"{month}月督查", f"inspection {month:02d}"
+        p.add(_at(day, 9), "inspections", "/v1/inspections", body, zh, en)
         for unit in targets:
             found = measure if kind == "special" else p.rng.choice(MEASURES)
             _finding(p, inspection_id, unit, day, found, actor)
@@ -382,8 +412,9 @@ def _finding(
         "title": p.rng.choice(content.FINDINGS[measure]),
         "due_date": due.isoformat(),
     }
-    label = f"finding {severity} for {unit.code}"
-    p.add(_at(day, 11), "inspections", f"/v1/inspections/{inspection_id}/findings", body, label)
+    zh = f"督查发现{unit.called}{SEVERITY_NAMES[Severity(severity)][0]}问题"
+    en = f"finding {severity} for {unit.code}"
+    p.add(_at(day, 11), "inspections", f"/v1/inspections/{inspection_id}/findings", body, zh, en)
     outcome = p.outcome(unit.code)
     if outcome == "never":
         return
@@ -397,7 +428,8 @@ def _finding(
             "responsible_leader": "分管负责同志",
             "responsible_person": "整改牵头科室负责人",
         }
-        p.add(filed, "inspections", f"{path}/plan", plan_body, f"{unit.code} plans")
+        zh, en = f"{unit.called}报送整改方案", f"{unit.code} plans"
+        p.add(filed, "inspections", f"{path}/plan", plan_body, zh, en)
     offset = p.rng.randint(2, 18) if outcome == "on_time" else p.rng.randint(22, 40)
     submitted = _at(day + timedelta(days=offset), 15)
     submission = {
@@ -405,14 +437,16 @@ def _finding(
         "summary": p.rng.choice(content.RECTIFIED),
         "evidence": _evidence(f"https://oa.example/{finding_id}/rectification"),
     }
-    p.add(submitted, "inspections", f"{path}/submissions", submission, f"{unit.code} rectifies")
+    zh, en = f"{unit.called}报送整改情况", f"{unit.code} rectifies"
+    p.add(submitted, "inspections", f"{path}/submissions", submission, zh, en)
     closed = submitted + timedelta(days=2)
     close_out = {
         "actor": inspector,
         "opinion": "经核查，整改措施落实到位，同意销号",
         "approved_by": "市“五型”办主任",
     }
-    p.add(closed, "inspections", f"{path}/close", close_out, f"close {finding_id}")
+    zh, en = f"{unit.called}整改事项验收销号", f"close {finding_id}"
+    p.add(closed, "inspections", f"{path}/close", close_out, zh, en)
 
 
 def _achievements(p: _Planner) -> None:
@@ -427,12 +461,13 @@ def _achievements(p: _Planner) -> None:
             "achievement_id": achievement_id,
             "unit": unit.code,
             "kind": kind,
-            "title": f"{unit.name or unit.code}{p.rng.choice(content.ACHIEVEMENTS[kind])}",
+            "title": f"{unit.called}{p.rng.choice(content.ACHIEVEMENTS[kind])}",
             "recognised_on": day.isoformat(),
             "evidence": _evidence(f"https://oa.example/{achievement_id}"),
             "recorded_by": "office",
         }
-        p.add(_at(day, 14), "measures", "/v1/achievements", body, f"{unit.code} {kind}")
+        zh, en = f"{unit.called}{ACHIEVEMENT_NAMES[kind]}", f"{unit.code} {kind}"
+        p.add(_at(day, 14), "measures", "/v1/achievements", body, zh, en)
 
 
 def _supervision(p: _Planner) -> None:
@@ -450,7 +485,8 @@ def _supervision(p: _Planner) -> None:
             "term_starts_on": date(p.year, 1, 1).isoformat(),
             "term_ends_on": date(p.year, 12, 31).isoformat(),
         }
-        p.add(_at(date(p.year, 1, 5), 9), "inspections", "/v1/supervisors", body, f"{name} enters")
+        zh, en = f"{name}受聘为监督员", f"{name} enters"
+        p.add(_at(date(p.year, 1, 5), 9), "inspections", "/v1/supervisors", body, zh, en)
         supervisors.append({"role": "supervisor", "id": supervisor_id, "name": name})
     for number in range(1, SUGGESTIONS_PER_YEAR + 1):
         _suggestion(p, f"demo{p.seed}-{p.year}-JY-{number:02d}", p.rng.choice(supervisors))
@@ -468,7 +504,8 @@ def _suggestion(p: _Planner, suggestion_id: str, supervisor: dict[str, str]) -> 
         "title": title,
         "content": text,
     }
-    p.add(_at(filed, 10), "inspections", "/v1/suggestions", body, f"suggestion to {unit.code}")
+    zh, en = f"监督员向{unit.called}提出建议", f"suggestion to {unit.code}"
+    p.add(_at(filed, 10), "inspections", "/v1/suggestions", body, zh, en)
     if p.outcome(unit.code) == "never":
         return
     answered = filed + timedelta(days=p.rng.randint(5, 25))
@@ -478,25 +515,25 @@ def _suggestion(p: _Planner, suggestion_id: str, supervisor: dict[str, str]) -> 
         "evidence": _evidence(f"https://oa.example/{suggestion_id}/answer"),
     }
     path = f"/v1/suggestions/{suggestion_id}"
-    p.add(_at(answered, 15), "inspections", f"{path}/answer", answer, f"{unit.code} answers")
+    zh, en = f"{unit.called}答复监督员建议", f"{unit.code} answers"
+    p.add(_at(answered, 15), "inspections", f"{path}/answer", answer, zh, en)
     feedback = {"actor": supervisor, "satisfied": True, "comment": "答复及时，措施具体"}
     said = _at(answered + timedelta(days=3), 11)
-    p.add(said, "inspections", f"{path}/feedback", feedback, f"{supervisor['name']} satisfied")
+    zh, en = f"{supervisor['name']}对答复表示满意", f"{supervisor['name']} satisfied"
+    p.add(said, "inspections", f"{path}/feedback", feedback, zh, en)
 
 
 def _public_requests(p: _Planner) -> None:
     for unit in (u for u in p.units if u.peer_group in PUBLIC_PEER_GROUPS):
         for month in range(1, 13):
             for n in range(1, 3):
-                _public_request(
-                    p, unit.code, f"12345-demo{p.seed}-{unit.code}-{month:02d}{n}", month
-                )
+                _public_request(p, unit, f"12345-demo{p.seed}-{unit.code}-{month:02d}{n}", month)
 
 
-def _public_request(p: _Planner, unit: str, request_id: str, month: int) -> None:
+def _public_request(p: _Planner, unit: Unit, request_id: str, month: int) -> None:
     received = _at(date(p.year, month, p.rng.randint(1, 26)), p.rng.randint(8, 17))
     due = received + timedelta(days=3)
-    path = f"/v1/units/{unit}/public-requests/{request_id}/steps"
+    path = f"/v1/units/{unit.code}/public-requests/{request_id}/steps"
     step = {
         "step": "received",
         "channel": "hotline_12345",
@@ -504,19 +541,23 @@ def _public_request(p: _Planner, unit: str, request_id: str, month: int) -> None
         "received_at": received.isoformat(),
         "due_at": due.isoformat(),
     }
-    p.add(received, "inspections", path, {"actor": CHANNEL, "step": step}, f"12345 to {unit}")
-    outcome = p.outcome(unit)
+    body: dict[str, Any] = {"actor": CHANNEL, "step": step}
+    zh, en = f"12345热线工单转{unit.called}", f"12345 to {unit.code}"
+    p.add(received, "inspections", path, body, zh, en)
+    outcome = p.outcome(unit.code)
     if outcome == "never":
         return
     closed = received + timedelta(hours=p.rng.randint(4, 60) if outcome == "on_time" else 100)
     result = p.rng.choice(content.CLOSED)
     step = {"step": "closed", "closed_at": closed.isoformat(), "result": result}
-    p.add(closed, "inspections", path, {"actor": CHANNEL, "step": step}, f"{unit} closes 12345")
+    body = {"actor": CHANNEL, "step": step}
+    zh, en = f"{unit.called}办结12345热线工单", f"{unit.code} closes 12345"
+    p.add(closed, "inspections", path, body, zh, en)
     rated = closed + timedelta(hours=20)
-    rating = p.rng.choice((3, 4, 5)) if p.satisfied(unit) else p.rng.choice((1, 2))
+    rating = p.rng.choice((3, 4, 5)) if p.satisfied(unit.code) else p.rng.choice((1, 2))
     rating_step = {"step": "rated", "rated_at": rated.isoformat(), "rating": rating}
     body = {"actor": CHANNEL, "step": rating_step}
-    p.add(rated, "inspections", path, body, f"12345 rated {rating}")
+    p.add(rated, "inspections", path, body, f"12345热线工单评价{rating}分", f"12345 rated {rating}")
 
 
 def _bulletin(p: _Planner) -> None:
@@ -525,10 +566,10 @@ def _bulletin(p: _Planner) -> None:
     unit = p.one_of((Habit.SILENT, Habit.LATE))
     if unit is None:
         return
-    note = p.rng.choice(content.BULLETIN_NOTES).format(unit=unit.name or unit.code)
+    note = p.rng.choice(content.BULLETIN_NOTES).format(unit=unit.called)
     body = {"unit": unit.code, "note": note}
-    label = f"专项通报 about {unit.code}"
-    p.add(_at(date(p.year, 3, 18), 15), "notifications", "/v1/bulletins", body, label)
+    zh, en = f"专项通报{unit.called}", f"专项通报 about {unit.code}"
+    p.add(_at(date(p.year, 3, 18), 15), "notifications", "/v1/bulletins", body, zh, en)
 
 
 def _results(p: _Planner) -> None:
@@ -539,7 +580,14 @@ def _results(p: _Planner) -> None:
     closed = date(p.year, 4, 3)
     working_day = load_calendar().add_working_days
     body = {"closed_by": "市“五型”办", "note": f"{p.year}年第一季度考核结果公示"}
-    p.add(_at(closed, 9), "scoring", f"/v1/periods/{quarter}/close", body, "公示")
+    p.add(
+        _at(closed, 9),
+        "scoring",
+        f"/v1/periods/{quarter}/close",
+        body,
+        "第一季度结果公示",
+        "publicise Q1",
+    )
     late = p.one_of((Habit.LATE, Habit.SILENT))
     silent = p.one_of((Habit.SILENT, Habit.LATE), taken=(late,) if late else ())
     for n, (unit, outcome) in enumerate(((late, "corrected"), (silent, "upheld"))):
@@ -547,7 +595,14 @@ def _results(p: _Planner) -> None:
             filed = _at(working_day(closed, 2 + n), 10, p.rng.randint(0, 59))
             _appeal(p, unit, quarter, filed, _at(working_day(closed, 6 + n), 15), outcome)
     finalised = working_day(closed, 10)
-    p.add(_at(finalised, 9), "scoring", f"/v1/periods/{quarter}/finalise", {}, "定档")
+    p.add(
+        _at(finalised, 9),
+        "scoring",
+        f"/v1/periods/{quarter}/finalise",
+        {},
+        "第一季度结果定档",
+        "finalise Q1",
+    )
 
 
 def _appeal(
@@ -562,18 +617,20 @@ def _appeal(
         "reason": p.rng.choice(content.APPEAL_REASONS),
         "evidence": [{**e, "title": content.APPEAL_EVIDENCE} for e in evidence],
     }
-    label = f"{unit.code} appeals its {quarter} result"
-    p.add(filed, "scoring", path, body, label, actor=unit.code, reads=Reading(card, appeals.appeal))
-    answer = {"outcome": outcome, "answer": content.APPEAL_ANSWERS[outcome]}
-    label = f"office answers {unit.code}: {outcome}"
+    zh, en = f"{unit.called}对第一季度结果提出申诉", f"{unit.code} appeals its {quarter} result"
     p.add(
-        decided, "scoring", f"{path}/decision", answer, label, reads=Reading(card, appeals.decision)
+        filed, "scoring", path, body, zh, en, actor=unit.code, reads=Reading(card, appeals.appeal)
     )
+    answer = {"outcome": outcome, "answer": content.APPEAL_ANSWERS[outcome]}
+    verdict = "维持原结果" if outcome == "upheld" else "予以更正"
+    zh, en = f"复核{unit.called}的申诉：{verdict}", f"office answers {unit.code}: {outcome}"
+    reads = Reading(card, appeals.decision)
+    p.add(decided, "scoring", f"{path}/decision", answer, zh, en, reads=reads)
 
 
-def plan(seed: int, year: int, units: list[Unit]) -> Plan:
-    """Every step of the year, in the order of the programme clock."""
-    planner = _Planner(seed, year, units)
+def plan(seed: int, year: int, units: list[Unit], lang: str = "zh") -> Plan:
+    """Every step of the year, in the order of the programme clock; labels in `lang`."""
+    planner = _Planner(seed, year, units, lang)
     _assignments(planner)
     _obligations(planner)
     _inspections(planner)

@@ -50,7 +50,7 @@ def test_the_demo_moves_the_scores(platform: Stack, tmp_path: Path) -> None:
         *("--data-dir", str(platform.data_dir)),
     )
     assert played.exit_code == 0, played.output
-    assert " 0 refused" in played.output
+    assert "被拒 0 步" in played.output and "12345热线工单" in played.output
 
     def deducted() -> list[dict[str, Any]]:
         ranking = json.loads(fivetype(platform, "ranking", "--period", "2026", "--json").output)

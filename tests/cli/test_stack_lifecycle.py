@@ -68,7 +68,7 @@ def test_start_and_status(background: Background) -> None:
     running = state.read(background.data_dir)
     assert running is not None and set(running.services) == set(SERVICES)
     again = background.fivetype("stack", "start")
-    assert again.returncode == 0 and "already running" in again.stdout
+    assert again.returncode == 0 and "已在运行" in again.stdout and "接口地址" in again.stdout
     status = background.fivetype("status", "--json")
     assert status.returncode == 0, status.stdout + status.stderr
     urls = {s["name"]: s["url"] for s in json.loads(status.stdout)["services"]}
@@ -114,4 +114,6 @@ def test_stop(background: Background) -> None:
     stopped = background.fivetype("stack", "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert not state.alive(running.pid) and state.read(background.data_dir) is None
-    assert "no stack is running" in background.fivetype("stack", "stop").stdout
+    assert "没有正在运行的平台" in background.fivetype("stack", "stop").stdout
+    english = background.fivetype("stack", "stop", "--lang", "en").stdout
+    assert "no stack is running" in english

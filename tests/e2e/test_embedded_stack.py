@@ -33,7 +33,7 @@ def wait_running(process: subprocess.Popen[str]) -> str:
     output = []
     for line in process.stdout:
         output.append(line)
-        if "data:" in line:  # the last line of the endpoint table
+        if "数据：" in line:  # after the endpoint table and the token's path
             return "".join(output)
     raise AssertionError("fivetype run exited early:\n" + "".join(output))
 
@@ -50,7 +50,7 @@ def test_run_starts_everything_and_restarts_on_the_same_data(tmp_path: Path) -> 
     # No secret given: the stack makes its own and hands the operator an admin token.
     env = {k: v for k, v in os.environ.items() if k not in {"NATS_URL", "FIVETYPE_AUTH_SECRET"}}
     env |= {f"FIVETYPE_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}
-    env |= {"NATS_PORT": str(free_port()), "COLUMNS": "200"}
+    env |= {"NATS_PORT": str(free_port()), "COLUMNS": "200", "LC_ALL": "C.UTF-8"}  # Chinese
     data_dir = tmp_path / "data"
     measures = f"http://127.0.0.1:{ports['measures']}"
     scoring = f"http://127.0.0.1:{ports['scoring']}"
@@ -76,7 +76,7 @@ def test_run_starts_everything_and_restarts_on_the_same_data(tmp_path: Path) -> 
         catalogue = http.get(f"{measures}/v1/catalogue").json()
         assert len(catalogue["measures"]) == 22
     finally:
-        assert "stopped." in interrupt(first)
+        assert "已停止。" in interrupt(first)
 
     assert {p.name for p in data_dir.glob("*.db")} == {f"{name}.db" for name in SERVICES}
     second = start(data_dir, env)

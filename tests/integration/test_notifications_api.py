@@ -246,7 +246,7 @@ async def test_deleting_recipients_protects_mailboxes_and_rules(api: Api) -> Non
     assert (mailbox.status_code, mailbox.json()["code"]) == (409, "unit_mailbox")
     team = await api.client.delete("/v1/recipients/inspection-team")
     assert (team.status_code, team.json()["code"]) == (409, "recipient_in_use")
-    assert team.json()["detail"] == "rules: devzone-findings"
+    assert team.json()["detail"] == "引用它的路由规则：devzone-findings"
     assert (await api.client.delete("/v1/routing-rules/devzone-findings")).status_code == 204
     assert (await api.client.delete("/v1/recipients/inspection-team")).status_code == 204
     gone = await api.client.get("/v1/inbox/inspection-team", headers={"Accept-Language": "en"})

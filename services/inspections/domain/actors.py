@@ -50,24 +50,33 @@ class Actor(BaseModel):
         return self
 
 
-def require_role(actor: Actor, *roles: Role, action: str) -> Refusal | None:
+# What an actor asked to do, as the refusal says it: (Chinese, English).
+Action = tuple[str, str]
+
+
+def require_role(actor: Actor, *roles: Role, action: Action) -> Refusal | None:
     if actor.role in roles:
         return None
+    zh, en = action
+    allowed_zh = "、".join(ROLE_NAMES[role] for role in roles)
     allowed = ", ".join(role.value for role in roles)
     return Refusal(
         RefusalCode.ACTOR_NOT_PERMITTED,
-        f"{action}: role {actor.role.value!r} may not; allowed: {allowed}",
+        f"{zh}须由{allowed_zh}办理，当前角色为{ROLE_NAMES[actor.role]}",
+        f"{en}: role {actor.role.value!r} may not; allowed: {allowed}",
     )
 
 
-def require_unit(actor: Actor, unit: str, action: str) -> Refusal | None:
+def require_unit(actor: Actor, unit: str, action: Action) -> Refusal | None:
     """Only someone acting for `unit` itself."""
     refusal = require_role(actor, Role.UNIT, action=action)
     if refusal is not None:
         return refusal
     if actor.unit != unit:
+        zh, en = action
         return Refusal(
             RefusalCode.NOT_RESPONSIBLE_UNIT,
-            f"{action}: the item belongs to {unit!r}, the actor acts for {actor.unit!r}",
+            f"{zh}：该事项的责任单位为 {unit}，经办人所属单位为 {actor.unit}",
+            f"{en}: the item belongs to {unit!r}, the actor acts for {actor.unit!r}",
         )
     return None

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contracts.common import Day, Evidence, EvidenceRef, MeasureCode, Name, Text
 from contracts.envelope import UnitCode
 from contracts.inspections import (
+    ClueKind,
     ClueRef,
     FindingSource,
     FiveType,
@@ -38,7 +39,7 @@ from contracts.measures import DeadlineItem
 from contracts.reasons import Reason
 from services.inspections.domain.actors import Actor, Role, require_role, require_unit
 from services.inspections.domain.reference import ReferenceData
-from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.inspections.domain.refusals import Refusal, RefusalCode, due_date_passed
 from services.runtime.workdays import local_date
 
 
@@ -86,6 +87,20 @@ class Action(StrEnum):
     REOPEN = "reopen"
 
 
+# Each action as a refusal says it: (Chinese, English).
+ACTION_NAMES: dict[Action, tuple[str, str]] = {
+    Action.PLAN: ("报送整改方案", "plan a rectification"),
+    Action.SUBMIT: ("报送整改情况报告", "submit a rectification"),
+    Action.CLOSE: ("验收销号", "close an item"),
+    Action.RETURN: ("退回整改", "return an item"),
+    Action.REOPEN: ("反弹重新整改", "reopen an item"),
+}
+CLUE_NAMES: dict[ClueKind, str] = {
+    ClueKind.PUBLIC_REQUEST: "诉求工单",
+    ClueKind.DEADLINE_MISSED: "逾期记录",
+}
+
+
 _TRANSITIONS: dict[Action, tuple[frozenset[RectificationState], RectificationState]] = {
     Action.PLAN: (AWAITING_PLAN, RectificationState.PLANNED),
     Action.SUBMIT: (AWAITING_UNIT, RectificationState.SUBMITTED),
@@ -100,8 +115,11 @@ def next_state(state: RectificationState, action: Action) -> RectificationState 
     if state in sources:
         return target
     allowed = ", ".join(sorted(s.value for s in sources))
+    allowed_zh = "、".join(STATE_NAMES[s][0] for s in sorted(sources))
     return Refusal(
         Reason.INVALID_TRANSITION,
+        f"该事项当前为“{STATE_NAMES[state][0]}”，不能{ACTION_NAMES[action][0]}；"
+        f"仅在{allowed_zh}时可以",
         f"cannot {action.value} an item that is {state.value}; only when: {allowed}",
     )
 
@@ -263,25 +281,40 @@ def raise_refusal(
     request: RaiseFinding, targets: list[str], today: date, reference: ReferenceData
 ) -> Refusal | None:
     """Why the finding cannot be raised on an inspection of `targets`, or None."""
-    if refusal := require_role(request.actor, Role.INSPECTOR, action="raise a finding"):
+    if refusal := require_role(
+        request.actor, Role.INSPECTOR, action=("登记督查问题", "raise a finding")
+    ):
         return refusal
     if reference.unit(request.unit) is None:
-        return Refusal(Reason.UNKNOWN_UNIT, f"unit {request.unit!r} is not in the directory")
+        return Refusal(
+            Reason.UNKNOWN_UNIT,
+            f"单位名录中没有 {request.unit}",
+            f"unit {request.unit!r} is not in the directory",
+        )
     if request.unit not in targets:
         return Refusal(
-            RefusalCode.UNIT_NOT_INSPECTED, f"unit {request.unit!r} is not among {targets}"
+            RefusalCode.UNIT_NOT_INSPECTED,
+            f"该次督查的对象为{reference.unit_names(targets)}，"
+            f"不含{reference.unit_name(request.unit)}",
+            f"unit {request.unit!r} is not among {targets}",
         )
     if refusal := _category_refusal(request.category, reference):
         return refusal
-    if request.due_date is not None and request.due_date < today:
-        return Refusal(
-            RefusalCode.DUE_DATE_PASSED,
-            f"due_date {request.due_date.isoformat()} is before {today.isoformat()}",
-        )
-    repeated = sorted(f"{c.kind.value}:{c.ref}" for c, n in Counter(request.clues).items() if n > 1)
-    if repeated:
-        return Refusal(RefusalCode.DUPLICATE_CLUES, f"cited more than once: {repeated}")
-    return None
+    if refusal := due_date_passed(request.due_date, today, "整改期限"):
+        return refusal
+    repeated = [c for c, n in Counter(request.clues).items() if n > 1]
+    return clues_refusal(
+        RefusalCode.DUPLICATE_CLUES, repeated, "重复引用的线索", "cited more than once"
+    )
+
+
+def clues_refusal(code: RefusalCode, clues: list[ClueRef], zh: str, en: str) -> Refusal | None:
+    """A refusal listing the clues it is about after `zh` and `en`; None for no clues."""
+    if not clues:
+        return None
+    ordered = sorted(clues, key=lambda c: (c.kind.value, c.ref))
+    listed = "、".join(f"{CLUE_NAMES[c.kind]} {c.ref}" for c in ordered)
+    return Refusal(code, f"{zh}：{listed}", f"{en}: {[f'{c.kind.value}:{c.ref}' for c in ordered]}")
 
 
 def _category_refusal(category: Category, reference: ReferenceData) -> Refusal | None:
@@ -289,13 +322,17 @@ def _category_refusal(category: Category, reference: ReferenceData) -> Refusal |
         return None
     measure = reference.measure(category.measure_code)
     if measure is None:
+        year = reference.catalogue_year
         return Refusal(
             Reason.UNKNOWN_MEASURE,
-            f"measure {category.measure_code!r} is not in the {reference.catalogue_year} catalogue",
+            f"{year}年度举措清单中没有 {category.measure_code}",
+            f"measure {category.measure_code!r} is not in the {year} catalogue",
         )
     if category.type is not None and measure.type is not None and category.type != measure.type:
         return Refusal(
             RefusalCode.CATEGORY_MISMATCH,
+            f"{reference.measure_name(measure.code)}属于{reference.types[measure.type].name_zh}，"
+            f"问题类别填写的是{reference.types[category.type].name_zh}",
             f"measure {measure.code} is {measure.type.value}, the category says "
             f"{category.type.value}",
         )
@@ -313,10 +350,10 @@ def transition_refusal(
     the item's category has a plan stage (限期整改, 长期坚持)."""
     action = action_of(request)
     if action in (Action.PLAN, Action.SUBMIT):
-        refusal = require_unit(request.actor, unit, action=f"{action.value} a rectification")
+        refusal = require_unit(request.actor, unit, action=ACTION_NAMES[action])
     else:
         refusal = require_role(
-            request.actor, Role.INSPECTOR, Role.OFFICE, action=f"{action.value} an item"
+            request.actor, Role.INSPECTOR, Role.OFFICE, action=ACTION_NAMES[action]
         )
     if refusal is not None:
         return refusal
@@ -326,12 +363,7 @@ def transition_refusal(
     if refusal := _stage_refusal(request, state, needs_plan):
         return refusal
     new_due = getattr(request, "due_date", None)
-    if new_due is not None and new_due < today:
-        return Refusal(
-            RefusalCode.DUE_DATE_PASSED,
-            f"due_date {new_due.isoformat()} is before {today.isoformat()}",
-        )
-    return None
+    return due_date_passed(new_due, today, "整改期限")
 
 
 def _stage_refusal(
@@ -340,35 +372,44 @@ def _stage_refusal(
     match request:
         case FileRectificationPlan():
             if not needs_plan:
-                return Refusal(RefusalCode.PLAN_NOT_REQUIRED, "立行立改: report the rectification")
+                return Refusal(
+                    RefusalCode.PLAN_NOT_REQUIRED,
+                    "立行立改事项直接报送整改情况报告",
+                    "立行立改: report the rectification",
+                )
             return plan_refusal(request)
         case SubmitRectification() if needs_plan and state in AWAITING_PLAN:
-            return Refusal(RefusalCode.PLAN_REQUIRED, "file the 整改方案 first")
+            return Refusal(
+                RefusalCode.PLAN_REQUIRED,
+                "限期整改、长期坚持事项须先报送整改方案",
+                "file the 整改方案 first",
+            )
         case CloseRectification():
-            missing = [
-                name
-                for name, value in (
-                    ("opinion", request.opinion),
-                    ("approved_by", request.approved_by),
-                )
-                if not value.strip()
-            ]
-            if missing:
-                return Refusal(RefusalCode.CLOSE_OUT_INCOMPLETE, f"missing: {', '.join(missing)}")
+            return _missing(
+                RefusalCode.CLOSE_OUT_INCOMPLETE,
+                ("opinion", "书面验收意见", request.opinion.strip()),
+                ("approved_by", "审批领导", request.approved_by.strip()),
+            )
     return None
+
+
+def _missing(code: RefusalCode, *fields: tuple[str, str, object]) -> Refusal | None:
+    """A refusal naming each field left empty: (field name, what it is in Chinese, value)."""
+    empty = [(name, zh) for name, zh, given in fields if not given]
+    if not empty:
+        return None
+    return Refusal(
+        code,
+        f"未填写：{'、'.join(zh for _, zh in empty)}",
+        f"missing: {', '.join(name for name, _ in empty)}",
+    )
 
 
 def plan_refusal(plan: FileRectificationPlan) -> Refusal | None:
     """A plan names at least one measure, the responsible leader and the responsible person."""
-    missing = [
-        name
-        for name, given in (
-            ("measures", any(m.strip() for m in plan.measures)),
-            ("responsible_leader", plan.responsible_leader.strip()),
-            ("responsible_person", plan.responsible_person.strip()),
-        )
-        if not given
-    ]
-    if missing:
-        return Refusal(RefusalCode.PLAN_INCOMPLETE, f"missing: {', '.join(missing)}")
-    return None
+    return _missing(
+        RefusalCode.PLAN_INCOMPLETE,
+        ("measures", "整改措施", any(m.strip() for m in plan.measures)),
+        ("responsible_leader", "责任领导", plan.responsible_leader.strip()),
+        ("responsible_person", "责任人", plan.responsible_person.strip()),
+    )

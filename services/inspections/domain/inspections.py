@@ -12,6 +12,7 @@ from contracts.reasons import Reason
 from services.inspections.domain.actors import Actor, Role, require_role
 from services.inspections.domain.reference import ReferenceData
 from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.runtime.workdays import chinese_date
 
 KIND_NAMES: dict[InspectionKind, str] = {
     InspectionKind.COMPREHENSIVE: "综合督查",
@@ -47,21 +48,32 @@ class FileInspection(BaseModel):
 
 def refusal_for(request: FileInspection, today: date, reference: ReferenceData) -> Refusal | None:
     """Why `request` cannot be filed, or None when it can; `today` is in China time."""
-    if refusal := require_role(request.actor, Role.INSPECTOR, action="file an inspection"):
+    action = ("登记督查", "file an inspection")
+    if refusal := require_role(request.actor, Role.INSPECTOR, action=action):
         return refusal
     if request.inspected_on > today:
         return Refusal(
             RefusalCode.INSPECTED_IN_FUTURE,
+            f"督查日期为{chinese_date(request.inspected_on)}，今天是{chinese_date(today)}",
             f"inspected_on {request.inspected_on.isoformat()} is after {today.isoformat()}",
         )
     repeated = sorted(unit for unit, n in Counter(request.target_units).items() if n > 1)
     if repeated:
-        return Refusal(RefusalCode.DUPLICATE_TARGET_UNITS, f"listed more than once: {repeated}")
+        return Refusal(
+            RefusalCode.DUPLICATE_TARGET_UNITS,
+            f"重复列出的单位：{reference.unit_names(repeated)}",
+            f"listed more than once: {repeated}",
+        )
     if unknown := reference.unknown_units(request.target_units):
-        return Refusal(Reason.UNKNOWN_UNIT, f"not in the unit directory: {unknown}")
+        return Refusal(
+            Reason.UNKNOWN_UNIT,
+            f"单位名录中没有：{'、'.join(unknown)}",
+            f"not in the unit directory: {unknown}",
+        )
     if unknown := sorted({c for c in request.measure_codes if reference.measure(c) is None}):
         return Refusal(
             Reason.UNKNOWN_MEASURE,
+            f"{reference.catalogue_year}年度举措清单中没有：{'、'.join(unknown)}",
             f"not in the {reference.catalogue_year} catalogue: {unknown}",
         )
     return None

@@ -96,11 +96,20 @@ class ReferenceData:
         unit = self.units.get(code)
         return unit.name_zh if unit else code
 
+    def unit_names(self, codes: list[str]) -> str:
+        """Units as a Chinese sentence lists them: 东湖区、西湖区."""
+        return "、".join(self.unit_name(code) for code in codes)
+
     def unknown_units(self, codes: list[str]) -> list[str]:
         return sorted({code for code in codes if code not in self.units})
 
     def measure(self, code: str) -> MeasureInfo | None:
         return self.measures.get(code)
+
+    def measure_name(self, code: str) -> str:
+        """M07（扎实推动数字政府建设大跨越）; the bare code for a measure not in the catalogue."""
+        measure = self.measures.get(code)
+        return f"{code}（{measure.title_zh}）" if measure else code
 
     def units_of_peer_group(self, peer_group: str) -> list[str]:
         return sorted(u.code for u in self.units.values() if u.peer_group == peer_group)

@@ -1,4 +1,4 @@
-"""Why a request is refused: a stable code with Chinese and English text, and the detail.
+"""Why a request is refused: a stable code with Chinese and English text, and the details in both.
 
 Codes shared with other services' intake (unknown unit, duplicate conflict, invalid transition…)
 are `contracts.reasons.Reason` members, so a refusal answered over NATS and over HTTP carries the
@@ -6,9 +6,11 @@ same code; the rest are this service's own.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from contracts.reasons import REASON_TEXT, Reason
+from services.runtime.workdays import chinese_date
 
 
 class RefusalCode(StrEnum):
@@ -125,8 +127,35 @@ Code = RefusalCode | Reason
 
 @dataclass(frozen=True)
 class Refusal:
+    """A refusal and exactly why, in Chinese (units and measures by name, dates as an office
+    writes them, no English words) and in English. `detail_zh` is None only for a cause the
+    service has no Chinese words for: a message on the bus that broke its contract."""
+
     code: Code
-    detail: str
+    detail_zh: str | None
+    detail_en: str
+
+
+def id_conflict(field: str, key: str, what: str, done: str) -> Refusal:
+    """An id given before with other content; `what` names the item in Chinese (督查记录),
+    `done` says in English what was done with it (filed)."""
+    return Refusal(
+        Reason.DUPLICATE_CONFLICT,
+        f"{what}编号 {key} 此前登记的内容与本次不同",
+        f"{field} {key!r} was {done} with other content",
+    )
+
+
+def due_date_passed(due_date: date | None, today: date, deadline: str) -> Refusal | None:
+    """A deadline being set must not have passed already; `deadline` names it in Chinese
+    (整改期限, 答复期限…)."""
+    if due_date is None or due_date >= today:
+        return None
+    return Refusal(
+        RefusalCode.DUE_DATE_PASSED,
+        f"{deadline}为{chinese_date(due_date)}，今天是{chinese_date(today)}",
+        f"due_date {due_date.isoformat()} is before {today.isoformat()}",
+    )
 
 
 def refusal_text(code: Code) -> tuple[str, str]:

@@ -20,9 +20,10 @@ from contracts.common import Day, Evidence, Flag, Name, Text
 from contracts.envelope import UnitCode
 from contracts.inspections import ItemId
 from contracts.reasons import Reason
-from services.inspections.domain.actors import Actor, Role, require_role, require_unit
+from services.inspections.domain.actors import Action, Actor, Role, require_role, require_unit
 from services.inspections.domain.reference import ReferenceData
-from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.inspections.domain.refusals import Refusal, RefusalCode, due_date_passed
+from services.runtime.workdays import chinese_date
 
 
 class SupervisorCategory(StrEnum):
@@ -38,6 +39,9 @@ CATEGORY_NAMES: dict[SupervisorCategory, str] = {
     SupervisorCategory.BUSINESS: "企业代表",
     SupervisorCategory.CITIZEN: "群众代表",
 }
+
+
+ANSWER_DEADLINE = "答复期限"
 
 
 class SuggestionState(StrEnum):
@@ -109,12 +113,15 @@ def term_refusal(starts_on: date, ends_on: date, terms: list[Term]) -> Refusal |
     if ends_on <= starts_on:
         return Refusal(
             RefusalCode.TERM_NOT_AFTER_START,
+            f"聘期自{chinese_date(starts_on)}起，至{chinese_date(ends_on)}止",
             f"ends_on {ends_on.isoformat()} is not after starts_on {starts_on.isoformat()}",
         )
     for term in terms:
         if starts_on <= term.last_day and term.starts_on <= ends_on:
             return Refusal(
                 RefusalCode.TERM_OVERLAPS,
+                f"{chinese_date(starts_on)}至{chinese_date(ends_on)}与已有聘期"
+                f"{chinese_date(term.starts_on)}至{chinese_date(term.last_day)}重叠",
                 f"{starts_on.isoformat()}..{ends_on.isoformat()} overlaps "
                 f"{term.starts_on.isoformat()}..{term.last_day.isoformat()}",
             )
@@ -128,7 +135,11 @@ def current_term(terms: list[Term], day: date) -> int | None:
 
 def exit_refusal(exited_on: date, terms: list[Term]) -> Refusal | None:
     if current_term(terms, exited_on) is None:
-        return Refusal(RefusalCode.EXIT_OUTSIDE_TERM, f"no term covers {exited_on.isoformat()}")
+        return Refusal(
+            RefusalCode.EXIT_OUTSIDE_TERM,
+            f"{chinese_date(exited_on)}不在任何聘期内",
+            f"no term covers {exited_on.isoformat()}",
+        )
     return None
 
 
@@ -174,13 +185,15 @@ class SuggestionFeedback(BaseModel):
         return self
 
 
-def speaks_for_supervisor(actor: Actor, supervisor_id: str, action: str) -> Refusal | None:
+def speaks_for_supervisor(actor: Actor, supervisor_id: str, action: Action) -> Refusal | None:
     """The office, or the supervisor in person."""
     refusal = require_role(actor, Role.OFFICE, Role.SUPERVISOR, action=action)
     if refusal is None and actor.role is Role.SUPERVISOR and actor.id != supervisor_id:
+        zh, en = action
         return Refusal(
             RefusalCode.ACTOR_NOT_PERMITTED,
-            f"{action}: supervisor {actor.id!r} may not act for {supervisor_id!r}",
+            f"{zh}：监督员 {actor.id} 不能代替监督员 {supervisor_id} 办理",
+            f"{en}: supervisor {actor.id!r} may not act for {supervisor_id!r}",
         )
     return refusal
 
@@ -193,37 +206,41 @@ def filing_refusal(
     reference: ReferenceData,
 ) -> Refusal | None:
     """Why the suggestion cannot be filed; `terms` is None for an unknown supervisor."""
-    if refusal := speaks_for_supervisor(request.actor, request.supervisor_id, "file a suggestion"):
+    supervisor = request.supervisor_id
+    filing = ("提交监督员建议", "file a suggestion")
+    if refusal := speaks_for_supervisor(request.actor, supervisor, filing):
         return refusal
     if terms is None:
         return Refusal(
-            RefusalCode.UNKNOWN_SUPERVISOR, f"supervisor {request.supervisor_id!r} is not on record"
+            RefusalCode.UNKNOWN_SUPERVISOR,
+            f"监督员 {supervisor} 不存在",
+            f"supervisor {supervisor!r} is not on record",
         )
     if not serving(terms, today):
         return Refusal(
             RefusalCode.SUPERVISOR_NOT_SERVING,
-            f"supervisor {request.supervisor_id!r} has no term covering {today.isoformat()}",
+            f"监督员 {supervisor} 在{chinese_date(today)}不在聘期内",
+            f"supervisor {supervisor!r} has no term covering {today.isoformat()}",
         )
     if reference.unit(request.unit) is None:
-        return Refusal(Reason.UNKNOWN_UNIT, f"unit {request.unit!r} is not in the directory")
-    return due_date_refusal(due_date, today)
-
-
-def due_date_refusal(due_date: date | None, today: date) -> Refusal | None:
-    if due_date is not None and due_date < today:
         return Refusal(
-            RefusalCode.DUE_DATE_PASSED,
-            f"due_date {due_date.isoformat()} is before {today.isoformat()}",
+            Reason.UNKNOWN_UNIT,
+            f"单位名录中没有 {request.unit}",
+            f"unit {request.unit!r} is not in the directory",
         )
-    return None
+    return due_date_passed(due_date, today, ANSWER_DEADLINE)
 
 
 def answer_refusal(request: AnswerSuggestion, state: SuggestionState, unit: str) -> Refusal | None:
-    if refusal := require_unit(request.actor, unit, action="answer a suggestion"):
+    if refusal := require_unit(
+        request.actor, unit, action=("答复监督员建议", "answer a suggestion")
+    ):
         return refusal
     if state is not SuggestionState.ASSIGNED:
         return Refusal(
-            Reason.INVALID_TRANSITION, f"cannot answer a suggestion that is {state.value}"
+            Reason.INVALID_TRANSITION,
+            f"该建议当前为“{SUGGESTION_STATE_NAMES[state][0]}”，不能再答复",
+            f"cannot answer a suggestion that is {state.value}",
         )
     return None
 
@@ -231,11 +248,13 @@ def answer_refusal(request: AnswerSuggestion, state: SuggestionState, unit: str)
 def feedback_refusal(
     request: SuggestionFeedback, state: SuggestionState, supervisor_id: str, today: date
 ) -> Refusal | None:
-    action = "give feedback on an answer"
+    action = ("评价建议答复", "give feedback on an answer")
     if refusal := speaks_for_supervisor(request.actor, supervisor_id, action):
         return refusal
     if state is not SuggestionState.ANSWERED:
         return Refusal(
-            Reason.INVALID_TRANSITION, f"cannot give feedback on a suggestion that is {state.value}"
+            Reason.INVALID_TRANSITION,
+            f"该建议当前为“{SUGGESTION_STATE_NAMES[state][0]}”，不能评价答复",
+            f"cannot give feedback on a suggestion that is {state.value}",
         )
-    return due_date_refusal(request.due_date, today)
+    return due_date_passed(request.due_date, today, ANSWER_DEADLINE)

@@ -58,7 +58,7 @@ def register(bus: Bus, ctx: Context) -> None:
         return await handlers.reject(
             session,
             subjects.unit_of(subject),
-            Refusal(error.reason, error.detail),
+            Refusal(error.reason, None, error.detail),  # the contract's words are English
             command_id=_text(document.get("id")),
             command_type=_text(document.get("type")),
             reference=_text(data.get("request_id")),

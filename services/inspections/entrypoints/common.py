@@ -82,11 +82,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: PROBLEMS[404]}
 
 def problem(refusal: Refusal) -> Problem:
     zh, en = refusal_text(refusal.code)
-    return Problem(_STATUS.get(refusal.code, 422), refusal.code.value, zh, en, refusal.detail)
+    status = _STATUS.get(refusal.code, 422)
+    return Problem(
+        status, refusal.code.value, zh, en, refusal.detail_zh, detail_en=refusal.detail_en
+    )
 
 
-def not_found(code: RefusalCode, what: str) -> Problem:
-    return problem(Refusal(code, what))
+def not_found(code: Code, key: str) -> Problem:
+    """The item `key` names does not exist; the title says what it is, the detail its id."""
+    return problem(Refusal(code, key, key))
 
 
 async def command(
@@ -102,7 +106,11 @@ async def command(
             outcome = await _transaction(runtime, work)
         except (IntegrityError, StaleDataError) as exc:
             raise problem(
-                Refusal(RefusalCode.CONCURRENT_CHANGE, "changed meanwhile; try again")
+                Refusal(
+                    RefusalCode.CONCURRENT_CHANGE,
+                    "其他人同时修改了该事项",
+                    "changed meanwhile; try again",
+                )
             ) from exc
     if isinstance(outcome, Refusal):
         raise problem(outcome)

@@ -33,7 +33,7 @@ from services.inspections.domain.accountability import (
 from services.inspections.domain.findings import FINDING_ITEMS, RectificationState
 from services.inspections.domain.fingerprint import fingerprint
 from services.inspections.domain.public_requests import OPEN_STATES
-from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.inspections.domain.refusals import Refusal, RefusalCode, id_conflict
 from services.inspections.domain.supervision import SuggestionState
 from services.inspections.handlers.context import Change, Context, JournalActor, emit, journal
 from services.runtime.workdays import local_date
@@ -76,10 +76,6 @@ async def _open_item(
     return None if missed is None else OpenItem(missed.unit, missed.title, False)
 
 
-def _conflict(what: str, key: str) -> Refusal:
-    return Refusal(Reason.DUPLICATE_CONFLICT, f"{what} {key!r} was recorded with other content")
-
-
 async def list_item(session: AsyncSession, request: ListItem, ctx: Context) -> Recorded | Refusal:
     now = ctx.clock()
     content = fingerprint(request)
@@ -87,7 +83,7 @@ async def list_item(session: AsyncSession, request: ListItem, ctx: Context) -> R
     if existing is not None:
         if existing.fingerprint == content:
             return Recorded(existing, duplicate=True)
-        return _conflict("listing_id", request.listing_id)
+        return id_conflict("listing_id", request.listing_id, "挂牌督办", "recorded")
     item = await _open_item(session, request.item_type, request.item_id)
     family = [t.value for t in _family(request.item_type)]
     listed = bool(await repository.listed_items(session, family, [request.item_id]))
@@ -136,13 +132,17 @@ async def delist_item(
     session: AsyncSession, listing_id: str, request: DelistItem, ctx: Context
 ) -> SupervisionListing | Refusal:
     now = ctx.clock()
-    if refusal := office_only(request.actor, "lift a listing"):
+    if refusal := office_only(request.actor, ("摘牌", "lift a listing")):
         return refusal
     row = await repository.find_listing(session, listing_id)
     if row is None:
-        return Refusal(RefusalCode.UNKNOWN_LISTING, f"listing {listing_id!r}")
+        return Refusal(RefusalCode.UNKNOWN_LISTING, listing_id, f"listing {listing_id!r}")
     if row.delisted_at is not None:
-        return Refusal(Reason.INVALID_TRANSITION, f"listing {listing_id!r} was already lifted")
+        return Refusal(
+            Reason.INVALID_TRANSITION,
+            f"挂牌督办 {listing_id} 已摘牌",
+            f"listing {listing_id!r} was already lifted",
+        )
     row.delisted_at, row.delisted_by = now, request.actor.name
     await session.flush()  # a concurrent lift of the same listing loses on its version
     event = SupervisionDelisted(
@@ -171,7 +171,7 @@ async def record_interview(
     if existing is not None:
         if existing.fingerprint == content:
             return Recorded(existing, duplicate=True)
-        return _conflict("interview_id", request.interview_id)
+        return id_conflict("interview_id", request.interview_id, "约谈", "recorded")
     if refusal := record_refusal(request, request.held_on, local_date(now), ctx.reference):
         return refusal
     fields = request.model_dump(exclude={"actor"})
@@ -201,7 +201,7 @@ async def record_accountability(
     if existing is not None:
         if existing.fingerprint == content:
             return Recorded(existing, duplicate=True)
-        return _conflict("decision_id", request.decision_id)
+        return id_conflict("decision_id", request.decision_id, "问责决定", "recorded")
     if refusal := record_refusal(request, request.decided_on, local_date(now), ctx.reference):
         return refusal
     fields = request.model_dump(exclude={"actor"})

@@ -19,7 +19,6 @@ from contracts.inspections import (
     RectificationReturned,
     RectificationSubmitted,
 )
-from contracts.reasons import Reason
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Finding, Inspection, Submission
 from services.inspections.domain.calendar import days_late
@@ -33,6 +32,7 @@ from services.inspections.domain.findings import (
     SubmitRectification,
     Transition,
     action_of,
+    clues_refusal,
     measure_type,
     next_state,
     raise_refusal,
@@ -41,7 +41,7 @@ from services.inspections.domain.findings import (
 )
 from services.inspections.domain.fingerprint import fingerprint
 from services.inspections.domain.reference import ReferenceData
-from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.inspections.domain.refusals import Refusal, RefusalCode, id_conflict
 from services.inspections.handlers.context import Change, Context, JournalActor, emit, journal
 from services.runtime.workdays import local_date
 
@@ -67,7 +67,7 @@ def facts(row: Finding, inspection: Inspection, reference: ReferenceData) -> dic
     }
 
 
-async def unknown_clues(session: AsyncSession, clues: list[ClueRef]) -> list[str]:
+async def unknown_clues(session: AsyncSession, clues: list[ClueRef]) -> list[ClueRef]:
     unknown = []
     for clue in clues:
         if clue.kind is ClueKind.PUBLIC_REQUEST:
@@ -75,7 +75,7 @@ async def unknown_clues(session: AsyncSession, clues: list[ClueRef]) -> list[str
         else:
             known = await repository.find_missed_deadline(session, clue.ref) is not None
         if not known:
-            unknown.append(f"{clue.kind.value}:{clue.ref}")
+            unknown.append(clue)
     return unknown
 
 
@@ -85,7 +85,9 @@ async def raise_finding(
     now = ctx.clock()
     inspection = await repository.find_inspection(session, inspection_id)
     if inspection is None or inspection.id is None:
-        return Refusal(RefusalCode.UNKNOWN_INSPECTION, f"inspection {inspection_id!r}")
+        return Refusal(
+            RefusalCode.UNKNOWN_INSPECTION, inspection_id, f"inspection {inspection_id!r}"
+        )
     if refusal := raise_refusal(request, inspection.target_units, local_date(now), ctx.reference):
         return refusal
     content = fingerprint(request)
@@ -93,12 +95,10 @@ async def raise_finding(
     if existing is not None:
         if existing.fingerprint == content and existing.inspection_pk == inspection.id:
             return Raised(existing, duplicate=True)
-        return Refusal(
-            Reason.DUPLICATE_CONFLICT,
-            f"finding_id {request.finding_id!r} was raised with other content",
-        )
-    if unknown := await unknown_clues(session, request.clues):
-        return Refusal(RefusalCode.UNKNOWN_CLUE, f"not on record: {unknown}")
+        return id_conflict("finding_id", request.finding_id, "督查问题", "raised")
+    unknown = await unknown_clues(session, request.clues)
+    if refusal := clues_refusal(RefusalCode.UNKNOWN_CLUE, unknown, "没有这些线索", "not on record"):
+        return refusal
     today, category = local_date(now), request.rectification_category
     due = request.due_date or ctx.rules.default_due_date(
         category, request.severity, today, ctx.calendar
@@ -164,7 +164,7 @@ def _plan_due(category: RectificationCategory, start: date, due: date, ctx: Cont
 
 
 def unknown_finding(finding_id: str) -> Refusal:
-    return Refusal(RefusalCode.UNKNOWN_FINDING, f"finding {finding_id!r}")
+    return Refusal(RefusalCode.UNKNOWN_FINDING, finding_id, f"finding {finding_id!r}")
 
 
 async def change_rectification(

@@ -6,12 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import fact_id
 from contracts.inspections import InspectionFiled
-from contracts.reasons import Reason
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Inspection
 from services.inspections.domain.fingerprint import fingerprint
 from services.inspections.domain.inspections import FileInspection, filed_event, refusal_for
-from services.inspections.domain.refusals import Refusal
+from services.inspections.domain.refusals import Refusal, id_conflict
 from services.inspections.handlers.context import Change, Context, JournalActor, emit, journal
 from services.runtime.workdays import local_date
 
@@ -33,10 +32,7 @@ async def file_inspection(
     if existing is not None:
         if existing.fingerprint == content:
             return Filed(existing, duplicate=True)
-        return Refusal(
-            Reason.DUPLICATE_CONFLICT,
-            f"inspection_id {request.inspection_id!r} was filed with other content",
-        )
+        return id_conflict("inspection_id", request.inspection_id, "督查记录", "filed")
     row = Inspection(
         inspection_id=request.inspection_id,
         kind=request.kind.value,

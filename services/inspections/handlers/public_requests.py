@@ -35,7 +35,7 @@ from services.inspections.domain.public_requests import (
     state_after,
     step_time,
 )
-from services.inspections.domain.refusals import Refusal
+from services.inspections.domain.refusals import Refusal, id_conflict
 from services.inspections.handlers.context import (
     SOURCE,
     Change,
@@ -73,7 +73,9 @@ async def record_step(
         return await _receive(session, row, request_id, unit, step, actor, ctx, via)
     if row is None or row.id is None or row.unit != unit:
         return Refusal(
-            Reason.UNKNOWN_PUBLIC_REQUEST, f"no request {request_id!r} assigned to {unit!r}"
+            Reason.UNKNOWN_PUBLIC_REQUEST,
+            f"没有交办给{ctx.reference.unit_name(unit)}的诉求工单 {request_id}",
+            f"no request {request_id!r} assigned to {unit!r}",
         )
     content = fingerprint(step)
     if await repository.step_recorded(session, row.id, content):
@@ -107,9 +109,7 @@ async def _receive(
     if existing is not None:
         if existing.unit == unit and existing.fingerprint == content:
             return Recorded(existing, created=False, duplicate=True)
-        return Refusal(
-            Reason.DUPLICATE_CONFLICT, f"request_id {request_id!r} was received with other content"
-        )
+        return id_conflict("request_id", request_id, "诉求工单", "received")
     repeat_known = step.repeat_of is None or (
         step.repeat_of != request_id
         and await repository.find_request(session, step.repeat_of) is not None
@@ -226,8 +226,8 @@ async def reject(
         unit=unit,
         reference=reference,
         reason=reason,
-        message_zh=f"{zh}：{refusal.detail}",
-        message_en=f"{en}: {refusal.detail}",
+        message_zh=f"{zh}：{refusal.detail_zh}" if refusal.detail_zh else zh,
+        message_en=f"{en}: {refusal.detail_en}",
         errors=[FieldError(loc=e["loc"], msg=e["msg"]) for e in errors or []],
     )
     # A redelivered command is refused again with the same id, so the channel hears it once.

@@ -7,13 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import fact_id
 from contracts.inspections import SuggestionAnswered, SuggestionFiled
-from contracts.reasons import Reason
 from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Suggestion, Supervisor, SupervisorTerm
 from services.inspections.domain.actors import Role, require_role
 from services.inspections.domain.calendar import days_late
 from services.inspections.domain.fingerprint import fingerprint
-from services.inspections.domain.refusals import Refusal, RefusalCode
+from services.inspections.domain.refusals import Refusal, RefusalCode, id_conflict
 from services.inspections.domain.supervision import (
     AddTerm,
     AnswerSuggestion,
@@ -58,17 +57,16 @@ async def _terms(session: AsyncSession, supervisor: Supervisor) -> list[Supervis
 async def enter_supervisor(
     session: AsyncSession, request: EnterSupervisor, ctx: Context
 ) -> Entered | Refusal:
-    if refusal := require_role(request.actor, Role.OFFICE, action="enter a supervisor"):
+    if refusal := require_role(
+        request.actor, Role.OFFICE, action=("登记监督员", "enter a supervisor")
+    ):
         return refusal
     content = fingerprint(request)
     existing = await repository.find_supervisor(session, request.supervisor_id)
     if existing is not None:
         if existing.fingerprint == content:
             return Entered(existing, duplicate=True)
-        return Refusal(
-            Reason.DUPLICATE_CONFLICT,
-            f"supervisor_id {request.supervisor_id!r} was entered with other content",
-        )
+        return id_conflict("supervisor_id", request.supervisor_id, "监督员", "entered")
     if refusal := term_refusal(request.term_starts_on, request.term_ends_on, []):
         return refusal
     now = ctx.clock()
@@ -101,11 +99,15 @@ async def enter_supervisor(
 async def add_term(
     session: AsyncSession, supervisor_id: str, request: AddTerm, ctx: Context
 ) -> Supervisor | Refusal:
-    if refusal := require_role(request.actor, Role.OFFICE, action="appoint a supervisor"):
+    if refusal := require_role(
+        request.actor, Role.OFFICE, action=("续聘监督员", "appoint a supervisor")
+    ):
         return refusal
     supervisor = await repository.find_supervisor(session, supervisor_id)
     if supervisor is None or supervisor.id is None:
-        return Refusal(RefusalCode.UNKNOWN_SUPERVISOR, f"supervisor {supervisor_id!r}")
+        return Refusal(
+            RefusalCode.UNKNOWN_SUPERVISOR, supervisor_id, f"supervisor {supervisor_id!r}"
+        )
     terms = as_terms(await _terms(session, supervisor))
     if refusal := term_refusal(request.starts_on, request.ends_on, terms):
         return refusal
@@ -127,11 +129,15 @@ async def add_term(
 async def exit_supervisor(
     session: AsyncSession, supervisor_id: str, request: ExitSupervisor, ctx: Context
 ) -> Supervisor | Refusal:
-    if refusal := require_role(request.actor, Role.OFFICE, action="record a supervisor's exit"):
+    if refusal := require_role(
+        request.actor, Role.OFFICE, action=("登记监督员退出", "record a supervisor's exit")
+    ):
         return refusal
     supervisor = await repository.find_supervisor(session, supervisor_id)
     if supervisor is None:
-        return Refusal(RefusalCode.UNKNOWN_SUPERVISOR, f"supervisor {supervisor_id!r}")
+        return Refusal(
+            RefusalCode.UNKNOWN_SUPERVISOR, supervisor_id, f"supervisor {supervisor_id!r}"
+        )
     rows = await _terms(session, supervisor)
     if refusal := exit_refusal(request.exited_on, as_terms(rows)):
         return refusal
@@ -165,10 +171,7 @@ async def file_suggestion(
     if existing is not None:
         if existing.fingerprint == content:
             return Filed(existing, duplicate=True)
-        return Refusal(
-            Reason.DUPLICATE_CONFLICT,
-            f"suggestion_id {request.suggestion_id!r} was filed with other content",
-        )
+        return id_conflict("suggestion_id", request.suggestion_id, "监督员建议", "filed")
     row = Suggestion(
         suggestion_id=request.suggestion_id,
         supervisor_pk=supervisor.id,
@@ -206,7 +209,7 @@ async def file_suggestion(
 
 
 def unknown_suggestion(suggestion_id: str) -> Refusal:
-    return Refusal(RefusalCode.UNKNOWN_SUGGESTION, f"suggestion {suggestion_id!r}")
+    return Refusal(RefusalCode.UNKNOWN_SUGGESTION, suggestion_id, f"suggestion {suggestion_id!r}")
 
 
 async def _suggestion_and_supervisor(

@@ -135,7 +135,7 @@ def declared_obligation(catalogue: Catalogue | None, request: CreateObligations)
     if declared is None:
         raise Refused(
             Code.NOT_AN_OBLIGATION,
-            f"{request.year}年度举措清单没有该项周期性工作任务（{request.kind.value}）",
+            f"{request.year}年度举措清单没有“{TEMPLATES[request.kind].title_zh}”这项周期性工作任务",
             f"the {request.year} catalogue declares no {request.kind.value}",
         )
     return declared[2]

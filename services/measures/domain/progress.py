@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from contracts.measures import AssignmentRole, ProgressReported, ReportProgress
 from contracts.reasons import Reason
 from services.measures.domain.catalogue import Catalogue, Target, Unit
-from services.runtime.workdays import PROGRAMME_TZ, chinese_date, local_date
+from services.runtime.workdays import chinese_date, chinese_moment, local_date
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def check(
         return Refusal(
             Reason.REPORTED_IN_FUTURE,
             f"reported_at {report.reported_at.isoformat()} is after {now.isoformat()}",
-            f"报告时间 {_moment_zh(report.reported_at)} 晚于当前时间 {_moment_zh(now)}",
+            f"报告时间 {chinese_moment(report.reported_at)} 晚于当前时间 {chinese_moment(now)}",
         )
     assignment = _assignment(report, facts)
     if isinstance(assignment, Refusal):
@@ -261,11 +261,6 @@ def _target(
     if problem := target.out_of_range(report.target_value):
         return Refusal(Reason.VALUE_OUT_OF_RANGE, problem[1], problem[0])
     return target
-
-
-def _moment_zh(moment: datetime) -> str:
-    local = moment.astimezone(PROGRAMME_TZ)
-    return f"{chinese_date(local.date())}{local:%H:%M}"
 
 
 def fingerprint(report: ReportProgress) -> str:

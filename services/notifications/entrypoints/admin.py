@@ -141,7 +141,9 @@ class RecipientView(BaseModel):
 
 
 def invalid(code: str, zh: str, en: str, errors: list[dict[str, str]]) -> Problem:
-    return Problem(422, code, zh, en, "; ".join(f"{e['loc']}: {e['msg']}" for e in errors), errors)
+    """The errors, field by field, are the integrator's (English); the detail counts them."""
+    english = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors)
+    return Problem(422, code, zh, en, f"共 {len(errors)} 处问题", errors, detail_en=english)
 
 
 def _mailbox_errors(code: str, spec: RecipientSpec) -> list[dict[str, str]]:
@@ -286,7 +288,8 @@ def recipients_router(
                     "unit_mailbox",
                     "单位联络员和主要负责人邮箱不能删除",
                     "A unit's contact and head mailboxes cannot be deleted",
-                    "set active to false to silence it",
+                    "如需停止向其发送，请将其设为停用",
+                    detail_en="set active to false to silence it",
                 )
             naming = await repository.rules_naming(session, code)
             if naming:
@@ -295,7 +298,8 @@ def recipients_router(
                     "recipient_in_use",
                     "该接收人仍被路由规则引用",
                     "Routing rules still name this recipient",
-                    f"rules: {', '.join(naming)}",
+                    f"引用它的路由规则：{'、'.join(naming)}",
+                    detail_en=f"rules: {', '.join(naming)}",
                 )
             await session.delete(row)
         return Response(status_code=204)

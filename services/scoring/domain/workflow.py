@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.scoring import GRADE_NAMES, LineAdjustment, TypeScore, UnitResult
-from services.runtime.workdays import WorkingCalendar
+from services.runtime.workdays import WorkingCalendar, chinese_date
 from services.scoring.domain.cards import LineItem, Scorecard
 from services.scoring.domain.earned import band_grade
 from services.scoring.domain.policy import ResultsPolicy
@@ -50,11 +50,30 @@ STAGE_NAMES = {
 
 
 class Refused(Exception):
-    """A request the workflow refuses; nothing is changed. `code` is stable."""
+    """A request the workflow refuses; nothing is changed. `code` is stable; as in a problem
+    document, `detail` is Chinese and `detail_en` English (`detail` serves both without it)."""
 
-    def __init__(self, status: int, code: str, zh: str, en: str, detail: str | None = None):
-        super().__init__(detail or en)
-        self.status, self.code, self.zh, self.en, self.detail = status, code, zh, en, detail
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        zh: str,
+        en: str,
+        detail: str | None = None,
+        detail_en: str | None = None,
+    ):
+        super().__init__(detail_en or detail or en)
+        self.status, self.code, self.zh, self.en = status, code, zh, en
+        self.detail, self.detail_en = detail, detail_en
+
+
+class Explained(Exception):
+    """A refusal raised below the HTTP layer (which gives it its code and title) with its detail
+    in Chinese and in English; a bare code or id serves both. `str()` is the English."""
+
+    def __init__(self, detail_zh: str, detail_en: str | None = None):
+        super().__init__(detail_en or detail_zh)
+        self.detail_zh, self.detail_en = detail_zh, detail_en or detail_zh
 
 
 @dataclass(frozen=True)
@@ -92,11 +111,13 @@ class PeriodState:
                 "appeal_window_closed",
                 "申诉期已过，不再受理申诉",
                 "The appeal window has closed",
-                detail=f"appeals were accepted until {self.publicity.appeal_deadline.isoformat()}",
+                f"申诉受理截至{chinese_date(self.publicity.appeal_deadline)}",
+                f"appeals were accepted until {self.publicity.appeal_deadline.isoformat()}",
             )
         return self.publicity
 
-    def check_can_finalise(self, today: date, undecided: Sequence[str]) -> Publicity:
+    def check_can_finalise(self, today: date, undecided: Mapping[str, str]) -> Publicity:
+        """`undecided`: the unit (code to name) of every appeal not yet answered."""
         if self.publicity is None:
             raise Refused(
                 409,
@@ -110,7 +131,8 @@ class PeriodState:
                 "publicity_not_over",
                 "公示期未满，不能定档",
                 "The publicity period is not over yet",
-                detail=f"the 公示 ends on {self.publicity.ends_on.isoformat()}",
+                f"公示期至{chinese_date(self.publicity.ends_on)}结束",
+                f"the 公示 ends on {self.publicity.ends_on.isoformat()}",
             )
         if undecided:
             raise Refused(
@@ -118,7 +140,8 @@ class PeriodState:
                 "appeals_pending",
                 "尚有申诉未复核答复，不能定档",
                 "Some appeals are not answered yet",
-                detail="undecided appeals of " + ", ".join(sorted(undecided)),
+                "未答复的申诉单位：" + "、".join(undecided[u] for u in sorted(undecided)),
+                "undecided appeals of " + ", ".join(sorted(undecided)),
             )
         return self.publicity
 
@@ -160,15 +183,19 @@ def check_appeal(reason: str, contested: Sequence[str], card: Scorecard) -> None
 
 
 def check_line_items(keys: Iterable[str], card: Scorecard) -> None:
-    known = {line_item_key(item) for item in card.line_items}
-    unknown = sorted(set(keys) - known)
+    """Line items are named by their keys (codes); the Chinese detail names the card's own
+    items by name as well."""
+    names = {line_item_key(item): item.name_zh for item in card.line_items}
+    unknown = sorted(set(keys) - set(names))
     if unknown:
+        on_card = "、".join(f"{names[key]}（{key}）" for key in sorted(names)) or "无"
         raise Refused(
             422,
             "unknown_line_item",
             "所列考核扣加分项不在本单位的考核结果中",
             "A line item named is not on the unit's card",
-            detail=f"not on the card: {', '.join(unknown)}; on it: {', '.join(sorted(known))}",
+            f"考核结果中没有：{'、'.join(unknown)}；考核结果中的分项：{on_card}",
+            f"not on the card: {', '.join(unknown)}; on it: {', '.join(sorted(names))}",
         )
 
 

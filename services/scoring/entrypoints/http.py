@@ -36,7 +36,7 @@ from services.scoring.domain.facts import FactKind
 from services.scoring.domain.periods import PERIOD_PATTERN, Period, PeriodKind
 from services.scoring.domain.progress import UnitProgress, summarise
 from services.scoring.domain.rubric import RubricRefused, parse_rubric
-from services.scoring.domain.workflow import CardDiff, Refused, Stage, card_diff
+from services.scoring.domain.workflow import CardDiff, Explained, Refused, Stage, card_diff
 from services.scoring.entrypoints import views
 from services.scoring.entrypoints.bus import DURABLES
 from services.scoring.handlers import periods, verdicts
@@ -50,8 +50,9 @@ PeriodPath = Annotated[
 YearPath = Annotated[int, Path(ge=2022, le=2100)]
 RUBRIC_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json")
 
-# Exceptions of the domain and service layer -> (status, code, Chinese title, English title).
-_PROBLEMS: dict[type[Exception], tuple[int, str, str, str]] = {
+# Exceptions of the domain and service layer -> (status, code, Chinese title, English title);
+# each carries its detail in both languages.
+_PROBLEMS: dict[type[Explained], tuple[int, str, str, str]] = {
     periods.UnknownUnit: (404, Reason.UNKNOWN_UNIT.value, *REASON_TEXT[Reason.UNKNOWN_UNIT]),
     periods.NoRubric: (404, "no_rubric", "该年度没有考核评分细则", "No rubric for this year"),
     views.UnknownRubricVersion: (
@@ -112,7 +113,12 @@ async def _problems() -> AsyncIterator[None]:
         yield
     except Refused as refused:
         raise Problem(
-            refused.status, refused.code, refused.zh, refused.en, detail=refused.detail
+            refused.status,
+            refused.code,
+            refused.zh,
+            refused.en,
+            refused.detail,
+            detail_en=refused.detail_en,
         ) from refused
     except RubricRefused as refused:
         errors = [dict(zip(("loc", "msg"), e.split(": ", 1), strict=False)) for e in refused.errors]
@@ -121,12 +127,13 @@ async def _problems() -> AsyncIterator[None]:
             "rubric_invalid",
             "评分细则未通过校验，原版本继续有效",
             "The rubric is invalid; the rubric in force stays",
-            detail=f"{len(errors)} problem(s)",
+            f"共 {len(errors)} 处问题",
             errors=errors,
+            detail_en=f"{len(errors)} problem(s)",
         ) from refused
     except tuple(_PROBLEMS) as exc:
         status, code, zh, en = _PROBLEMS[type(exc)]
-        raise Problem(status, code, zh, en, detail=str(exc) or None) from exc
+        raise Problem(status, code, zh, en, exc.detail_zh, detail_en=exc.detail_en) from exc
 
 
 class CloseRequest(BaseModel):
@@ -557,7 +564,8 @@ def router(
                 "unsupported_media_type",
                 "请以 YAML 或 JSON 提交评分细则",
                 "Send the rubric as YAML or JSON",
-                detail=f"got {media or 'none'}; use one of {', '.join(RUBRIC_MEDIA_TYPES)}",
+                f"收到的类型为 {media or '（未注明）'}，可用：{'、'.join(RUBRIC_MEDIA_TYPES)}",
+                detail_en=f"got {media or 'none'}; use one of {', '.join(RUBRIC_MEDIA_TYPES)}",
             )
         text = (await request.body()).decode("utf-8", errors="replace")
         async with _problems():

@@ -17,6 +17,7 @@ from contracts.scoring import (
     ResultsFinalised,
     ResultsPublicised,
     UnitResult,
+    period_name_zh,
 )
 from services.runtime.workdays import local_date
 from services.scoring.adapters import repository, results
@@ -29,18 +30,18 @@ from services.scoring.domain.ranking import rank_cards
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import Context, score
-from services.scoring.domain.workflow import Refused, Stage, corrected
+from services.scoring.domain.workflow import Explained, Refused, Stage, corrected
 from services.scoring.handlers import periods
 from services.scoring.handlers.periods import NoRubric, UnknownUnit
 from services.scoring.handlers.recompute import load_context
 from services.scoring.handlers.rulebook import RuleBook
 
 
-class UnknownRubricVersion(Exception):
+class UnknownRubricVersion(Explained):
     pass
 
 
-class UnknownRevision(Exception):
+class UnknownRevision(Explained):
     pass
 
 
@@ -137,11 +138,14 @@ def rubric_for(book: RuleBook, year: int, version: str | None) -> Rubric:
     if version is not None:
         found = book.version(year, version)
         if found is None:
-            raise UnknownRubricVersion(f"no rubric version {version} for {year}")
+            raise UnknownRubricVersion(
+                f"{year}年度没有版本为 {version} 的考核评分细则",
+                f"no rubric version {version} for {year}",
+            )
         return found
     in_force = book.in_force(year)
     if in_force is None:
-        raise NoRubric(f"no rubric for programme year {year}")
+        raise NoRubric.of_year(year)
     return in_force
 
 
@@ -361,7 +365,8 @@ def no_results(period: str) -> Refused:
         "no_results",
         "该考核周期尚无公示或定档的结果",
         "The period has no publicised or final results",
-        detail=period,
+        period_name_zh(period),
+        period,
     )
 
 
@@ -408,7 +413,10 @@ async def ranking_view(
     if closures:
         chosen = revision or closures[-1].revision
         if chosen not in {c.revision for c in closures}:
-            raise UnknownRevision(f"{period} was published in revisions 1-{closures[-1].revision}")
+            raise UnknownRevision(
+                f"{period_name_zh(period.label)}共发布了{closures[-1].revision}版",
+                f"{period} was published in revisions 1-{closures[-1].revision}",
+            )
         rankings = [
             RankingPublished.model_validate(r)
             for r in await repository.rankings_published(session, period.label, chosen)

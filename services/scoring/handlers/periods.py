@@ -23,9 +23,10 @@ from contracts.scoring import (
     ResultsFinalised,
     ResultsPublicised,
     UnitResult,
+    period_name_zh,
 )
 from services.runtime.messaging import add_to_outbox
-from services.runtime.workdays import WorkingCalendar, local_date
+from services.runtime.workdays import WorkingCalendar, chinese_date, chinese_moment, local_date
 from services.scoring.adapters import repository, results
 from services.scoring.domain import workflow
 from services.scoring.domain.facts import Fact
@@ -35,32 +36,45 @@ from services.scoring.domain.ranking import rank_cards
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import Scorecard, score
-from services.scoring.domain.workflow import PeriodState, Publicity, Refused, Stage, UnitInfo
+from services.scoring.domain.workflow import (
+    Explained,
+    PeriodState,
+    Publicity,
+    Refused,
+    Stage,
+    UnitInfo,
+)
 from services.scoring.handlers.recompute import load_context, type_scores
 from services.scoring.handlers.rulebook import SOURCE, RuleBook
 
 log = structlog.get_logger()
 
 
-class PeriodNotEnded(Exception):
+class PeriodNotEnded(Explained):
     pass
 
 
-class AlreadyClosed(Exception):
+class AlreadyClosed(Explained):
     def __init__(self, revision: int):
-        super().__init__(f"already closed (revision {revision})")
+        super().__init__(f"已发布至第{revision}版", f"already closed (revision {revision})")
         self.revision = revision
 
 
-class NoRubric(Exception):
-    pass
+class NoRubric(Explained):
+    @classmethod
+    def of_year(cls, year: int) -> "NoRubric":
+        return cls(f"{year}年度没有考核评分细则", f"no rubric for programme year {year}")
+
+    @classmethod
+    def of_version(cls, version: str) -> "NoRubric":
+        return cls(f"没有版本为 {version} 的考核评分细则", f"no rubric version {version}")
 
 
-class UnknownUnit(Exception):
-    pass
+class UnknownUnit(Explained):
+    """Its detail is the unit's code."""
 
 
-class NoPeerGroups(Exception):
+class NoPeerGroups(Explained):
     """No unit registered in a peer group: there is nothing to rank."""
 
 
@@ -157,12 +171,15 @@ async def close_period(
     that reach scoring later never change what was published; until 定档 the office may publish
     a revision (`revise`) to take them in, which starts a new 公示."""
     if period.end > now:
-        raise PeriodNotEnded(f"{period} ends at {period.end.isoformat()}")
+        raise PeriodNotEnded(
+            f"{period_name_zh(period.label)}至{chinese_date(period.last_day)}结束",
+            f"{period} ends at {period.end.isoformat()}",
+        )
     (await period_state(session, period.label)).check_can_publish()
     await book.refresh(session)
     rubric = book.in_force(period.year)
     if rubric is None:
-        raise NoRubric(f"no rubric for programme year {period.year}")
+        raise NoRubric.of_year(period.year)
     previous = await repository.closures_of(session, period.label)
     if previous and not revise:
         raise AlreadyClosed(previous[-1].revision)
@@ -173,7 +190,7 @@ async def close_period(
     reference = reference_from(reference_facts)
     units = [u.code for group in reference.peer_groups for u in reference.ranked_units(group)]
     if not units:
-        raise NoPeerGroups("no unit is registered in a peer group yet")
+        raise NoPeerGroups("尚无单位登记所属分组", "no unit is registered in a peer group yet")
     cards = await cards_as_of(session, units, rubric, period, now, reference_facts)
     published = rankings(cards, reference, closure)
     await repository.add_closure(
@@ -312,7 +329,7 @@ async def publicised_card(
     period = Period.parse(publicised.period)
     rubric = book.version(period.year, publicised.rubric_version)
     if rubric is None:
-        raise NoRubric(f"no rubric version {publicised.rubric_version}")
+        raise NoRubric.of_version(publicised.rubric_version)
     reference_facts = await repository.reference_facts(session)
     facts = [*await repository.unit_facts(session, unit), *reference_facts]
     as_of = publicised.as_of
@@ -383,7 +400,8 @@ async def file_appeal(
             "appeal_exists",
             "本单位已就该考核周期提出申诉，不能重复申诉",
             "The unit has already appealed for this period",
-            detail=f"appeal {earlier.appeal_id} filed at {earlier.filed_at.isoformat()}",
+            f"已于{chinese_moment(earlier.filed_at)}提出申诉（{earlier.appeal_id}）",
+            f"appeal {earlier.appeal_id} filed at {earlier.filed_at.isoformat()}",
         )
     event = wrap(appeal, subject=unit, source=SOURCE, id=appeal.appeal_id, time=now)
     await restore_appeal(session, event)
@@ -463,7 +481,7 @@ async def decide_appeal(
 def _rubric(book: RuleBook, publicised: ResultsPublicised) -> Rubric:
     rubric = book.version(int(publicised.period[:4]), publicised.rubric_version)
     if rubric is None:
-        raise NoRubric(f"no rubric version {publicised.rubric_version}")
+        raise NoRubric.of_version(publicised.rubric_version)
     return rubric
 
 
@@ -483,7 +501,8 @@ async def finalise(
         return done, False
     state = await period_state(session, period.label)
     appeals = await results.appeals_of(session, period.label)
-    state.check_can_finalise(local_date(now), [a.unit for a in appeals if a.decision is None])
+    undecided = {a.unit: a.filed.get("unit_name") or a.unit for a in appeals if a.decision is None}
+    state.check_can_finalise(local_date(now), undecided)
     publicised = await publicised_results(session, period.label)
     assert publicised is not None
     await book.refresh(session)

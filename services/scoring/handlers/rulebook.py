@@ -24,17 +24,18 @@ from services.runtime.db import Database
 from services.runtime.messaging import add_to_outbox
 from services.scoring.adapters import repository
 from services.scoring.domain.rubric import Rubric, RubricRefused, parse_rubric, rubric_from_document
+from services.scoring.domain.workflow import Explained
 
 log = structlog.get_logger()
 SOURCE = "fivetype/scoring"
 DEFAULT_RUBRIC_DIR = Path(__file__).parents[1] / "rubrics"
 
 
-class RubricConflict(Exception):
+class RubricConflict(Explained):
     """The version exists with other content."""
 
 
-class RubricNotNewer(Exception):
+class RubricNotNewer(Explained):
     """A newer version of the year is already in force."""
 
 
@@ -79,15 +80,18 @@ class RuleBook:
         if existing is not None:
             if existing.sha256 != rubric.sha256:
                 raise RubricConflict(
+                    f"版本 {rubric.version} 已以不同内容生效，修改后的评分细则请使用新版本号",
                     f"version {rubric.version} is already in force with other content; "
-                    "give the changed rubric a new version"
+                    "give the changed rubric a new version",
                 )
             return False
         current = self.in_force(rubric.programme_year)
         if current is not None and current.number >= rubric.number:
             raise RubricNotNewer(
+                f"{rubric.programme_year}年度生效的是版本 {current.version}，"
+                f"版本 {rubric.version} 并不更新",
                 f"version {current.version} is in force for {rubric.programme_year}; "
-                f"{rubric.version} is not newer"
+                f"{rubric.version} is not newer",
             )
         await store_activation(session, rubric, source, now, self.office)
         return True

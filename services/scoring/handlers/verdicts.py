@@ -15,16 +15,17 @@ from services.scoring.adapters import repository
 from services.scoring.domain.facts import FactKind, to_facts
 from services.scoring.domain.reference import reference_from
 from services.scoring.domain.rubric import EarnedRubric
+from services.scoring.domain.workflow import Explained
 from services.scoring.handlers.periods import NoRubric, UnknownUnit
 from services.scoring.handlers.rulebook import SOURCE, RuleBook
 
 
-class NoGrades(Exception):
+class NoGrades(Explained):
     """The rubric in force for the period's year has no 等次 to veto or lower."""
 
 
-class VerdictConflict(Exception):
-    """The verdict id is taken by a different verdict."""
+class VerdictConflict(Explained):
+    """The verdict id (its detail) is taken by a different verdict."""
 
 
 async def record(
@@ -38,9 +39,11 @@ async def record(
     year = int(verdict.period[:4])
     rubric = book.in_force(year)
     if rubric is None:
-        raise NoRubric(f"no rubric for programme year {year}")
+        raise NoRubric.of_year(year)
     if not isinstance(rubric, EarnedRubric):
-        raise NoGrades(f"rubric {rubric.version} has no grades")
+        raise NoGrades(
+            f"考核评分细则 {rubric.version} 未设等次", f"rubric {rubric.version} has no grades"
+        )
     event_id = fact_id(VerdictRecorded.NAME, verdict.verdict_id)
     for fact in await repository.unit_facts(session, verdict.unit, FactKind.VERDICT):
         if fact.event_id == event_id:

@@ -11,7 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from fivetype.commands import deadletters, scores, status
+from fivetype import state
+from fivetype.commands import deadletters, scores, stack, status
 from fivetype.lang import from_locale
 
 LONG_NAME = "南昌小蓝经济技术开发区"
@@ -123,9 +124,16 @@ def letters() -> list[deadletters.DeadLetter]:
     ]
 
 
+def running() -> state.StackState:
+    ports = {"measures": 18101, "inspections": 18102, "scoring": 18103, "notifications": 18104}
+    services = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    return state.StackState(pid=12345, nats_url="nats://127.0.0.1:14222", services=services)
+
+
 def tables(lang: str) -> list[Table]:
     document = card()
     return [
+        stack.endpoints_table(running(), stack.running_title(lang, 12345), lang),
         scores.types_table(document, lang, wide=False),
         scores.lines_table(document, lang, wide=False),
         scores.items_table(document["card"]["line_items"][0], lang, wide=False),
@@ -169,6 +177,9 @@ def test_headers_and_values_are_chinese_by_default() -> None:
     assert "限办日期" in items and "2026年6月30日" in items and "M07" in items
     _, english = rows_in_lines(scores.ranking_tables(ranking(), "en", wide=False)[0])
     assert "rank" in english and "black list" in english and "排名" not in english
+    _, endpoints = rows_in_lines(stack.endpoints_table(running(), stack.running_title("zh"), "zh"))
+    assert "接口地址" in endpoints and "按 Ctrl-C 停止" in endpoints
+    assert "http://127.0.0.1:18101/docs" in endpoints and "nats://127.0.0.1:14222" in endpoints
 
 
 def test_wide_shows_every_column() -> None:

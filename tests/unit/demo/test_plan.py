@@ -132,15 +132,25 @@ def test_units_report_on_time_late_or_never_as_their_habits_say(year: Plan) -> N
             step.path.endswith("progress-reports")
             and step.body["percent_complete"] == 100
             and step.body["milestone_id"].startswith("m")
-            and "again" not in step.label
+            and "重新报送" not in step.label
         ):
-            on_time = "(on_time)" in step.label
+            on_time = "（按时）" in step.label
             completions.setdefault(step.body["unit"], []).append(on_time)
     punctual = [u for u, h in year.habits.items() if h is Habit.PUNCTUAL]
     silent = [u for u, h in year.habits.items() if h is Habit.SILENT]
     on_time_share = sum(sum(completions.get(u, [])) for u in punctual) / (12 * len(punctual))
     assert on_time_share > 0.7  # two measures, six milestones each
     assert sum(len(completions.get(u, [])) for u in silent) < 12 * len(silent) / 2
+
+
+def test_the_progress_bar_reads_chinese_unless_asked_for_english(year: Plan) -> None:
+    """Units by name in Chinese; the same steps, by code, in English."""
+    labels = [s.label for s in year.steps]
+    assert any(label.startswith("向东湖区交办M") for label in labels)
+    assert not [label for label in labels if re.search(r"[A-Za-z]{2,}", label)]
+    english = plan(7, 2026, nanchang(), "en")
+    assert [s.body for s in english.steps] == [s.body for s in year.steps]
+    assert any(s.label.startswith("assign M") for s in english.steps)
 
 
 def test_the_year_reads_like_a_citys(year: Plan) -> None:
@@ -165,8 +175,8 @@ def test_the_year_has_returns_obligations_achievements_and_suggestions(year: Pla
     returned = [s for s in year.steps if s.path.endswith("/review")]
     assert all(s.body["decision"] == "return" and s.body["reason"] for s in returned)
     assert paths.count("/v1/obligations") == 3
-    outcomes = {s.label.rsplit("(", 1)[-1] for s in year.steps if "annual_plan (" in s.label}
-    assert outcomes == {"on_time)", "late)"}  # and the silent ones never report
+    outcomes = {s.label.rsplit("（", 1)[-1] for s in year.steps if "年度思路举措报备（" in s.label}
+    assert outcomes == {"按时）", "逾期）"}  # and the silent ones never report
     assert 1 <= paths.count("/v1/achievements") <= 5
     suggestions = paths.count("/v1/suggestions")
     answered = sum(p.endswith("/answer") for p in paths)

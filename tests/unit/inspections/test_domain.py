@@ -47,24 +47,24 @@ def test_an_inspection_dated_after_today_is_refused() -> None:
     refusal = refusal_for(request(inspected_on="2026-06-16"), TODAY, REFERENCE)
     assert refusal is not None
     assert refusal.code is RefusalCode.INSPECTED_IN_FUTURE
-    assert "2026-06-16" in refusal.detail
+    assert "2026-06-16" in refusal.detail_en
 
 
 def test_a_unit_listed_twice_is_refused_and_named() -> None:
     refusal = refusal_for(request(target_units=["360102", "dept-fgw", "360102"]), TODAY, REFERENCE)
     assert refusal is not None
     assert refusal.code is RefusalCode.DUPLICATE_TARGET_UNITS
-    assert "360102" in refusal.detail
-    assert "dept-fgw" not in refusal.detail
+    assert "360102" in refusal.detail_en
+    assert "dept-fgw" not in refusal.detail_en
 
 
 def test_units_and_measures_must_be_known() -> None:
     unknown_unit = refusal_for(request(target_units=["360102", "360199"]), TODAY, REFERENCE)
     assert unknown_unit is not None and unknown_unit.code is Reason.UNKNOWN_UNIT
-    assert "360199" in unknown_unit.detail and "360102" not in unknown_unit.detail
+    assert "360199" in unknown_unit.detail_en and "360102" not in unknown_unit.detail_en
     unknown_measure = refusal_for(request(measure_codes=["M12", "M99"]), TODAY, REFERENCE)
     assert unknown_measure is not None and unknown_measure.code is Reason.UNKNOWN_MEASURE
-    assert "M99" in unknown_measure.detail
+    assert "M99" in unknown_measure.detail_en
 
 
 @pytest.mark.parametrize("actor", [OFFICE, unit_actor()])
@@ -72,7 +72,7 @@ def test_only_inspectors_file_inspections(actor: Any) -> None:
     refusal = refusal_for(request(actor=actor), TODAY, REFERENCE)
     assert refusal is not None
     assert refusal.code is RefusalCode.ACTOR_NOT_PERMITTED
-    assert actor.role.value in refusal.detail
+    assert actor.role.value in refusal.detail_en
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ def test_each_transition(state: RectificationState, action: Action) -> None:
     if expected is None:
         assert isinstance(outcome, Refusal)
         assert outcome.code is Reason.INVALID_TRANSITION
-        assert state.value in outcome.detail
+        assert state.value in outcome.detail_en
     else:
         assert outcome is expected
 
@@ -138,7 +138,7 @@ def test_only_the_responsible_unit_submits_its_rectification() -> None:
         request_for(Action.SUBMIT, unit_actor("360103")), S.OPEN, "360102", TODAY, False
     )
     assert other is not None and other.code is RefusalCode.NOT_RESPONSIBLE_UNIT
-    assert "360103" in other.detail
+    assert "360103" in other.detail_en
     inspector = transition_refusal(
         request_for(Action.SUBMIT, INSPECTOR), S.OPEN, "360102", TODAY, False
     )
@@ -290,7 +290,7 @@ def test_a_plan_needs_measures_and_both_responsible_people(
     plan = FileRectificationPlan(actor=unit_actor(), **(PLAN | changes))
     refusal = transition_refusal(plan, S.OPEN, "360102", TODAY, True)
     assert refusal is not None and refusal.code is RefusalCode.PLAN_INCOMPLETE
-    assert missing in refusal.detail
+    assert missing in refusal.detail_en
 
 
 @pytest.mark.parametrize(
@@ -304,7 +304,7 @@ def test_a_close_out_needs_a_written_opinion_and_its_approving_leader(
     close = CloseRectification(actor=INSPECTOR, **body)
     refusal = transition_refusal(close, S.SUBMITTED, "360102", TODAY, False)
     assert refusal is not None and refusal.code is RefusalCode.CLOSE_OUT_INCOMPLETE
-    assert missing in refusal.detail
+    assert missing in refusal.detail_en
 
 
 def test_the_deadline_an_item_waits_on_follows_its_stage() -> None:

@@ -82,12 +82,12 @@ def test_appeals_are_accepted_only_within_the_window_and_before_finalisation() -
 def test_finalising_waits_for_the_end_of_the_publicity_and_every_answer() -> None:
     publicised = PeriodState(Stage.PUBLICISED, WINDOW)
     with refused("publicity_not_over"):
-        publicised.check_can_finalise(date(2026, 4, 10), [])
+        publicised.check_can_finalise(date(2026, 4, 10), {})
     with refused("appeals_pending"):
-        publicised.check_can_finalise(date(2026, 4, 11), ["360103"])
-    assert publicised.check_can_finalise(date(2026, 4, 11), []) == WINDOW
+        publicised.check_can_finalise(date(2026, 4, 11), {"360103": "西湖区"})
+    assert publicised.check_can_finalise(date(2026, 4, 11), {}) == WINDOW
     with refused("period_not_publicised"):
-        PeriodState(Stage.OPEN).check_can_finalise(date(2026, 4, 11), [])
+        PeriodState(Stage.OPEN).check_can_finalise(date(2026, 4, 11), {})
 
 
 def test_an_appeal_needs_a_reason_and_line_items_of_the_card(card: Scorecard) -> None:

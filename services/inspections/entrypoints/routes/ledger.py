@@ -20,6 +20,7 @@ from services.inspections.entrypoints.common import (
     XLSX,
     Limit,
     download,
+    not_found,
     problem,
 )
 from services.inspections.entrypoints.views import (
@@ -90,12 +91,12 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
         """Every role may filter; a unit reporter's filter is always its own unit."""
         unit = who.scope(unit)
         if unit is not None and ctx.reference.unit(unit) is None:
-            raise problem(Refusal(Reason.UNKNOWN_UNIT, unit))
+            raise not_found(Reason.UNKNOWN_UNIT, unit)
         units = None if unit is None else [unit]
         if peer_group is not None:
             group = ctx.reference.units_of_peer_group(peer_group)
             if not group:
-                raise problem(Refusal(RefusalCode.UNKNOWN_PEER_GROUP, peer_group))
+                raise not_found(RefusalCode.UNKNOWN_PEER_GROUP, peer_group)
             units = [u for u in group if units is None or u in units]
         return LedgerFilter(
             today=local_date(ctx.clock()),
@@ -144,7 +145,11 @@ def router(runtime: ServiceRuntime, ctx: Context, export_max_rows: int) -> APIRo
             total, rows = await ledger_queries.ledger(session, where, export_max_rows + 1, 0)
             if total > export_max_rows:
                 raise problem(
-                    Refusal(RefusalCode.EXPORT_TOO_LARGE, f"{total} rows, limit {export_max_rows}")
+                    Refusal(
+                        RefusalCode.EXPORT_TOO_LARGE,
+                        f"共 {total} 行，上限 {export_max_rows} 行",
+                        f"{total} rows, limit {export_max_rows}",
+                    )
                 )
             items = await _views(session, rows, where, ctx)
         records = [item.export_row() for item in items]

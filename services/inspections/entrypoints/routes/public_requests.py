@@ -24,6 +24,7 @@ from services.inspections.entrypoints.common import (
     UnitQuery,
     acting_as,
     command,
+    not_found,
     problem,
 )
 from services.inspections.entrypoints.views import IndicatorsView, PublicRequestView
@@ -121,7 +122,7 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
         async with runtime.db.session() as session:
             row = await repository.find_request(session, request_id)
             if row is None or not who.sees(row.unit):
-                raise problem(Refusal(Reason.UNKNOWN_PUBLIC_REQUEST, request_id))
+                raise not_found(Reason.UNKNOWN_PUBLIC_REQUEST, request_id)
             return (await request_views(session, [row], ctx))[0]
 
     @api.get(
@@ -133,7 +134,7 @@ def router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
     ) -> IndicatorsView:
         who.check_unit(unit)
         if ctx.reference.unit(unit) is None:
-            raise problem(Refusal(Reason.UNKNOWN_UNIT, unit))
+            raise not_found(Reason.UNKNOWN_UNIT, unit)
         month = Period.parse(period)
         async with runtime.db.session() as session:
             indicators = await indicators_of(session, unit, month)
