@@ -17,6 +17,7 @@ from rich.console import Console
 
 from fivetype import exits
 from fivetype.commands._nats import NatsUrl, NkeyFile, connection
+from fivetype.lang import Lang, say
 from fivetype.state import CREDENTIALS
 
 if TYPE_CHECKING:
@@ -45,13 +46,27 @@ def _code(code: str, pattern: str | None = None) -> str:
     return code
 
 
-def _grant(seed: Path, who: str, granted: "Permissions", inbox: str) -> None:
+def _grant(seed: Path, who: str, granted: "Permissions", inbox: str, lang: str) -> None:
     from fivetype import natsauth
 
     entry = natsauth.user_entry(natsauth.ensure_seed(seed), who, granted)
-    console.print(f"seed file (hand it over privately; keep it secret): {seed}", markup=False)
-    console.print(f"inbox prefix its client must use: {inbox}", markup=False)
-    console.print("add to authorization.users of nats-server, then reload it:")
+    seed_line = say(
+        lang,
+        f"密钥种子文件（请私下交付并妥善保密）：{seed}",
+        f"seed file (hand it over privately; keep it secret): {seed}",
+    )
+    console.print(seed_line, markup=False)
+    inbox_line = say(
+        lang, f"其客户端须使用的收件前缀：{inbox}", f"inbox prefix its client must use: {inbox}"
+    )
+    console.print(inbox_line, markup=False)
+    console.print(
+        say(
+            lang,
+            "将以下条目加入 nats-server 的 authorization.users，然后重新加载：",
+            "add to authorization.users of nats-server, then reload it:",
+        )
+    )
     print(entry)
 
 
@@ -59,26 +74,32 @@ def _grant(seed: Path, who: str, granted: "Permissions", inbox: str) -> None:
 def unit(
     code: Annotated[str, typer.Argument(help="The unit's code, e.g. 360102.")],
     directory: Directory = DEFAULT_DIRECTORY,
+    lang: Lang = None,
 ) -> None:
     """Create a unit's nkey seed (reused if it exists) and print its server user entry."""
+    assert lang is not None  # the option's callback chose one
     from contracts import permissions
     from fivetype import natsauth
 
     seed = natsauth.unit_seed(directory, _code(code))
-    _grant(seed, f"unit {code}", permissions.unit(code), permissions.unit_inbox(code))
+    inbox = permissions.unit_inbox(code)
+    _grant(seed, f"unit {code}", permissions.unit(code), inbox, lang)
 
 
 @app.command()
 def channel(
     name: Annotated[str, typer.Argument(help="The channel system's name, e.g. hotline_12345.")],
     directory: Directory = DEFAULT_DIRECTORY,
+    lang: Lang = None,
 ) -> None:
     """Create a public-request channel's nkey seed and print its server user entry."""
+    assert lang is not None  # the option's callback chose one
     from contracts import permissions
     from fivetype import natsauth
 
     seed = natsauth.channel_seed(directory, _code(name, CHANNEL_PATTERN))
-    _grant(seed, f"channel {name}", permissions.channel(name), permissions.channel_inbox(name))
+    inbox = permissions.channel_inbox(name)
+    _grant(seed, f"channel {name}", permissions.channel(name), inbox, lang)
 
 
 @app.command()
@@ -93,8 +114,10 @@ def config(
     channels: Annotated[
         list[str] | None, typer.Option("--channel", help="A channel to grant (repeatable).")
     ] = None,
+    lang: Lang = None,
 ) -> None:
     """Write auth.conf: the operator, the four services, the units and the channels."""
+    assert lang is not None  # the option's callback chose one
     from fivetype import natsauth
     from services.measures.domain.catalogue import load_units
 
@@ -103,14 +126,22 @@ def config(
         codes += [u.code for u in load_units(units_file).units]
     names = [_code(name, CHANNEL_PATTERN) for name in channels or []]
     path = natsauth.write_authorization(directory, codes, names)
-    console.print(
-        f"wrote {path} ({len(set(codes))} unit(s), {len(set(names))} channel(s)); "
-        "seeds are beside it",
-        markup=False,
+    units_n, channels_n = len(set(codes)), len(set(names))
+    wrote = say(
+        lang,
+        f"已写入 {path}（{units_n} 个单位，{channels_n} 个渠道）；密钥种子在同一文件夹",
+        f"wrote {path} ({units_n} unit(s), {channels_n} channel(s)); seeds are beside it",
     )
+    console.print(wrote, markup=False)
+    include = f"include {natsauth.AUTH_CONF}"
+    payload = f"max_payload: {natsauth.MAX_PAYLOAD}"
     console.print(
-        f"nats-server: `include {natsauth.AUTH_CONF}` in its config and set "
-        f"`max_payload: {natsauth.MAX_PAYLOAD}`"
+        say(
+            lang,
+            f"nats-server：在其配置中加入 `{include}` 并设置 `{payload}`",
+            f"nats-server: `{include}` in its config and set `{payload}`",
+        ),
+        markup=False,
     )
 
 
@@ -119,8 +150,10 @@ def provision(
     nats_url: NatsUrl = None,
     nkey_file: NkeyFile = None,
     replicas: Annotated[int, typer.Option(help="Replicas of each stream (3 in a cluster).")] = 1,
+    lang: Lang = None,
 ) -> None:
     """Create or update every stream from the contracts (run after an upgrade)."""
+    assert lang is not None  # the option's callback chose one
     from services.runtime.bus import provision_streams  # the runtime: only when needed
 
     async def run() -> None:
@@ -130,6 +163,11 @@ def provision(
     try:
         asyncio.run(run())
     except TimeoutError as exc:  # a refused request goes unanswered
-        console.print("no answer: is this the operator's nkey? (services may not change streams)")
+        no_answer = say(
+            lang,
+            "无应答：使用的是运维身份（operator）的密钥吗？（各服务无权修改数据流）",
+            "no answer: is this the operator's nkey? (services may not change streams)",
+        )
+        console.print(no_answer)
         raise typer.Exit(exits.FAILURE) from exc
-    console.print("streams provisioned")
+    console.print(say(lang, "数据流已配置", "streams provisioned"))

@@ -17,7 +17,7 @@ from fivetype import exits, state
 from fivetype.commands._nats import NatsUrl, NkeyFile
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
 from fivetype.commands._tables import Column, add_row, day, period_name, table
-from fivetype.lang import Lang, Wide, named, say
+from fivetype.lang import Lang, Wide, from_locale, named, say
 
 if TYPE_CHECKING:
     from services.scoring.handlers.rebuild import Rebuilt
@@ -58,7 +58,12 @@ def _period(period: str | None) -> str:
 
     chosen = period or str(local_date(datetime.now(UTC)).year)
     if not PERIOD.match(chosen):
-        console.print(f"[red]period {chosen!r}: use 2026, 2026-Q1 or 2026-03[/]")
+        usage = say(
+            from_locale(),
+            f"考核周期“{chosen}”有误：请写作 2026、2026-Q1 或 2026-03",
+            f"period {chosen!r}: use 2026, 2026-Q1 or 2026-03",
+        )
+        console.print(f"[red]{usage}[/]", highlight=False)
         raise typer.Exit(exits.USAGE)
     return chosen
 
@@ -197,6 +202,7 @@ def scorecard(
 ) -> None:
     """A unit's scorecard: the total, each type, and every line with its explanation."""
     assert lang is not None  # the option's callback chose one
+    assert lang is not None  # the option's callback chose one
     document = _get(url, data_dir, lang, f"/v1/units/{unit}/cards/{_period(period)}")
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
@@ -262,6 +268,7 @@ def ranking(
 ) -> None:
     """Units ranked within their peer groups: published once the period is closed, else
     provisional."""
+    assert lang is not None  # the option's callback chose one
     assert lang is not None
     params = {"peer_group": group} if group else {}
     document = _get(url, data_dir, lang, f"/v1/rankings/{_period(period)}", **params)
@@ -297,7 +304,7 @@ async def _events_to_replay(nats_url: str | None, nkey_file: Path | None) -> int
 
 
 def _rebuild_with_bar(
-    database_url: str, nats_url: str, nkey_file: Path | None, total: int
+    database_url: str, nats_url: str, nkey_file: Path | None, total: int, lang: str
 ) -> "Rebuilt":
     from rich.progress import (
         BarColumn,
@@ -312,7 +319,7 @@ def _rebuild_with_bar(
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("replaying events", total=total)
+        task = progress.add_task(say(lang, "重放事件", "replaying events"), total=total)
 
         def advance(result: Rebuilt) -> None:
             progress.update(task, completed=result.events)
@@ -332,8 +339,10 @@ def rebuild_command(
     nats_url: NatsUrl = None,
     nkey_file: NkeyFile = None,
     data_dir: DataDir = DATA_DIR,
+    lang: Lang = None,
 ) -> None:
     """Rebuild the scoring store from every event on the stream, into a fresh database."""
+    assert lang is not None  # the option's callback chose one
     from services.scoring.handlers.rebuild import NotEmpty
 
     nats_url = nats_url or state.nats_url(data_dir)
@@ -343,15 +352,24 @@ def rebuild_command(
         database_url = f"sqlite:///{data_dir.resolve() / f'scoring-rebuilt-{stamp}.db'}"
     total = asyncio.run(_events_to_replay(nats_url, nkey_file))
     try:
-        result = _rebuild_with_bar(database_url, nats_url, nkey_file, total)
+        result = _rebuild_with_bar(database_url, nats_url, nkey_file, total, lang)
     except NotEmpty as exc:
-        console.print(f"[red]refused: {exc}[/]")
+        console.print(f"[red]{say(lang, '已拒绝', 'refused')}: {exc}[/]", highlight=False)
         raise typer.Exit(exits.FAILURE) from exc
-    console.print(
-        f"rebuilt {database_url}: {result.events} events ({result.skipped} skipped), "
-        f"{result.facts} facts, {result.cards} cards in {result.seconds:.1f}s"
+    r = result
+    done = say(
+        lang,
+        f"已重建 {database_url}：事件 {r.events} 条（跳过 {r.skipped} 条），事实 {r.facts} 条，"
+        f"计分卡 {r.cards} 张，用时 {r.seconds:.1f} 秒",
+        f"rebuilt {database_url}: {r.events} events ({r.skipped} skipped), "
+        f"{r.facts} facts, {r.cards} cards in {r.seconds:.1f}s",
     )
-    console.print(
+    console.print(done, markup=False, highlight=False)
+    serve = say(
+        lang,
+        "启用方法：停止平台，将 FIVETYPE_SCORING_DATABASE_URL 设为该数据库"
+        "（或用该 SQLite 文件替换 scoring.db）",
         "to serve it: stop the stack and set FIVETYPE_SCORING_DATABASE_URL to it "
-        "(or put the SQLite file in place of scoring.db)"
+        "(or put the SQLite file in place of scoring.db)",
     )
+    console.print(serve, markup=False)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from fivetype.lang import Lang, say
 from fivetype.state import DEFAULT_DATA_DIR
 
 app = typer.Typer(help="Bearer tokens for the HTTP APIs (访问令牌).", no_args_is_help=True)
@@ -48,9 +49,11 @@ def issue_token(
             help="The embedded stack's data folder, if the secret is there.",
         ),
     ] = DEFAULT_DATA_DIR,
+    lang: Lang = None,
 ) -> None:
     """Print a token signed with FIVETYPE_AUTH_SECRET(_FILE), or the embedded stack's secret
     (the running demo's when no stack runs from ./data)."""
+    assert lang is not None  # the option's callback chose one
     from fivetype.apiclient import deployment_secret
     from services.runtime.tokens import Role, issue
 
@@ -58,11 +61,15 @@ def issue_token(
         raise typer.BadParameter(f"{role!r}: one of {', '.join(Role)}", param_hint="--role")
     secret = deployment_secret(data_dir)
     if secret is None:
-        typer.echo(
-            f"no secret: set FIVETYPE_AUTH_SECRET or FIVETYPE_AUTH_SECRET_FILE, or name the "
-            f"stack's folder with --data-dir (looked in {data_dir.resolve()})",
-            err=True,
+        looked = data_dir.resolve()
+        no_secret = say(
+            lang,
+            "找不到签名密钥：请设置 FIVETYPE_AUTH_SECRET 或 FIVETYPE_AUTH_SECRET_FILE，"
+            f"或用 --data-dir 指明平台的数据文件夹（已查找 {looked}）",
+            "no secret: set FIVETYPE_AUTH_SECRET or FIVETYPE_AUTH_SECRET_FILE, or name the "
+            f"stack's folder with --data-dir (looked in {looked})",
         )
+        typer.echo(no_secret, err=True)
         raise typer.Exit(2)
     try:
         token = issue(

@@ -43,4 +43,6 @@ def test_incomplete_requests_are_refused(args: list[str]) -> None:
 def test_no_secret_no_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("FIVETYPE_AUTH_SECRET")
     code, output = issue("--role", "viewer", "--data-dir", str(tmp_path))
+    assert (code, "找不到签名密钥" in output) == (2, True)
+    code, output = issue("--role", "viewer", "--data-dir", str(tmp_path), "--lang", "en")
     assert (code, "no secret" in output) == (2, True)
