@@ -258,7 +258,10 @@ class Consumer(Generic[DataT]):
                 if not self.checked:
                     gap = await catchup.find_gap(js, self.bus.db, self.stream.name, self.durable)
                     self.checked = True
-                if gap is not None:
+                if gap is not None and gap.through <= gap.after:
+                    # Restored, but nothing was delivered after its floor: nothing to replay.
+                    await catchup.caught_up(self.bus.db, self.durable)
+                elif gap is not None:
                     await self._replay(js, gap)
                 return
             except Exception as exc:
