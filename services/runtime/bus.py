@@ -281,6 +281,15 @@ class Consumer(Generic[DataT]):
             replay_through=gap.through,
         )
         metrics.CATCH_UPS.labels(*self._labels).inc()
+        first = int((await js.stream_info(self.stream.name)).state.first_seq or 0)
+        if first > gap.after + 1:
+            log.error(
+                "the stream no longer holds part of the gap (older than its retention): "
+                "the store will lack whatever those messages carried",
+                consumer=self.durable,
+                lost_from=gap.after + 1,
+                lost_through=min(first - 1, gap.through),
+            )
         started = time.perf_counter()
         name = catch_up_consumer(self.durable)
         with contextlib.suppress(NotFoundError):  # left by a catch-up cut short
