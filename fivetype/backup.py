@@ -293,7 +293,14 @@ def _digest(path: Path) -> tuple[int, str]:
 async def _connected(nats: NatsTarget) -> AsyncIterator[Any]:
     from fivetype.commands._nats import connect
 
-    connection = await connect(nats.url, nats.seed)
+    try:
+        connection = await connect(nats.url, nats.seed)
+    except Exception as exc:
+        raise Refused(
+            "unreachable",
+            f"连不上 NATS（{nats.url}）：{exc}",
+            f"cannot reach NATS at {nats.url}: {exc}",
+        ) from exc
     try:
         yield connection
     finally:

@@ -36,7 +36,14 @@ def _refused(refusal: "Refused", lang: str) -> typer.Exit:
         lang, f"拒绝（{refusal.code}）：{refusal.zh}", f"refused ({refusal.code}): {refusal.en}"
     )
     console.print(text, style="red", markup=False, soft_wrap=True)
-    return typer.Exit(exits.NOT_FOUND if refusal.code == "not_found" else exits.FAILURE)
+    codes = {"not_found": exits.NOT_FOUND, "unreachable": exits.UNREACHABLE}
+    return typer.Exit(codes.get(refusal.code, exits.FAILURE))
+
+
+def _failed(error: RuntimeError, lang: str) -> typer.Exit:
+    """A step that broke off (a tool or the server said no): what it said, as it said it."""
+    console.print(say(lang, f"失败：{error}", f"failed: {error}"), style="red", markup=False)
+    return typer.Exit(exits.FAILURE)
 
 
 def _services(names: list[str] | None) -> list[str]:
@@ -81,6 +88,8 @@ def backup(
             manifest = asyncio.run(backups.take(directory, targets, nats))
     except backups.Refused as refusal:
         raise _refused(refusal, lang) from refusal
+    except RuntimeError as error:
+        raise _failed(error, lang) from error
     for copy in manifest.databases:
         console.print(
             say(
@@ -137,6 +146,8 @@ def restore(
             done = asyncio.run(backups.restore(directory, manifest, targets, nats))
     except backups.Refused as refusal:
         raise _refused(refusal, lang) from refusal
+    except RuntimeError as error:
+        raise _failed(error, lang) from error
     for name, seconds in {**done.streams, **done.databases}.items():
         console.print(
             say(lang, f"{name}：已恢复，{seconds:.1f} 秒", f"{name}: restored in {seconds:.1f} s")

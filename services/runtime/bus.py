@@ -226,6 +226,9 @@ class Consumer(Generic[DataT]):
         for reason in Reason:
             metrics.DEAD_LETTERS.labels(*self._labels, reason.value)
         metrics.REDELIVERED.labels(*self._labels)
+        metrics.CATCH_UPS.labels(*self._labels)
+        for outcome in ("recovered", "duplicate", "skipped"):
+            metrics.CATCH_UP_MESSAGES.labels(*self._labels, outcome)
 
     @property
     def _labels(self) -> tuple[str, str]:
@@ -724,9 +727,13 @@ class Bus:
             return
         floors = {}
         for consumer in self._consumers:
-            if consumer.checked:
+            if not consumer.checked:
+                continue
+            try:
                 info = await js.consumer_info(consumer.stream.name, consumer.durable)
-                floors[consumer.durable] = (info.ack_floor.stream_seq if info.ack_floor else 0) or 0
+            except NotFoundError:  # being created: nothing acknowledged yet
+                continue
+            floors[consumer.durable] = (info.ack_floor.stream_seq if info.ack_floor else 0) or 0
         await catchup.record_floors(self.db, floors)
 
     @property
