@@ -164,6 +164,18 @@ def restore(
     )
 
 
+def _moment(text: str | None) -> datetime | None:
+    from services.runtime.workdays import PROGRAMME_TZ
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO 8601 time: {text!r}", param_hint="--as-of") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=PROGRAMME_TZ)
+
+
 def restored(
     service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")],
     database_url: Annotated[
@@ -173,7 +185,11 @@ def restored(
         str, typer.Option(help="What was done, for the audit journal (64 characters).")
     ] = "point-in-time recovery",
     as_of: Annotated[
-        datetime | None, typer.Option(help="The moment the store was brought back to.")
+        str | None,
+        typer.Option(
+            help="The moment the store was brought back to, ISO 8601 (China time unless it "
+            "names an offset), e.g. 2026-12-03T02:00:00+08:00."
+        ),
     ] = None,
     data_dir: DataDir = DATA_DIR,
     lang: Lang = None,
@@ -184,13 +200,14 @@ def restored(
 
     assert lang is not None  # the option's callback chose one
     (name,) = _services([service])
+    moment = _moment(as_of)
     (target,) = backups.stores(data_dir, [name])
     url = database_url or target.url
     try:
         backups.check_stopped(data_dir, [backups.Store(name, url)])
     except backups.Refused as refusal:
         raise _refused(refusal, lang) from refusal
-    backups.mark_restored(url, note, as_of)
+    backups.mark_restored(url, note, moment)
     console.print(
         say(
             lang,

@@ -3,6 +3,7 @@ puts the streams and every store back as they were, each store marked to catch u
 refuses, touching nothing, a backup that is incomplete, damaged or of another schema, and a
 platform that still runs."""
 
+import asyncio
 import hashlib
 import json
 import os
@@ -10,6 +11,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,7 +51,7 @@ def data_dir(migrated: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "data"
     shutil.copytree(migrated, folder)
     with nats_server(folder) as url:
-        _run(_publish(url, ["before-1", "before-2", "before-3"]))
+        asyncio.run(_publish(url, ["before-1", "before-2", "before-3"]))
     return folder
 
 
@@ -65,24 +68,15 @@ def fivetype(data_dir: Path, *args: str) -> Result:
     return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
 
 
-class nats_server:
+@contextmanager
+def nats_server(data_dir: Path) -> Iterator[str]:
     """The data folder's JetStream store served by a nats-server, as the stack would."""
-
-    def __init__(self, data_dir: Path):
-        self.server = NatsServer(data_dir / "nats", free_port())
-
-    def __enter__(self) -> str:
-        self.server.start()
-        return self.server.url
-
-    def __exit__(self, *_: object) -> None:
-        self.server.stop()
-
-
-def _run(coroutine: object) -> object:
-    import asyncio
-
-    return asyncio.run(coroutine)  # type: ignore[arg-type]
+    server = NatsServer(data_dir / "nats", free_port())
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 async def _publish(url: str, names: list[str]) -> None:
@@ -131,15 +125,15 @@ def test_a_whole_restore_puts_streams_and_stores_back_and_marks_them(
     events = next(s for s in manifest["streams"] if s["name"] == streams.EVENTS.name)
     assert events["state"]["messages"] == 3
     with nats_server(data_dir) as url:
-        _run(_publish(url, ["after-1", "after-2"]))
-        assert _run(_events(url)) == 5
+        asyncio.run(_publish(url, ["after-1", "after-2"]))
+        assert asyncio.run(_events(url)) == 5
     _write_into(scoring_db(data_dir))
 
     result = fivetype(data_dir, "restore", str(taken))
     assert result.exit_code == 0, result.output
     assert "restored to backup" in result.output
     with nats_server(data_dir) as url:
-        assert _run(_events(url)) == 3  # the stream as it was at the backup
+        assert asyncio.run(_events(url)) == 3  # the stream as it was at the backup
     engine = sa.create_engine(sync_url(f"sqlite:///{scoring_db(data_dir)}"))
     with engine.connect() as connection:
         inbox = connection.execute(sa.select(messaging.processed.c.message_id)).scalars().all()
@@ -151,13 +145,13 @@ def test_a_whole_restore_puts_streams_and_stores_back_and_marks_them(
 
 def test_restoring_one_store_leaves_the_streams_and_the_others(data_dir: Path, taken: Path) -> None:
     with nats_server(data_dir) as url:
-        _run(_publish(url, ["after-1"]))
+        asyncio.run(_publish(url, ["after-1"]))
     _write_into(scoring_db(data_dir))
     measures = digest(data_dir / "measures.db")
     result = fivetype(data_dir, "restore", str(taken), "--service", "scoring")
     assert result.exit_code == 0, result.output
     with nats_server(data_dir) as url:
-        assert _run(_events(url)) == 4
+        assert asyncio.run(_events(url)) == 4
     assert digest(data_dir / "measures.db") == measures
     with sqlite3.connect(scoring_db(data_dir)) as connection:
         assert connection.execute("SELECT count(*) FROM restores").fetchone() == (1,)
@@ -209,7 +203,7 @@ def test_a_store_of_another_schema_version_is_refused(migrated: Path, tmp_path: 
     config.attributes["url"] = sync_url(f"sqlite:///{scoring_db(data_dir)}")
     command.downgrade(config, "-1")
     with nats_server(data_dir) as url:
-        _run(_publish(url, ["before"]))
+        asyncio.run(_publish(url, ["before"]))
     taken = tmp_path / "old-backup"
     assert fivetype(data_dir, "backup", str(taken)).exit_code == 0
     migrate(f"sqlite:///{scoring_db(data_dir)}", backup.SERVICES_ROOT / "scoring" / "migrations")
@@ -245,6 +239,26 @@ def test_a_store_held_open_by_a_service_is_refused(data_dir: Path, taken: Path) 
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_restore_made_by_other_means_is_recorded(data_dir: Path) -> None:
+    """After a point-in-time recovery: the store is marked behind and the restore is to be
+    journaled, as `fivetype restore` leaves it."""
+    with sqlite3.connect(scoring_db(data_dir)) as connection:
+        connection.execute(
+            "INSERT INTO consumer_positions VALUES ('scoring-progress', 9, 7, NULL, '2026-12-03')"
+        )
+    result = fivetype(
+        data_dir, "restored", "scoring", "--note", "PITR 02:00", "--as-of", "2026-12-03T02:00:00"
+    )
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(scoring_db(data_dir)) as connection:
+        (backup_note, taken_at) = connection.execute(
+            "SELECT backup, taken_at FROM restores"
+        ).fetchone()
+        (behind,) = connection.execute("SELECT behind_since FROM consumer_positions").fetchone()
+    assert backup_note == "PITR 02:00" and taken_at.startswith("2026-12-02 18:00")  # UTC
+    assert behind is not None
 
 
 def test_a_backup_folder_is_never_reused(data_dir: Path, taken: Path) -> None:
