@@ -46,10 +46,13 @@ def _failed(error: RuntimeError, lang: str) -> typer.Exit:
     return typer.Exit(exits.FAILURE)
 
 
-def _services(names: list[str] | None) -> list[str]:
-    unknown = sorted(set(names or []) - set(SERVICES))
+def _services(names: list[str] | None, lang: str) -> list[str]:
+    unknown, known = ", ".join(sorted(set(names or []) - set(SERVICES))), ", ".join(SERVICES)
     if unknown:
-        console.print(f"[red]unknown service {', '.join(unknown)}[/]; one of {', '.join(SERVICES)}")
+        message = say(
+            lang, f"没有服务 {unknown}；可选：{known}", f"unknown service {unknown}; one of {known}"
+        )
+        console.print(message, style="red", markup=False)
         raise typer.Exit(exits.USAGE)
     return [name for name in SERVICES if not names or name in names]
 
@@ -135,7 +138,7 @@ def restore(
     from fivetype import backup as backups
 
     assert lang is not None  # the option's callback chose one
-    chosen = _services(services)
+    chosen = _services(services, lang)
     whole = not services
     try:
         manifest = backups.read_manifest(directory)
@@ -199,7 +202,7 @@ def restored(
     from fivetype import backup as backups
 
     assert lang is not None  # the option's callback chose one
-    (name,) = _services([service])
+    (name,) = _services([service], lang)
     moment = _moment(as_of)
     (target,) = backups.stores(data_dir, [name])
     url = database_url or target.url

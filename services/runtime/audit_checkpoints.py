@@ -107,6 +107,7 @@ class Anchor:
         self.jetstream = jetstream
         self._last: Checkpoint | None = None
         self._known = False  # whether _last is the stream's (read once per process)
+        self._restores_journaled = False  # once per process, before anchoring
 
     async def run_once(self) -> Checkpoint | None:
         """Anchor the head if it moved; None when there was nothing to do (or no NATS yet)."""
@@ -115,7 +116,9 @@ class Anchor:
             return None
         if not self._known:
             self._last, self._known = await last(js, self.service), True
-        await self._journal_restores()
+        if not self._restores_journaled:  # a restore happens while the service is stopped
+            await self._journal_restores()
+            self._restores_journaled = True
         supersedes = None
         async with self.db.session() as session:
             head = await audit.head(session)
