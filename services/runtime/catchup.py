@@ -11,7 +11,7 @@ store holds everything.
 At start, before it resumes, a consumer compares its store with its durable consumer. The store
 is behind when `fivetype restore` marked it so (`behind_since`), when its position is below what
 the durable consumer has acknowledged (a rollback by other means, e.g. PostgreSQL point-in-time
-recovery), or when it holds nothing of a consumer that has acknowledged messages (a store lost
+recovery), or when it holds nothing of a consumer that has delivered messages (a store lost
 and started empty). It then replays the gap, from its floor to the last sequence the durable
 consumer had delivered, through a consumer of its own (`Durable.catch_up`) and the same handler
 and inbox as live messages: what the store already holds is a duplicate and changes nothing.
