@@ -87,7 +87,7 @@ def backup(
     assert lang is not None  # the option's callback chose one
     try:
         with _nats(data_dir, nats_url, nkey_file) as nats:
-            targets = backups.stores(data_dir, SERVICES)
+            targets = backups.service_stores(data_dir, SERVICES)
             manifest = asyncio.run(backups.take(directory, targets, nats))
     except backups.Refused as refusal:
         raise _refused(refusal, lang) from refusal
@@ -143,7 +143,7 @@ def restore(
     try:
         manifest = backups.read_manifest(directory)
         backups.check_schemas(manifest, chosen)
-        targets = backups.stores(data_dir, chosen)
+        targets = backups.service_stores(data_dir, chosen)
         backups.check_stopped(data_dir, targets)
         with _nats(data_dir, nats_url, nkey_file) if whole else nullcontext(None) as nats:
             done = asyncio.run(backups.restore(directory, manifest, targets, nats))
@@ -204,7 +204,7 @@ def restored(
     assert lang is not None  # the option's callback chose one
     (name,) = _services([service], lang)
     moment = _moment(as_of)
-    (target,) = backups.stores(data_dir, [name])
+    (target,) = backups.service_stores(data_dir, [name])
     url = database_url or target.url
     try:
         backups.check_stopped(data_dir, [backups.Store(name, url)])
