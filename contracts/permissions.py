@@ -79,10 +79,21 @@ class Durable:
     name: str
     subject: str
 
+    @property
+    def catch_up(self) -> str:
+        """The consumer a store behind this one replays the gap through (runtime.catchup)."""
+        return catch_up_consumer(self.name)
+
+
+def catch_up_consumer(durable: str) -> str:
+    return f"{durable}-catch-up"
+
 
 def _own_consumer(durable: Durable) -> tuple[str, ...]:
-    """Create (both API forms nats-py uses), inspect, pull and acknowledge one named consumer."""
-    stream, name = durable.stream, durable.name
+    """Create (both API forms nats-py uses), inspect, pull and acknowledge one named consumer;
+    and its catch-up consumer, which may only be created on the same filter subject (the
+    server checks the filter in the API subject) and is deleted after the replay."""
+    stream, name, catch_up = durable.stream, durable.name, durable.catch_up
     return (
         f"{JS_API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
         f"{JS_API}.CONSUMER.CREATE.{stream}.{name}",
@@ -90,6 +101,11 @@ def _own_consumer(durable: Durable) -> tuple[str, ...]:
         f"{JS_API}.CONSUMER.INFO.{stream}.{name}",
         f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{name}",
         f"$JS.ACK.{stream}.{name}.>",
+        f"{JS_API}.CONSUMER.CREATE.{stream}.{catch_up}.{durable.subject}",
+        f"{JS_API}.CONSUMER.INFO.{stream}.{catch_up}",
+        f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{catch_up}",
+        f"{JS_API}.CONSUMER.DELETE.{stream}.{catch_up}",
+        f"$JS.ACK.{stream}.{catch_up}.>",
     )
 
 

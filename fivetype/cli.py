@@ -19,6 +19,7 @@ from fivetype import exits, state
 from fivetype.commands import (
     assignments,
     audit,
+    backup,
     catalogue,
     deadletters,
     emit,
@@ -64,6 +65,9 @@ app.command("rebuild")(scores.rebuild_command)
 app.add_typer(results.app, name="results")
 app.add_typer(token.app, name="token")
 app.add_typer(audit.app, name="audit")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
+app.command("restored")(backup.restored)
 
 ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
 

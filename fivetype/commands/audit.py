@@ -14,6 +14,7 @@ import typer
 from fivetype import exits
 from fivetype.apiclient import console
 from fivetype.commands._nats import NatsUrl, NkeyFile
+from fivetype.lang import from_locale, say
 from fivetype.state import SERVICES
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Outcome:
     verdict: "audit.Verdict"
     checkpoint: "Checkpoint | None"
     contradiction: str | None
+    restores: list["audit.RestoreEntry"]
 
 
 async def _checkpoint(
@@ -70,12 +72,42 @@ async def _verify(
         async with database.session() as session:
             remember = frozenset({checkpoint.seq}) if checkpoint else frozenset()
             verdict = await audit.verify(session, keys, remember)
+            restores = await audit.restore_entries(session)
     finally:
         await database.dispose()
     problem = None
     if checkpoint is not None and verdict.broken is None:
         problem = contradiction(checkpoint, verdict.hashes.get(checkpoint.seq), verdict.entries)
-    return Outcome(verdict, checkpoint, problem)
+    return Outcome(verdict, checkpoint, problem, restores)
+
+
+def _restore_lines(service: str, entries: list["audit.RestoreEntry"]) -> list[str]:
+    """Each restore the journal records: from which backup, where the journal continues from,
+    and which checkpoint of the journal it replaced."""
+    lang = from_locale()
+    lines = []
+    for entry in entries:
+        superseded = entry.details.get("supersedes") or {}
+        replaced = (
+            say(
+                lang,
+                f"，取代了 {superseded.get('at')} 的检查点 {superseded.get('seq')}",
+                f"; it superseded checkpoint {superseded.get('seq')} of {superseded.get('at')}",
+            )
+            if superseded
+            else ""
+        )
+        lines.append(
+            say(
+                lang,
+                f"{service}：第 {entry.seq - 1} 条之后从备份 {entry.target} 恢复"
+                f"（{entry.at:%Y-%m-%d %H:%M:%S} UTC），日志由第 {entry.seq} 条接续{replaced}",
+                f"{service}: restored from backup {entry.target} at {entry.at:%Y-%m-%d %H:%M:%S} "
+                f"UTC; the journal continues from entry {entry.seq - 1} with entry "
+                f"{entry.seq}{replaced}",
+            )
+        )
+    return lines
 
 
 def _intact(entries: int) -> str:
@@ -134,3 +166,5 @@ def verify(
     )
     unkeyed = f", {verdict.unkeyed} of them from before keys" if verdict.unkeyed else ""
     print(f"{service}: {verdict.entries} entries intact{unkeyed}; {anchored}; head {verdict.head}")
+    for line in _restore_lines(service, outcome.restores):
+        print(line)

@@ -62,6 +62,19 @@ audit_log = sa.Table(
     sa.Column("mac", sa.String(64), nullable=True),
 )
 _AUTHENTICATION = ("hash", "key_id", "mac")  # what the hash does not cover
+# Restores of this store from a backup (or a point in time), as `fivetype restore` records them
+# in the restored database; the service journals each one and anchors the journal anew, saying
+# which checkpoint the restore superseded (audit_checkpoints.py).
+restores = sa.Table(
+    "restores",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("backup", sa.String(64), nullable=False),  # the backup's id, or what was done
+    sa.Column("taken_at", UtcDateTime(), nullable=True),  # the moment the store is back at
+    sa.Column("restored_at", UtcDateTime(), nullable=False),
+    sa.Column("journaled_at", UtcDateTime(), nullable=True),
+)
+RESTORE_ACTION = "RESTORE"  # the action of the entry a restore is journaled as
 
 
 @dataclass(frozen=True)
@@ -272,3 +285,21 @@ async def hash_at(session: AsyncSession, seq: int) -> str | None:
     return (
         await session.execute(sa.select(audit_log.c.hash).where(audit_log.c.seq == seq))
     ).scalar()
+
+
+@dataclass(frozen=True)
+class RestoreEntry:
+    seq: int
+    at: datetime
+    target: str
+    details: dict[str, Any]
+
+
+async def restore_entries(session: AsyncSession) -> list[RestoreEntry]:
+    """The journal's entries that record a restore of the store, oldest first."""
+    rows = await session.execute(
+        sa.select(audit_log.c.seq, audit_log.c.at, audit_log.c.target, audit_log.c.details)
+        .where(audit_log.c.action == RESTORE_ACTION, audit_log.c.source == "restore")
+        .order_by(audit_log.c.seq)
+    )
+    return [RestoreEntry(row.seq, row.at, row.target, row.details) for row in rows]

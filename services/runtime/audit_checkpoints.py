@@ -9,13 +9,21 @@ database is then contradicted by the last checkpoint, which `fivetype audit veri
 The service publishes a checkpoint only if the journal still continues the previous one (the
 entry at its seq has its hash): after a rollback it stops anchoring and logs an error, so the
 last checkpoint keeps pointing at the truth rather than at the rolled-back journal.
+
+A restore is the one rollback that is meant: `fivetype restore` records it in the restored
+database (`audit.restores`), and the service, once started, journals it (an entry with action
+RESTORE that names the backup and the checkpoint the restored journal no longer continues) and
+anchors the journal anew with a checkpoint that says which one it supersedes. The journal then
+continues from the backup's head and says so, in the journal and in the undeletable stream.
 """
 
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -36,14 +44,29 @@ class Checkpoint:
     seq: int
     hash: str
     at: str  # when it was anchored, ISO 8601 UTC
+    # After a restore: the checkpoint (service, seq, hash, at) the restored journal replaced.
+    supersedes: dict[str, Any] | None = None
 
     def encode(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        document = asdict(self)
+        if self.supersedes is None:
+            del document["supersedes"]
+        return json.dumps(document, sort_keys=True).encode()
 
     @classmethod
     def decode(cls, data: bytes) -> "Checkpoint":
         document = json.loads(data)
-        return cls(document["service"], int(document["seq"]), document["hash"], document["at"])
+        return cls(
+            document["service"],
+            int(document["seq"]),
+            document["hash"],
+            document["at"],
+            document.get("supersedes"),
+        )
+
+    def identity(self) -> dict[str, Any]:
+        """What a restore entry and a superseding checkpoint name this checkpoint by."""
+        return {"seq": self.seq, "hash": self.hash, "at": self.at}
 
 
 async def last(js: JetStreamContext, service: str) -> Checkpoint | None:
@@ -84,6 +107,7 @@ class Anchor:
         self.jetstream = jetstream
         self._last: Checkpoint | None = None
         self._known = False  # whether _last is the stream's (read once per process)
+        self._restores_journaled = False  # once per process, before anchoring
 
     async def run_once(self) -> Checkpoint | None:
         """Anchor the head if it moved; None when there was nothing to do (or no NATS yet)."""
@@ -92,16 +116,27 @@ class Anchor:
             return None
         if not self._known:
             self._last, self._known = await last(js, self.service), True
+        if not self._restores_journaled:  # a restore happens while the service is stopped
+            await self._journal_restores()
+            self._restores_journaled = True
+        supersedes = None
         async with self.db.session() as session:
             head = await audit.head(session)
             if head is None and self._last is None:
                 return None
-            await self._check_continues(session, head)
+            try:
+                await self._check_continues(session, head)
+            except Rollback:
+                if not await self._restored_from(session, self._last):
+                    raise
+                assert self._last is not None
+                supersedes = self._last.identity()
         assert head is not None  # a checkpoint and no entry is a contradiction, raised above
         seq, hash_ = head
         if self._last is not None and (self._last.seq, self._last.hash) == (seq, hash_):
             return None
-        checkpoint = Checkpoint(self.service, seq, hash_, datetime.now(UTC).isoformat())
+        now = datetime.now(UTC).isoformat()
+        checkpoint = Checkpoint(self.service, seq, hash_, now, supersedes)
         await js.publish(
             subjects.audit_checkpoint(self.service),
             checkpoint.encode(),
@@ -110,6 +145,58 @@ class Anchor:
         )
         self._last = checkpoint
         return checkpoint
+
+    async def _journal_restores(self) -> None:
+        """Journal the restores recorded in the database and not journaled yet, naming the
+        checkpoint the restored journal replaces (the last one anchored)."""
+        async with self.db.session() as session:
+            pending = (
+                await session.execute(
+                    sa.select(audit.restores)
+                    .where(audit.restores.c.journaled_at.is_(None))
+                    .order_by(audit.restores.c.id)
+                )
+            ).all()
+        if not pending:
+            return
+        backups = [
+            {
+                "backup": row.backup,
+                "taken_at": row.taken_at.isoformat() if row.taken_at else None,
+                "restored_at": row.restored_at.isoformat(),
+            }
+            for row in pending
+        ]
+        superseded = self._last.identity() if self._last is not None else None
+        act = audit.Act(
+            actor="fivetype restore",
+            role="operator",
+            source="restore",
+            action=audit.RESTORE_ACTION,
+            target=", ".join(b["backup"] for b in backups)[:1000],
+            details={"restores": backups, "supersedes": superseded},
+        )
+        with audit.acting(act):
+            async with self.db.session() as session, session.begin():
+                await session.execute(
+                    audit.restores.update()
+                    .where(audit.restores.c.id.in_([row.id for row in pending]))
+                    .values(journaled_at=datetime.now(UTC))
+                )
+        log.warning(
+            "store restored: journaled, and the journal is anchored anew",
+            backups=[b["backup"] for b in backups],
+            supersedes=superseded,
+        )
+
+    async def _restored_from(self, session: AsyncSession, checkpoint: Checkpoint | None) -> bool:
+        """Whether the journal records a restore that replaced `checkpoint`."""
+        if checkpoint is None:
+            return False
+        return any(
+            entry.details.get("supersedes") == checkpoint.identity()
+            for entry in await audit.restore_entries(session)
+        )
 
     async def _check_continues(self, session: AsyncSession, head: tuple[int, str] | None) -> None:
         if self._last is None:

@@ -10,6 +10,8 @@ durable pull consumers under one explicit acknowledgement policy:
 
 Each pulled batch is processed in one transaction; if that fails, each message is retried alone,
 and a redelivered message is always handled alone, so one bad message cannot hold back others.
+The transaction also advances the consumer's position in the store; at start, a consumer whose
+store is behind what it acknowledged (restored from a backup) first replays the gap (catchup.py).
 
 The pull loop is ours rather than FastStream's subscriber: FastStream 0.7.8's batch loop catches
 only nats-py's TimeoutError, while nats-py also raises asyncio's when a fetch window runs out, so
@@ -23,8 +25,9 @@ import asyncio
 import contextlib
 import importlib
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from hashlib import sha256
 from typing import Any, Generic
 
@@ -33,7 +36,14 @@ import structlog
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
@@ -41,12 +51,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import streams, subjects
 from contracts.envelope import ContractError, DataT, Envelope, decode
-from contracts.permissions import Durable
+from contracts.permissions import Durable, catch_up_consumer
 from contracts.reasons import Reason
 from contracts.streams import StreamSpec
-from services.runtime import audit, metrics, tracing
+from services.runtime import audit, catchup, metrics, tracing
 from services.runtime.db import Database
-from services.runtime.messaging import OutboxRelay, claim
+from services.runtime.messaging import OutboxRelay, advance, claim
 from services.runtime.settings import (
     GRACE_SHARES,
     ServiceSettings,
@@ -182,6 +192,9 @@ def declared_consumers(service: str) -> list[Durable]:
 
 # While idle, a fetch waits this long for the first message before asking again.
 _IDLE_FETCH_SECONDS = 5.0
+_CATCH_UP_FETCH_SECONDS = 0.5
+# A catch-up consumer left behind by a process that died is removed by the server after this.
+_CATCH_UP_INACTIVE_SECONDS = 600.0
 _FETCH_TIMEOUTS = (nats.errors.TimeoutError, asyncio.TimeoutError)
 
 
@@ -199,6 +212,12 @@ class Consumer(Generic[DataT]):
     audit_as: AuditAs[DataT] | None = None
     stopping: bool = False
     busy: bool = False
+    checked: bool = False  # whether its store was compared with the server since start
+    replayed: Counter[str] | None = None  # outcomes of the catch-up under way, if one is
+
+    @property
+    def replaying(self) -> bool:
+        return self.replayed is not None
 
     def __post_init__(self) -> None:
         """Create every series at zero, so dashboards and rates see them before the first event."""
@@ -207,6 +226,9 @@ class Consumer(Generic[DataT]):
         for reason in Reason:
             metrics.DEAD_LETTERS.labels(*self._labels, reason.value)
         metrics.REDELIVERED.labels(*self._labels)
+        metrics.CATCH_UPS.labels(*self._labels)
+        for outcome in ("recovered", "duplicate", "skipped"):
+            metrics.CATCH_UP_MESSAGES.labels(*self._labels, outcome)
 
     @property
     def _labels(self) -> tuple[str, str]:
@@ -225,6 +247,101 @@ class Consumer(Generic[DataT]):
         )
 
     async def run(self, js: JetStreamContext) -> None:
+        """Catch up if the store is behind, then pull and process batches until `stopping`."""
+        await self._catch_up(js)
+        if not self.stopping:
+            await self._consume(js)
+
+    async def _catch_up(self, js: JetStreamContext) -> None:
+        """Compare the store with the durable consumer and replay the gap, if there is one,
+        before resuming; NATS or the database failing meanwhile only delays it."""
+        gap: catchup.Gap | None = None
+        while not self.stopping:
+            try:
+                if not self.checked:
+                    gap = await catchup.find_gap(js, self.bus.db, self.stream.name, self.durable)
+                    self.checked = True
+                if gap is not None and gap.through <= gap.after:
+                    # Restored, but nothing was delivered after its floor: nothing to replay.
+                    await catchup.caught_up(self.bus.db, self.durable)
+                elif gap is not None:
+                    await self._replay(js, gap)
+                return
+            except Exception as exc:
+                log.warning("catching up failed; retrying", consumer=self.durable, error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def _replay(self, js: JetStreamContext, gap: catchup.Gap) -> None:
+        """Replay stream sequences `gap.after` + 1 … `gap.through` through a consumer of our own
+        with the durable's acknowledgement policy, into the same handler and inbox."""
+        log.warning(
+            "store is behind its durable consumer; replaying the gap from the stream",
+            consumer=self.durable,
+            reason=gap.reason,
+            store_position=gap.processed,
+            acknowledged=gap.acknowledged,
+            replay_from=gap.after + 1,
+            replay_through=gap.through,
+        )
+        metrics.CATCH_UPS.labels(*self._labels).inc()
+        first = int((await js.stream_info(self.stream.name)).state.first_seq or 0)
+        if first > gap.after + 1:
+            log.error(
+                "the stream no longer holds part of the gap (older than its retention): "
+                "the store will lack whatever those messages carried",
+                consumer=self.durable,
+                lost_from=gap.after + 1,
+                lost_through=min(first - 1, gap.through),
+            )
+        started = time.perf_counter()
+        name = catch_up_consumer(self.durable)
+        with contextlib.suppress(NotFoundError):  # left by a catch-up cut short
+            await js.delete_consumer(self.stream.name, name)
+        config = replace(
+            self._config(),
+            durable_name=None,
+            name=name,
+            filter_subject=self.subject,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=gap.after + 1,
+            ack_policy=AckPolicy.EXPLICIT,
+            inactive_threshold=_CATCH_UP_INACTIVE_SECONDS,
+        )
+        await js.add_consumer(self.stream.name, config)
+        subscription = await js.pull_subscribe_bind(consumer=name, stream=self.stream.name)
+        replayed = self.replayed = Counter()
+        try:
+            while not self.stopping and not await self._replayed(js, name, gap.through):
+                try:
+                    # Briefly: an ack just sent may not show in the info yet.
+                    batch = await self._next_batch(subscription, wait=_CATCH_UP_FETCH_SECONDS)
+                except _FETCH_TIMEOUTS:
+                    continue
+                await self.process(batch)
+        finally:
+            self.replayed = None
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+            with contextlib.suppress(Exception):
+                await js.delete_consumer(self.stream.name, name)
+        if self.stopping:
+            return
+        await catchup.caught_up(self.bus.db, self.durable)
+        log.warning(
+            "caught up with the stream; resuming",
+            consumer=self.durable,
+            seconds=round(time.perf_counter() - started, 2),
+            **replayed,
+        )
+
+    async def _replayed(self, js: JetStreamContext, name: str, through: int) -> bool:
+        """Whether the catch-up consumer has acknowledged everything up to `through` (or has
+        nothing left at all: the last messages up to it matched another filter)."""
+        info = await js.consumer_info(self.stream.name, name)
+        floor = (info.ack_floor.stream_seq if info.ack_floor else 0) or 0
+        return floor >= through or (info.num_pending == 0 and info.num_ack_pending == 0)
+
+    async def _consume(self, js: JetStreamContext) -> None:
         """Pull and process batches until `stopping`; one batch is processed at a time, and
         while a backlog lasts the next one is fetched meanwhile, so the server's round trips
         overlap the processing instead of adding to it."""
@@ -259,10 +376,12 @@ class Consumer(Generic[DataT]):
             if prefetch is not None:
                 await _give_back(prefetch)
 
-    async def _next_batch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+    async def _next_batch(
+        self, subscription: JetStreamContext.PullSubscription, wait: float = _IDLE_FETCH_SECONDS
+    ) -> list[Msg]:
         """Wait for one message, then take at once whatever else is already pending: single
         messages go through without waiting for a batch to fill, and a backlog goes in batches."""
-        first = await subscription.fetch(1, timeout=_IDLE_FETCH_SECONDS)
+        first = await subscription.fetch(1, timeout=wait)
         pending = first[-1].metadata.num_pending if first else 0
         wanted = min(pending, self.bus.settings.consumer_batch_size - len(first))
         if wanted <= 0:
@@ -331,6 +450,7 @@ class Consumer(Generic[DataT]):
                     fresh = await claim(session, self.durable, (env.id for _, env in items))
                     fresh_ones = [_traced(raw, env) for raw, env in items if env.id in fresh]
                     await self.handler(session, fresh_ones)
+                    await advance(session, self.durable, max(_sequence(raw) for raw, _ in items))
             self.bus.outbox_written()
             for raw, envelope in items:
                 await self._ack(raw, "ok" if envelope.id in fresh else "duplicate")
@@ -398,6 +518,7 @@ class Consumer(Generic[DataT]):
                 return
             if attempt >= self.bus.settings.consumer_max_deliver:
                 await self.bus.dead_letter(raw, self.durable, Reason.RETRIES_EXHAUSTED, repr(exc))
+                await self._passed(raw)
                 await self._ack(raw, "dead_lettered")
                 return
             delay = min(60.0, self.bus.settings.retry_base_delay_seconds * 2 ** (attempt - 1))
@@ -420,7 +541,21 @@ class Consumer(Generic[DataT]):
                 return
             await asyncio.sleep(1.0)
 
+    async def _passed(self, raw: Msg) -> None:
+        """Advance the position past a message dealt with outside a transaction (dead-lettered),
+        so that it alone never makes the store look behind; best effort, as a position short of
+        it only costs a replay that skips it."""
+        try:
+            async with self.bus.db.session() as session, session.begin():
+                await advance(session, self.durable, _sequence(raw))
+        except Exception as exc:
+            log.warning("could not record the position", consumer=self.durable, error=repr(exc))
+
     async def _refuse(self, raw: Msg, error: ContractError) -> None:
+        if self.replaying:
+            # It was dead-lettered or answered when first delivered; a replay only passes it.
+            await self._ack(raw, "skipped")
+            return
         log.info(
             "message refused",
             consumer=self.durable,
@@ -433,6 +568,7 @@ class Consumer(Generic[DataT]):
             try:
                 async with self.bus.db.session() as session, session.begin():
                     answered = await self.on_invalid(session, raw.subject, error)
+                    await advance(session, self.durable, _sequence(raw))
                 self.bus.outbox_written()
             except Exception as exc:
                 log.warning(
@@ -440,13 +576,25 @@ class Consumer(Generic[DataT]):
                 )
         if not answered or error.reason in _UNREADABLE:
             await self.bus.dead_letter(raw, self.durable, error.reason, error.detail)
+            if not answered:
+                await self._passed(raw)
             await self._ack(raw, "dead_lettered")
         else:
             await self._ack(raw, "rejected")
 
     async def _ack(self, raw: Msg, outcome: str) -> None:
         await raw.ack()
-        metrics.MESSAGES.labels(*self._labels, self.model.NAME, outcome).inc()
+        if self.replayed is not None:
+            replayed = "recovered" if outcome == "ok" else outcome
+            self.replayed[replayed] += 1
+            metrics.CATCH_UP_MESSAGES.labels(*self._labels, replayed).inc()
+        else:
+            metrics.MESSAGES.labels(*self._labels, self.model.NAME, outcome).inc()
+
+
+def _sequence(raw: Msg) -> int:
+    """The message's stream sequence."""
+    return int(raw.metadata.sequence.stream or 0)
 
 
 async def _give_back(prefetch: asyncio.Task[list[Msg]]) -> None:
@@ -570,6 +718,27 @@ class Bus:
             state = (await js.stream_info(spec.name)).state
             metrics.STREAM_MESSAGES.labels(self.service, spec.name).set(state.messages)
             metrics.STREAM_BYTES.labels(self.service, spec.name).set(state.bytes)
+
+    async def record_floors(self) -> None:
+        """Keep each consumer's ack floor in the store, as where a later catch-up may start;
+        only for consumers that found their store in step with the server since start."""
+        js = self.jetstream()
+        if js is None:
+            return
+        floors = {}
+        for consumer in self._consumers:
+            if not consumer.checked:
+                continue
+            try:
+                info = await js.consumer_info(consumer.stream.name, consumer.durable)
+            except NotFoundError:  # being created: nothing acknowledged yet
+                continue
+            floors[consumer.durable] = (info.ack_floor.stream_seq if info.ack_floor else 0) or 0
+        await catchup.record_floors(self.db, floors)
+
+    @property
+    def catching_up(self) -> list[str]:
+        return [consumer.durable for consumer in self._consumers if consumer.replaying]
 
     async def dead_letter(self, raw: Msg, consumer: str, reason: Reason, detail: str) -> None:
         assert self._js is not None

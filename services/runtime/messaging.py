@@ -5,7 +5,9 @@ change; the relay publishes them with `Nats-Msg-Id` = event id (JetStream drops 
 its window) and marks a row sent only after the PubAck. Rows that fail stay unsent and are retried.
 
 Inbox: a consumer records each message id it processed in the same transaction as its writes, so a
-redelivered message changes nothing.
+redelivered message changes nothing. In that transaction it also advances its position: the
+highest stream sequence it has processed, which tells a store restored from a backup (or rolled
+back) that it is behind what its durable consumer acknowledged (catchup.py).
 """
 
 import asyncio
@@ -55,6 +57,22 @@ processed = sa.Table(
     sa.Column("consumer", sa.String(64), primary_key=True),
     sa.Column("message_id", sa.String(128), primary_key=True),
     sa.Column("processed_at", UtcDateTime, nullable=False),
+)
+
+
+# Per consumer: how far along its stream this store has got. `processed_seq` moves in the same
+# transaction as the work; `floor_seq` is the durable consumer's ack floor as last sampled, a
+# sequence below which this store holds everything (what a catch-up replays from);
+# `behind_since` is set when the store is found (or restored) behind its durable consumer and
+# cleared once the consumer has caught up.
+positions = sa.Table(
+    "consumer_positions",
+    metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("processed_seq", sa.BigInteger(), nullable=False),
+    sa.Column("floor_seq", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("behind_since", UtcDateTime, nullable=True),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
 
@@ -118,6 +136,22 @@ async def claim(session: AsyncSession, consumer: str, message_ids: Iterable[str]
     )
     rows = [{"consumer": consumer, "message_id": i, "processed_at": now} for i in ids]
     return set(await session.scalars(insert, rows))
+
+
+async def advance(session: AsyncSession, consumer: str, sequence: int) -> None:
+    """Record in the caller's transaction that `consumer` has processed stream sequence
+    `sequence` (its position only ever moves forward)."""
+    now = _now()
+    insert = conflict_insert(session, positions).values(
+        consumer=consumer, processed_seq=sequence, updated_at=now
+    )
+    current, new = positions.c.processed_seq, insert.excluded.processed_seq
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[positions.c.consumer],
+            set_={"processed_seq": sa.case((new > current, new), else_=current), "updated_at": now},
+        )
+    )
 
 
 async def _acks(futures: list[asyncio.Future[Any]], wait_seconds: float) -> list[object]:

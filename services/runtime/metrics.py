@@ -102,3 +102,15 @@ OUTBOX_POLL_INTERVAL = Gauge(
     "How often the outbox relay looks for unpublished messages: the backlog alert's yardstick.",
     ["service"],
 )
+CATCH_UPS = Counter(
+    "fivetype_consumer_catch_ups_total",
+    "Times a consumer found its store behind what it had acknowledged (a restore, a rollback) "
+    "and replayed the gap from the stream before resuming.",
+    ["service", "consumer"],
+)
+CATCH_UP_MESSAGES = Counter(
+    "fivetype_consumer_catch_up_messages_total",
+    "Messages replayed from the stream by a catch-up, by outcome (recovered: the store lacked "
+    "it; duplicate: it held it already; skipped: it breaks the contract, as when first seen).",
+    ["service", "consumer", "outcome"],
+)

@@ -109,3 +109,29 @@ def drop_audit_keys_v2() -> None:
     # SQLite drops a column in place (3.35+), keeping the append-only triggers.
     op.drop_column("audit_log", "mac")
     op.drop_column("audit_log", "key_id")
+
+
+def create_recovery_tables_v1() -> None:
+    """Version 1 of the consumers' positions (runtime.messaging) and the restores a service
+    journals (runtime.audit). Frozen like the tables above."""
+    op.create_table(
+        "consumer_positions",
+        sa.Column("consumer", sa.String(64), primary_key=True),
+        sa.Column("processed_seq", sa.BigInteger(), nullable=False),
+        sa.Column("floor_seq", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("behind_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "restores",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("backup", sa.String(64), nullable=False),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("restored_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("journaled_at", sa.DateTime(timezone=True), nullable=True),
+    )
+
+
+def drop_recovery_tables_v1() -> None:
+    op.drop_table("restores")
+    op.drop_table("consumer_positions")

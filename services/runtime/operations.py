@@ -41,7 +41,7 @@ class Readiness:
     """`checks` decide readiness; `details` only inform (e.g. whether NATS is connected now)."""
 
     checks: dict[str, bool]
-    details: dict[str, str | int] = field(default_factory=dict)
+    details: dict[str, str | int | list[str]] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:

@@ -50,6 +50,8 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self.every(settings.metrics_sample_seconds, "bus-metrics", self.bus.sample_metrics)
+        # Where a catch-up after a restore may start: as often as lag is sampled.
+        self.every(settings.metrics_sample_seconds, "consumer-floors", self.bus.record_floors)
         self.anchor = Anchor(settings.service_name, self.db, self.bus.jetstream)
         self.every(settings.audit_checkpoint_seconds, "audit-checkpoint", self.anchor.run_once)
 
@@ -87,6 +89,7 @@ class ServiceRuntime:
             details={
                 "nats": "connected" if self.bus.connected else "disconnected",
                 "outbox_backlog": self.relay.backlog,
+                "catching_up": self.bus.catching_up,
             },
         )
 

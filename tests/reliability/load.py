@@ -55,6 +55,9 @@ class Input:
     attempts: int = 0
     repeats: int = 0  # attempts the platform recognised as already stored
     acknowledged: bool = False
+    acknowledged_at: float | None = None  # time.time() of the acknowledgement
+    # An HTTP input's request (base URL, path, body), as a client keeps it to send it again.
+    request: tuple[str, str, dict[str, Any]] | None = None
 
 
 def client(base_url: str) -> httpx.AsyncClient:
@@ -192,7 +195,7 @@ class Load:
                 item.attempts += 1
                 outcome = await _quietly(attempt)
                 if outcome is not None:
-                    item.acknowledged = True
+                    item.acknowledged, item.acknowledged_at = True, time.time()
                     item.repeats += outcome
                     break
                 await asyncio.sleep(0.5)
@@ -207,17 +210,17 @@ class Load:
         unit, key = item.unit, item.key
         if item.kind is Kind.PROGRESS_HTTP:
             path, body = f"/v1/units/{unit}/progress-reports", progress_report(unit, key)
-            return lambda: self._post(self.measures_url, path, body)
-        if item.kind is Kind.INSPECTION:
-            body = inspection(unit, key)
-            return lambda: self._post(self.inspections_url, "/v1/inspections", body)
-        if item.kind is Kind.FINDING:
+            item.request = (self.measures_url, path, body)
+        elif item.kind is Kind.INSPECTION:
+            item.request = (self.inspections_url, "/v1/inspections", inspection(unit, key))
+        elif item.kind is Kind.FINDING:
             path, body = f"/v1/inspections/{item.inspection}/findings", finding(unit, key)
-            return lambda: self._post(self.inspections_url, path, body)
-        if item.kind is Kind.PUBLIC_REQUEST_HTTP:
+            item.request = (self.inspections_url, path, body)
+        elif item.kind is Kind.PUBLIC_REQUEST_HTTP:
             path = f"/v1/units/{unit}/public-requests/{key}/steps"
-            body = {"actor": CHANNEL, "step": received_step()}
-            return lambda: self._post(self.inspections_url, path, body)
+            item.request = (self.inspections_url, path, {"actor": CHANNEL, "step": received_step()})
+        if item.request is not None:
+            return lambda: self.send_again(item)
         if item.kind is Kind.PROGRESS_NATS:
             command, body = "ReportProgress", progress_report(unit, key)
         else:
@@ -225,6 +228,12 @@ class Load:
             body["step"] = received_step()
         payload = intake_envelope(item, body)
         return lambda: self._publish(subjects.intake(command, unit), payload)
+
+    async def send_again(self, item: Input) -> int | None:
+        """Send an HTTP input's request as it was first sent (0 stored, 1 recognised as a
+        repeat, None not acknowledged)."""
+        assert item.request is not None
+        return await self._post(*item.request)
 
     async def _post(self, base_url: str, path: str, body: dict[str, Any]) -> int | None:
         async with client(base_url) as http:

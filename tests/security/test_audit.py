@@ -16,12 +16,13 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from contracts import streams
+from fivetype.backup import mark_restored
 from fivetype.cli import app as cli
 from fivetype.natsauth import operator_seed
 from fivetype.natsserver import NatsServer
 from services.measures.bootstrap import MIGRATIONS
 from services.runtime import audit, messaging
-from services.runtime.audit_checkpoints import Anchor, Rollback
+from services.runtime.audit_checkpoints import Anchor, Checkpoint, Rollback
 from services.runtime.bus import provision_streams
 from services.runtime.db import Database, migrate, sync_url
 from tests import auth
@@ -272,6 +273,41 @@ def test_the_service_stops_anchoring_a_rolled_back_journal(
     tampered(journaled, "rolled back")
     with pytest.raises(Rollback, match="entry 5 is not the one"):
         asyncio.run(_anchor(journaled, anchor_nats.url))
+
+
+async def _anchor_keyed(url: str, nats_url: str) -> Checkpoint | None:
+    """One run of the checkpoint job of a service that holds its key (it journals)."""
+    connection = await nats.connect(nats_url)
+    database = Database(url, audit.session_info(KEY))
+    try:
+        return await Anchor("measures", database, connection.jetstream).run_once()
+    finally:
+        await database.dispose()
+        await connection.close()
+
+
+def test_a_recorded_restore_is_journaled_and_the_journal_anchored_anew(
+    journaled: str, anchor_nats: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older copy put back by `fivetype restore` (entries 1-3 of 5 anchored): the service
+    journals the restore, anchors anew naming the checkpoint it supersedes, and verify passes
+    and says so."""
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")  # the restore lines are in the reader's language
+    sql(journaled, "DELETE FROM audit_log WHERE seq > 3")  # the backup's journal
+    mark_restored(journaled, "20261203T020000Z", datetime(2026, 12, 3, 2, tzinfo=UTC))
+    checkpoint = asyncio.run(_anchor_keyed(journaled, anchor_nats.url))
+    assert checkpoint is not None and checkpoint.seq == 4
+    assert checkpoint.supersedes is not None and checkpoint.supersedes["seq"] == 5
+    (restore,) = entries(journaled)[3:]
+    assert (restore["action"], restore["target"]) == ("RESTORE", "20261203T020000Z")
+    asyncio.run(_journal(journaled, range(6, 8)))  # in use again
+    asyncio.run(_anchor_keyed(journaled, anchor_nats.url))
+    code, output = verify(journaled, "--nats-url", anchor_nats.url)
+    assert code == 0, output
+    said = " ".join(output.split())
+    assert "6 entries intact; checkpoint 6 matches" in said
+    assert "restored from backup 20261203T020000Z" in said
+    assert "continues from entry 3 with entry 4; it superseded checkpoint 5" in said
 
 
 def test_a_rotated_key_verifies_with_the_retired_secret(

@@ -2,6 +2,7 @@
 contracts/permissions.py grants: a unit sends only its own commands and hears only its own
 replies and rejections; a service publishes only its own messages; strangers get nothing."""
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -10,7 +11,7 @@ import httpx
 import nats
 import pytest
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from typer.testing import CliRunner
 
 from contracts import permissions, streams, subjects
@@ -216,6 +217,9 @@ def cross_service_actions(service: str) -> list[str]:
                 f"{permissions.JS_API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
                 f"{permissions.JS_API}.CONSUMER.CREATE.{stream}.{name}.{durable.subject}",
                 f"{permissions.JS_API}.CONSUMER.DELETE.{stream}.{name}",
+                f"{permissions.JS_API}.CONSUMER.CREATE.{stream}.{durable.catch_up}.{durable.subject}",
+                f"{permissions.JS_API}.CONSUMER.MSG.NEXT.{stream}.{durable.catch_up}",
+                f"{permissions.JS_API}.CONSUMER.DELETE.{stream}.{durable.catch_up}",
             ]
         actions.append(subjects.audit_checkpoint(other))
     for spec in streams.ALL:
@@ -254,6 +258,38 @@ async def test_a_service_reaches_no_other_services_consumers_and_changes_no_stre
         assert info.name == own.name
     finally:
         await client.close()
+
+
+async def test_a_service_replays_through_its_own_catch_up_consumer(
+    secure_platform: SecurePlatform,
+) -> None:
+    """What a store restored from a backup does at start (runtime.catchup): create the catch-up
+    consumer of one of its durables on the durable's filter, pull, inspect and delete it."""
+    secure = secure_platform.nats
+    client = await secure.as_service("scoring")
+    before = len(secure.violations)
+    try:
+        js = client.jetstream()
+        (durable, *_) = declared_consumers("scoring")
+        config = ConsumerConfig(
+            name=durable.catch_up,
+            filter_subject=durable.subject,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=1,
+            ack_policy=AckPolicy.EXPLICIT,
+            inactive_threshold=60.0,
+        )
+        await js.add_consumer(durable.stream, config)
+        pull = await js.pull_subscribe_bind(consumer=durable.catch_up, stream=durable.stream)
+        with contextlib.suppress(nats.errors.TimeoutError):
+            for message in await pull.fetch(10, timeout=1):
+                await message.ack()
+        info = await js.consumer_info(durable.stream, durable.catch_up)
+        assert info.config.filter_subject == durable.subject
+        assert await js.delete_consumer(durable.stream, durable.catch_up)
+    finally:
+        await client.close()
+    assert secure.violations[before:] == []
 
 
 async def test_strangers_are_refused(secure_platform: SecurePlatform, tmp_path: Path) -> None:

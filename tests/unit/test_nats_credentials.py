@@ -44,9 +44,16 @@ def test_a_service_may_touch_only_the_consumers_it_declares() -> None:
     granted = permissions.service("measures", declared_consumers("measures"))
     consumer_rights = [s for s in granted.publish if "CONSUMER" in s or s.startswith("$JS.ACK")]
     assert consumer_rights and all("measures-intake" in s for s in consumer_rights)
-    assert not [s for s in granted.publish if ".STREAM.UPDATE." in s or ".DELETE." in s]
+    assert not [s for s in granted.publish if ".STREAM.UPDATE." in s or ".STREAM.DELETE." in s]
+    # The one consumer it may delete is its own catch-up consumer (runtime.catchup).
+    deletes = [s for s in granted.publish if ".DELETE." in s]
+    assert deletes == ["$JS.API.CONSUMER.DELETE.FIVETYPE_INTAKE.measures-intake-catch-up"]
     wildcards = [s for s in granted.publish if ">" in s]
-    assert wildcards == ["fivetype.dlq.>", "$JS.ACK.FIVETYPE_INTAKE.measures-intake.>"]
+    assert wildcards == [
+        "fivetype.dlq.>",
+        "$JS.ACK.FIVETYPE_INTAKE.measures-intake.>",
+        "$JS.ACK.FIVETYPE_INTAKE.measures-intake-catch-up.>",
+    ]
 
 
 def test_the_unit_command_creates_a_private_seed_once(tmp_path: Path) -> None:
