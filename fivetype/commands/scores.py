@@ -354,7 +354,12 @@ def rebuild_command(
     try:
         result = _rebuild_with_bar(database_url, nats_url, nkey_file, total, lang)
     except NotEmpty as exc:
-        console.print(f"[red]{say(lang, '已拒绝', 'refused')}: {exc}[/]", highlight=False)
+        refused = say(
+            lang,
+            f"已拒绝：{database_url} 已有计分数据，请重建到一个新的数据库",
+            f"refused: {exc}",
+        )
+        console.print(f"[red]{refused}[/]", highlight=False)
         raise typer.Exit(exits.FAILURE) from exc
     r = result
     done = say(

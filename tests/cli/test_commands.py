@@ -156,7 +156,7 @@ def test_rebuild_replays_into_a_fresh_store_only(platform: Stack, tmp_path: Path
     assert first.exit_code == 0, first.output
     assert "rebuilt" in first.output
     again = fivetype(platform, "rebuild", "--database-url", target)
-    assert again.exit_code == 1 and "refused" in again.output
+    assert again.exit_code == 1 and "已拒绝" in again.output and "已有计分数据" in again.output
 
 
 def test_dead_letters_lists_none_on_a_healthy_platform(platform: Stack) -> None:
