@@ -66,6 +66,23 @@ async def dirty(session: AsyncSession, limit: int) -> list[tuple[str, int]]:
     return [(r.unit, r.marks) for r in await session.execute(query.limit(limit))]
 
 
+# The first key of the advisory locks by which replicas take turns on a unit ("SC" in ASCII).
+_CLAIMS = 0x5343
+
+
+async def claim(session: AsyncSession, unit: str) -> bool:
+    """Take `unit` for recomputing in the session's transaction: False when it is no longer
+    marked or (PostgreSQL) another replica is recomputing it. The claim is an advisory lock held
+    to the end of the transaction, not a row lock, so the consumers marking the unit meanwhile
+    are not held up; a replica that finds it taken moves on to the next unit."""
+    if session.get_bind().dialect.name == "postgresql":
+        taken = sa.select(sa.func.pg_try_advisory_xact_lock(_CLAIMS, sa.func.hashtext(unit)))
+        if not await session.scalar(taken):
+            return False
+    query = sa.select(dirty_units.c.unit).where(dirty_units.c.unit == unit)
+    return await session.scalar(query) is not None
+
+
 async def clear_dirty(session: AsyncSession, unit: str, marks: int) -> None:
     """Unmark `unit` unless it was marked again since `marks` was read."""
     await session.execute(
@@ -120,14 +137,15 @@ async def card_states(session: AsyncSession, unit: str) -> dict[str, tuple[str, 
 
 
 async def save_card(
-    session: AsyncSession, card: Scorecard, year: int, revision: int, now: datetime
+    session: AsyncSession, card: Scorecard, digest: str, revision: int, now: datetime
 ) -> None:
+    """Store `card` (whose digest the caller has computed once) as its unit's `revision`."""
     values = {
-        "year": year,
+        "year": int(card.period[:4]),
         "period_kind": card.period_kind.value,
         "rubric_version": card.rubric_version,
         "total": card.total,
-        "digest": card.digest,
+        "digest": digest,
         "card": card.model_dump(mode="json"),
         "revision": revision,
         "updated_at": now,
@@ -144,7 +162,7 @@ async def save_card(
             period=card.period,
             revision=revision,
             total=card.total,
-            digest=card.digest,
+            digest=digest,
             rubric_version=card.rubric_version,
             recorded_at=now,
         )

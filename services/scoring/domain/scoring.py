@@ -13,6 +13,7 @@ from services.scoring.domain import deduction, earned
 from services.scoring.domain.cards import Scorecard
 from services.scoring.domain.facts import Fact
 from services.scoring.domain.inputs import Observation, observe
+from services.scoring.domain.monthly import MonthCache
 from services.scoring.domain.periods import Period, periods_of_year
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import DeductionRubric, EarnedRubric, Rubric
@@ -71,13 +72,14 @@ def _model_cards(
     periods: Sequence[Period],
     as_of: datetime | None,
     context: Context,
+    cache: MonthCache | None = None,
 ) -> list[Scorecard]:
     if isinstance(rubric, DeductionRubric):
-        return deduction.year_cards(unit, observations, rubric, periods, as_of)
+        return deduction.year_cards(unit, observations, rubric, periods, as_of, cache)
     info = reference.units.get(unit)
     averages = context.peers.get(info.peer_group if info else None, {})
     verdicts = earned.verdicts_of(facts)
-    return earned.year_cards(unit, observations, rubric, periods, as_of, averages, verdicts)
+    return earned.year_cards(unit, observations, rubric, periods, as_of, averages, verdicts, cache)
 
 
 def score_periods(
@@ -116,9 +118,11 @@ def score_all(
     facts: Iterable[Fact],
     rubrics: Mapping[int, Rubric],
     context: Context | None = None,
+    cache: MonthCache | None = None,
 ) -> list[Scorecard]:
     """The 17 cards (months, quarters, year) of every programme year that has a rubric and in
-    which the unit has something to score."""
+    which the unit has something to score. With a `cache`, the months whose observations have
+    not changed since it saw them are not counted again (monthly.py)."""
     context = context or Context()
     known = list(facts)
     reference = reference_from(known)
@@ -135,5 +139,6 @@ def score_all(
             periods_of_year(year),
             None,
             context,
+            cache,
         )
     ]

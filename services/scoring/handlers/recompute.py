@@ -19,6 +19,7 @@ from services.runtime.messaging import add_to_outbox
 from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
 from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
+from services.scoring.domain.monthly import MonthCache
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import Context, Scorecard, context_for, score_all
@@ -69,6 +70,7 @@ def type_scores(card: Scorecard) -> list[TypeScore]:
 
 def _score_updated(
     card: Scorecard,
+    digest: str,
     revision: int,
     previous: tuple[str, int, Any] | None,
     reference: Reference,
@@ -89,11 +91,11 @@ def _score_updated(
         grade=card.grade,
         rubric_version=card.rubric_version,
         revision=revision,
-        card_digest=card.digest,
+        card_digest=digest,
         period_closed=card.period in closed,
         computed_at=now,
     )
-    event_id = fact_id("ScoreUpdated", card.unit, card.period, revision, card.digest)
+    event_id = fact_id("ScoreUpdated", card.unit, card.period, revision, digest)
     return wrap(event, subject=card.unit, source=SOURCE, id=event_id, time=now)
 
 
@@ -107,7 +109,9 @@ class Recomputer:
 
     However many events marked a unit, it is recomputed once per run and each changed card gives
     one ScoreUpdated. Under load a run waits at least `pace` times as long as the last one
-    took, so recomputing never takes more than 1/(1+pace) of the process's time."""
+    took, so recomputing never takes more than 1/(1+pace) of the process's time. `months`
+    keeps what each unit-month counted, so that a month whose observations did not change is
+    not counted again (None: count everything, as a rebuild does once per unit)."""
 
     db: Database
     book: RuleBook
@@ -116,6 +120,7 @@ class Recomputer:
     units_per_run: int = 200
     pace: float = 1.0
     publish: bool = True
+    months: MonthCache | None = field(default_factory=MonthCache)
     _next_run: float = field(default=0.0, init=False)
     _day: date | None = field(default=None, init=False)
 
@@ -150,13 +155,17 @@ class Recomputer:
             context = await load_context(session, rubrics.values(), reference, today)
         changed = 0
         for unit, marks in marked:
-            links = CAUSES.take(unit)
-            with tracing.tracer.start_as_current_span("recompute scorecard", links=links):
-                async with self.db.session() as session, session.begin():
+            async with self.db.session() as session, session.begin():
+                if not await repository.claim(session, unit):
+                    continue  # cleared meanwhile, or another replica has it now
+                links = CAUSES.take(unit)
+                with tracing.tracer.start_as_current_span("recompute scorecard", links=links):
                     changed += await self._unit(
                         session, unit, reference_facts, rubrics, reference, closed, context
                     )
-                    await repository.clear_dirty(session, unit, marks)
+                # The marks read before this run's reference data: a mark since (a catalogue, a
+                # fact) keeps the unit marked for the next run.
+                await repository.clear_dirty(session, unit, marks)
         if changed and self.publish:
             self.notify()
         return len(marked), changed
@@ -175,14 +184,16 @@ class Recomputer:
         stored = await repository.card_states(session, unit)
         now = self.clock()
         changed = 0
-        for card in score_all(unit, [*facts, *reference_facts], rubrics, context):
+        everything = [*facts, *reference_facts]
+        for card in score_all(unit, everything, rubrics, context, self.months):
+            digest = card.digest
             previous = stored.get(card.period)
-            if previous is not None and previous[0] == card.digest:
+            if previous is not None and previous[0] == digest:
                 continue
             revision = previous[1] + 1 if previous else 1
-            await repository.save_card(session, card, int(card.period[:4]), revision, now)
+            await repository.save_card(session, card, digest, revision, now)
             if self.publish:
-                event = _score_updated(card, revision, previous, reference, closed, now)
+                event = _score_updated(card, digest, revision, previous, reference, closed, now)
                 await add_to_outbox(session, event, subjects.event(ScoreUpdated.NAME, unit))
             changed += 1
         return changed
