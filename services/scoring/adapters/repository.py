@@ -136,37 +136,57 @@ async def card_states(session: AsyncSession, unit: str) -> dict[str, tuple[str, 
     return {r.period: (r.digest, r.revision, r.total) for r in await session.execute(query)}
 
 
-async def save_card(
-    session: AsyncSession, card: Scorecard, digest: str, revision: int, now: datetime
+async def save_cards(
+    session: AsyncSession, cards: Sequence[tuple[Scorecard, str, str, int]], now: datetime
 ) -> None:
-    """Store `card` (whose digest the caller has computed once) as its unit's `revision`."""
-    values = {
-        "year": int(card.period[:4]),
-        "period_kind": card.period_kind.value,
-        "rubric_version": card.rubric_version,
-        "total": card.total,
-        "digest": digest,
-        "card": card.model_dump(mode="json"),
-        "revision": revision,
-        "updated_at": now,
-    }
-    statement = conflict_insert(session, scorecards).values(
-        unit=card.unit, period=card.period, **values
+    """Store a unit's changed cards, each given as (card, its JSON, its digest, its revision),
+    and append them to the history: two statements for all of them. The JSON is the text the
+    digest was computed from, stored as it is rather than serialised again."""
+    if not cards:
+        return
+    text = sa.bindparam("card_json", type_=sa.Text)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = conflict_insert(session, scorecards).values(
+        card=sa.cast(text, sa.JSON) if postgres else text  # SQLite keeps JSON as its text
     )
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=["unit", "period"], set_=values)
+    changing = ("year", "period_kind", "rubric_version", "total", "digest", "card")
+    upsert = insert.on_conflict_do_update(
+        index_elements=["unit", "period"],
+        set_={
+            **{name: insert.excluded[name] for name in changing},
+            "revision": insert.excluded.revision,
+            "updated_at": insert.excluded.updated_at,
+        },
     )
-    await session.execute(
-        card_history.insert().values(
-            unit=card.unit,
-            period=card.period,
-            revision=revision,
-            total=card.total,
-            digest=digest,
-            rubric_version=card.rubric_version,
-            recorded_at=now,
-        )
-    )
+    rows = [
+        {
+            "unit": card.unit,
+            "period": card.period,
+            "year": int(card.period[:4]),
+            "period_kind": card.period_kind.value,
+            "rubric_version": card.rubric_version,
+            "total": card.total,
+            "digest": digest,
+            "card_json": text_json,
+            "revision": revision,
+            "updated_at": now,
+        }
+        for card, text_json, digest, revision in cards
+    ]
+    await session.execute(upsert, rows)
+    history = [
+        {
+            "unit": row["unit"],
+            "period": row["period"],
+            "revision": row["revision"],
+            "total": row["total"],
+            "digest": row["digest"],
+            "rubric_version": row["rubric_version"],
+            "recorded_at": now,
+        }
+        for row in rows
+    ]
+    await session.execute(card_history.insert(), history)
 
 
 async def stored_card(session: AsyncSession, unit: str, period: str) -> sa.Row[Any] | None:

@@ -183,17 +183,17 @@ class Recomputer:
         facts = await repository.unit_facts(session, unit)
         stored = await repository.card_states(session, unit)
         now = self.clock()
-        changed = 0
         everything = [*facts, *reference_facts]
+        changed: list[tuple[Scorecard, str, str, int]] = []
         for card in score_all(unit, everything, rubrics, context, self.months):
-            digest = card.digest
+            text, digest = card.json_and_digest()
             previous = stored.get(card.period)
             if previous is not None and previous[0] == digest:
                 continue
             revision = previous[1] + 1 if previous else 1
-            await repository.save_card(session, card, digest, revision, now)
+            changed.append((card, text, digest, revision))
             if self.publish:
                 event = _score_updated(card, digest, revision, previous, reference, closed, now)
                 await add_to_outbox(session, event, subjects.event(ScoreUpdated.NAME, unit))
-            changed += 1
-        return changed
+        await repository.save_cards(session, changed, now)
+        return len(changed)
