@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from services.scoring.domain.cards import TYPE_NAMES, ZERO, LineItem, Scorecard, TypeScore, cents
+from services.scoring.domain.incremental import Recall, fresh
 from services.scoring.domain.inputs import FIVE_TYPES, Observation
-from services.scoring.domain.monthly import MonthCache, of_period, parts
+from services.scoring.domain.monthly import of_period, parts
 from services.scoring.domain.periods import Period, PeriodKind
 from services.scoring.domain.rubric_deduction import DeductionRubric, Proportional, Rate
 from services.scoring.domain.rubric_parts import PerEvent, cap_for
@@ -197,10 +198,10 @@ def year_cards(
     rubric: DeductionRubric,
     periods: Sequence[Period],
     as_of: datetime | None,
-    cache: MonthCache | None = None,
+    recall: Recall = fresh,
 ) -> list[Scorecard]:
     key = (rubric.version, rubric.sha256, rubric.programme_year)
-    months = parts(unit, key, observations, periods, lambda _o: False, _month(rubric), cache)
+    months = parts(observations, periods, lambda _o: False, _month(rubric), recall, key)
     cards = []
     for period in periods:
         found = of_period(months, period)

@@ -32,7 +32,8 @@ from services.scoring.domain.cards import (
     cents,
 )
 from services.scoring.domain.facts import Fact, FactKind
-from services.scoring.domain.monthly import MonthCache, of_period, parts
+from services.scoring.domain.incremental import Recall, fresh
+from services.scoring.domain.monthly import of_period, parts
 from services.scoring.domain.observation import FIVE_TYPES, Observation
 from services.scoring.domain.periods import Period, PeriodKind
 from services.scoring.domain.rubric_earned import (
@@ -573,16 +574,15 @@ def _is_target(observation: Observation) -> bool:
 
 
 def _months(
-    unit: str,
     observations: list[Observation],
     rubric: EarnedRubric,
     periods: Sequence[Period],
-    cache: MonthCache | None,
+    recall: Recall,
 ) -> dict[int, _Month]:
     ends = {m: Period(rubric.programme_year, PeriodKind.MONTH, m).last_day for m in range(1, 13)}
     count = _month_counter(rubric, lambda day: ends[day.month])
     key = (rubric.version, rubric.sha256, rubric.programme_year)
-    return parts(unit, key, observations, periods, _is_target, count, cache)
+    return parts(observations, periods, _is_target, count, recall, key)
 
 
 def year_cards(
@@ -593,9 +593,9 @@ def year_cards(
     as_of: datetime | None,
     averages: Mapping[Period, Mapping[str, Decimal]],
     verdicts: Mapping[str, Sequence[Verdict]],
-    cache: MonthCache | None = None,
+    recall: Recall = fresh,
 ) -> list[Scorecard]:
-    months = _months(unit, observations, rubric, periods, cache)
+    months = _months(observations, rubric, periods, recall)
     return [
         _card(
             unit,
@@ -627,7 +627,7 @@ def peer_averages(
     for unit, observations in observations_by_unit.items():
         if groups.get(unit) is None:
             continue  # a unit in no peer group is compared with nobody
-        months = _months(unit, observations, rubric, periods, None)
+        months = _months(observations, rubric, periods, fresh)
         for period in periods:
             found_months = of_period(months, period)
             for index, indicator in compared:

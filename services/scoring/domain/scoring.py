@@ -12,8 +12,8 @@ from services.runtime.workdays import local_date
 from services.scoring.domain import deduction, earned
 from services.scoring.domain.cards import Scorecard
 from services.scoring.domain.facts import Fact
+from services.scoring.domain.incremental import Memory, Recall, Remembered, fresh, same_objects
 from services.scoring.domain.inputs import Observation, observe
-from services.scoring.domain.monthly import MonthCache
 from services.scoring.domain.periods import Period, periods_of_year
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import DeductionRubric, EarnedRubric, Rubric
@@ -72,14 +72,14 @@ def _model_cards(
     periods: Sequence[Period],
     as_of: datetime | None,
     context: Context,
-    cache: MonthCache | None = None,
+    months: Recall = fresh,
 ) -> list[Scorecard]:
     if isinstance(rubric, DeductionRubric):
-        return deduction.year_cards(unit, observations, rubric, periods, as_of, cache)
+        return deduction.year_cards(unit, observations, rubric, periods, as_of, months)
     info = reference.units.get(unit)
     averages = context.peers.get(info.peer_group if info else None, {})
     verdicts = earned.verdicts_of(facts)
-    return earned.year_cards(unit, observations, rubric, periods, as_of, averages, verdicts, cache)
+    return earned.year_cards(unit, observations, rubric, periods, as_of, averages, verdicts, months)
 
 
 def score_periods(
@@ -118,16 +118,20 @@ def score_all(
     facts: Iterable[Fact],
     rubrics: Mapping[int, Rubric],
     context: Context | None = None,
-    cache: MonthCache | None = None,
+    memory: Memory | None = None,
 ) -> list[Scorecard]:
     """The 17 cards (months, quarters, year) of every programme year that has a rubric and in
-    which the unit has something to score. With a `cache`, the months whose observations have
-    not changed since it saw them are not counted again (monthly.py)."""
+    which the unit has something to score. With a `memory` of the unit's last scoring, only
+    what the facts changed since is derived and counted again (incremental.py)."""
     context = context or Context()
     known = list(facts)
     reference = reference_from(known)
-    by_year = _by_year(observe(known, reference, context.today))
-    return [
+    unit_memory = memory.of(unit) if memory is not None else None  # None: in full
+    derived = Remembered(unit_memory.observations if unit_memory else None)
+    months = Remembered(unit_memory.months if unit_memory else None, same_objects)
+    observations = observe(known, reference, context.today, derived if unit_memory else fresh)
+    by_year = _by_year(observations)
+    cards = [
         card
         for year in sorted(set(by_year) & set(rubrics))
         for card in _model_cards(
@@ -139,6 +143,10 @@ def score_all(
             periods_of_year(year),
             None,
             context,
-            cache,
+            months if unit_memory else fresh,
         )
     ]
+    if memory is not None and unit_memory is not None:
+        unit_memory.observations, unit_memory.months = derived.kept, months.kept
+        memory.holds(unit, len(observations))
+    return cards

@@ -19,7 +19,7 @@ from services.runtime.messaging import add_to_outbox
 from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
 from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
-from services.scoring.domain.monthly import MonthCache
+from services.scoring.domain.incremental import Memory
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import Context, Scorecard, context_for, score_all
@@ -109,9 +109,9 @@ class Recomputer:
 
     However many events marked a unit, it is recomputed once per run and each changed card gives
     one ScoreUpdated. Under load a run waits at least `pace` times as long as the last one
-    took, so recomputing never takes more than 1/(1+pace) of the process's time. `months`
-    keeps what each unit-month counted, so that a month whose observations did not change is
-    not counted again (None: count everything, as a rebuild does once per unit)."""
+    took, so recomputing never takes more than 1/(1+pace) of the process's time. `memory`
+    keeps what the last scoring of each unit derived, so that only what new facts change is
+    derived and counted again (None: derive everything, as a rebuild does once per unit)."""
 
     db: Database
     book: RuleBook
@@ -120,7 +120,7 @@ class Recomputer:
     units_per_run: int = 200
     pace: float = 1.0
     publish: bool = True
-    months: MonthCache | None = field(default_factory=MonthCache)
+    memory: Memory | None = field(default_factory=Memory)
     _next_run: float = field(default=0.0, init=False)
     _day: date | None = field(default=None, init=False)
 
@@ -154,6 +154,8 @@ class Recomputer:
             today = local_date(self.clock())
             context = await load_context(session, rubrics.values(), reference, today)
         changed = 0
+        if self.memory is not None:
+            self.memory.next_run()
         for unit, marks in marked:
             async with self.db.session() as session, session.begin():
                 if not await repository.claim(session, unit):
@@ -185,7 +187,7 @@ class Recomputer:
         now = self.clock()
         everything = [*facts, *reference_facts]
         changed: list[tuple[Scorecard, str, str, int]] = []
-        for card in score_all(unit, everything, rubrics, context, self.months):
+        for card in score_all(unit, everything, rubrics, context, self.memory):
             text, digest = card.json_and_digest()
             previous = stored.get(card.period)
             if previous is not None and previous[0] == digest:

@@ -22,7 +22,7 @@ from services.runtime.db import Database
 from services.scoring.adapters import repository
 from services.scoring.adapters.tables import metadata
 from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
-from services.scoring.domain.monthly import MonthCache
+from services.scoring.domain.incremental import Memory
 from services.scoring.domain.reference import reference_from
 from services.scoring.domain.rubric import Rubric, parse_rubric
 from services.scoring.domain.scoring import Context, context_for, score_all
@@ -179,26 +179,47 @@ def test_incremental_scoring_gives_the_cards_of_a_full_rescoring(
     reference = workload.reference()
     mine = workload.unit_year(rng, "u1", rng.randint(10, 120))
     peers = workload.unit_year(rng, "u2", 30)
-    cache, known = MonthCache(), list(reference)
+    memory, known = Memory(), list(reference)
     for number, batch in enumerate(_batches(rng, mine, deliveries)):
         known += batch
         today = date(2026, 1, 31) + timedelta(days=40 * number + rng.randrange(40))
         public_service = [f for f in [*known, *peers] if f.kind is FactKind.PUBLIC_SERVICE]
         context = context_for([rubric], public_service, reference_from(reference), today)
-        incremental = score_all("u1", known, {2026: rubric}, context, cache)
+        incremental = score_all("u1", known, {2026: rubric}, context, memory)
         assert _json(incremental) == _json(score_all("u1", known, {2026: rubric}, context))
 
 
-def test_a_new_fact_recounts_only_the_months_it_changes() -> None:
+def test_a_new_fact_derives_and_counts_again_only_what_it_changes() -> None:
     facts = [f for e in EVENTS for f in to_facts(e)]
-    cache = MonthCache()
-    score_all("360102", facts, {2026: EARNED}, TODAY, cache)
-    counted = cache.misses
+    memory = Memory()
+    score_all("360102", facts, {2026: EARNED}, TODAY, memory)
+    remembered = memory.of("360102")
+    assert remembered is not None
+    before = dict(remembered.months)
     interview = {"interview_id": "V-1", "title": "约谈"}
     may = Fact("interview", FactKind.INTERVIEW, "360102", date(2026, 5, 6), NOW, interview)
-    cards = score_all("360102", [*facts, may], {2026: EARNED}, TODAY, cache)
-    assert cache.misses == counted + 1  # May alone
+    cards = score_all("360102", [*facts, may], {2026: EARNED}, TODAY, memory)
+    recounted = [
+        key for key, (_seen, part) in remembered.months.items() if before[key][1] is not part
+    ]
+    assert recounted == [("2026.2", EARNED.sha256, 2026, 5)]
     assert _json(cards) == _json(score_all("360102", [*facts, may], {2026: EARNED}, TODAY))
+
+
+def test_the_memory_keeps_the_units_it_has_room_for_when_every_run_visits_them_all() -> None:
+    memory = Memory(capacity=30)
+    for _run in range(3):
+        memory.next_run()
+        kept = []
+        for unit in ("u1", "u2", "u3", "u4", "u5"):
+            if memory.of(unit) is not None:
+                memory.holds(unit, 10)
+                kept.append(unit)
+        assert kept == ["u1", "u2", "u3"]
+    memory.next_run()  # u1 and u2 are not scored any more: u4 and u5 take their room
+    assert memory.of("u3") is not None and memory.of("u4") is not None
+    memory.holds("u4", 10)
+    assert memory.of("u5") is not None
 
 
 async def _store_facts(db: Database, facts: list[Fact]) -> None:
@@ -223,7 +244,7 @@ async def _incremental_and_full(seed: int, deliveries: int, rubric: Rubric) -> N
         full, full_book = await _store(Path(full_dir), rubric)
         await _store_facts(full, [*workload.reference(), *facts])
         recomputer = recompute.Recomputer(
-            full, full_book, lambda: NOW, lambda: None, publish=False, months=None
+            full, full_book, lambda: NOW, lambda: None, publish=False, memory=None
         )
         while (await recomputer.run_once())[0]:
             pass
