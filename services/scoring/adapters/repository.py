@@ -110,9 +110,14 @@ async def unit_facts(session: AsyncSession, unit: str, kind: FactKind | None = N
     return [_fact(row) for row in await session.execute(query)]
 
 
-async def facts_of_kind(session: AsyncSession, kind: FactKind) -> list[Fact]:
-    """Every unit's facts of one kind (the 12345 indicators the peer averages come from)."""
+async def facts_of_kind(
+    session: AsyncSession, kind: FactKind, units: Sequence[str] | None = None
+) -> list[Fact]:
+    """Every unit's facts of one kind (the 12345 indicators the peer averages come from), or
+    those of `units`."""
     query = sa.select(*_FACT_COLUMNS).where(facts.c.kind == kind.value)
+    if units is not None:
+        query = query.where(facts.c.unit.in_(units))
     return [_fact(row) for row in await session.execute(query)]
 
 

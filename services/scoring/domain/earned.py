@@ -33,7 +33,7 @@ from services.scoring.domain.cards import (
 )
 from services.scoring.domain.facts import Fact, FactKind
 from services.scoring.domain.incremental import Recall, fresh
-from services.scoring.domain.monthly import of_period, parts
+from services.scoring.domain.monthly import by_month, of_period, parts
 from services.scoring.domain.observation import FIVE_TYPES, Observation
 from services.scoring.domain.periods import Period, PeriodKind
 from services.scoring.domain.rubric_earned import (
@@ -357,7 +357,7 @@ def _earned_parts(
                 names = (indicator.name_zh, indicator.name_en)
                 parts.append(_task_line(indicator.id, names, ALL, works[None], indicator.points))
             continue
-        numerator, denominator = _rate_sums(months, index)
+        numerator, denominator = _rate_sums((m.rates for m in months), index)
         assert indicator.denominator is not None
         events = [e for m in months for e in m.cases.get(indicator.denominator.input, ())]
         average = averages.get(indicator.id)
@@ -366,10 +366,13 @@ def _earned_parts(
     return parts
 
 
-def _rate_sums(months: Sequence["_Month"], index: int) -> tuple[Decimal, Decimal]:
+def _rate_sums(
+    months: Iterable[Mapping[int, tuple[Decimal, Decimal]]], index: int
+) -> tuple[Decimal, Decimal]:
+    """A rate's (numerator, denominator) over months, from each month's sums by indicator."""
     numerator = denominator = ZERO
-    for month in months:
-        found = month.rates.get(index)
+    for rates in months:
+        found = rates.get(index)
         if found is not None:
             numerator += found[0]
             denominator += found[1]
@@ -617,17 +620,21 @@ def peer_averages(
     periods: Sequence[Period],
 ) -> PeerAverages:
     """The mean rate of each peer-compared indicator over the group's units that have enough
-    cases, per period."""
+    cases, per period (units taken in code order, so that the mean does not depend on the order
+    the facts were read in)."""
     compared = [
         (index, indicator)
         for index, indicator in enumerate(rubric.common)
         if indicator.source == "rate" and indicator.compare == "peer_average"
     ]
     rates: dict[tuple[str | None, Period, str], list[Decimal]] = defaultdict(list)
-    for unit, observations in observations_by_unit.items():
+    for unit in sorted(observations_by_unit):
         if groups.get(unit) is None:
             continue  # a unit in no peer group is compared with nobody
-        months = _months(observations, rubric, periods, fresh)
+        months = {
+            month: _rate_month(observed, compared)
+            for month, observed in by_month(observations_by_unit[unit], _is_target).items()
+        }
         for period in periods:
             found_months = of_period(months, period)
             for index, indicator in compared:
@@ -639,3 +646,19 @@ def peer_averages(
         mean = sum(values, ZERO) / len(values)
         averages.setdefault(group, {}).setdefault(period, {})[indicator_id] = mean
     return cast(PeerAverages, averages)
+
+
+def _rate_month(
+    observations: list[Observation], compared: Sequence[tuple[int, CommonIndicator]]
+) -> dict[int, tuple[Decimal, Decimal]]:
+    by_input: dict[str, list[Observation]] = defaultdict(list)
+    for observation in observations:
+        by_input[observation.input].append(observation)
+    sums = {}
+    for index, indicator in compared:
+        assert indicator.numerator is not None and indicator.denominator is not None
+        sums[index] = (
+            _selected(by_input, indicator.numerator),
+            _selected(by_input, indicator.denominator),
+        )
+    return sums

@@ -52,6 +52,13 @@ def context_for(
     return Context(today=today, peers=peers)
 
 
+def compares_peers(rubric: Rubric) -> bool:
+    """Whether the rubric's cards need the peer groups' averages."""
+    return isinstance(rubric, EarnedRubric) and any(
+        i.source == "rate" and i.compare == "peer_average" for i in rubric.common
+    )
+
+
 def _known(facts: Iterable[Fact], as_of: datetime | None) -> list[Fact]:
     return [f for f in facts if as_of is None or f.known_at <= as_of]
 

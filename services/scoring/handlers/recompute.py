@@ -22,7 +22,13 @@ from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_fa
 from services.scoring.domain.incremental import Memory
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
-from services.scoring.domain.scoring import Context, Scorecard, context_for, score_all
+from services.scoring.domain.scoring import (
+    Context,
+    Scorecard,
+    compares_peers,
+    context_for,
+    score_all,
+)
 from services.scoring.handlers.rulebook import SOURCE, RuleBook
 
 log = structlog.get_logger()
@@ -56,8 +62,19 @@ async def load_context(
     reference: Reference,
     today: date | None,
     as_of: datetime | None = None,
+    unit: str | None = None,
 ) -> Context:
-    public_service = await repository.facts_of_kind(session, FactKind.PUBLIC_SERVICE)
+    """The context of cards under `rubrics`; for one `unit`'s cards, only its peer group's 12345
+    facts are read (its averages are all its cards use), and none when no rubric compares peers."""
+    rubrics = list(rubrics)
+    if not any(compares_peers(r) for r in rubrics):
+        return context_for(rubrics, [], reference, today, as_of)
+    units = None
+    if unit is not None:
+        info = reference.units.get(unit)
+        group = info.peer_group if info else None
+        units = [code for code, i in reference.units.items() if group and i.peer_group == group]
+    public_service = await repository.facts_of_kind(session, FactKind.PUBLIC_SERVICE, units)
     return context_for(rubrics, public_service, reference, today, as_of)
 
 
