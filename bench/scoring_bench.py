@@ -9,19 +9,25 @@
    from the moment it is ready until every event is processed and every card is recomputed.
    For scale, the same stream through the service runtime's consumer with a handler that does
    nothing: the ceiling of any service built on the runtime.
-3. rebuild: `python -m services.scoring.handlers.rebuild` replays a stream of --rebuild-events
+3. as of: on the live run's store, the card the as-of route serves (`card_view`: a unit's year
+   card as of mid-year, from the stored facts), under the rubric in force and under the
+   archived 2026.1 as an appeal asks; the median of five.
+4. rebuild: `python -m services.scoring.handlers.rebuild` replays a stream of --rebuild-events
    events into a fresh SQLite store and scores every unit; timed end to end, with its peak RSS.
 
-Targets (issue 5): live >= 0.5 x baseline; rebuild of 1,000,000 events < 30 s; < 200 MB RSS.
+Targets (issue 24): live >= 0.8 x the runtime's no-op consumer; as-of card of a unit-year
+< 0.2 s; rebuild of 1,000,000 events <= 2 x the stream read alone; < 200 MB RSS.
 """
 
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +48,17 @@ from contracts import streams, subjects
 from contracts.envelope import Envelope
 from fivetype.natsserver import NatsServer, free_port
 from services.runtime.bus import provision_streams
-from services.runtime.db import sync_url
+from services.runtime.db import Database, sync_url
 from services.runtime.service import ServiceRuntime
 from services.runtime.settings import ServiceSettings
-from services.scoring.adapters import stream
+from services.scoring.adapters import repository, stream
 from services.scoring.domain.facts import NORMALISERS
+from services.scoring.domain.periods import Period
+from services.scoring.domain.rubric import parse_rubric
+from services.scoring.entrypoints import views
 from services.scoring.entrypoints.bus import DURABLES
 from services.scoring.handlers.rebuild import REPLAYED
+from services.scoring.handlers.rulebook import DEFAULT_RUBRIC_DIR, RuleBook
 from services.scoring.settings import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,7 +161,8 @@ async def _wait_ready(port: int) -> None:
 
 
 async def live(url: str, count: int, directory: Path) -> tuple[float, float]:
-    """(events/s, peak RSS in MB) of the scoring service consuming `count` events."""
+    """(events/s, peak RSS in MB) of the scoring service consuming `count` events; its store
+    stays in `directory` as live.db."""
     database = directory / "live.db"
     port = free_port()
     prefix = "FIVETYPE_SCORING_"
@@ -186,6 +197,52 @@ async def live(url: str, count: int, directory: Path) -> tuple[float, float]:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+async def as_of_card(database: Path, repeat: int = 5) -> tuple[int, float, float]:
+    """(the unit's facts, seconds for its year card as of mid-year under the rubric in force,
+    and under the archived 2026.1): what `GET /v1/units/{unit}/cards/2026?as_of=…` computes."""
+    db = Database(f"sqlite:///{database}")
+    archived = parse_rubric(
+        (DEFAULT_RUBRIC_DIR / "archive" / "2026.1.yaml").read_text(encoding="utf-8"), "2026.1"
+    )
+    moment = datetime(workload.YEAR, 7, 1, tzinfo=UTC)
+    unit = workload.UNITS[0][0]
+    try:
+        async with db.session() as session, session.begin():  # as if it had been in force
+            await repository.add_rubric(
+                session,
+                archived.document(),
+                year=archived.programme_year,
+                version=archived.version,
+                number=archived.number,
+                sha256=archived.sha256,
+                source="bench",
+                activated_at=datetime(workload.YEAR, 1, 1, tzinfo=UTC),
+            )
+        book = RuleBook(office="office")
+        async with db.session() as session:
+            facts = len(await repository.unit_facts(session, unit))
+        seconds = []
+        for version in (None, archived.version):
+            timings = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                async with db.session() as session:
+                    await views.card_view(
+                        session,
+                        book,
+                        unit,
+                        Period.parse(str(workload.YEAR)),
+                        today=moment.date(),
+                        as_of=moment,
+                        rubric_version=version,
+                    )
+                timings.append(time.perf_counter() - started)
+            seconds.append(statistics.median(timings))
+        return facts, seconds[0], seconds[1]
+    finally:
+        await db.dispose()
 
 
 async def read_only(url: str) -> float:
@@ -249,7 +306,13 @@ async def main() -> None:
             ceiling = await runtime_ceiling(live_server.url, args.live_events, directory)
             print(
                 f"ceiling   runtime consumer, no-op handler: {ceiling:>7,.0f} events/s "
-                f"= {ceiling / baseline:.2f} x baseline"
+                f"= {ceiling / baseline:.2f} x baseline; live = {scored / ceiling:.2f} x ceiling "
+                "(target >= 0.8)"
+            )
+            facts, in_force, archived = await as_of_card(directory / "live.db")
+            print(
+                f"as of     a unit-year card ({facts:,} facts): {in_force:.3f} s under the rubric "
+                f"in force, {archived:.3f} s under 2026.1 (target < 0.2 s)"
             )
         finally:
             live_server.stop()

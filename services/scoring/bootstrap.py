@@ -10,6 +10,7 @@ from services.runtime.clock import clock_from
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import PROGRAMME_TZ
 from services.scoring.adapters import programme_metrics as programme_metrics_adapter
+from services.scoring.domain.incremental import Memory
 from services.scoring.entrypoints import bus, http
 from services.scoring.handlers.recompute import Recomputer
 from services.scoring.handlers.rulebook import RuleBook
@@ -39,6 +40,7 @@ def build(
             runtime.relay.notify,
             units_per_run=settings.recompute_units_per_run,
             pace=settings.recompute_pace,
+            memory=Memory(settings.recompute_memory_observations),
         ),
     )
 

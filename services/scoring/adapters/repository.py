@@ -66,6 +66,23 @@ async def dirty(session: AsyncSession, limit: int) -> list[tuple[str, int]]:
     return [(r.unit, r.marks) for r in await session.execute(query.limit(limit))]
 
 
+# The first key of the advisory locks by which replicas take turns on a unit ("SC" in ASCII).
+_CLAIMS = 0x5343
+
+
+async def claim(session: AsyncSession, unit: str) -> bool:
+    """Take `unit` for recomputing in the session's transaction: False when it is no longer
+    marked or (PostgreSQL) another replica is recomputing it. The claim is an advisory lock held
+    to the end of the transaction, not a row lock, so the consumers marking the unit meanwhile
+    are not held up; a replica that finds it taken moves on to the next unit."""
+    if session.get_bind().dialect.name == "postgresql":
+        taken = sa.select(sa.func.pg_try_advisory_xact_lock(_CLAIMS, sa.func.hashtext(unit)))
+        if not await session.scalar(taken):
+            return False
+    query = sa.select(dirty_units.c.unit).where(dirty_units.c.unit == unit)
+    return await session.scalar(query) is not None
+
+
 async def clear_dirty(session: AsyncSession, unit: str, marks: int) -> None:
     """Unmark `unit` unless it was marked again since `marks` was read."""
     await session.execute(
@@ -93,9 +110,14 @@ async def unit_facts(session: AsyncSession, unit: str, kind: FactKind | None = N
     return [_fact(row) for row in await session.execute(query)]
 
 
-async def facts_of_kind(session: AsyncSession, kind: FactKind) -> list[Fact]:
-    """Every unit's facts of one kind (the 12345 indicators the peer averages come from)."""
+async def facts_of_kind(
+    session: AsyncSession, kind: FactKind, units: Sequence[str] | None = None
+) -> list[Fact]:
+    """Every unit's facts of one kind (the 12345 indicators the peer averages come from), or
+    those of `units`."""
     query = sa.select(*_FACT_COLUMNS).where(facts.c.kind == kind.value)
+    if units is not None:
+        query = query.where(facts.c.unit.in_(units))
     return [_fact(row) for row in await session.execute(query)]
 
 
@@ -119,36 +141,57 @@ async def card_states(session: AsyncSession, unit: str) -> dict[str, tuple[str, 
     return {r.period: (r.digest, r.revision, r.total) for r in await session.execute(query)}
 
 
-async def save_card(
-    session: AsyncSession, card: Scorecard, year: int, revision: int, now: datetime
+async def save_cards(
+    session: AsyncSession, cards: Sequence[tuple[Scorecard, str, str, int]], now: datetime
 ) -> None:
-    values = {
-        "year": year,
-        "period_kind": card.period_kind.value,
-        "rubric_version": card.rubric_version,
-        "total": card.total,
-        "digest": card.digest,
-        "card": card.model_dump(mode="json"),
-        "revision": revision,
-        "updated_at": now,
-    }
-    statement = conflict_insert(session, scorecards).values(
-        unit=card.unit, period=card.period, **values
+    """Store a unit's changed cards, each given as (card, its JSON, its digest, its revision),
+    and append them to the history: two statements for all of them. The JSON is the text the
+    digest was computed from, stored as it is rather than serialised again."""
+    if not cards:
+        return
+    text = sa.bindparam("card_json", type_=sa.Text)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = conflict_insert(session, scorecards).values(
+        card=sa.cast(text, sa.JSON) if postgres else text  # SQLite keeps JSON as its text
     )
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=["unit", "period"], set_=values)
+    changing = ("year", "period_kind", "rubric_version", "total", "digest", "card")
+    upsert = insert.on_conflict_do_update(
+        index_elements=["unit", "period"],
+        set_={
+            **{name: insert.excluded[name] for name in changing},
+            "revision": insert.excluded.revision,
+            "updated_at": insert.excluded.updated_at,
+        },
     )
-    await session.execute(
-        card_history.insert().values(
-            unit=card.unit,
-            period=card.period,
-            revision=revision,
-            total=card.total,
-            digest=card.digest,
-            rubric_version=card.rubric_version,
-            recorded_at=now,
-        )
-    )
+    rows = [
+        {
+            "unit": card.unit,
+            "period": card.period,
+            "year": int(card.period[:4]),
+            "period_kind": card.period_kind.value,
+            "rubric_version": card.rubric_version,
+            "total": card.total,
+            "digest": digest,
+            "card_json": text_json,
+            "revision": revision,
+            "updated_at": now,
+        }
+        for card, text_json, digest, revision in cards
+    ]
+    await session.execute(upsert, rows)
+    history = [
+        {
+            "unit": row["unit"],
+            "period": row["period"],
+            "revision": row["revision"],
+            "total": row["total"],
+            "digest": row["digest"],
+            "rubric_version": row["rubric_version"],
+            "recorded_at": now,
+        }
+        for row in rows
+    ]
+    await session.execute(card_history.insert(), history)
 
 
 async def stored_card(session: AsyncSession, unit: str, period: str) -> sa.Row[Any] | None:

@@ -115,7 +115,12 @@ class Scorecard(_Model):
     def scored(self) -> bool:
         return self.total is not None
 
+    def json_and_digest(self) -> tuple[str, str]:
+        """The card as JSON, and the digest of that text (stored together, computed once)."""
+        text = self.model_dump_json()
+        return text, hashlib.sha256(text.encode()).hexdigest()
+
     @property
     def digest(self) -> str:
         """Identifies the card's content; equal cards have equal digests."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        return self.json_and_digest()[1]

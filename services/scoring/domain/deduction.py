@@ -6,19 +6,20 @@
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import cast
 
 from services.scoring.domain.cards import TYPE_NAMES, ZERO, LineItem, Scorecard, TypeScore, cents
+from services.scoring.domain.incremental import Recall, fresh
 from services.scoring.domain.inputs import FIVE_TYPES, Observation
+from services.scoring.domain.monthly import of_period, parts
 from services.scoring.domain.periods import Period, PeriodKind
 from services.scoring.domain.rubric_deduction import DeductionRubric, Proportional, Rate
 from services.scoring.domain.rubric_parts import PerEvent, cap_for
 from services.scoring.domain.tally import (
-    DayPeriods,
     Tallies,
     Tally,
     cap_text,
     matches,
+    merged,
     per_event_line,
     tally_per_event,
 )
@@ -39,7 +40,6 @@ def _tally_rate(
     indicator: Rate,
     by_input: dict[str, list[Observation]],
     rubric: DeductionRubric,
-    periods: DayPeriods,
     tallies: Tallies,
 ) -> None:
     for part, selector in (
@@ -52,30 +52,35 @@ def _tally_rate(
                 continue
             key = (index, type_of(observation, indicator, rubric))
             value = observation.numbers[selector.sum] if selector.sum else 1
-            for period in periods(observation.day):
-                tally = tallies.setdefault(period, {}).setdefault(key, Tally())
-                if part == "numerator":
-                    tally.numerator += value
-                else:
-                    tally.denominator += value
-                    tally.count += 1
-                    tally.events.extend(observation.events)
+            tally = tallies.get(key)
+            if tally is None:
+                tally = tallies[key] = Tally()
+            if part == "numerator":
+                tally.numerator += value
+            else:
+                tally.denominator += value
+                tally.count += 1
+                tally.events.extend(observation.events)
 
 
-def _tallies(observations: list[Observation], rubric: DeductionRubric) -> Tallies:
-    """Every indicator's tallies, each observation matched once and counted in its month,
-    quarter and year."""
-    by_input: dict[str, list[Observation]] = {}
-    for observation in observations:
-        by_input.setdefault(observation.input, []).append(observation)
-    periods, tallies = DayPeriods(), cast(Tallies, {})
-    for index, indicator in enumerate(rubric.indicators):
-        if isinstance(indicator, PerEvent):
-            found = by_input.get(indicator.input, [])
-            tally_per_event(index, indicator, found, _typed(indicator, rubric), periods, tallies)
-        else:
-            _tally_rate(index, indicator, by_input, rubric, periods, tallies)
-    return tallies
+def _month(rubric: DeductionRubric) -> Callable[[list[Observation]], tuple[Tallies, int]]:
+    """What a month's observations give its cards: every indicator's tallies (each observation
+    matched once), and how many there are."""
+
+    def count(observations: list[Observation]) -> tuple[Tallies, int]:
+        by_input: dict[str, list[Observation]] = {}
+        for observation in observations:
+            by_input.setdefault(observation.input, []).append(observation)
+        tallies: Tallies = {}
+        for index, indicator in enumerate(rubric.indicators):
+            if isinstance(indicator, PerEvent):
+                found = by_input.get(indicator.input, [])
+                tally_per_event(index, indicator, found, _typed(indicator, rubric), tallies)
+            else:
+                _tally_rate(index, indicator, by_input, rubric, tallies)
+        return tallies, len(observations)
+
+    return count
 
 
 def _rate_deduction(
@@ -193,11 +198,13 @@ def year_cards(
     rubric: DeductionRubric,
     periods: Sequence[Period],
     as_of: datetime | None,
+    recall: Recall = fresh,
 ) -> list[Scorecard]:
-    tallies = _tallies(observations, rubric)
-    counts: dict[Period, int] = {}
-    days = DayPeriods()
-    for observation in observations:
-        for period in days(observation.day):
-            counts[period] = counts.get(period, 0) + 1
-    return [_card(unit, p, tallies.get(p, {}), counts.get(p, 0), rubric, as_of) for p in periods]
+    key = (rubric.version, rubric.sha256, rubric.programme_year)
+    months = parts(observations, periods, lambda _o: False, _month(rubric), recall, key)
+    cards = []
+    for period in periods:
+        found = of_period(months, period)
+        tallies = merged(tallies for tallies, _count in found)
+        cards.append(_card(unit, period, tallies, sum(n for _t, n in found), rubric, as_of))
+    return cards

@@ -13,8 +13,8 @@ docs/scoring.md ("The earned model").
    verdicts (一票否决: 较差; 降等: down by steps).
 """
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -32,6 +32,8 @@ from services.scoring.domain.cards import (
     cents,
 )
 from services.scoring.domain.facts import Fact, FactKind
+from services.scoring.domain.incremental import Recall, fresh
+from services.scoring.domain.monthly import by_month, of_period, parts
 from services.scoring.domain.observation import FIVE_TYPES, Observation
 from services.scoring.domain.periods import Period, PeriodKind
 from services.scoring.domain.rubric_earned import (
@@ -41,10 +43,10 @@ from services.scoring.domain.rubric_earned import (
 )
 from services.scoring.domain.rubric_parts import PerEvent, Selector, cap_for
 from services.scoring.domain.tally import (
-    DayPeriods,
     Tallies,
     item_order,
     matches,
+    merged,
     per_event_line,
     tally_per_event,
 )
@@ -80,8 +82,8 @@ def verdicts_of(facts: Iterable[Fact]) -> dict[str, list[Verdict]]:
 # ----------------------------------------------------------------------------- tasks
 
 
-def task_credit(observation: Observation, period: Period, rubric: EarnedRubric) -> Decimal:
-    """What one task or target earns in `period`, from 0 to 1."""
+def task_credit(observation: Observation, last_day: date, rubric: EarnedRubric) -> Decimal:
+    """What one task or target earns in a period ending on `last_day`, from 0 to 1."""
     if observation.input == "target":
         if observation.attrs["outcome"] == "level":
             return rubric.tasks.level_target_credit
@@ -90,8 +92,12 @@ def task_credit(observation: Observation, period: Period, rubric: EarnedRubric) 
     if outcome == "on_time":
         return ONE
     done = observation.completed_on
-    if outcome == "missed" or done is None or done > period.last_day:
+    if outcome == "missed" or done is None or done > last_day:
         return ZERO  # not completed by the period's end
+    return _late_credit(observation, rubric)
+
+
+def _late_credit(observation: Observation, rubric: EarnedRubric) -> Decimal:
     late = rubric.tasks.late_credit
     days = observation.numbers["days_late"]
     return max(late.floor, late.first_day - late.per_day * (days - 1))
@@ -104,24 +110,62 @@ def _weight(observation: Observation, rubric: EarnedRubric) -> Decimal:
     return weights.obligation if observation.attrs["kind"] == "obligation" else weights.milestone
 
 
+@dataclass(frozen=True, slots=True)
+class _Late:
+    """A task of the month completed after the month ended: its credit counts in the cards of
+    the periods that end after its completion, nothing in the others."""
+
+    done: date
+    weight: Decimal
+    credit: Decimal
+    credited: ItemRef | None
+    uncredited: ItemRef | None
+
+
+@dataclass
+class _Tasks:
+    """One type's tasks (or the guarantee measures') in one month, or the year's targets."""
+
+    weight: Decimal = ZERO
+    earned: Decimal = ZERO  # exact: the sum of weight × credit that every card counts alike
+    terms: list[Decimal] = field(default_factory=list)  # targets: added one by one (may round)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    events: list[str] = field(default_factory=list)
+    items: list[ItemRef | _Late] = field(default_factory=list)
+
+    def add(self, observation: Observation, rubric: EarnedRubric, month_end: date) -> None:
+        weight = _weight(observation, rubric)
+        self.weight += weight
+        is_task = observation.input == "task"
+        outcome = observation.attrs["outcome"] if is_task else "target"
+        self.outcomes[outcome] += 1
+        self.events.extend(observation.events)
+        item, done = observation.item, observation.completed_on
+        if outcome == "late" and done is not None and done > month_end:
+            # Completed after its month: credited only by the periods that end after that.
+            late = _late_credit(observation, rubric)
+            credited = item and item.model_copy(update={"credit": cents(late)})
+            uncredited = item and item.model_copy(update={"credit": cents(ZERO)})
+            self.items.append(_Late(done, weight, late, credited, uncredited))
+            return
+        credit = task_credit(observation, month_end, rubric)
+        if is_task:
+            self.earned += weight * credit
+        else:
+            self.terms.append(weight * credit)
+        if item is not None:
+            self.items.append(item.model_copy(update={"credit": cents(credit)}))
+
+
 @dataclass
 class _Work:
     """The tasks of one type (or of the guarantee measures) in one period."""
 
     weight: Decimal = ZERO
     earned: Decimal = ZERO
-    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    outcomes: Counter[str] = field(default_factory=Counter)
     items: list[ItemRef] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
-
-    def add(self, observation: Observation, credit: Decimal, weight: Decimal) -> None:
-        self.weight += weight
-        self.earned += weight * credit
-        key = observation.attrs["outcome"] if observation.input == "task" else "target"
-        self.outcomes[key] += 1
-        self.events.extend(observation.events)
-        if observation.item is not None:
-            self.items.append(observation.item.model_copy(update={"credit": cents(credit)}))
 
     @property
     def rate(self) -> Decimal:
@@ -134,15 +178,30 @@ class _Work:
         return "，".join(parts)
 
 
-def _works(
-    observations: Sequence[Observation], period: Period, rubric: EarnedRubric
-) -> dict[str | None, _Work]:
-    """Tasks by type in `period`; None holds the guarantee measures' tasks."""
-    works: dict[str | None, _Work] = defaultdict(_Work)
-    for observation in observations:
-        credit = task_credit(observation, period, rubric)
-        works[observation.measure_type].add(observation, credit, _weight(observation, rubric))
-    return works
+def _work(months: Sequence[_Tasks], last_day: date) -> _Work:
+    """A period's tasks of one type from its months' (the year's targets last), summed as the
+    period's tasks taken one by one would be: the tasks' products are exact, so their order does
+    not matter; the targets' are added in order."""
+    work = _Work()
+    earned = ZERO
+    for month in months:
+        work.weight += month.weight
+        earned += month.earned
+        work.outcomes.update(month.outcomes)
+        work.events.extend(month.events)
+        for entry in month.items:
+            if isinstance(entry, _Late):
+                credited = entry.done <= last_day
+                earned += entry.weight * (entry.credit if credited else ZERO)
+                item = entry.credited if credited else entry.uncredited
+                if item is not None:
+                    work.items.append(item)
+            else:
+                work.items.append(entry)
+        for term in month.terms:
+            earned += term
+    work.earned = earned
+    return work
 
 
 # ----------------------------------------------------------------------------- common rates
@@ -158,12 +217,9 @@ def _selected(observations: Mapping[str, list[Observation]], selector: Selector)
 
 
 def rate_of(
-    indicator: CommonIndicator, observations: Mapping[str, list[Observation]]
+    indicator: CommonIndicator, numerator: Decimal, denominator: Decimal
 ) -> tuple[Decimal, Decimal] | None:
     """(numerator, denominator) of a rate indicator, or None below its minimum of cases."""
-    assert indicator.numerator is not None and indicator.denominator is not None
-    numerator = _selected(observations, indicator.numerator)
-    denominator = _selected(observations, indicator.denominator)
     if denominator <= 0 or denominator < indicator.min_cases:
         return None
     return numerator, denominator
@@ -190,10 +246,12 @@ class _Part:
 
 def _common_line(
     indicator: CommonIndicator,
-    observations: Mapping[str, list[Observation]],
+    numerator: Decimal,
+    denominator: Decimal,
+    events: list[str],
     average: Decimal | None,
 ) -> _Part | None:
-    found = rate_of(indicator, observations)
+    found = rate_of(indicator, numerator, denominator)
     base = {
         "rule": indicator.id,
         "name_zh": indicator.name_zh,
@@ -202,14 +260,10 @@ def _common_line(
         "effect": "earned",
         "type": ALL,
         "uncapped": ZERO,
-        "events": sorted(
-            e
-            for o in observations.get(indicator.denominator.input, ())  # type: ignore[union-attr]
-            for e in o.events
-        ),
+        "events": sorted(events),
     }
     if found is None:
-        cases = int(_selected(observations, indicator.denominator))  # type: ignore[arg-type]
+        cases = int(denominator)
         if not cases:
             return None  # nothing of the kind in the period: no line at all
         note = f"样本不足（{cases} 件，少于 {indicator.min_cases} 件），本项不计分"
@@ -223,7 +277,6 @@ def _common_line(
             full_marks=ZERO,
         )
         return _Part(line, ZERO, ZERO)
-    numerator, denominator = found
     rate = numerator / denominator
     credit = _rate_credit(indicator, rate, average)
     percent = cents(rate * HUNDRED)
@@ -277,13 +330,16 @@ def _task_line(
 
 
 def _earned_parts(
-    tasks: Sequence[Observation],
-    by_input: Mapping[str, list[Observation]],
+    months: Sequence["_Month"],
     period: Period,
     rubric: EarnedRubric,
     averages: Mapping[str, Decimal],
 ) -> list[_Part]:
-    works = _works(tasks, period, rubric)
+    types: dict[str | None, list[_Tasks]] = defaultdict(list)
+    for month in months:
+        for type_code, tasks in month.tasks.items():
+            types[type_code].append(tasks)
+    works = {t: _work(found, period.last_day) for t, found in types.items()}
     weights = rubric.tasks.weights
     typed_weight = sum((weights[t] for t in works if t is not None), ZERO)
     parts = []
@@ -295,14 +351,32 @@ def _earned_parts(
             parts.append(
                 _task_line(f"tasks_{type_code}", names, type_code, works[type_code], share)
             )
-    for indicator in rubric.common:
+    for index, indicator in enumerate(rubric.common):
         if indicator.source == "guarantee_tasks":
             if None in works:
                 names = (indicator.name_zh, indicator.name_en)
                 parts.append(_task_line(indicator.id, names, ALL, works[None], indicator.points))
-        elif (part := _common_line(indicator, by_input, averages.get(indicator.id))) is not None:
+            continue
+        numerator, denominator = _rate_sums((m.rates for m in months), index)
+        assert indicator.denominator is not None
+        events = [e for m in months for e in m.cases.get(indicator.denominator.input, ())]
+        average = averages.get(indicator.id)
+        if (part := _common_line(indicator, numerator, denominator, events, average)) is not None:
             parts.append(part)
     return parts
+
+
+def _rate_sums(
+    months: Iterable[Mapping[int, tuple[Decimal, Decimal]]], index: int
+) -> tuple[Decimal, Decimal]:
+    """A rate's (numerator, denominator) over months, from each month's sums by indicator."""
+    numerator = denominator = ZERO
+    for rates in months:
+        found = rates.get(index)
+        if found is not None:
+            numerator += found[0]
+            denominator += found[1]
+    return numerator, denominator
 
 
 def _rescaled(parts: list[_Part], base: Decimal) -> list[LineItem]:
@@ -332,38 +406,83 @@ def _rescaled(parts: list[_Part], base: Decimal) -> list[LineItem]:
 
 
 def _adjustments(
-    indicators: Sequence[PerEvent],
-    by_input: Mapping[str, list[Observation]],
-    period: Period,
+    indicators: Sequence[PerEvent], tallies: Tallies, kind: PeriodKind
 ) -> list[LineItem]:
-    tallies: Tallies = {}
-    only_this = _OnlyPeriod(period)
-    for index, indicator in enumerate(indicators):
-        found = by_input.get(indicator.input, [])
-        tally_per_event(index, indicator, found, lambda _o: ALL, only_this, tallies)
-    here = tallies.get(period, {})
     return [
-        per_event_line(indicator, ALL, here[(index, ALL)], period.kind)
+        per_event_line(indicator, ALL, tallies[(index, ALL)], kind)
         for index, indicator in enumerate(indicators)
-        if (index, ALL) in here
+        if (index, ALL) in tallies
     ]
 
 
-class _OnlyPeriod(DayPeriods):
-    """Days of one period fall in it; others nowhere (a card tallies its own period)."""
-
-    def __init__(self, period: Period):
-        super().__init__()
-        self.period = period
-
-    def __call__(self, day: date) -> tuple[Period, ...]:
-        return (self.period,) if self.period.contains(day) else ()
+def _tally_adjustments(
+    indicators: Sequence[PerEvent], by_input: Mapping[str, list[Observation]]
+) -> Tallies:
+    tallies: Tallies = {}
+    for index, indicator in enumerate(indicators):
+        found = by_input.get(indicator.input, [])
+        tally_per_event(index, indicator, found, lambda _o: ALL, tallies)
+    return tallies
 
 
 def _capped(lines: list[LineItem], cap: Decimal | None) -> tuple[Decimal, Decimal]:
     """(capped, uncapped) sum of the lines' magnitudes."""
     raw = sum((abs(li.points) for li in lines), ZERO)
     return (min(raw, cap) if cap is not None else raw), raw
+
+
+# ----------------------------------------------------------------------------- a month
+
+
+@dataclass
+class _Month:
+    """What one month's observations (or the year's targets) give every card containing it."""
+
+    observations: int
+    settled: int  # tasks (not targets)
+    on_time: int
+    assessed: int  # tasks and targets
+    tasks: dict[str | None, _Tasks]
+    rates: dict[int, tuple[Decimal, Decimal]]  # common indicator index -> sums
+    cases: dict[str, list[str]]  # a rate's denominator input -> its observations' events
+    deductions: Tallies
+    bonuses: Tallies
+
+
+def _month_counter(
+    rubric: EarnedRubric, month_end: Callable[[date], date]
+) -> Callable[[list[Observation]], _Month]:
+    def count(observations: list[Observation]) -> _Month:
+        by_input: dict[str, list[Observation]] = defaultdict(list)
+        for observation in observations:
+            by_input[observation.input].append(observation)
+        tasks: dict[str | None, _Tasks] = defaultdict(_Tasks)
+        for observation in (*by_input.get("task", ()), *by_input.get("target", ())):
+            tasks[observation.measure_type].add(observation, rubric, month_end(observation.day))
+        rates, cases = {}, {}
+        for index, indicator in enumerate(rubric.common):
+            if indicator.numerator is None or indicator.denominator is None:
+                continue
+            rates[index] = (
+                _selected(by_input, indicator.numerator),
+                _selected(by_input, indicator.denominator),
+            )
+            source = indicator.denominator.input
+            cases[source] = [e for o in by_input.get(source, ()) for e in o.events]
+        settled = by_input.get("task", [])
+        return _Month(
+            observations=len(observations),
+            settled=len(settled),
+            on_time=sum(1 for o in settled if o.attrs["outcome"] == "on_time"),
+            assessed=len(settled) + len(by_input.get("target", ())),
+            tasks=dict(tasks),
+            rates=rates,
+            cases=cases,
+            deductions=_tally_adjustments(rubric.deductions, by_input),
+            bonuses=_tally_adjustments(rubric.bonuses, by_input),
+        )
+
+    return count
 
 
 # ----------------------------------------------------------------------------- grades
@@ -388,39 +507,27 @@ def apply_verdicts(grade: str, verdicts: Sequence[Verdict]) -> str:
 # ----------------------------------------------------------------------------- the card
 
 
-def _in_period(observations: Sequence[Observation], period: Period) -> list[Observation]:
-    """A target is judged once a year: it counts in the year's card only."""
-    return [
-        o
-        for o in observations
-        if period.contains(o.day) and (o.input != "target" or period.kind is PeriodKind.YEAR)
-    ]
-
-
 def _card(
     unit: str,
     period: Period,
-    observations: list[Observation],
+    months: Sequence[_Month],
     rubric: EarnedRubric,
     as_of: datetime | None,
     averages: Mapping[str, Decimal],
     verdicts: Sequence[Verdict],
 ) -> Scorecard:
-    by_input: dict[str, list[Observation]] = defaultdict(list)
-    for observation in observations:
-        by_input[observation.input].append(observation)
-    tasks = [*by_input["task"], *by_input["target"]]
-    earned_lines = _rescaled(_earned_parts(tasks, by_input, period, rubric, averages), rubric.base)
-    deductions = _adjustments(rubric.deductions, by_input, period)
-    bonuses = _adjustments(rubric.bonuses, by_input, period)
+    earned_lines = _rescaled(_earned_parts(months, period, rubric, averages), rubric.base)
+    deductions = _adjustments(rubric.deductions, merged(m.deductions for m in months), period.kind)
+    bonuses = _adjustments(rubric.bonuses, merged(m.bonuses for m in months), period.kind)
     deducted, deducted_raw = _capped(deductions, cap_for(rubric.deduction_cap, period.kind))
     bonus, bonus_raw = _capped(bonuses, cap_for(rubric.bonus_cap, period.kind))
     types = [_type_score(t, earned_lines) for t in FIVE_TYPES]
-    settled = by_input["task"]
-    on_time = sum(1 for o in settled if o.attrs["outcome"] == "on_time")
+    settled = sum(m.settled for m in months)
+    on_time = sum(m.on_time for m in months)
+    assessed = any(m.assessed for m in months)
     total = grade = band = None
     earned = None
-    if tasks:
+    if assessed:
         earned = sum((li.points for li in earned_lines), ZERO)
         total = cents(max(ZERO, earned + bonus - deducted))
         band = band_grade(total, rubric)
@@ -437,13 +544,13 @@ def _card(
         bonus=cents(bonus),
         bonus_uncapped=cents(bonus_raw),
         line_items=[*earned_lines, *bonuses, *deductions],
-        observations=len(observations),
+        observations=sum(m.observations for m in months),
         model="earned",
-        note_zh=None if tasks else NO_DATA_ZH,
+        note_zh=None if assessed else NO_DATA_ZH,
         earned=cents(earned) if earned is not None else None,
         deductions=ZERO - cents(deducted),  # never "-0.00"
         deductions_uncapped=ZERO - cents(deducted_raw),
-        on_time_rate=cents(Decimal(on_time) / len(settled)) if settled else None,
+        on_time_rate=cents(Decimal(on_time) / settled) if settled else None,
         band_grade=band,
         grade=grade,
         verdicts=list(verdicts),
@@ -464,6 +571,23 @@ def _type_score(type_code: str, lines: Sequence[LineItem]) -> TypeScore:
     )
 
 
+def _is_target(observation: Observation) -> bool:
+    """A target is judged once a year: it counts in the year's card only."""
+    return observation.input == "target"
+
+
+def _months(
+    observations: list[Observation],
+    rubric: EarnedRubric,
+    periods: Sequence[Period],
+    recall: Recall,
+) -> dict[int, _Month]:
+    ends = {m: Period(rubric.programme_year, PeriodKind.MONTH, m).last_day for m in range(1, 13)}
+    count = _month_counter(rubric, lambda day: ends[day.month])
+    key = (rubric.version, rubric.sha256, rubric.programme_year)
+    return parts(observations, periods, _is_target, count, recall, key)
+
+
 def year_cards(
     unit: str,
     observations: list[Observation],
@@ -472,12 +596,14 @@ def year_cards(
     as_of: datetime | None,
     averages: Mapping[Period, Mapping[str, Decimal]],
     verdicts: Mapping[str, Sequence[Verdict]],
+    recall: Recall = fresh,
 ) -> list[Scorecard]:
+    months = _months(observations, rubric, periods, recall)
     return [
         _card(
             unit,
             period,
-            _in_period(observations, period),
+            of_period(months, period),
             rubric,
             as_of,
             averages.get(period, {}),
@@ -494,21 +620,45 @@ def peer_averages(
     periods: Sequence[Period],
 ) -> PeerAverages:
     """The mean rate of each peer-compared indicator over the group's units that have enough
-    cases, per period."""
-    compared = [i for i in rubric.common if i.source == "rate" and i.compare == "peer_average"]
+    cases, per period (units taken in code order, so that the mean does not depend on the order
+    the facts were read in)."""
+    compared = [
+        (index, indicator)
+        for index, indicator in enumerate(rubric.common)
+        if indicator.source == "rate" and indicator.compare == "peer_average"
+    ]
     rates: dict[tuple[str | None, Period, str], list[Decimal]] = defaultdict(list)
-    for unit, observations in observations_by_unit.items():
+    for unit in sorted(observations_by_unit):
         if groups.get(unit) is None:
             continue  # a unit in no peer group is compared with nobody
+        months = {
+            month: _rate_month(observed, compared)
+            for month, observed in by_month(observations_by_unit[unit], _is_target).items()
+        }
         for period in periods:
-            by_input: dict[str, list[Observation]] = defaultdict(list)
-            for observation in _in_period(observations, period):
-                by_input[observation.input].append(observation)
-            for indicator in compared:
-                if (found := rate_of(indicator, by_input)) is not None:
+            found_months = of_period(months, period)
+            for index, indicator in compared:
+                sums = _rate_sums(found_months, index)
+                if (found := rate_of(indicator, *sums)) is not None:
                     rates[(groups.get(unit), period, indicator.id)].append(found[0] / found[1])
     averages: PeerAverages = {}
     for (group, period, indicator_id), values in rates.items():
         mean = sum(values, ZERO) / len(values)
         averages.setdefault(group, {}).setdefault(period, {})[indicator_id] = mean
     return cast(PeerAverages, averages)
+
+
+def _rate_month(
+    observations: list[Observation], compared: Sequence[tuple[int, CommonIndicator]]
+) -> dict[int, tuple[Decimal, Decimal]]:
+    by_input: dict[str, list[Observation]] = defaultdict(list)
+    for observation in observations:
+        by_input[observation.input].append(observation)
+    sums = {}
+    for index, indicator in compared:
+        assert indicator.numerator is not None and indicator.denominator is not None
+        sums[index] = (
+            _selected(by_input, indicator.numerator),
+            _selected(by_input, indicator.denominator),
+        )
+    return sums

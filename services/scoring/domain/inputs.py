@@ -11,6 +11,7 @@ facts (and of `today` for what is still open), so arrival order never matters.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from contracts.inspections import AccountabilityForm, InspectionKind, Severity
@@ -18,6 +19,7 @@ from contracts.measures import DEFAULT_LEVEL, AchievementKind, AchievementLevel,
 from contracts.notifications import EscalationLevel
 from services.scoring.domain import items
 from services.scoring.domain.facts import PUBLIC_SERVICE_COUNTS, Fact, FactKind
+from services.scoring.domain.incremental import Recall, fresh
 from services.scoring.domain.items import WorkItem
 from services.scoring.domain.observation import FIVE_TYPES, Observation, Typing, flag
 from services.scoring.domain.reference import Reference
@@ -172,7 +174,7 @@ def _milestone_outcome(
     )
 
 
-def _public_service(facts: list[Fact]) -> list[Observation]:
+def _public_service(facts: list[Fact], recall: Recall) -> list[Observation]:
     latest: dict[str, Fact] = {}
     for fact in facts:
         if fact.kind is FactKind.PUBLIC_SERVICE and fact.day is not None:
@@ -186,17 +188,15 @@ def _public_service(facts: list[Fact]) -> list[Observation]:
             ):
                 latest[month] = fact
     return [
-        Observation(
-            "public_service",
-            day,
-            None,
-            {},
-            {name: int(fact.data[name]) for name in PUBLIC_SERVICE_COUNTS},
-            (fact.event_id,),
-        )
-        for _month, fact in sorted(latest.items())
+        recall(("public_service", month), fact.event_id, partial(_indicators, fact, day))
+        for month, fact in sorted(latest.items())
         if (day := fact.day) is not None
     ]
+
+
+def _indicators(fact: Fact, day: date) -> Observation:
+    numbers = {name: int(fact.data[name]) for name in PUBLIC_SERVICE_COUNTS}
+    return Observation("public_service", day, None, {}, numbers, (fact.event_id,))
 
 
 _ONE_TO_ONE: Mapping[FactKind, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
@@ -261,46 +261,58 @@ def _one(
     )
 
 
+def _report(fact: Fact, day: date, typing: Typing, review: str) -> Observation:
+    data = fact.data
+    attrs = {"late": flag(data["on_time"] is False), "empty": flag(data["empty"]), "review": review}
+    item = typing.item("report", data["report_id"], data, day)
+    return Observation("report", day, typing(data, day), attrs, {}, (fact.event_id,), item)
+
+
+def _missed(fact: Fact, day: date, typing: Typing, waived: bool) -> Observation:
+    data = fact.data
+    attrs = {"item_type": data["item_type"], "waived": flag(waived)}
+    item = typing.item(data["item_type"], data["item_id"], data, day, outcome="missed")
+    return Observation("deadline_missed", day, typing(data, day), attrs, {}, (fact.event_id,), item)
+
+
 def observe(
-    facts: Iterable[Fact], reference: Reference, today: date | None = None
+    facts: Iterable[Fact],
+    reference: Reference,
+    today: date | None = None,
+    recall: Recall = fresh,
 ) -> list[Observation]:
     """Every observation a unit's facts give, in a deterministic order; items still open past
-    their deadline count up to `today` (none when it is not given)."""
+    their deadline count up to `today` (none when it is not given). Each derivation goes through
+    `recall`, which gives back the last scoring's observations when its inputs are the same."""
     unique = sorted({f.event_id: f for f in facts}.values(), key=lambda f: (f.known_at, f.event_id))
     typing = Typing(reference)
+    catalogues = typing.catalogues
     review = items.reviews(unique)
     milestones = items.work_items(unique, frozenset({DeadlineItem.MILESTONE.value}))
     found: list[Observation] = []
     for fact in unique:
-        data, day = fact.data, fact.day
+        day = fact.day
         if day is None:
             continue
+        key = (fact.kind, fact.event_id)
         if fact.kind is FactKind.PROGRESS:
-            attrs = {
-                "late": flag(data["on_time"] is False),
-                "empty": flag(data["empty"]),
-                "review": review.get(data["report_id"], "pending"),
-            }
-            item = typing.item("report", data["report_id"], data, day)
-            found.append(
-                Observation("report", day, typing(data, day), attrs, {}, (fact.event_id,), item)
-            )
+            status = review.get(fact.data["report_id"], "pending")
+            derive = partial(_report, fact, day, typing, status)
+            found.append(recall(key, (status, catalogues), derive))
         elif fact.kind is FactKind.DEADLINE_MISSED:
-            attrs = {"item_type": data["item_type"], "waived": flag(_waived(fact, milestones))}
-            item = typing.item(data["item_type"], data["item_id"], data, day, outcome="missed")
-            found.append(
-                Observation(
-                    "deadline_missed", day, typing(data, day), attrs, {}, (fact.event_id,), item
-                )
-            )
+            waived = _waived(fact, milestones)
+            derive = partial(_missed, fact, day, typing, waived)
+            found.append(recall(key, (waived, catalogues), derive))
         elif fact.kind in _ONE_TO_ONE:
-            found.append(_one(fact, day, typing))
-    for entry in milestones.values():
-        if (outcome := _milestone_outcome(entry, review, typing)) is not None:
-            found.append(outcome)
-    found.extend(items.tasks(unique, typing))
+            found.append(recall(key, catalogues, partial(_one, fact, day, typing)))
+    for item_key, entry in milestones.items():
+        inputs = (entry.inputs(review), catalogues)
+        outcome = partial(_milestone_outcome, entry, review, typing)
+        if (observed := recall(("milestone", item_key), inputs, outcome)) is not None:
+            found.append(observed)
+    found.extend(items.tasks(unique, typing, review, recall))
     found.extend(items.targets(unique, typing))
-    found.extend(items.findings(unique, typing, today))
-    found.extend(_public_service(unique))
+    found.extend(items.findings(unique, typing, today, recall))
+    found.extend(_public_service(unique, recall))
     found.sort(key=lambda o: (o.input, o.day, o.events))
     return found

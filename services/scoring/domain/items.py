@@ -13,10 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from contracts.measures import DeadlineItem
 from services.scoring.domain.facts import Fact, FactKind
+from services.scoring.domain.incremental import Recall, fresh
 from services.scoring.domain.observation import Observation, Typing, flag
 
 ONE = Decimal(1)
@@ -94,6 +96,20 @@ class WorkItem:
             sorted(m.event_id for m in self.missed if m.data["due_date"] == due.isoformat())
         )
 
+    def inputs(self, review: Mapping[str, str]) -> tuple[Any, ...]:
+        """All that the item's observation is derived from (incremental.py)."""
+        return (
+            self.plan_due,
+            self.extended_due,
+            self.measure_type,
+            self.measure_code,
+            self.title,
+            self.recurring,
+            tuple(r.event_id for r in self.reports),
+            tuple(review.get(r.data["report_id"]) for r in self.reports),
+            tuple(m.event_id for m in self.missed),
+        )
+
 
 def work_items(facts: list[Fact], missed_types: frozenset[str]) -> dict[tuple[str, str], WorkItem]:
     """Items by (assignment, milestone); `facts` come oldest first, so the latest wins. Misses
@@ -167,12 +183,16 @@ def _task(
     )
 
 
-def tasks(facts: list[Fact], typing: Typing) -> list[Observation]:
-    review = reviews(facts)
-    found = [
-        _task(key, entry, review, typing) for key, entry in work_items(facts, TASK_TYPES).items()
-    ]
-    return [o for o in found if o is not None]
+def tasks(
+    facts: list[Fact], typing: Typing, review: Mapping[str, str], recall: Recall = fresh
+) -> list[Observation]:
+    found = []
+    for key, entry in work_items(facts, TASK_TYPES).items():
+        inputs = (entry.inputs(review), typing.catalogues)
+        task = recall(("task", key), inputs, partial(_task, key, entry, review, typing))
+        if task is not None:
+            found.append(task)
+    return found
 
 
 # ----------------------------------------------------------------------------- targets
@@ -311,7 +331,9 @@ def _months(first: date, last: date) -> list[date]:
     return days
 
 
-def findings(facts: list[Fact], typing: Typing, today: date | None) -> list[Observation]:
+def findings(
+    facts: list[Fact], typing: Typing, today: date | None, recall: Recall = fresh
+) -> list[Observation]:
     """`rectification`: each spell's outcome (on time, late, overdue); `open_finding`: one
     observation per month a spell was open past its deadline, up to `today`."""
     by_finding: dict[str, list[Fact]] = defaultdict(list)
@@ -324,30 +346,40 @@ def findings(facts: list[Fact], typing: Typing, today: date | None) -> list[Obse
             by_finding[fact.data["finding_id"]].append(fact)
     found = []
     for finding_id, steps in sorted(by_finding.items()):
-        latest = max(steps, key=lambda f: (f.known_at, f.event_id)).data
-        severity = latest["severity"]
-        for spell in _spells(steps):
-            end = spell.ended or today
-            if spell.ended is not None:
-                outcome = "on_time" if spell.ended <= spell.due else "late"
-            elif today is not None and today > spell.due:
-                outcome = "overdue"
-            else:
-                continue
-            data = {**latest, "due_date": spell.due}
-            item = typing.item("finding", finding_id, data, spell.due, outcome=outcome)
-            attrs = {"severity": severity, "outcome": outcome}
-            events = tuple(spell.events)
-            kind = typing(data, spell.due)
-            found.append(Observation("rectification", spell.due, kind, attrs, {}, events, item))
-            if end is None or end <= spell.due:
-                continue
-            for month in _months(spell.due + timedelta(days=1), end):
-                note = f"逾期未整改（{month.year}年{month.month}月）"
-                monthly = item.model_copy(update={"note_zh": note})
-                found.append(
-                    Observation(
-                        "open_finding", month, kind, {"severity": severity}, {}, events, monthly
-                    )
+        inputs = (tuple(f.event_id for f in steps), today, typing.catalogues)
+        derive = partial(_finding, finding_id, steps, typing, today)
+        found.extend(recall(("finding", finding_id), inputs, derive))
+    return found
+
+
+def _finding(
+    finding_id: str, steps: list[Fact], typing: Typing, today: date | None
+) -> list[Observation]:
+    found = []
+    latest = max(steps, key=lambda f: (f.known_at, f.event_id)).data
+    severity = latest["severity"]
+    for spell in _spells(steps):
+        end = spell.ended or today
+        if spell.ended is not None:
+            outcome = "on_time" if spell.ended <= spell.due else "late"
+        elif today is not None and today > spell.due:
+            outcome = "overdue"
+        else:
+            continue
+        data = {**latest, "due_date": spell.due}
+        item = typing.item("finding", finding_id, data, spell.due, outcome=outcome)
+        attrs = {"severity": severity, "outcome": outcome}
+        events = tuple(spell.events)
+        kind = typing(data, spell.due)
+        found.append(Observation("rectification", spell.due, kind, attrs, {}, events, item))
+        if end is None or end <= spell.due:
+            continue
+        for month in _months(spell.due + timedelta(days=1), end):
+            note = f"逾期未整改（{month.year}年{month.month}月）"
+            monthly = item.model_copy(update={"note_zh": note})
+            found.append(
+                Observation(
+                    "open_finding", month, kind, {"severity": severity}, {}, events, monthly
                 )
+            )
     return found

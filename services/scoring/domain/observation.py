@@ -36,6 +36,7 @@ class Typing:
 
     def __init__(self, reference: Reference):
         self.reference = reference
+        self.catalogues = reference.catalogues  # what typing reads beyond a fact
 
     def __call__(self, data: Mapping[str, Any], day: date) -> str | None:
         own = data.get("measure_type")

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Self
 
 from services.runtime.workdays import PROGRAMME_TZ
@@ -49,7 +50,9 @@ class Period:
             return f"{self.year:04}-Q{self.index}"
         return f"{self.year:04}"
 
-    @property
+    # Cached: scoring asks every observation's period for its bounds (the instance dict is not
+    # a dataclass field, so equality, order and hashing are unchanged).
+    @cached_property
     def first_day(self) -> date:
         if self.kind is PeriodKind.MONTH:
             return date(self.year, self.index, 1)
@@ -57,7 +60,7 @@ class Period:
             return date(self.year, 3 * self.index - 2, 1)
         return date(self.year, 1, 1)
 
-    @property
+    @cached_property
     def last_day(self) -> date:
         if self.kind is PeriodKind.YEAR or (self.kind is PeriodKind.QUARTER and self.index == 4):
             return date(self.year, 12, 31)

@@ -33,6 +33,8 @@ class Reference:
     measure_names: dict[int, dict[str, str]] = field(default_factory=dict)
     # programme year -> target code -> the catalogue's target (contracts.measures.CatalogueTarget)
     targets: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # the event ids of the catalogues above: what a measure's type or name was read from
+    catalogues: tuple[str, ...] = ()
 
     def type_of(self, year: int, measure_code: str | None) -> str | None:
         if measure_code is None:
@@ -87,4 +89,5 @@ def reference_from(facts: Iterable[Fact]) -> Reference:
         measure_types={y: dict(c.data["measure_types"]) for y, c in catalogues.items()},
         measure_names={y: dict(c.data.get("measure_names", {})) for y, c in catalogues.items()},
         targets={y: dict(c.data.get("targets", {})) for y, c in catalogues.items()},
+        catalogues=tuple(sorted(c.event_id for c in catalogues.values())),
     )

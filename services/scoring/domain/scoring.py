@@ -12,6 +12,7 @@ from services.runtime.workdays import local_date
 from services.scoring.domain import deduction, earned
 from services.scoring.domain.cards import Scorecard
 from services.scoring.domain.facts import Fact
+from services.scoring.domain.incremental import Memory, Recall, Remembered, fresh, same_objects
 from services.scoring.domain.inputs import Observation, observe
 from services.scoring.domain.periods import Period, periods_of_year
 from services.scoring.domain.reference import Reference, reference_from
@@ -51,6 +52,13 @@ def context_for(
     return Context(today=today, peers=peers)
 
 
+def compares_peers(rubric: Rubric) -> bool:
+    """Whether the rubric's cards need the peer groups' averages."""
+    return isinstance(rubric, EarnedRubric) and any(
+        i.source == "rate" and i.compare == "peer_average" for i in rubric.common
+    )
+
+
 def _known(facts: Iterable[Fact], as_of: datetime | None) -> list[Fact]:
     return [f for f in facts if as_of is None or f.known_at <= as_of]
 
@@ -71,13 +79,14 @@ def _model_cards(
     periods: Sequence[Period],
     as_of: datetime | None,
     context: Context,
+    months: Recall = fresh,
 ) -> list[Scorecard]:
     if isinstance(rubric, DeductionRubric):
-        return deduction.year_cards(unit, observations, rubric, periods, as_of)
+        return deduction.year_cards(unit, observations, rubric, periods, as_of, months)
     info = reference.units.get(unit)
     averages = context.peers.get(info.peer_group if info else None, {})
     verdicts = earned.verdicts_of(facts)
-    return earned.year_cards(unit, observations, rubric, periods, as_of, averages, verdicts)
+    return earned.year_cards(unit, observations, rubric, periods, as_of, averages, verdicts, months)
 
 
 def score_periods(
@@ -116,14 +125,20 @@ def score_all(
     facts: Iterable[Fact],
     rubrics: Mapping[int, Rubric],
     context: Context | None = None,
+    memory: Memory | None = None,
 ) -> list[Scorecard]:
     """The 17 cards (months, quarters, year) of every programme year that has a rubric and in
-    which the unit has something to score."""
+    which the unit has something to score. With a `memory` of the unit's last scoring, only
+    what the facts changed since is derived and counted again (incremental.py)."""
     context = context or Context()
     known = list(facts)
     reference = reference_from(known)
-    by_year = _by_year(observe(known, reference, context.today))
-    return [
+    unit_memory = memory.of(unit) if memory is not None else None  # None: in full
+    derived = Remembered(unit_memory.observations if unit_memory else None)
+    months = Remembered(unit_memory.months if unit_memory else None, same_objects)
+    observations = observe(known, reference, context.today, derived if unit_memory else fresh)
+    by_year = _by_year(observations)
+    cards = [
         card
         for year in sorted(set(by_year) & set(rubrics))
         for card in _model_cards(
@@ -135,5 +150,10 @@ def score_all(
             periods_of_year(year),
             None,
             context,
+            months if unit_memory else fresh,
         )
     ]
+    if memory is not None and unit_memory is not None:
+        unit_memory.observations, unit_memory.months = derived.kept, months.kept
+        memory.holds(unit, len(observations))
+    return cards

@@ -1,14 +1,13 @@
 """Counting observations into the periods they fall in, and the per-event lines both rubric
 models share."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from services.scoring.domain.cards import ZERO, ItemRef, LineItem, cents
 from services.scoring.domain.inputs import Observation
-from services.scoring.domain.periods import Period, PeriodKind, periods_containing
+from services.scoring.domain.periods import PeriodKind
 from services.scoring.domain.rubric_parts import PerEvent, cap_for
 
 
@@ -38,21 +37,8 @@ class Tally:
     items: list[ItemRef] = field(default_factory=list)
 
 
-# period -> (indicator index, type) -> tally
-Tallies = dict[Period, dict[tuple[int, str], Tally]]
-
-
-class DayPeriods:
-    """The month, quarter and year of a day, computed once per day."""
-
-    def __init__(self) -> None:
-        self._cache: dict[date, tuple[Period, ...]] = {}
-
-    def __call__(self, day: date) -> tuple[Period, ...]:
-        found = self._cache.get(day)
-        if found is None:
-            found = self._cache[day] = periods_containing(day)
-        return found
+# (indicator index, type) -> tally: what a card's observations, or one month's, counted
+Tallies = dict[tuple[int, str], Tally]
 
 
 def tally_per_event(
@@ -60,7 +46,6 @@ def tally_per_event(
     indicator: PerEvent,
     observations: list[Observation],
     type_key: Callable[[Observation], str],
-    periods: DayPeriods,
     tallies: Tallies,
 ) -> None:
     conditions = indicator.conditions
@@ -69,14 +54,33 @@ def tally_per_event(
             continue
         key = (index, type_key(observation))
         points = points_of(indicator, observation)
-        item = observation.item and observation.item.model_copy(update={"points": points})
-        for period in periods(observation.day):
-            tally = tallies.setdefault(period, {}).setdefault(key, Tally())
-            tally.count += 1
-            tally.points += points
-            tally.events.extend(observation.events)
-            if item is not None:
-                tally.items.append(item)
+        tally = tallies.get(key)
+        if tally is None:
+            tally = tallies[key] = Tally()
+        tally.count += 1
+        tally.points += points
+        tally.events.extend(observation.events)
+        if observation.item is not None:
+            tally.items.append(observation.item.model_copy(update={"points": points}))
+
+
+def merged(months: Iterable[Tallies]) -> Tallies:
+    """The tallies of a period from those of its months, taken in order: the events and items
+    keep the order in which the period's observations would have been counted. Decimal sums of
+    cents are exact, so adding months up gives the very total of counting the period at once."""
+    found: Tallies = {}
+    for tallies in months:
+        for key, tally in tallies.items():
+            into = found.get(key)
+            if into is None:
+                into = found[key] = Tally()
+            into.count += tally.count
+            into.points += tally.points
+            into.numerator += tally.numerator
+            into.denominator += tally.denominator
+            into.events.extend(tally.events)
+            into.items.extend(tally.items)
+    return found
 
 
 def cap_text(cap: Decimal | None, capped: bool) -> tuple[str, str]:

@@ -175,7 +175,7 @@ async def card_view(
     if as_of is None and stored is not None and stored.rubric_version == rubric.version:
         card, on_request = Scorecard.model_validate(stored.card), False
     else:
-        context = await load_context(session, [rubric], reference, today, as_of)
+        context = await load_context(session, [rubric], reference, today, as_of, unit)
         card, on_request = score(unit, everything, rubric, period, as_of, context), True
     closures = await repository.closures_of(session, period.label)
     published, late = None, []
@@ -217,7 +217,7 @@ async def _publication(
 ) -> Publication:
     rubric = rubric_for(book, period.year, closure.rubric_version)
     as_of = closure.as_of
-    context = await load_context(session, [rubric], reference, local_date(as_of), as_of)
+    context = await load_context(session, [rubric], reference, local_date(as_of), as_of, unit)
     rankings = await repository.rankings_published(session, period.label, closure.revision)
     entry, group = next(
         ((e, r["peer_group"]) for r in rankings for e in r["entries"] if e["unit"] == unit),

@@ -334,7 +334,7 @@ async def publicised_card(
     facts = [*await repository.unit_facts(session, unit), *reference_facts]
     as_of = publicised.as_of
     reference = reference_from(reference_facts)
-    context = await load_context(session, [rubric], reference, local_date(as_of), as_of)
+    context = await load_context(session, [rubric], reference, local_date(as_of), as_of, unit)
     return score(unit, facts, rubric, period, as_of, context)
 
 

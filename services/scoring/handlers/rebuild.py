@@ -173,7 +173,7 @@ async def rebuild(
         await book.load_files(db, rubric_dir, clock)
         async with db.session() as session, session.begin():
             await repository.mark_dirty(session, await repository.scored_units(session))
-        recomputer = recompute.Recomputer(db, book, clock, lambda: None, publish=False)
+        recomputer = recompute.Recomputer(db, book, clock, lambda: None, publish=False, memory=None)
         while True:
             units, changed = await recomputer.run_once()
             if not units:

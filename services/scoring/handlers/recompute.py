@@ -19,9 +19,16 @@ from services.runtime.messaging import add_to_outbox
 from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
 from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
+from services.scoring.domain.incremental import Memory
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
-from services.scoring.domain.scoring import Context, Scorecard, context_for, score_all
+from services.scoring.domain.scoring import (
+    Context,
+    Scorecard,
+    compares_peers,
+    context_for,
+    score_all,
+)
 from services.scoring.handlers.rulebook import SOURCE, RuleBook
 
 log = structlog.get_logger()
@@ -55,8 +62,19 @@ async def load_context(
     reference: Reference,
     today: date | None,
     as_of: datetime | None = None,
+    unit: str | None = None,
 ) -> Context:
-    public_service = await repository.facts_of_kind(session, FactKind.PUBLIC_SERVICE)
+    """The context of cards under `rubrics`; for one `unit`'s cards, only its peer group's 12345
+    facts are read (its averages are all its cards use), and none when no rubric compares peers."""
+    rubrics = list(rubrics)
+    if not any(compares_peers(r) for r in rubrics):
+        return context_for(rubrics, [], reference, today, as_of)
+    units = None
+    if unit is not None:
+        info = reference.units.get(unit)
+        group = info.peer_group if info else None
+        units = [code for code, i in reference.units.items() if group and i.peer_group == group]
+    public_service = await repository.facts_of_kind(session, FactKind.PUBLIC_SERVICE, units)
     return context_for(rubrics, public_service, reference, today, as_of)
 
 
@@ -69,6 +87,7 @@ def type_scores(card: Scorecard) -> list[TypeScore]:
 
 def _score_updated(
     card: Scorecard,
+    digest: str,
     revision: int,
     previous: tuple[str, int, Any] | None,
     reference: Reference,
@@ -89,11 +108,11 @@ def _score_updated(
         grade=card.grade,
         rubric_version=card.rubric_version,
         revision=revision,
-        card_digest=card.digest,
+        card_digest=digest,
         period_closed=card.period in closed,
         computed_at=now,
     )
-    event_id = fact_id("ScoreUpdated", card.unit, card.period, revision, card.digest)
+    event_id = fact_id("ScoreUpdated", card.unit, card.period, revision, digest)
     return wrap(event, subject=card.unit, source=SOURCE, id=event_id, time=now)
 
 
@@ -107,7 +126,9 @@ class Recomputer:
 
     However many events marked a unit, it is recomputed once per run and each changed card gives
     one ScoreUpdated. Under load a run waits at least `pace` times as long as the last one
-    took, so recomputing never takes more than 1/(1+pace) of the process's time."""
+    took, so recomputing never takes more than 1/(1+pace) of the process's time. `memory`
+    keeps what the last scoring of each unit derived, so that only what new facts change is
+    derived and counted again (None: derive everything, as a rebuild does once per unit)."""
 
     db: Database
     book: RuleBook
@@ -116,6 +137,7 @@ class Recomputer:
     units_per_run: int = 200
     pace: float = 1.0
     publish: bool = True
+    memory: Memory | None = field(default_factory=Memory)
     _next_run: float = field(default=0.0, init=False)
     _day: date | None = field(default=None, init=False)
 
@@ -149,14 +171,20 @@ class Recomputer:
             today = local_date(self.clock())
             context = await load_context(session, rubrics.values(), reference, today)
         changed = 0
+        if self.memory is not None:
+            self.memory.next_run()
         for unit, marks in marked:
-            links = CAUSES.take(unit)
-            with tracing.tracer.start_as_current_span("recompute scorecard", links=links):
-                async with self.db.session() as session, session.begin():
+            async with self.db.session() as session, session.begin():
+                if not await repository.claim(session, unit):
+                    continue  # cleared meanwhile, or another replica has it now
+                links = CAUSES.take(unit)
+                with tracing.tracer.start_as_current_span("recompute scorecard", links=links):
                     changed += await self._unit(
                         session, unit, reference_facts, rubrics, reference, closed, context
                     )
-                    await repository.clear_dirty(session, unit, marks)
+                # The marks read before this run's reference data: a mark since (a catalogue, a
+                # fact) keeps the unit marked for the next run.
+                await repository.clear_dirty(session, unit, marks)
         if changed and self.publish:
             self.notify()
         return len(marked), changed
@@ -174,15 +202,17 @@ class Recomputer:
         facts = await repository.unit_facts(session, unit)
         stored = await repository.card_states(session, unit)
         now = self.clock()
-        changed = 0
-        for card in score_all(unit, [*facts, *reference_facts], rubrics, context):
+        everything = [*facts, *reference_facts]
+        changed: list[tuple[Scorecard, str, str, int]] = []
+        for card in score_all(unit, everything, rubrics, context, self.memory):
+            text, digest = card.json_and_digest()
             previous = stored.get(card.period)
-            if previous is not None and previous[0] == card.digest:
+            if previous is not None and previous[0] == digest:
                 continue
             revision = previous[1] + 1 if previous else 1
-            await repository.save_card(session, card, int(card.period[:4]), revision, now)
+            changed.append((card, text, digest, revision))
             if self.publish:
-                event = _score_updated(card, revision, previous, reference, closed, now)
+                event = _score_updated(card, digest, revision, previous, reference, closed, now)
                 await add_to_outbox(session, event, subjects.event(ScoreUpdated.NAME, unit))
-            changed += 1
-        return changed
+        await repository.save_cards(session, changed, now)
+        return len(changed)
