@@ -3,7 +3,11 @@ and with duplicates become explained cards; ScoreUpdated is coalesced; closing a
 rankings that late events never change; rubrics are versioned and a bad one changes nothing; a
 rebuild from the stream into a fresh store gives the same cards as live processing.
 
-The tests of this module share one service and run in order (each builds on the last)."""
+The tests of this module share one service and pass in any order: each registers the units it
+scores and publishes their facts (the same facts again are harmless), and none closes a period,
+changes a rubric or adds facts in a period another one asserts on: the explained cards are
+2026-03's, the coalesced ones 2026-05's, the closed ones the departments' 2026-Q1, the rebuild's
+2026-04, and the rubric versions are programme year 2025's."""
 
 import json
 from collections import Counter
@@ -39,6 +43,9 @@ from tests.unit.scoring.events import RUBRIC_2026, at, finding, history, unit_re
 UNIT = "360102"
 COUNTY = {"360102": "东湖区", "360103": "西湖区", "360104": "青云谱区", "360111": "青山湖区"}
 DEVZONE = {"nc-gaoxin": "南昌高新技术产业开发区"}
+DEPARTMENTS = {"dept-fgw": "市发展改革委", "dept-kjj": "市科技局", "dept-gxj": "市工信局"}
+LAST_DEPARTMENT = ("dept-czj", "市财政局")  # its year so far (history) ranks it last
+RUBRIC_2025 = RUBRIC_2026.replace("2026", "2025")
 
 
 @dataclass
@@ -114,6 +121,11 @@ async def read(js: JetStreamContext, subject: str) -> list[dict[str, Any]]:
     return found
 
 
+async def register(scoring: Scoring, units: dict[str, str], peer_group: str) -> None:
+    for code, name in units.items():
+        await publish(scoring.js, unit_registered(code, name, peer_group))
+
+
 async def card(scoring: Scoring, unit: str, period: str, **params: str) -> dict[str, Any]:
     response = await scoring.http.get(f"/v1/units/{unit}/cards/{period}", params=params)
     assert response.status_code == 200, response.text
@@ -138,10 +150,8 @@ async def settled(scoring: Scoring) -> bool:
 async def test_events_in_any_order_and_duplicated_become_explained_cards(
     scoring: Scoring,
 ) -> None:
-    for code, name in COUNTY.items():
-        await publish(scoring.js, unit_registered(code, name, "county"))
-    for code, name in DEVZONE.items():
-        await publish(scoring.js, unit_registered(code, name, "devzone"))
+    await register(scoring, COUNTY, "county")
+    await register(scoring, DEVZONE, "devzone")
     events = history(UNIT)
     for envelope in reversed(events):  # out of order: the newest first
         await publish(scoring.js, envelope)
@@ -188,9 +198,16 @@ async def test_events_in_any_order_and_duplicated_become_explained_cards(
     assert [p["period"] for p in history_points][:4] == ["2026-01", "2026-02", "2026-03", "2026-04"]
     assert history_points[2]["total"] == "86.77"
 
+    past = await card(scoring, UNIT, "2026-03", as_of="2026-03-19T10:00:00+08:00")
+    assert past["card"]["as_of"] == "2026-03-19T02:00:00Z"
+    known_then = {(li["rule"], li["type"]) for li in past["card"]["line_items"]}
+    assert ("deadline_missed", "responsible") in known_then  # G-1, detected on 3-13
+    assert ("deadline_missed", "innovative") not in known_then  # detected on 3-21 and later
+
 
 async def test_score_updated_is_coalesced_not_one_per_event(scoring: Scoring) -> None:
     unit = "360111"
+    await register(scoring, {unit: COUNTY[unit]}, "county")
     findings = [
         finding(unit, f"{unit}-F{n}", Severity.MINOR, at(date(2026, 5, 1 + n % 28)))
         for n in range(150)
@@ -216,110 +233,128 @@ async def test_score_updated_is_coalesced_not_one_per_event(scoring: Scoring) ->
 async def test_closing_publishes_rankings_and_late_events_never_change_them(
     scoring: Scoring,
 ) -> None:
+    last, last_name = LAST_DEPARTMENT
+    await register(scoring, DEPARTMENTS | {last: last_name}, "department")
+    for envelope in history(last):
+        await publish(scoring.js, envelope)
+    await eventually_async(lambda: settled(scoring), within=30)
+
     early = await scoring.http.post("/v1/periods/2099-01/close", json={"closed_by": "市五型办"})
     assert (early.status_code, early.json()["code"]) == (409, "period_not_ended")
-    provisional = (await scoring.http.get("/v1/rankings/2026-03")).json()
+    provisional = (await scoring.http.get("/v1/rankings/2026-Q1")).json()
     assert provisional["status"] == "provisional"
 
-    closed = await scoring.http.post("/v1/periods/2026-03/close", json={"closed_by": "市五型办"})
+    closed = await scoring.http.post("/v1/periods/2026-Q1/close", json={"closed_by": "市五型办"})
     assert closed.status_code == 201, closed.text
-    county = next(r for r in closed.json()["rankings"] if r["peer_group"] == "county")
-    assert [(e["unit"], e["rank"], e["tied"]) for e in county["entries"]] == [
-        ("360103", 1, True),
-        ("360104", 1, True),
-        ("360111", 1, True),
-        ("360102", 4, False),
+    groups = {r["peer_group"]: r for r in closed.json()["rankings"]}
+    departments = groups["department"]
+    assert [(e["unit"], e["rank"], e["tied"]) for e in departments["entries"]] == [
+        ("dept-fgw", 1, True),
+        ("dept-gxj", 1, True),
+        ("dept-kjj", 1, True),
+        (last, 4, False),
     ]
-    assert county["red_list"] == ["360103", "360104", "360111"]
-    assert county["black_list"] == ["360102"]  # last and below 95
-    published = await eventually_async(
-        lambda: read(scoring.js, subjects.event("RankingPublished", "office")), within=10
-    )
-    assert {p["data"]["peer_group"] for p in published} == {"county", "devzone"}
+    assert departments["red_list"] == ["dept-fgw", "dept-gxj", "dept-kjj"]
+    assert departments["black_list"] == [last]  # last and below 95
 
-    again = await scoring.http.post("/v1/periods/2026-03/close", json={"closed_by": "市五型办"})
+    async def all_published() -> bool:
+        events = await read(scoring.js, subjects.event("RankingPublished", "office"))
+        published = {e["data"]["peer_group"] for e in events if e["data"]["period"] == "2026-Q1"}
+        return published == groups.keys()
+
+    await eventually_async(all_published, within=10)
+
+    again = await scoring.http.post("/v1/periods/2026-Q1/close", json={"closed_by": "市五型办"})
     assert (again.status_code, again.json()["code"]) == (409, "period_already_closed")
 
-    late = finding(UNIT, f"{UNIT}-late", Severity.CRITICAL, at(date(2026, 3, 30)))
+    late = finding(last, f"{last}-late", Severity.CRITICAL, at(date(2026, 3, 30)))
     late = late.model_copy(update={"time": datetime.now(UTC)})  # learnt after the close
     await publish(scoring.js, late)
 
     async def revised() -> dict[str, Any] | None:
-        body = await card(scoring, UNIT, "2026-03")
+        body = await card(scoring, last, "2026-Q1")
         return body if body["changed_since_publication"] else None
 
     body = await eventually_async(revised, within=30)
     assert (body["status"], body["late_events"]) == ("closed", [late.id])
-    assert (body["published"]["total"], body["published"]["rank"]) == ("86.77", 4)
-    assert body["published"]["card"]["total"] == "86.77"
-    assert body["card"]["total"] == "86.77"  # the finding cap (3 a month) was already reached
+    assert (body["published"]["total"], body["published"]["rank"]) == ("86.27", 4)
+    assert body["published"]["card"]["total"] == "86.27"
+    assert body["card"]["total"] == "84.77"  # the quarter's cap (5) takes 1.50 of its 2
     finding_line = next(li for li in body["card"]["line_items"] if li["rule"] == "finding")
     assert late.id in finding_line["events"] and finding_line["uncapped"] == "-5.50"
-    ranking = (await scoring.http.get("/v1/rankings/2026-03")).json()
+    ranking = (await scoring.http.get("/v1/rankings/2026-Q1")).json()
     assert (ranking["status"], ranking["revision"]) == ("published", 1)
 
     revision = await scoring.http.post(
-        "/v1/periods/2026-03/close",
+        "/v1/periods/2026-Q1/close",
         json={"closed_by": "市五型办", "revise": True, "note": "采纳迟到事件"},
     )
     assert revision.status_code == 201 and revision.json()["revision"] == 2
-    now_published = await card(scoring, UNIT, "2026-03")
+    now_published = await card(scoring, last, "2026-Q1")
     assert (now_published["late_events"], now_published["changed_since_publication"]) == ([], False)
-    first = (await scoring.http.get("/v1/rankings/2026-03", params={"revision": 1})).json()
+    first = (await scoring.http.get("/v1/rankings/2026-Q1", params={"revision": 1})).json()
     assert first["revision"] == 1
 
 
 async def test_rubric_versions_and_refusals(scoring: Scoring) -> None:
+    """Programme year 2025, which no other test scores: its versions change only its cards."""
     yaml_type = {"content-type": "application/yaml"}
-    broken = RUBRIC_2026.replace("loyal: 15", "loyal: 10").replace('"2026.1"', '"2026.2"')
-    refused = await scoring.http.put("/v1/rubrics/2026", content=broken, headers=yaml_type)
+    unit = "360124"
+    await register(scoring, {unit: "进贤县"}, "county")
+    initial = await scoring.http.put("/v1/rubrics/2025", content=RUBRIC_2025, headers=yaml_type)
+    assert (initial.status_code, initial.json()["in_force"]) == (201, "2025.1")
+    for raised in (date(2025, 3, 5), date(2025, 4, 8)):
+        await publish(scoring.js, finding(unit, f"{unit}-{raised}", Severity.CRITICAL, at(raised)))
+
+    async def april(version: str, total: str) -> bool:  # the stored card, not one on request
+        body = await card(scoring, unit, "2025-04")
+        found = (body["card"]["rubric_version"], body["card"]["total"])
+        return not body["computed_on_request"] and found == (version, total)
+
+    await eventually_async(lambda: april("2025.1", "98.00"), within=30)  # a critical finding: 2
+    closed = await scoring.http.post("/v1/periods/2025-03/close", json={"closed_by": "市五型办"})
+    assert closed.status_code == 201, closed.text
+
+    broken = RUBRIC_2025.replace("loyal: 15", "loyal: 10").replace('"2025.1"', '"2025.2"')
+    refused = await scoring.http.put("/v1/rubrics/2025", content=broken, headers=yaml_type)
     assert (refused.status_code, refused.json()["code"]) == (422, "rubric_invalid")
     assert refused.json()["errors"] == [
         {"loc": "weights", "msg": "sum to 95, but weights_total declares 100"}
     ]
-    conflict = RUBRIC_2026.replace(
+    conflict = RUBRIC_2025.replace(
         "points: 0.5\n    cap: {month: 1", "points: 0.6\n    cap: {month: 1"
     )
-    clash = await scoring.http.put("/v1/rubrics/2026", content=conflict, headers=yaml_type)
+    clash = await scoring.http.put("/v1/rubrics/2025", content=conflict, headers=yaml_type)
     assert (clash.status_code, clash.json()["code"]) == (409, "rubric_version_conflict")
-    same = await scoring.http.put("/v1/rubrics/2026", content=RUBRIC_2026, headers=yaml_type)
+    same = await scoring.http.put("/v1/rubrics/2025", content=RUBRIC_2025, headers=yaml_type)
     assert (same.status_code, same.json()["activated"]) == (200, False)
 
     stricter = (
-        RUBRIC_2026.replace('"2026.1"', '"2026.2"')
+        RUBRIC_2025.replace('"2025.1"', '"2025.2"')
         .replace("critical: 2}", "critical: 3}")
         .replace("share_of_type: 0.4", "share_of_type: 0.5")
     )
-    put = await scoring.http.put("/v1/rubrics/2026", content=stricter, headers=yaml_type)
-    assert (put.status_code, put.json()["in_force"]) == (201, "2026.2")
-    older = await scoring.http.put("/v1/rubrics/2026", content=RUBRIC_2026, headers=yaml_type)
-    assert older.status_code == 200  # 2026.1 is kept, and stays out of force
+    put = await scoring.http.put("/v1/rubrics/2025", content=stricter, headers=yaml_type)
+    assert (put.status_code, put.json()["in_force"]) == (201, "2025.2")
+    older = await scoring.http.put("/v1/rubrics/2025", content=RUBRIC_2025, headers=yaml_type)
+    assert older.status_code == 200  # 2025.1 is kept, and stays out of force
 
-    async def rescored() -> dict[str, Any] | None:
-        body = await card(scoring, UNIT, "2026-04")
-        return body if body["card"]["rubric_version"] == "2026.2" else None
-
-    await eventually_async(rescored, within=30)
+    await eventually_async(lambda: april("2025.2", "97.00"), within=30)  # rescored: 3
     await eventually_async(lambda: settled(scoring), within=30)
-    appeal = await card(scoring, UNIT, "2026-03", rubric_version="2026.1")
-    assert (appeal["computed_on_request"], appeal["card"]["rubric_version"]) == (True, "2026.1")
-    assert appeal["published"]["rubric_version"] == "2026.1"
-    past = await card(scoring, UNIT, "2026-03", as_of="2026-03-19T10:00:00+08:00")
-    assert past["card"]["as_of"] == "2026-03-19T02:00:00Z"
-    known_then = {(li["rule"], li["type"]) for li in past["card"]["line_items"]}
-    assert ("deadline_missed", "responsible") in known_then  # G-1, detected on 3-13
-    assert ("deadline_missed", "innovative") not in known_then  # detected on 3-21 and later
+    appeal = await card(scoring, unit, "2025-03", rubric_version="2025.1")
+    assert (appeal["computed_on_request"], appeal["card"]["rubric_version"]) == (True, "2025.1")
+    assert appeal["published"]["rubric_version"] == "2025.1"
 
-    (scoring.rubric_dir / "2026.yaml").write_text(
-        RUBRIC_2026.replace('"2026.1"', '"2026.3"').replace("input: report", "input: reports"),
+    (scoring.rubric_dir / "2025.yaml").write_text(
+        RUBRIC_2025.replace('"2025.1"', '"2025.3"').replace("input: report", "input: reports"),
         encoding="utf-8",
     )
     index = (await scoring.http.post("/v1/rubrics/reload")).json()
-    assert index["years"][0]["in_force"] == "2026.2"
-    problems = next(f for f in index["files"] if f["file"] == "2026.yaml")["problems"]
+    assert {y["year"]: y["in_force"] for y in index["years"]}[2025] == "2025.2"
+    problems = next(f for f in index["files"] if f["file"] == "2025.yaml")["problems"]
     assert problems[0].startswith("indicators[2] (report_late): input 'reports' is not a")
     wrong_type = await scoring.http.put(
-        "/v1/rubrics/2026", content=b"\x00", headers={"content-type": "image/png"}
+        "/v1/rubrics/2025", content=b"\x00", headers={"content-type": "image/png"}
     )
     assert (wrong_type.status_code, wrong_type.json()["code"]) == (415, "unsupported_media_type")
 
@@ -332,6 +367,13 @@ async def _rows(db: Database, table: sa.Table, *columns: str) -> list[tuple[Any,
 
 
 async def test_a_rebuild_from_the_stream_equals_live_processing(scoring: Scoring) -> None:
+    unit = "nc-etdz"
+    await register(scoring, {unit: "南昌经济技术开发区"}, "devzone")
+    for envelope in history(unit):
+        await publish(scoring.js, envelope)
+    await eventually_async(lambda: settled(scoring), within=30)
+    closed = await scoring.http.post("/v1/periods/2026-04/close", json={"closed_by": "市五型办"})
+    assert closed.status_code == 201, closed.text
     await eventually_async(lambda: settled(scoring), within=30)
     url = scoring.databases.url("rebuilt")
     result = await rebuild(url, scoring.nats_url, scoring.rubric_dir)
@@ -339,7 +381,7 @@ async def test_a_rebuild_from_the_stream_equals_live_processing(scoring: Scoring
     rebuilt = Database(url)
     try:
         live_cards = await _rows(scoring.runtime.db, scorecards, "unit", "period", "card")
-        assert len(live_cards) > 17
+        assert [row[0] for row in live_cards].count(unit) == 17  # months, quarters, the year
         assert await _rows(rebuilt, scorecards, "unit", "period", "card") == live_cards
         for table, columns in (
             (closures, ("period", "revision", "as_of", "rubric_version", "closed_by")),
