@@ -11,6 +11,7 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -50,11 +51,17 @@ FAST_TASKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    server = start_nats(tmp_path_factory.mktemp("alerts-nats"))
-    yield server
-    server.stop()
+@dataclass
+class Alerted:
+    """A platform of its own for the alert test, which kills a service and stops NATS."""
+
+    nats: NatsServer
+    platform: Stack
+    prometheus: Prometheus
+
+
+def _start(directory: Path, nats: NatsServer, env: dict[str, str]) -> Stack:
+    return start_platform(directory, nats.url, Databases("sqlite", directory, None), env)
 
 
 @pytest.fixture(scope="module")
@@ -65,45 +72,50 @@ def collector() -> Iterator[Collector]:
 
 
 @pytest.fixture(scope="module")
-def platform(
-    nats: NatsServer, collector: Collector, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    directory = tmp_path_factory.mktemp("alerted")
+def traced(collector: Collector, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    directory = tmp_path_factory.mktemp("traced")
+    nats = start_nats(directory)
     env = {
-        f"FIVETYPE_{service}_{name}": value
-        for service, settings in FAST_TASKS.items()
-        for name, value in {**settings, "METRICS_SAMPLE_SECONDS": "1"}.items()
-    }
-    env |= {
         "OTEL_TRACES_EXPORTER": "otlp",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "200",  # milliseconds
     }
-    stack = start_platform(directory, nats.url, Databases("sqlite", directory, None), env)
+    stack = _start(directory, nats, env)
     yield stack
     stack.stop(grace=5)
+    nats.stop()
 
 
-@pytest.fixture(scope="module")
-def prometheus(platform: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+@pytest.fixture
+def alerted(tmp_path: Path) -> Iterator[Alerted]:
     require_tool("prometheus")
-    directory = tmp_path_factory.mktemp("alerting")
-    rules = render_rules(directory, HOLD)
+    for folder in ("nats", "platform", "alerting"):
+        (tmp_path / folder).mkdir()
+    nats = start_nats(tmp_path / "nats")
+    fast = {
+        f"FIVETYPE_{service}_{name}": value
+        for service, settings in FAST_TASKS.items()
+        for name, value in {**settings, "METRICS_SAMPLE_SECONDS": "1"}.items()
+    }
+    platform = _start(tmp_path / "platform", nats, fast)
     targets = {
         s.name: [s.metrics_url.removeprefix("http://").removesuffix("/metrics")]
         for s in platform.services
     }
-    server = Prometheus(directory, targets, rules)
+    server = Prometheus(tmp_path / "alerting", targets, render_rules(tmp_path / "alerting", HOLD))
     try:
         eventually(server.ready, timeout=30)
-        yield server
+        yield Alerted(nats, platform, server)
     finally:
         server.stop()
+        platform.stop(grace=5)
+        nats.stop()
 
 
 def test_a_report_is_traced_from_its_request_to_the_score_it_changes(
-    platform: Stack, collector: Collector
+    traced: Stack, collector: Collector
 ) -> None:
+    platform = traced
     assign_m07(platform, "360104")
     trace_id = secrets.token_hex(16)
     posted = httpx.post(
@@ -136,8 +148,9 @@ def test_a_report_is_traced_from_its_request_to_the_score_it_changes(
 
 
 def test_a_healthy_stack_raises_no_alert_then_each_fault_raises_its_own(
-    platform: Stack, nats: NatsServer, prometheus: Prometheus
+    alerted: Alerted,
 ) -> None:
+    platform, nats, prometheus = alerted.platform, alerted.nats, alerted.prometheus
     # Healthy: every task has succeeded at least once, then a quiet window long enough for a
     # stale task or any other rule to pass its `for:`.
     tasks = "fivetype_task_interval_seconds unless on (service, task) "
