@@ -3,6 +3,7 @@ databases on SQLite files or on PostgreSQL (one database per service), and the p
 services as child processes."""
 
 import asyncio
+import json
 import os
 import shutil
 import time
@@ -82,22 +83,51 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.timeout = float(config.getini("timeout") or 300) * TIME_SCALE
 
 
+# Seconds each module took in a whole run (setup, call and teardown of its tests), so that
+# the workers are handed the longest modules first. Refresh after a module grows or shrinks
+# a lot: `make pytest PYTEST_ARGS=--record-durations`.
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-durations",
+        action="store_true",
+        help=f"write each module's total duration to {DURATIONS.name} after the run",
+    )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """After pytest-randomly has shuffled: hand the pytest-xdist workers (`--dist loadscope
     --no-loadscope-reorder`: a module's tests stay in one worker, so its fixtures start once)
-    the long work first, so that none is left running alone at the end: the modules that
-    start servers, largest first, then the unit tests to fill the gaps. A stable sort: the
-    random order holds within a module and among modules of one size."""
-    sizes = Counter(_module_of(item) for item in items)
+    the longest modules first, so that none is left running alone at the end, and the unit
+    tests last to fill the gaps. A module not yet in durations.json counts as a minute. A
+    stable sort: the random order holds within a module."""
+    recorded = json.loads(DURATIONS.read_text(encoding="utf-8")) if DURATIONS.exists() else {}
 
-    def key(item: pytest.Item) -> tuple[bool, int]:
-        return (item.nodeid.startswith("tests/unit/"), -sizes[_module_of(item)])
+    def key(item: pytest.Item) -> tuple[bool, float]:
+        module = _module_of(item)
+        return (module.startswith("tests/unit/"), -recorded.get(module, 60.0))
 
     items.sort(key=key)
 
 
-def _module_of(item: pytest.Item) -> str:
+_durations: Counter[str] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _durations[_module_of(report)] += report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With --record-durations, in the controlling process (which hears every worker's reports)."""
+    if session.config.getoption("record_durations") and not hasattr(session.config, "workerinput"):
+        totals = {module: round(seconds, 1) for module, seconds in sorted(_durations.items())}
+        DURATIONS.write_text(json.dumps(totals, indent=1) + "\n", encoding="utf-8")
+
+
+def _module_of(item: pytest.Item | pytest.TestReport) -> str:
     return item.nodeid.split("::", 1)[0]
 
 
