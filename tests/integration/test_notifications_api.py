@@ -173,8 +173,11 @@ async def test_a_rule_naming_unknown_things_is_refused_with_each_reason(api: Api
         },
         {"loc": "targets.0", "msg": "recipient 'nobody' does not exist"},
     ]
+    # Targets that always exist (a seeded recipient, a role), so that only the unit is wrong.
     unknown_unit = await _refused(
-        api, "/v1/routing-rules/bad-refs", rule(peer_group=None, unit="360199")
+        api,
+        "/v1/routing-rules/bad-refs",
+        rule(peer_group=None, unit="360199", targets=["office", "unit_head"]),
     )
     assert unknown_unit["title"] == "路由规则有误"
     assert unknown_unit["errors"] == [
@@ -244,10 +247,15 @@ async def test_recipients_are_validated_and_secrets_are_write_only(api: Api) -> 
 async def test_deleting_recipients_protects_mailboxes_and_rules(api: Api) -> None:
     mailbox = await api.client.delete("/v1/recipients/360102:contact")
     assert (mailbox.status_code, mailbox.json()["code"]) == (409, "unit_mailbox")
-    team = await api.client.delete("/v1/recipients/inspection-team")
+    # A recipient of this test's own, named by a rule of its own.
+    clerk = {"role": "other", "name": "西湖区督查专员", "emails": ["clerk@example.gov.cn"]}
+    assert (await api.put("/v1/recipients/west-lake-clerk", clerk)).status_code == 201
+    uses = rule(peer_group=None, unit="360103", targets=["recipient:west-lake-clerk"])
+    assert (await api.put("/v1/routing-rules/west-lake-findings", uses)).status_code == 201
+    team = await api.client.delete("/v1/recipients/west-lake-clerk")
     assert (team.status_code, team.json()["code"]) == (409, "recipient_in_use")
-    assert team.json()["detail"] == "引用它的路由规则：devzone-findings"
-    assert (await api.client.delete("/v1/routing-rules/devzone-findings")).status_code == 204
-    assert (await api.client.delete("/v1/recipients/inspection-team")).status_code == 204
-    gone = await api.client.get("/v1/inbox/inspection-team", headers={"Accept-Language": "en"})
+    assert team.json()["detail"] == "引用它的路由规则：west-lake-findings"
+    assert (await api.client.delete("/v1/routing-rules/west-lake-findings")).status_code == 204
+    assert (await api.client.delete("/v1/recipients/west-lake-clerk")).status_code == 204
+    gone = await api.client.get("/v1/inbox/west-lake-clerk", headers={"Accept-Language": "en"})
     assert (gone.status_code, gone.json()["title"]) == (404, "Recipient not found")

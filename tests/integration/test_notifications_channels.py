@@ -44,7 +44,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 SECRET = "channels-test-secret-fedcba9876543210"
 SMTP_USER, SMTP_PASSWORD = "fivetype", "smtp-password-never-shown-42"
-UNITS = ["360102", "360103", "360104", "360111", "360112", "360113", "360121", "360123"]
+UNITS = ["360102", "360103", "360104", "360111", "360112", "360113", "360121", "360123", "360124"]
 
 
 class Mailbox:
@@ -362,14 +362,33 @@ async def _attempted(world: World, recipient: str, count: int) -> bool:
 
 
 async def test_secrets_never_appear_in_responses_or_logs(world: World) -> None:
+    # This test's own deliveries use both secrets: a webhook signed with SECRET that fails once
+    # (its error is logged) and an email sent after logging in with SMTP_PASSWORD.
+    world.receiver.scripts["/secrets"] = [503, 200]
+    recipient = await configure(
+        world, "360124", webhook=webhook(world, "/secrets"), emails=["secrets@example.gov.cn"]
+    )
+    await publish(world.nats_url, finding("360124", "s-1"))
+    await eventually_async(lambda: world.settled(recipient, "webhook", "delivered"))
+    await eventually_async(lambda: world.settled(recipient, "email", "delivered"))
+    assert world.mailbox.to("secrets@example.gov.cn")
+    failed = [line for line in world.logs.lines if "delivery attempt failed" in line]
+    assert any(recipient in line and "HTTP 503" in line for line in failed), failed
+
     texts = [line for line in world.logs.lines]
     for path in ("/v1/recipients", "/v1/deliveries"):
         texts.append((await world.api.get(path, params={"limit": 500})).text)
-    for delivery in await world.json("/v1/deliveries", limit=500):
+    deliveries = await world.json("/v1/deliveries", limit=500)
+    assert {d["channel"] for d in deliveries if d["recipient"] == recipient} == {
+        "inbox",
+        "webhook",
+        "email",
+    }
+    for delivery in deliveries:
         texts.append((await world.api.get(f"/v1/deliveries/{delivery['id']}")).text)
-    texts.append((await world.api.get("/v1/recipients/360102:contact")).text)
-    assert len(texts) > 20
+    texts.append((await world.api.get(f"/v1/recipients/{recipient}")).text)
+    assert any("HTTP 503: failing on purpose" in text for text in texts[-len(deliveries) - 1 :])
     leaks = [t for t in texts if SECRET in t or SMTP_PASSWORD in t]
     assert not leaks
-    view = await world.json("/v1/recipients/360102:contact")
-    assert view["webhook"] == {"url": world.receiver.url("/signed"), "secret_set": True}
+    view = await world.json(f"/v1/recipients/{recipient}")
+    assert view["webhook"] == {"url": world.receiver.url("/secrets"), "secret_set": True}

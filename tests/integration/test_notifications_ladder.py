@@ -3,13 +3,14 @@ the service in-process on a real HTTP port and a clock the tests move forward: o
 stops a ladder (signing for a notice does not), a 12345 工单 closed late leaves it, and a weekly
 通报 lists every overdue item instead of one message per item.
 
-The tests of this module share one service and one clock, and run in file order: each moves the
-clock only forward and uses units of its own."""
+The tests of this module share one service and one clock, which only moves forward. Each test runs
+in any order in a time window of its own (`window`, later than any test before it), with units of
+its own, and asserts only on what it made."""
 
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,12 @@ from contracts.inspections import (
 )
 from contracts.measures import DeadlineItem, DeadlineMissed, ProgressReported, ProgressReturned
 from services.notifications.bootstrap import Service
+from services.notifications.domain.occurrences import notification_id
 from services.notifications.domain.signing import IDEMPOTENCY_HEADER
+from services.notifications.domain.topics import Topic
 from services.notifications.entrypoints import jobs
-from services.runtime.workdays import PROGRAMME_TZ
+from services.notifications.handlers.digest import digest_id
+from services.runtime.workdays import PROGRAMME_TZ, chinese_date, local_date
 from tests.conftest import Databases, eventually_async, start_nats
 from tests.integration.test_notifications_support import (
     OffsetClock,
@@ -52,13 +56,40 @@ UNITS = [
     ("360112", "新建区", "county"),
     ("360113", "红谷滩区", "county"),
     ("360121", "南昌县", "county"),
+    ("360123", "安义县", "county"),
     ("360124", "进贤县", "county"),
+    ("nc-hitech", "南昌高新技术产业开发区", "devzone"),
+    ("nc-etdz", "南昌经济技术开发区", "devzone"),
+    ("nc-xiaolan", "小蓝经济技术开发区", "devzone"),
+    ("nc-lingkong", "南昌临空经济区", "devzone"),
     ("office", "市“五型”办", None),
 ]
-# 2 July 2026 (a Thursday) is made a holiday and Saturday 4 July a working day, so the ladder
-# must count working days from the calendar, not weekdays.
 ASSIGNMENT = "2026-M07-360"
-CALENDAR = "2026:\n  holidays: [2026-07-02]\n  workdays: [2026-07-04]\n"
+DIGEST_AT = time(8, 30)  # the service's default
+
+# The tests are written in the dates of 2026, from late June (Wednesday 1 July is the first
+# notice) to Monday 19 October; each runs in a window of its own, those dates moved forward by a
+# whole number of strides (whole weeks, so weekdays stay; longer than the span, so windows never
+# overlap). In every window the moved 2 July (a Thursday) is a holiday and the moved Saturday 4
+# July a working day, so the ladder must count working days from the calendar, not weekdays.
+ORIGIN = date(2026, 7, 1)
+STRIDE = timedelta(weeks=17)
+WINDOWS = 16  # more than the tests of this module
+
+
+def calendar_text() -> str:
+    by_year: dict[int, dict[str, list[str]]] = {}
+    for k in range(WINDOWS):
+        for kind, day in (("holidays", date(2026, 7, 2)), ("workdays", date(2026, 7, 4))):
+            moved = day + k * STRIDE
+            by_year.setdefault(moved.year, {"holidays": [], "workdays": []})[kind].append(
+                moved.isoformat()
+            )
+    return "".join(
+        f"{year}:\n  holidays: [{', '.join(d['holidays'])}]\n"
+        f"  workdays: [{', '.join(d['workdays'])}]\n"
+        for year, d in sorted(by_year.items())
+    )
 
 
 def china(day: date, hour: int = 10, minute: int = 0) -> datetime:
@@ -113,8 +144,8 @@ async def world(
     directory: Path = tmp_path_factory.mktemp("notifications-ladder")
     server = start_nats(directory)
     calendar = directory / "calendar.yaml"
-    calendar.write_text(CALENDAR, encoding="utf-8")
-    clock = OffsetClock(china(date(2026, 7, 1)))  # a Wednesday
+    calendar.write_text(calendar_text(), encoding="utf-8")
+    clock = OffsetClock(china(ORIGIN - timedelta(weeks=1)))  # before the first window
     config = settings(
         server.url,
         module_databases.url("notifications"),
@@ -135,6 +166,45 @@ async def world(
 
 async def _units_known(world: World, count: int) -> bool:
     return len(await world.json("/v1/units")) == count
+
+
+@dataclass
+class Window:
+    """A test's own stretch of time: `day(7, 1)` is 1 July 2026 moved to this window."""
+
+    world: World
+    shift: timedelta
+
+    def day(self, month: int, day: int) -> date:
+        return date(2026, month, day) + self.shift
+
+    def at(self, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+        return china(self.day(month, day), hour, minute)
+
+    def jump(self, month: int, day: int, hour: int = 10, minute: int = 0) -> None:
+        self.world.clock.jump_to(self.at(month, day, hour, minute))
+
+    async def begin(self, month: int, day: int, hour: int = 10, minute: int = 0) -> None:
+        """Move the clock to where the test starts, and run now what that sets off for earlier
+        tests' items (the 通报 due, their climbs, the day's digests), so that it does not
+        happen while this test counts its own messages."""
+        self.jump(month, day, hour, minute)
+        service = self.world.service
+        db, ctx, notify = service.runtime.db, service.context, service.runtime.relay.notify
+        await jobs.issue_bulletin(db, ctx, notify)
+        await self.world.sweep()
+        await jobs.send_digests(db, ctx, DIGEST_AT)
+
+
+@pytest.fixture
+def window(world: World) -> Window:
+    """The first window wholly after the shared clock's date: later than all an earlier test
+    saw, so the test may move the clock to any moment of it."""
+    today = local_date(world.clock())
+    for k in range(WINDOWS):
+        if ORIGIN - timedelta(days=3) + k * STRIDE > today:
+            return Window(world, k * STRIDE)
+    raise AssertionError(f"no time window left after {today}; raise WINDOWS")
 
 
 def missed(
@@ -170,9 +240,18 @@ async def put_webhook(world: World, recipient: str, path: str, **extra: Any) -> 
     assert response.status_code == 200, response.text
 
 
-async def test_a_missed_deadline_notifies_each_recipient_exactly_once(world: World) -> None:
+def _topic_of(body: bytes) -> str:
+    topic: str = json.loads(body)["topic"]
+    return topic
+
+
+async def test_a_missed_deadline_notifies_each_recipient_exactly_once(
+    world: World, window: Window
+) -> None:
+    await window.begin(7, 1)
     await put_webhook(world, "360102:contact", "/360102")
-    event, event_id = missed("360102", "ms-1", date(2026, 6, 30))
+    due = window.day(6, 30)
+    event, event_id = missed("360102", "ms-1", due)
     # The same fact twice under one id (redelivery) and once under another id (a second
     # detector that did not derive the id): still one case, one notice per recipient.
     await publish(world.nats_url, event, id=event_id, copies=2)
@@ -183,11 +262,13 @@ async def test_a_missed_deadline_notifies_each_recipient_exactly_once(world: Wor
     await eventually_async(lambda: _delivered(world, "360102:contact", "webhook"))
     assert len(await world.inbox("360102:contact", "deadline_missed")) == 1
     assert notices[0]["title"] == "【催办】东湖区：工作节点“事项 ms-1”逾期未办结"
-    assert "限办日期为2026年6月30日" in notices[0]["body"]
+    assert f"限办日期为{chinese_date(due)}" in notices[0]["body"]
     assert notices[0]["event_id"] == event_id
-    posts = world.receiver.to("/360102")
+    posts = [p for p in world.receiver.to("/360102") if _topic_of(p[1]) == "deadline_missed"]
     assert len(posts) == 1
-    deliveries = await world.json("/v1/deliveries", recipient="360102:contact")
+    deliveries = await world.json(
+        "/v1/deliveries", recipient="360102:contact", notification=notices[0]["notification_id"]
+    )
     assert sorted(d["channel"] for d in deliveries) == ["inbox", "webhook"]
     assert posts[0][0][IDEMPOTENCY_HEADER.lower()] == next(
         d["key"] for d in deliveries if d["channel"] == "webhook"
@@ -196,7 +277,7 @@ async def test_a_missed_deadline_notifies_each_recipient_exactly_once(world: Wor
     assert (case["level_name"], case["status"], case["notice_on"]) == (
         "notice",
         "open",
-        "2026-07-01",
+        window.day(7, 1).isoformat(),
     )
     raised = await _escalations_on_bus(world, "360102")
     assert [(r["level"], r["recipients"]) for r in raised] == [("notice", ["360102:contact"])]
@@ -229,26 +310,37 @@ async def _on_bus(world: World, event: str, unit_code: str) -> list[dict[str, An
         await connection.close()
 
 
-async def test_the_ladder_climbs_on_working_days_once_per_level(world: World) -> None:
-    event, event_id = missed("360103", "ms-2", date(2026, 6, 30))
+async def test_the_ladder_climbs_on_working_days_once_per_level(
+    world: World, window: Window
+) -> None:
+    await window.begin(7, 1)
+    event, event_id = missed("360103", "ms-2", window.day(6, 30))
     await publish(world.nats_url, event, id=event_id)
     await eventually_async(lambda: world.inbox("360103:contact", "deadline_missed"))
 
-    world.clock.jump_to(china(date(2026, 7, 3)))  # two weekdays later, but 2 July is a holiday
+    window.jump(7, 3)  # two weekdays later, but 2 July is a holiday
     await world.sweep()
     assert (await world.case("360103"))["level"] == 1
 
-    world.clock.jump_to(china(date(2026, 7, 4)))  # Saturday, a make-up working day
+    window.jump(7, 4)  # Saturday, a make-up working day
     await eventually_async(lambda: _level(world, "360103", 2))
     orders = await world.inbox("360103:head", "supervision_order")
     assert len(orders) == 1 and "已逾期3个工作日" in orders[0]["body"]
-    assert "限办日期为2026年6月30日，经2026年7月1日催办，未签收，仍未办结" in orders[0]["body"]
+    notice_text = (
+        f"限办日期为{chinese_date(window.day(6, 30))}，"
+        f"经{chinese_date(window.day(7, 1))}催办，未签收，仍未办结"
+    )
+    assert notice_text in orders[0]["body"]
     assert [o for o in await world.inbox("office", "supervision_order") if o["unit"] == "360103"]
 
-    world.clock.jump_to(china(date(2026, 7, 20)))
+    window.jump(7, 20)
     await world.sweep()
     case = await world.case("360103")
-    assert (case["level"], case["supervision_on"], case["status"]) == (2, "2026-07-04", "open")
+    assert (case["level"], case["supervision_on"], case["status"]) == (
+        2,
+        window.day(7, 4).isoformat(),
+        "open",
+    )
     assert len(await world.inbox("360103:head", "supervision_order")) == 1
     envelopes = await _on_bus(world, "EscalationRaised", "360103")
     raised = [e["data"] for e in envelopes]
@@ -256,7 +348,7 @@ async def test_the_ladder_climbs_on_working_days_once_per_level(world: World) ->
     assert raised[1]["recipients"] == ["360103:head", "office"]
     # Stamped by the service's clock, by which scoring dates the 督办 (the demo's programme time).
     assert [_instant(e["time"]) for e in envelopes] == [_instant(r["raised_at"]) for r in raised]
-    assert _instant(envelopes[1]["time"]).astimezone(PROGRAMME_TZ).date() == date(2026, 7, 4)
+    assert _instant(envelopes[1]["time"]).astimezone(PROGRAMME_TZ).date() == window.day(7, 4)
 
 
 def _instant(text: str) -> datetime:
@@ -267,7 +359,9 @@ async def _level(world: World, unit_code: str, level: int) -> bool:
     return bool((await world.case(unit_code))["level"] == level)
 
 
-def progress(unit_code: str, milestone: str, due: date, completed: bool) -> ProgressReported:
+def progress(
+    unit_code: str, milestone: str, due: date, completed: bool, at: datetime
+) -> ProgressReported:
     return ProgressReported(
         report_id=f"r-{milestone}-{completed}",
         unit=unit_code,
@@ -276,7 +370,7 @@ def progress(unit_code: str, milestone: str, due: date, completed: bool) -> Prog
         measure_title="扎实推动数字政府建设大跨越",
         milestone_id=milestone,
         percent_complete=100 if completed else 10,
-        reported_at=world_now(),
+        reported_at=at,
         reporter="oa",
         assignment_id=ASSIGNMENT,
         milestone_due_date=due,
@@ -284,14 +378,14 @@ def progress(unit_code: str, milestone: str, due: date, completed: bool) -> Prog
     )
 
 
-async def report(world: World, event: ProgressReported) -> None:
+async def report(world: World, event: ProgressReported) -> str:
     """As measures publishes it: its id names the unit and report."""
-    await publish(
+    return await publish(
         world.nats_url, event, id=fact_id("ProgressReported", event.unit, event.report_id)
     )
 
 
-def returned(unit_code: str, report_id: str) -> ProgressReturned:
+def returned(unit_code: str, report_id: str, at: datetime) -> ProgressReturned:
     return ProgressReturned(
         report_id=report_id,
         unit=unit_code,
@@ -299,30 +393,28 @@ def returned(unit_code: str, report_id: str) -> ProgressReturned:
         measure_code="M07",
         milestone_id="ms-3",
         reviewer="五型办",
-        reviewed_at=world_now(),
+        reviewed_at=at,
         reason="佐证材料不全",
         milestone_completed=False,
     )
 
 
-def request_closed(unit_code: str, request_id: str, due: date) -> PublicRequestClosed:
+def request_closed(unit_code: str, request_id: str, due: date, at: datetime) -> PublicRequestClosed:
     return PublicRequestClosed(
         request_id=request_id,
         unit=unit_code,
         channel=PublicChannel.HOTLINE_12345,
         title="路灯不亮",
         due_date=due,
-        closed_at=world_now(),
+        closed_at=at,
         on_time=False,
         working_days_late=3,
     )
 
 
-def world_now() -> datetime:
-    return china(date(2026, 7, 20), 11)
-
-
-def rectification_closed(unit_code: str, finding: str, due: date) -> RectificationClosed:
+def rectification_closed(
+    unit_code: str, finding: str, due: date, at: datetime
+) -> RectificationClosed:
     return RectificationClosed(
         finding_id=finding,
         inspection_id="insp-1",
@@ -331,31 +423,33 @@ def rectification_closed(unit_code: str, finding: str, due: date) -> Rectificati
         finding_title=f"问题 {finding}",
         severity=Severity.GENERAL,
         due_date=due,
-        closed_at=world_now(),
-        submitted_at=world_now(),
+        closed_at=at,
+        submitted_at=at,
         on_time=False,
         days_late=5,
         actor_name="督查组",
     )
 
 
-async def test_closing_the_item_stops_the_ladder(world: World) -> None:
-    due = date(2026, 7, 15)
+async def test_closing_the_item_stops_the_ladder(world: World, window: Window) -> None:
+    await window.begin(7, 20)
+    now = window.at(7, 20, 11)  # when the events below say they happened
+    due = window.day(7, 15)
     ms3, ms3_id = missed("360104", "ms-3", due)
     await publish(world.nats_url, ms3, id=ms3_id)
     await eventually_async(lambda: world.inbox("360104:contact", "deadline_missed"))
     # A token report that leaves the milestone incomplete does not stop it; completing it does.
-    await publish(world.nats_url, progress("360104", "ms-3", due, completed=False))
+    await publish(world.nats_url, progress("360104", "ms-3", due, False, now))
     await eventually_async(lambda: world.caught_up("notifications-progress"))
     assert (await world.case("360104"))["status"] == "open"
-    await report(world, progress("360104", "ms-3", due, completed=True))
+    await report(world, progress("360104", "ms-3", due, True, now))
     await eventually_async(lambda: _status(world, "360104", "closed"))
     # The office sends the completing report back: the ladder is on again until a new one.
-    await publish(world.nats_url, returned("360104", "r-ms-3-True"))
+    await publish(world.nats_url, returned("360104", "r-ms-3-True", now))
     await eventually_async(lambda: _status(world, "360104", "open"))
     await report(
         world,
-        progress("360104", "ms-3", due, completed=True).model_copy(update={"report_id": "r-2"}),
+        progress("360104", "ms-3", due, True, now).model_copy(update={"report_id": "r-2"}),
     )
     await eventually_async(lambda: _status(world, "360104", "closed"))
 
@@ -364,11 +458,11 @@ async def test_closing_the_item_stops_the_ladder(world: World) -> None:
     await publish(world.nats_url, h7.model_copy(update={"title": "路灯不亮"}), id=h7_id)
     h7_notice = await eventually_async(lambda: world.inbox("360124:contact", "deadline_missed"))
     assert h7_notice[0]["title"] == "【催办】进贤县：诉求工单“路灯不亮”逾期未办结"
-    await publish(world.nats_url, request_closed("360124", "H-7", due))
+    await publish(world.nats_url, request_closed("360124", "H-7", due, now))
     await eventually_async(lambda: _status(world, "360124", "closed"))
 
     # A rectification closed before its DeadlineMissed is handled: the case opens closed.
-    await publish(world.nats_url, rectification_closed("360111", "f-9", due))
+    await publish(world.nats_url, rectification_closed("360111", "f-9", due, now))
     await eventually_async(lambda: world.inbox("360111:contact", "rectification_closed"))
     f9, f9_id = missed("360111", "f-9", due, DeadlineItem.RECTIFICATION)
     await publish(world.nats_url, f9, id=f9_id)
@@ -378,10 +472,10 @@ async def test_closing_the_item_stops_the_ladder(world: World) -> None:
     f10, f10_id = missed("360112", "f-10", due, DeadlineItem.RECTIFICATION)
     await publish(world.nats_url, f10, id=f10_id)
     await eventually_async(lambda: world.inbox("360112:contact", "deadline_missed"))
-    await publish(world.nats_url, rectification_closed("360112", "f-10", due))
+    await publish(world.nats_url, rectification_closed("360112", "f-10", due, now))
     await eventually_async(lambda: _status(world, "360112", "closed"))
 
-    world.clock.jump_to(china(date(2026, 8, 31)))
+    window.jump(8, 31)
     await world.sweep()
     for unit_code in ("360104", "360111", "360112", "360124"):
         assert (await world.case(unit_code))["level"] == 1
@@ -394,13 +488,16 @@ async def _status(world: World, unit_code: str, status: str) -> bool:
     return [c["status"] for c in cases] == [status]
 
 
-async def test_a_signed_but_unfinished_item_reaches_supervision(world: World) -> None:
-    due = date(2026, 8, 28)  # the clock is at Monday 31 August: the notice goes out today
+async def test_a_signed_but_unfinished_item_reaches_supervision(
+    world: World, window: Window
+) -> None:
+    await window.begin(8, 31)  # a Monday
+    due = window.day(8, 28)  # the Friday before: the notice goes out today
     event, event_id = missed("360113", "ms-4", due)
     await publish(world.nats_url, event, id=event_id)
     notice = (await eventually_async(lambda: world.inbox("360113:contact", "deadline_missed")))[0]
     # Not signed for by the next working day: one reminder to sign.
-    world.clock.jump_to(china(date(2026, 9, 1)))
+    window.jump(9, 1)
     await world.sweep()
     await world.sweep()
     reminders = await world.inbox("360113:contact", "sign_reminder")
@@ -414,14 +511,14 @@ async def test_a_signed_but_unfinished_item_reaches_supervision(world: World) ->
     wrong = await world.api.post(f"/v1/inbox/360113:head/{notice['id']}/acknowledge")
     assert (wrong.status_code, wrong.json()["code"]) == (404, "message_not_found")
 
-    world.clock.jump_to(china(date(2026, 9, 2)))
+    window.jump(9, 2)
     await eventually_async(lambda: _level(world, "360113", 2))
     order = (await world.inbox("360113:head", "supervision_order"))[0]
-    assert "已于2026年9月1日签收但仍未办结" in order["body"]
+    assert f"已于{chinese_date(window.day(9, 1))}签收但仍未办结" in order["body"]
     assert (await world.escalate(case["key"])).json()["code"] == "at_top_level"
 
     # Completion stops it; signing for or escalating a completed item is refused.
-    await publish(world.nats_url, progress("360113", "ms-4", due, completed=True))
+    await publish(world.nats_url, progress("360113", "ms-4", due, True, world.clock()))
     await eventually_async(lambda: _status(world, "360113", "closed"))
     late = await world.api.post(f"/v1/inbox/360113:head/{order['id']}/acknowledge")
     assert (late.status_code, late.json()["code"]) == (409, "item_completed")
@@ -446,8 +543,10 @@ def finding(unit_code: str, finding_id: str) -> FindingRaised:
     )
 
 
-async def test_a_recipient_who_prefers_a_digest_gets_one_a_day(world: World) -> None:
-    world.clock.jump_to(china(date(2026, 10, 12), 7))  # before the 08:30 digest
+async def test_a_recipient_who_prefers_a_digest_gets_one_a_day(
+    world: World, window: Window
+) -> None:
+    await window.begin(10, 12, 7)  # before the 08:30 digest
     await put_webhook(world, "360121:contact", "/digest", digest=True)
     await publish(world.nats_url, finding("360121", "f-20"))
     held = await eventually_async(
@@ -455,26 +554,27 @@ async def test_a_recipient_who_prefers_a_digest_gets_one_a_day(world: World) -> 
     )
     assert [d["channel"] for d in held] == ["webhook"]
     # An overdue item is urgent: its notice goes out at once, digest or not.
-    event, event_id = missed("360121", "ms-5", date(2026, 10, 9))
+    event, event_id = missed("360121", "ms-5", window.day(10, 9))
     await publish(world.nats_url, event, id=event_id)
     await eventually_async(lambda: _topics(world, "/digest", ["deadline_missed"]))
 
-    world.clock.jump_to(china(date(2026, 10, 12), 8, 30))
+    window.jump(10, 12, 8, 30)
     await eventually_async(lambda: _topics(world, "/digest", ["deadline_missed", "digest"]))
     digest = next(b for b in world.receiver.bodies("/digest") if b["topic"] == "digest")
-    assert digest["title"]["zh"] == "2026年10月12日每日督办摘要：逾期未办结1项"
-    assert "南昌县 · 事项 ms-5（限办日期2026年10月9日" in digest["body"]["zh"]
+    day = chinese_date(window.day(10, 12))
+    assert digest["title"]["zh"] == f"{day}每日督办摘要：逾期未办结1项"
+    assert f"南昌县 · 事项 ms-5（限办日期{chinese_date(window.day(10, 9))}" in digest["body"]["zh"]
     assert "另有1条通知（其中督查问题1条），请登录系统查看" in digest["body"]["zh"]
     digested = await world.json("/v1/deliveries", recipient="360121:contact", status="digested")
     assert [d["id"] for d in digested] == [d["id"] for d in held]
     assert len(await world.inbox("360121:contact", "digest")) == 1
 
-    world.clock.jump_to(china(date(2026, 10, 12), 18))  # later the same day: no second digest
+    window.jump(10, 12, 18)  # later the same day: no second digest
     await publish(world.nats_url, finding("360121", "f-21"))
     await eventually_async(
         lambda: world.json("/v1/deliveries", recipient="360121:contact", status="held")
     )
-    await jobs.send_digests(world.service.runtime.db, world.service.context, time(8, 30))
+    await jobs.send_digests(world.service.runtime.db, world.service.context, DIGEST_AT)
     assert _topic_list(world, "/digest") == ["deadline_missed", "digest"]
 
 
@@ -488,43 +588,93 @@ async def _topics(world: World, path: str, expected: list[str]) -> bool:
     return _topic_list(world, path) == expected
 
 
-async def test_the_office_reads_routine_notices_in_its_digest(world: World) -> None:
-    # The reports of the tests above reached the office only through its digests; the
-    # exceptions (supervision orders) arrived one by one.
+async def test_the_office_reads_routine_notices_in_its_digest(world: World, window: Window) -> None:
+    await window.begin(7, 1, 7)  # before the 08:30 digest
+    event, event_id = missed("360123", "ms-6", window.day(6, 30))
+    await publish(world.nats_url, event, id=event_id)
+    routine = progress("360123", "ms-7", window.day(7, 31), False, world.clock())
+    reported = notification_id(Topic.PROGRESS_REPORTED, await report(world, routine))
+    # A report is routine: the office, which prefers a digest, has it held for the next one.
+    held = await eventually_async(
+        lambda: world.json("/v1/deliveries", recipient="office", notification=reported)
+    )
+    assert [(d["channel"], d["status"]) for d in held] == [("inbox", "held")]
+
+    window.jump(7, 1, 8, 30)
+    digested = await eventually_async(
+        lambda: world.json(
+            "/v1/deliveries", recipient="office", notification=reported, status="digested"
+        )
+    )
+    assert digested[0]["digest_id"] == digest_id("office", window.day(7, 1))
+    digests = [
+        d
+        for d in await world.inbox("office", "digest")
+        if d["notification_id"] == digested[0]["digest_id"]
+    ]
+    assert len(digests) == 1 and "报送进展" in digests[0]["body"]
     assert not await world.inbox("office", "progress_reported")
-    assert await world.inbox("office", "supervision_order")
-    digests = await world.inbox("office", "digest")
-    assert any("报送进展" in d["body"] for d in digests)
-    held = await world.json("/v1/deliveries", recipient="office", status="digested")
-    assert {d["channel"] for d in held} == {"inbox"}
+    held_ever = await world.json("/v1/deliveries", recipient="office", status="digested")
+    assert {d["channel"] for d in held_ever} == {"inbox"}
+
+    # The exceptions, the supervision orders, arrive one by one.
+    window.jump(7, 6)  # past 3 and 4 July, the second working day after the notice
+    await eventually_async(lambda: _level(world, "360123", 2))
+    orders = await eventually_async(
+        lambda: _unit_messages(world, "office", "supervision_order", "360123")
+    )
+    assert len(orders) == 1
 
 
-async def test_one_weekly_bulletin_lists_every_overdue_item(world: World) -> None:
-    due = date(2026, 10, 9)
-    for unit_code, item in (("360111", "b-1"), ("360112", "b-2"), ("360112", "b-3")):
+async def _unit_messages(
+    world: World, recipient: str, kind: str, unit_code: str
+) -> list[dict[str, Any]]:
+    return [m for m in await world.inbox(recipient, kind) if m["unit"] == unit_code]
+
+
+async def test_one_weekly_bulletin_lists_every_overdue_item(world: World, window: Window) -> None:
+    await window.begin(10, 7)  # a Wednesday
+    # Overdue since Tuesday: one item goes on to 督办 this week, another is completed at once.
+    supervised, supervised_id = missed("nc-xiaolan", "b-0", window.day(10, 6))
+    await publish(world.nats_url, supervised, id=supervised_id)
+    done, done_id = missed("nc-lingkong", "b-9", window.day(10, 6))
+    await publish(world.nats_url, done, id=done_id)
+    await eventually_async(lambda: world.inbox("nc-lingkong:contact", "deadline_missed"))
+    await report(world, progress("nc-lingkong", "b-9", window.day(10, 6), True, world.clock()))
+    await eventually_async(lambda: _status(world, "nc-lingkong", "closed"))
+
+    window.jump(10, 12)  # Monday: b-0 climbs, due since Friday (two working days after its notice)
+    await eventually_async(lambda: _level(world, "nc-xiaolan", 2))
+    due = window.day(10, 9)
+    for unit_code, item in (("nc-hitech", "b-1"), ("nc-etdz", "b-2"), ("nc-etdz", "b-3")):
         event, event_id = missed(unit_code, item, due)
         await publish(world.nats_url, event, id=event_id)
-    await eventually_async(lambda: _notified(world, "360112:contact", 3))  # f-10, b-2, b-3
-    before = len(await world.inbox("leaders", "public_notice"))
+    await eventually_async(lambda: _notified(world, "nc-etdz:contact", 2))
+    await eventually_async(lambda: _notified(world, "nc-hitech:contact", 1))
 
-    world.clock.jump_to(china(date(2026, 10, 19)))  # Monday: last week's bulletin is due
-    issued = await eventually_async(lambda: _bulletin(world, "2026-10-12"))
+    window.jump(10, 19)  # Monday: last week's bulletin is due
+    start, end = window.day(10, 12), window.day(10, 18)
+    issued = await eventually_async(lambda: _bulletin(world, start.isoformat()))
     entries = {(e["unit"], e["title"]): e for e in issued["entries"]}
-    assert {("360111", "事项 b-1"), ("360112", "事项 b-2"), ("360112", "事项 b-3")} <= set(entries)
-    assert entries[("360103", "事项 ms-2")]["supervision_order"] is True
-    assert entries[("360112", "事项 b-2")]["working_days_overdue"] == 5
-    completed = {"360104", "360111:f-9", "360113", "360124"}
-    assert not {e["unit"] for e in issued["entries"]} & completed
+    mine = {("nc-hitech", "事项 b-1"), ("nc-etdz", "事项 b-2"), ("nc-etdz", "事项 b-3")}
+    assert mine | {("nc-xiaolan", "事项 b-0")} <= set(entries)
+    assert entries[("nc-xiaolan", "事项 b-0")]["supervision_order"] is True
+    # b-2 climbs today, after the week: not under 督办 in last week's bulletin.
+    assert entries[("nc-etdz", "事项 b-2")]["supervision_order"] is False
+    assert entries[("nc-etdz", "事项 b-2")]["working_days_overdue"] == 5
+    assert "nc-lingkong" not in {e["unit"] for e in issued["entries"]}
     # One message for all of them, to the leaders and to every unit, overdue or not.
-    notices = await world.inbox("leaders", "public_notice")
-    assert len(notices) == before + 1
-    assert "2026年10月12日至2026年10月18日" in notices[0]["title"]
-    assert "事项 b-3”，限办日期2026年10月9日，逾期5个工作日" in notices[0]["body"]
-    assert len(await world.inbox("360104:contact", "public_notice")) == before + 1
+    period = f"{chinese_date(start)}至{chinese_date(end)}"
+    notices = [n for n in await world.inbox("leaders", "public_notice") if period in n["title"]]
+    assert len(notices) == 1
+    line = f"事项 b-3”，限办日期{chinese_date(due)}，逾期5个工作日"
+    assert line in notices[0]["body"]
+    unit_notices = await world.inbox("nc-lingkong:contact", "public_notice")
+    assert len([n for n in unit_notices if period in n["title"]]) == 1
 
     # The office may also issue a 通报 about one unit; not about an unknown one.
     answer = await world.api.post(
-        "/v1/bulletins", json={"unit": "360112", "note": "两项工作节点逾期未办结"}
+        "/v1/bulletins", json={"unit": "nc-etdz", "note": "两项工作节点逾期未办结"}
     )
     assert answer.status_code == 201, answer.text
     assert (answer.json()["kind"], len(answer.json()["entries"])) == ("ad_hoc", 2)
