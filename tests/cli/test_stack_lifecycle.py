@@ -1,8 +1,9 @@
 """`fivetype stack start` runs the embedded stack in the background and returns once it is ready;
 `status` then finds it through the data folder; the README's integration walk-through runs on
 it as written; `stack stop` stops it. Run as separate processes, as a script would (a stack
-started from inside the test process would be its child). The tests share one stack and run in
-this order."""
+started from inside the test process would be its child). The tests share one data folder: each
+first puts the stack in the state it needs (stopped for `start`, running for the others), so a
+run in the natural order starts it once."""
 
 import json
 import os
@@ -62,7 +63,27 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]
         assert not state.alive(running.pid)
 
 
+def _running(stack: Background) -> state.StackState:
+    """The background stack, started first if it is not running (an earlier test stopped it,
+    or none started it yet)."""
+    if (running := state.read(stack.data_dir)) is None:
+        started = stack.fivetype("stack", "start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        running = state.read(stack.data_dir)
+    assert running is not None
+    return running
+
+
+def _stopped(stack: Background) -> None:
+    """The background stack, stopped first if it is running (an earlier test started it)."""
+    if (running := state.read(stack.data_dir)) is not None:
+        stopped = stack.fivetype("stack", "stop")
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        assert not state.alive(running.pid)
+
+
 def test_start_and_status(background: Background) -> None:
+    _stopped(background)
     started = background.fivetype("stack", "start")
     assert started.returncode == 0, started.stdout + started.stderr
     running = state.read(background.data_dir)
@@ -85,6 +106,7 @@ def walkthrough() -> list[str]:
 def test_the_readme_walkthrough_works_pasted_in_order(background: Background) -> None:
     """Its shell blocks, in order, in one shell, in the folder holding ./data. The one change
     made to the text is the services' ports, chosen free by the fixture."""
+    _running(background)
     blocks = walkthrough()
     assert len(blocks) >= 4 and "UNIT_TOKEN=$(" in blocks[0] and "sha256sum" in "".join(blocks)
     script = ["set -euo pipefail"]
@@ -109,8 +131,7 @@ def test_the_readme_walkthrough_works_pasted_in_order(background: Background) ->
 
 
 def test_stop(background: Background) -> None:
-    running = state.read(background.data_dir)
-    assert running is not None
+    running = _running(background)
     stopped = background.fivetype("stack", "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert not state.alive(running.pid) and state.read(background.data_dir) is None

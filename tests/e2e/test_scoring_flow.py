@@ -1,7 +1,8 @@
 """Scoring in the running platform, on SQLite and PostgreSQL: the measures service publishes its
-unit directory and catalogue at start and scoring ranks by that replica (on a fresh platform
-nobody has earned a score, so nobody is ranked or on a list); a missed deadline from the bus
-lands on the unit's card with the rule that priced it."""
+unit directory and catalogue at start and scoring ranks by that replica (in a month nobody has
+earned a score in, nobody is ranked or on a list); a missed deadline from the bus lands on the
+unit's card with the rule that priced it. The tests share a platform per backend; each scores
+and closes only a unit and month of its own."""
 
 from collections.abc import Iterator
 from datetime import date
@@ -12,7 +13,8 @@ import httpx
 import pytest
 
 from contracts import subjects
-from contracts.measures import DeadlineItem
+from contracts.envelope import Envelope
+from contracts.measures import DeadlineItem, DeadlineMissed
 from fivetype.stack import Stack
 from tests import auth, busclient
 from tests.conftest import Databases, eventually, start_nats, start_platform
@@ -35,15 +37,54 @@ def scoring(stack: Stack) -> httpx.Client:
     return httpx.Client(base_url=stack.service("scoring").url, timeout=10, headers=auth.headers())
 
 
-def provisional(stack: Stack) -> dict[str, Any]:
-    body: dict[str, Any] = scoring(stack).get("/v1/rankings/2026-03").json()
-    return {r["peer_group"]: r for r in body["provisional"]}
+def rankings(stack: Stack, period: str) -> dict[str, Any]:
+    body: dict[str, Any] = scoring(stack).get(f"/v1/rankings/{period}").json()
+    return body
+
+
+def provisional(stack: Stack, period: str) -> dict[str, Any]:
+    return {r["peer_group"]: r for r in rankings(stack, period)["provisional"]}
+
+
+def miss_a_deadline(
+    stack: Stack, unit: str, due: date, assignment: str
+) -> tuple[dict[str, Any], Envelope[DeadlineMissed]]:
+    """Publish a missed service-measure milestone of `unit` and wait until its card of the
+    month of `due` prices it; returns the card's body and the event."""
+    event = missed(
+        unit,
+        f"{assignment}/m1",
+        due,
+        item_type=DeadlineItem.MILESTONE,
+        measure_type="service",
+        assignment_id=assignment,
+        milestone_id="m1",
+    )
+    busclient.publish(
+        stack.nats_url,
+        subjects.event(event.type, event.subject),
+        event.model_dump(mode="json", exclude_none=True),
+    )
+
+    def card() -> dict[str, Any] | None:
+        response = scoring(stack).get(f"/v1/units/{unit}/cards/{due:%Y-%m}")
+        if response.status_code != 200:  # the unit directory has not reached scoring yet
+            return None
+        body: dict[str, Any] = response.json()
+        priced = any(event.id in li["events"] for li in body["card"]["line_items"])
+        return body if priced else None
+
+    return eventually(card, timeout=30), event
 
 
 def test_rankings_follow_the_directory_the_measures_service_publishes(platform: Stack) -> None:
+    # A month of its own, that no other test scores or closes: still open, so provisional.
+    period = "2026-02"
+    assert rankings(platform, period)["status"] == "provisional"
     groups = eventually(
         lambda: (
-            (found := provisional(platform)).keys() >= {"county", "devzone", "department"} and found
+            (found := provisional(platform, period)).keys() >= {"county", "devzone", "department"}
+            and found
         ),
         timeout=60,
     )
@@ -55,26 +96,9 @@ def test_rankings_follow_the_directory_the_measures_service_publishes(platform: 
 
 
 def test_a_missed_deadline_is_priced_on_the_card(platform: Stack) -> None:
-    event = missed(
-        "360103",
-        "A9/m1",
-        date(2026, 3, 12),
-        item_type=DeadlineItem.MILESTONE,
-        measure_type="service",
-        assignment_id="A9",
-        milestone_id="m1",
-    )
-    busclient.publish(
-        platform.nats_url,
-        subjects.event(event.type, event.subject),
-        event.model_dump(mode="json", exclude_none=True),
-    )
-
-    def card() -> dict[str, Any] | None:
-        body: dict[str, Any] = scoring(platform).get("/v1/units/360103/cards/2026-03").json()
-        return body if body["card"]["total"] == "0.00" else None
-
-    body = eventually(card, timeout=30)
+    # The unit and month of its own: no other test publishes facts of 360103 in March.
+    body, event = miss_a_deadline(platform, "360103", date(2026, 3, 12), "A9")
+    assert body["card"]["total"] == "0.00"
     line = next(li for li in body["card"]["line_items"] if li["rule"] == "tasks_service")
     assert (line["type"], line["points"], line["events"]) == ("service", "0.00", [event.id])
     assert [(i["id"], i["outcome"], i["due_date"]) for i in line["items"]] == [
@@ -100,20 +124,22 @@ def _inbox(stack: Stack, recipient: str, topic: str) -> list[dict[str, Any]]:
 def test_the_unit_hears_of_the_publicity_and_of_the_answer_to_its_appeal(
     platform: Stack,
 ) -> None:
-    """Builds on the test before: 360103's missed deadline is the line item it appeals."""
+    """The unit appeals the line item its own missed deadline put on its card; the month is
+    its own, as only this test closes a period."""
+    miss_a_deadline(platform, "360104", date(2026, 4, 14), "A7")
     http = scoring(platform)
-    closed = http.post("/v1/periods/2026-03/close", json={"closed_by": "市五型办"})
+    closed = http.post("/v1/periods/2026-04/close", json={"closed_by": "市五型办"})
     assert closed.status_code == 201, closed.text
-    publicised = eventually(lambda: _inbox(platform, "360103:contact", "results_publicised"))
-    assert "2026年3月考核结果公示" in publicised[0]["title"]
+    publicised = eventually(lambda: _inbox(platform, "360104:contact", "results_publicised"))
+    assert "2026年4月考核结果公示" in publicised[0]["title"]
 
     appeal = {"reason": "该任务已按期完成", "line_items": ["tasks_service:service"]}
-    own = auth.headers("unit_reporter", "360103")
-    filed = http.post("/v1/units/360103/appeals/2026-03", json=appeal, headers=own)
+    own = auth.headers("unit_reporter", "360104")
+    filed = http.post("/v1/units/360104/appeals/2026-04", json=appeal, headers=own)
     assert filed.status_code == 201, filed.text
     assert eventually(lambda: _inbox(platform, "office", "appeal_filed"))
     answer = {"outcome": "upheld", "answer": "经复核，逾期属实，维持原结果。"}
-    decided = http.post("/v1/units/360103/appeals/2026-03/decision", json=answer)
+    decided = http.post("/v1/units/360104/appeals/2026-04/decision", json=answer)
     assert decided.status_code == 201, decided.text
-    heard = eventually(lambda: _inbox(platform, "360103:contact", "appeal_decided"))
+    heard = eventually(lambda: _inbox(platform, "360104:contact", "appeal_decided"))
     assert "维持原结果" in heard[0]["body"]
