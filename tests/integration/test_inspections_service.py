@@ -170,12 +170,23 @@ def inspections_platform(
 platform = pytest.fixture(scope="module", name="platform")(inspections_platform)
 
 
+MARCH_11 = beijing("03-11 18:00")
+
+
 @pytest.fixture(scope="module")
-def service(platform: Platform) -> Iterator[InspectionsProcess]:
-    platform.clock.set(datetime.fromisoformat(beijing("03-11 18:00")))
+def running(platform: Platform) -> Iterator[InspectionsProcess]:
+    platform.clock.set(datetime.fromisoformat(MARCH_11))
     process = platform.process().start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def service(running: InspectionsProcess, platform: Platform) -> InspectionsProcess:
+    """The module's process with its clock at 11 March 18:00, whatever an earlier test did to it
+    (the indicators test moves it into April)."""
+    platform.clock.set(datetime.fromisoformat(MARCH_11))
+    return running
 
 
 def inspection(inspection_id: str, **changes: Any) -> dict[str, Any]:
@@ -474,12 +485,50 @@ def indicators_on_bus(platform: Platform) -> list[PublicServiceIndicators]:
     return [decode(m.data, PublicServiceIndicators, arrived_on=m.subject).data for m in found]
 
 
+def report_steps(
+    service: InspectionsProcess, unit: str, request_id: str, *steps: dict[str, Any]
+) -> None:
+    """Report each step of a public request over HTTP, as the 12345 channel."""
+    url = f"/v1/units/{unit}/public-requests/{request_id}/steps"
+    with service.client() as http:
+        for step in steps:
+            answer = http.post(url, json={"actor": CHANNEL, "step": step})
+            assert answer.status_code in (200, 201), answer.text
+
+
 def test_indicators_are_computed_and_published_after_the_month(
     service: InspectionsProcess, platform: Platform
 ) -> None:
-    # By hand, March for 360102: R-1 received 9 Mar, due 12 Mar, closed 11 Mar, rated 5;
-    # R-2 received 10 Mar repeating R-1, due 13 Mar, open.
-    live = get(service, f"/v1/units/{UNIT}/indicators", period="2026-03")
+    # Units and requests of this test alone (other tests' March counts in theirs).
+    unit, other, quiet = "360112", "360113", "360124"
+    # By hand, March for 360112: I-1 received 9 Mar, due 12 Mar, closed 11 Mar, rated 5;
+    # I-2 received 10 Mar repeating I-1, due 13 Mar, open.
+    report_steps(
+        service,
+        unit,
+        "I-1",
+        received("03-09 09:00", "03-12 09:00"),
+        {"step": "closed", "closed_at": beijing("03-11 10:00")},
+        {"step": "rated", "rated_at": beijing("03-11 16:00"), "rating": 5},
+    )
+    report_steps(service, unit, "I-2", received("03-10 09:00", "03-13 09:00", repeat_of="I-1"))
+    # 360113: J-1 due 6 Mar, first closed 7 Mar (late), rated 2, reopened, closed again.
+    report_steps(
+        service,
+        other,
+        "J-1",
+        received("03-03 09:00", "03-06 09:00"),
+        {"step": "closed", "closed_at": beijing("03-07 09:00")},
+        {"step": "rated", "rated_at": beijing("03-08 09:00"), "rating": 2},
+        {
+            "step": "reopened",
+            "reopened_at": beijing("03-09 09:00"),
+            "due_at": beijing("03-11 09:00"),
+        },
+        {"step": "closed", "closed_at": beijing("03-10 09:00")},
+    )
+
+    live = get(service, f"/v1/units/{unit}/indicators", period="2026-03")
     assert {k: live[k] for k in ("received", "repeat_received", "due", "closed_on_time")} == {
         "received": 2,
         "repeat_received": 1,
@@ -489,55 +538,58 @@ def test_indicators_are_computed_and_published_after_the_month(
     assert (live["on_time_closure_rate"], live["satisfaction_rate"]) == (50.0, 100.0)
     assert (live["repeat_complaint_rate"], live["reopen_rate"]) == (50.0, 0.0)
     assert live["published_revision"] == 0  # March has not ended
-    # 360103: H-1 due 6 Mar, first closed 7 Mar (late), rated 2, reopened, closed again.
-    other = get(service, f"/v1/units/{OTHER}/indicators", period="2026-03")
-    assert (other["due"], other["closed_on_time"], other["closures"], other["reopens"]) == (
-        1,
-        0,
-        2,
-        1,
-    )
-    assert (other["on_time_closure_rate"], other["satisfaction_rate"], other["reopen_rate"]) == (
+    late = get(service, f"/v1/units/{other}/indicators", period="2026-03")
+    assert (late["due"], late["closed_on_time"], late["closures"], late["reopens"]) == (1, 0, 2, 1)
+    assert (late["on_time_closure_rate"], late["satisfaction_rate"], late["reopen_rate"]) == (
         0.0,
         0.0,
         50.0,
     )
-    assert indicators_on_bus(platform) == []
+    assert indicators_on_bus(platform) == []  # no test moves the clock past March but this one
 
     platform.clock.set(datetime.fromisoformat(beijing("04-02 06:00")))  # 30 h after March
     ranked = {u["unit"] for u in get(service, "/v1/indicators", period="2026-03")}
-    events = eventually(
-        lambda: len(indicators_on_bus(platform)) >= len(ranked) and indicators_on_bus(platform)
-    )
-    assert {e.unit for e in events} == ranked and len(events) == len(ranked)
-    mine = next(e for e in events if e.unit == UNIT)
-    assert (mine.period, mine.revision, mine.unit_name) == ("2026-03", 1, "东湖区")
-    assert (mine.due, mine.closed_on_time, mine.on_time_closure_rate) == (2, 1, 50.0)
-    quiet = next(e for e in events if e.unit == "360111")
-    assert (quiet.received, quiet.on_time_closure_rate, quiet.satisfaction_rate) == (0, None, None)
+    assert {unit, other, quiet} <= ranked
 
-    missed = busclient.read(
-        platform.nats.url, subjects.event(DeadlineMissed.NAME, UNIT), streams.EVENTS.name
+    def march() -> list[PublicServiceIndicators]:
+        return [e for e in indicators_on_bus(platform) if e.period == "2026-03"]
+
+    events = eventually(lambda: len(march()) >= len(ranked) and march())
+    assert {e.unit for e in events} == ranked and len(events) == len(ranked)
+    mine = next(e for e in events if e.unit == unit)
+    assert (mine.period, mine.revision, mine.unit_name) == ("2026-03", 1, "新建区")
+    assert (mine.due, mine.closed_on_time, mine.on_time_closure_rate) == (2, 1, 50.0)
+    theirs = next(e for e in events if e.unit == other)
+    assert (theirs.revision, theirs.closures, theirs.reopens, theirs.reopen_rate) == (1, 2, 1, 50.0)
+    silent = next(e for e in events if e.unit == quiet)
+    assert (silent.received, silent.on_time_closure_rate, silent.satisfaction_rate) == (
+        0,
+        None,
+        None,
     )
-    request_missed = [m for m in missed if decode(m.data, DeadlineMissed).data.item_id == "R-2"]
-    assert [m.headers["Nats-Msg-Id"] for m in request_missed] == [
-        fact_id("DeadlineMissed", "public_request", "R-2", "2026-03-13")
+
+    def request_missed() -> list[Any]:
+        missed = busclient.read(
+            platform.nats.url, subjects.event(DeadlineMissed.NAME, unit), streams.EVENTS.name
+        )
+        return [m for m in missed if decode(m.data, DeadlineMissed).data.item_id == "I-2"]
+
+    assert [m.headers["Nats-Msg-Id"] for m in eventually(request_missed)] == [
+        fact_id("DeadlineMissed", "public_request", "I-2", "2026-03-13")
     ]
 
     # A closure dated in March arrives late: March is revised for that unit alone.
     publish(
         platform,
-        UNIT,
-        command(UNIT, "R-2", {"step": "closed", "closed_at": beijing("03-31 20:00")}),
+        unit,
+        command(unit, "I-2", {"step": "closed", "closed_at": beijing("03-31 20:00")}),
     )
-    revised = eventually(
-        lambda: [e for e in indicators_on_bus(platform) if e.unit == UNIT and e.revision == 2]
-    )
+    revised = eventually(lambda: [e for e in march() if e.unit == unit and e.revision == 2])
     assert (revised[0].closures, revised[0].closed_on_time, revised[0].reopen_rate) == (2, 1, 0.0)
-    assert len(indicators_on_bus(platform)) == len(ranked) + 1
-    assert get(service, f"/v1/units/{UNIT}/indicators", period="2026-03")["published_revision"] == 2
+    assert len(march()) == len(ranked) + 1
+    assert get(service, f"/v1/units/{unit}/indicators", period="2026-03")["published_revision"] == 2
     with httpx.Client(base_url=service.url, headers=auth.headers()) as http:
-        bad = http.get(f"/v1/units/{UNIT}/indicators", params={"period": "2026-13"})
+        bad = http.get(f"/v1/units/{unit}/indicators", params={"period": "2026-13"})
         assert bad.status_code == 422
 
 
@@ -619,7 +671,7 @@ def test_units_and_catalogues_published_by_measures_are_replicated(
         "severity": "general",
         "category": {"measure_code": "M19"},
         "title": "新设单位问题",
-        "due_date": "2026-04-30",  # the clock says 2 April by now
+        "due_date": "2026-04-30",  # the clock says 11 March
     }
     with service.client() as http:
         raised = http.post("/v1/inspections/2026-NEW-0001/findings", json=finding)
