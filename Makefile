@@ -36,14 +36,12 @@ typecheck: install
 
 # The suite runs in pytest-xdist workers: most tests wait on child processes (services,
 # nats-servers), so more workers than the two cores pay. A module's tests stay in one worker,
-# so its fixtures start once; tests/conftest.py sets the order in which modules are handed
-# out. PYTEST_WORKERS=0 runs in this process.
-# The order is random (pytest-randomly; the seed is printed: replay with -p randomly
-# --randomly-seed=N, or turn it off with -p no:randomly).
-# Not yet the default: a first run with 4 workers in random order had failures still to
-# diagnose (docs/testing.md). Turn on with PYTEST_WORKERS=4 PYTEST_ORDER=.
-PYTEST_WORKERS ?= 0
-PYTEST_ORDER ?= -p no:randomly
+# so its fixtures start once; tests/conftest.py hands out the longest modules first
+# (tests/durations.json). PYTEST_WORKERS=0 runs in this process.
+# The order is random (pytest-randomly; the seed is printed: replay with
+# PYTEST_ORDER="-p randomly --randomly-seed=N", or turn it off with PYTEST_ORDER="-p no:randomly").
+PYTEST_WORKERS ?= 4
+PYTEST_ORDER ?=
 XDIST := --dist loadscope --no-loadscope-reorder
 PYTEST_ARGS ?=
 pytest: install

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import psycopg
 import pytest
+from httpx import _config as httpx_config
 from nats import connect as connect_nats  # `nats` names the fixture below
 from nats.aio.client import Client
 from psycopg import sql
@@ -44,6 +45,17 @@ TIME_SCALE = float(os.environ.get("FIVETYPE_TEST_TIME_SCALE", "1"))
 def scaled(seconds: float) -> float:
     """A deadline stretched by FIVETYPE_TEST_TIME_SCALE."""
     return seconds * TIME_SCALE
+
+
+def _scale_httpx_default_timeout() -> None:
+    """Every httpx client and call a test makes without a timeout of its own waits 5 s (scaled)
+    for an answer: httpx binds its default, one shared Timeout, into every signature, so it is
+    stretched in place rather than passed at each of the suite's calls."""
+    default = httpx_config.DEFAULT_TIMEOUT_CONFIG
+    default.connect = default.read = default.write = default.pool = scaled(5.0)
+
+
+_scale_httpx_default_timeout()
 
 
 def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1) -> T:

@@ -23,25 +23,35 @@ from contracts.envelope import wrap
 from fivetype.natsserver import NatsServer, free_port
 from fivetype.stack import Stack
 from tests import auth, busclient
-from tests.conftest import Databases, eventually, require_tool, start_nats, start_platform
+from tests.conftest import (
+    Databases,
+    eventually,
+    require_tool,
+    scaled,
+    start_nats,
+    start_platform,
+)
 from tests.e2e.test_progress_flow import assign_m07, report
 from tests.integration.test_notifications_channels import SECRET, finding
 from tests.observability.otlp import Collector, ReceivedSpan
 from tests.observability.prometheus import RULES, Prometheus, render_rules
 
 HOLD = "3s"  # every rule's `for:`
-QUIET_SECONDS = 12.0  # > 3 intervals of the slowest task (2 s) + HOLD, with a margin
+# The periodic tasks' shortest interval: 1 s, stretched on a slow machine, where a task may well
+# run late by the three intervals that make it stale without anything being wrong.
+TICK = scaled(1.0)
+QUIET_SECONDS = 6 * TICK + 6  # > 3 intervals of the slowest task (2 ticks) + HOLD, with a margin
 FAST_TASKS = {
-    "MEASURES": {"SEED_CHECK_SECONDS": "2", "DEADLINE_SWEEP_SECONDS": "1"},
+    "MEASURES": {"SEED_CHECK_SECONDS": f"{2 * TICK:g}", "DEADLINE_SWEEP_SECONDS": f"{TICK:g}"},
     "INSPECTIONS": {
-        "REFERENCE_REFRESH_SECONDS": "1",
-        "DEADLINE_SWEEP_SECONDS": "1",
-        "INDICATORS_PUBLISH_SECONDS": "2",
+        "REFERENCE_REFRESH_SECONDS": f"{TICK:g}",
+        "DEADLINE_SWEEP_SECONDS": f"{TICK:g}",
+        "INDICATORS_PUBLISH_SECONDS": f"{2 * TICK:g}",
     },
-    "SCORING": {"RUBRIC_RELOAD_SECONDS": "2"},
+    "SCORING": {"RUBRIC_RELOAD_SECONDS": f"{2 * TICK:g}"},
     "NOTIFICATIONS": {
-        "ESCALATION_SWEEP_SECONDS": "1",
-        "DIGEST_CHECK_SECONDS": "2",
+        "ESCALATION_SWEEP_SECONDS": f"{TICK:g}",
+        "DIGEST_CHECK_SECONDS": f"{2 * TICK:g}",
         "DELIVERY_RETRY_BASE_SECONDS": "0.2",
         "DELIVERY_RETRY_MAX_SECONDS": "0.5",
         "WEBHOOK_TIMEOUT_SECONDS": "1",
@@ -95,7 +105,7 @@ def alerted(tmp_path: Path) -> Iterator[Alerted]:
     fast = {
         f"FIVETYPE_{service}_{name}": value
         for service, settings in FAST_TASKS.items()
-        for name, value in {**settings, "METRICS_SAMPLE_SECONDS": "1"}.items()
+        for name, value in {**settings, "METRICS_SAMPLE_SECONDS": f"{TICK:g}"}.items()
     }
     platform = _start(tmp_path / "platform", nats, fast)
     targets = {

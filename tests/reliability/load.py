@@ -28,6 +28,7 @@ from contracts.inspections import ReportPublicRequest
 from contracts.measures import ReportProgress
 from services.runtime.settings import nats_servers
 from tests import auth
+from tests.conftest import scaled
 from tests.e2e.test_progress_flow import m07_assignment as e2e_assignment
 
 BEIJING = timedelta(hours=8)
@@ -62,7 +63,7 @@ class Input:
 
 def client(base_url: str) -> httpx.AsyncClient:
     """Every HTTP call of the reliability suite goes through a client built here."""
-    return httpx.AsyncClient(base_url=base_url, timeout=5, headers=auth.headers())
+    return httpx.AsyncClient(base_url=base_url, timeout=scaled(5), headers=auth.headers())
 
 
 def m07_assignment(unit: str) -> dict[str, Any]:
