@@ -99,6 +99,7 @@ async def add_to_outbox(session: AsyncSession, envelope: Envelope[Any], subject:
 
 
 _STAGED = "fivetype.outbox"
+_WROTE = "fivetype.outbox.written"
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -110,6 +111,13 @@ def _write_staged(session: Session) -> None:
             index_elements=[outbox.c.message_id]
         )
         session.execute(insert, list(staged.values()))
+        session.info[_WROTE] = True
+
+
+def wrote_outbox(session: AsyncSession) -> bool:
+    """Whether a transaction of `session` wrote outbox rows: only then is the relay woken (a
+    wake-up costs it a pass over the outbox, a purge and a count, each a transaction)."""
+    return bool(session.sync_session.info.get(_WROTE))
 
 
 @sa.event.listens_for(Session, "after_rollback")
