@@ -12,6 +12,7 @@ back) that it is behind what its durable consumer acknowledged (catchup.py).
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,6 +175,12 @@ async def _acks(futures: list[asyncio.Future[Any]], wait_seconds: float) -> list
     ]
 
 
+# Sent rows are kept for hours (the retention); deleting the expired ones once a minute is
+# enough, where every idle pass did it (a transaction each, also after every wake-up that found
+# nothing, which under a steady trickle of events was most of them).
+_PURGE_EVERY_SECONDS = 60.0
+
+
 class OutboxRelay:
     """Publishes unsent outbox rows in order, in batches with async PubAcks."""
 
@@ -198,6 +205,7 @@ class OutboxRelay:
         metrics.OUTBOX_PUBLISHED.labels(service)  # a zero series from start
         self._wake = asyncio.Event()
         self._stopping = False
+        self._purged_at = -_PURGE_EVERY_SECONDS  # monotonic time of the last purge
 
     def notify(self) -> None:
         """Called after a commit that staged events, so they go out without waiting for a poll."""
@@ -216,8 +224,9 @@ class OutboxRelay:
                 failures = 0
                 if full:
                     self._wake.set()
-                elif published == 0:
+                elif published == 0 and time.monotonic() - self._purged_at >= _PURGE_EVERY_SECONDS:
                     await self._purge_sent()
+                    self._purged_at = time.monotonic()
             except Exception as exc:
                 failures += 1
                 log.warning("outbox relay pass failed", error=str(exc), failures=failures)

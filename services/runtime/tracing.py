@@ -151,8 +151,7 @@ def span_context_of(traceparent: str | None) -> SpanContext | None:
     """The span a W3C `traceparent` names, if it is a valid one."""
     if not traceparent:
         return None
-    context = trace.get_current_span(context_from({"traceparent": traceparent}))
-    found = context.get_span_context()
+    found = span_context_from({"traceparent": traceparent})
     return found if found.is_valid else None
 
 
