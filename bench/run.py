@@ -1,5 +1,6 @@
-"""The platform's benchmark: every figure of issue 11 in one run, as ratios to plain nats-py
-measured on the same machine in the same run where a baseline exists.
+"""The platform's benchmark: every figure of issues 11 and 24 in one run, as ratios to plain
+nats-py measured on the same machine in the same run where a baseline exists, each printed beside
+its target.
 
     make bench                                   # SQLite and PostgreSQL, full sizes
     .venv/bin/python bench/run.py --quick --backend sqlite
@@ -10,7 +11,14 @@ plain JetStream fetch-and-ack loop; the same intake with two replicas of the ser
 durable consumer; end to end, from reports waiting in the intake stream until scoring has
 recomputed every card (ScoreUpdated); the latency from publishing a report to its
 ProgressReported at fixed offered loads; the deadline sweep over 10k, 100k and 1M open milestones;
-and, on SQLite, scoring's live rate and rebuild. Each service's peak RSS is read from /proc.
+and, on SQLite, scoring's live rate, the runtime's consumer with a no-op handler, the as-of card
+of a unit-year and the rebuild. Each service's peak RSS is read from /proc.
+
+Issue 24 sets each target against the floor it is measured on, in the same run: intake and end to
+end against plain fetch + publish + ack (the bus work of an intake that announces each report);
+the no-op consumer against plain fetch-and-ack of the same stream; live scoring against the no-op
+consumer; the rebuild against the stream read alone. Every row has `ratio` (to plain fetch-and-ack,
+as before), `floor` and `vs_floor` (the ratio the target is set on), `target` and `met`.
 The table is printed and written as JSON (default bench/results/<UTC timestamp>.json).
 """
 
@@ -58,7 +66,7 @@ def sizes(quick: bool) -> dict[str, Any]:
     if quick:
         return {
             "reports": 2_000,
-            "loads": [100, 500],
+            "loads": [100, 200, 500],
             "load_seconds": 5,
             "milestones": [10_000],
             "live_events": 10_000,
@@ -66,7 +74,7 @@ def sizes(quick: bool) -> dict[str, Any]:
         }
     return {
         "reports": 20_000,
-        "loads": [100, 500],
+        "loads": [100, 200, 500],
         "load_seconds": 30,
         "milestones": [10_000, 100_000, 1_000_000],
         "live_events": 50_000,
@@ -75,6 +83,23 @@ def sizes(quick: bool) -> dict[str, Any]:
 
 
 Row = dict[str, Any]
+
+# The floors of issue 24, each measured in the same run.
+FETCH_ACK = "fetch-and-ack"
+FETCH_PUBLISH_ACK = "fetch-publish-ack"
+NO_OP = "no-op consumer"
+READ_ALONE = "stream read alone"
+LATENCY_TARGET_LOAD = 200  # reports/s offered at which p99 < 100 ms is asked (on PostgreSQL)
+RSS_LIMIT_MB = 200.0
+
+
+def against(
+    floor: str | None, vs_floor: float | None, target: str, met: bool | None
+) -> dict[str, Any]:
+    """The fields of a row that compare it with its target: the floor its ratio is taken
+    against (None for absolute targets), that ratio, the target as printed, and whether it is
+    met (None where the row has no target)."""
+    return {"floor": floor, "vs_floor": vs_floor, "target": target, "met": met}
 
 
 def _server(directory: Path, name: str) -> NatsServer:
@@ -94,20 +119,32 @@ def plain_baseline(
 
 
 def intake_rows(
-    kind: str, directory: Path, messages: list[tuple[str, bytes]], batch: int, plain: float
+    kind: str,
+    directory: Path,
+    messages: list[tuple[str, bytes]],
+    batch: int,
+    plain: intake.Baseline,
 ) -> list[Row]:
     rows = []
+    one = 0.0
     for replicas in (1, 2):
         place = directory / f"intake-{replicas}"
         place.mkdir()
         rates = intake.run_service(kind, place, messages, batch, replicas)
+        if replicas == 1:
+            one = rates.accepted
+            vs = rates.accepted / plain.fetch_publish_ack
+            compared = against(FETCH_PUBLISH_ACK, vs, "≥ 0.5", vs >= 0.5)
+        else:
+            vs = rates.accepted / one
+            compared = against("1 replica", vs, "> 1", vs > 1)
         rows.append(
             {
                 "measure": f"intake, {replicas} replica{'s' if replicas > 1 else ''}",
                 "value": rates.accepted,
                 "unit": "reports/s",
-                "ratio": rates.accepted / plain,
-                "target": "≥ 0.5" if replicas == 1 else "> 1 replica",
+                "ratio": rates.accepted / plain.fetch_ack,
+                **compared,
                 "notes": f"stored {rates.stored:,.0f}/s, published {rates.published:,.0f}/s",
                 "peak_rss_mb": {"measures": rates.peak_rss_mb},
             }
@@ -146,7 +183,11 @@ class Stack:
 
 
 def end_to_end(
-    kind: str, directory: Path, messages: list[tuple[str, bytes]], batch: int, plain: float
+    kind: str,
+    directory: Path,
+    messages: list[tuple[str, bytes]],
+    batch: int,
+    plain: intake.Baseline,
 ) -> Row:
     """Reports published into intake at once; timed until scoring settled on every card."""
     stack = Stack(kind, directory, batch)
@@ -163,8 +204,13 @@ def end_to_end(
         "measure": "end to end, intake to ScoreUpdated",
         "value": rate,
         "unit": "reports/s",
-        "ratio": rate / plain,
-        "target": "≥ 0.3",
+        "ratio": rate / plain.fetch_ack,
+        **against(
+            FETCH_PUBLISH_ACK,
+            rate / plain.fetch_publish_ack,
+            "≥ 0.3",
+            rate / plain.fetch_publish_ack >= 0.3,
+        ),
         "notes": f"{len(messages):,} reports waiting in the intake stream",
         "peak_rss_mb": rss,
     }
@@ -212,12 +258,16 @@ def latency(
 def _latency_row(offered: int, found: list[float], sent: int) -> Row:
     cuts = statistics.quantiles(found, n=100) if len(found) > 1 else [float("nan")] * 99
     p50, p95, p99 = (cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000)
+    # Issue 24 asks p99 < 100 ms at 200 reports/s (on PostgreSQL); issue 11 asked it at 500.
+    # A report never seen counts against the target.
+    asked = offered in (LATENCY_TARGET_LOAD, 500)
+    met = p99 < 100 and len(found) == sent if asked else None
     return {
         "measure": f"latency at {offered} reports/s offered",
         "value": p99,
         "unit": "ms p99",
         "ratio": None,
-        "target": "< 100 ms" if offered == 500 else "",
+        **against(None, None, "< 100 ms" if asked else "", met),
         "notes": f"p50 {p50:.0f} ms, p95 {p95:.0f} ms; {len(found):,} of {sent:,} seen",
     }
 
@@ -268,7 +318,11 @@ def sweeps(kind: str, directory: Path, counts: list[int]) -> list[Row]:
                 "value": regular,
                 "unit": "s",
                 "ratio": None,
-                "target": "< 1 s" if count == 1_000_000 else "",
+                **(
+                    against(None, None, "< 1 s", regular < 1)
+                    if count == 1_000_000
+                    else against(None, None, "", None)
+                ),
                 "notes": f"first sweep of the day {first:.2f} s ({first_note})",
             }
         )
@@ -287,6 +341,7 @@ async def _scoring_rows(directory: Path, live_events: int, rebuild_events: int) 
         plain = await scoring_bench.plain_loop(server.url, live_events)
         rate, rss = await scoring_bench.live(server.url, live_events, directory)
         ceiling = await scoring_bench.runtime_ceiling(server.url, live_events, directory)
+        facts, in_force, archived = await scoring_bench.as_of_card(directory / "live.db")
     finally:
         server.stop()
     server = _server(directory, "nats-rebuild")
@@ -298,30 +353,50 @@ async def _scoring_rows(directory: Path, live_events: int, rebuild_events: int) 
         )
     finally:
         server.stop()
+    slowest = max(in_force, archived)
     return [
         {
-            "measure": "scoring live",
-            "value": rate,
+            "measure": "plain nats-py: fetch and ack, scoring's stream",
+            "value": plain,
             "unit": "events/s",
-            "ratio": rate / plain,
-            "target": "≥ 0.5",
-            "notes": f"{live_events:,} events; plain loop {plain:,.0f}/s",
-            "peak_rss_mb": {"scoring": rss},
+            "ratio": 1.0,
+            **against(None, None, "", None),
+            "notes": f"baseline of the scoring rows; {live_events:,} events, batch 100",
         },
         {
             "measure": "runtime consumer, no-op handler",
             "value": ceiling,
             "unit": "events/s",
             "ratio": ceiling / plain,
-            "target": "",
-            "notes": "the ceiling of any handler on the runtime",
+            **against(FETCH_ACK, ceiling / plain, "≥ 0.6", ceiling / plain >= 0.6),
+            "notes": "the ceiling of any handler on the runtime (15 consumers)",
+        },
+        {
+            "measure": "scoring live",
+            "value": rate,
+            "unit": "events/s",
+            "ratio": rate / plain,
+            **against(NO_OP, rate / ceiling, "≥ 0.8", rate / ceiling >= 0.8),
+            "notes": f"{live_events:,} events until every card is recomputed",
+            "peak_rss_mb": {"scoring": rss},
+        },
+        {
+            "measure": "as-of card of a unit-year",
+            "value": slowest,
+            "unit": "s",
+            "ratio": None,
+            **against(None, None, "< 0.2 s", slowest < 0.2),
+            "notes": (
+                f"{facts:,} facts; {in_force:.3f} s under the rubric in force, "
+                f"{archived:.3f} s under the archived 2026.1 (median of 5)"
+            ),
         },
         {
             "measure": f"scoring rebuild, {rebuild_events:,} events",
             "value": seconds,
             "unit": "s",
             "ratio": None,
-            "target": "< 30 s" if rebuild_events == 1_000_000 else "",
+            **against(READ_ALONE, seconds / reading, "≤ 2", seconds / reading <= 2),
             "notes": f"{rebuild_events / seconds:,.0f} events/s",
             "peak_rss_mb": {"rebuild": rebuild_rss},
         },
@@ -330,7 +405,7 @@ async def _scoring_rows(directory: Path, live_events: int, rebuild_events: int) 
             "value": reading,
             "unit": "s",
             "ratio": None,
-            "target": "",
+            **against(None, None, "", None),
             "notes": "nothing decoded or stored: the floor of any rebuild through nats-py",
         },
     ]
@@ -339,13 +414,14 @@ async def _scoring_rows(directory: Path, live_events: int, rebuild_events: int) 
 def backend_rows(kind: str, directory: Path, size: dict[str, Any], batch: int) -> list[Row]:
     messages = intake.payloads(size["reports"])
     plain = plain_baseline(directory, messages, batch)
+    none = against(None, None, "", None)
     rows: list[Row] = [
         {
             "measure": "plain nats-py: JetStream async publish",
             "value": plain.publish,
             "unit": "msgs/s",
             "ratio": None,
-            "target": "",
+            **none,
             "notes": "baseline",
         },
         {
@@ -353,21 +429,21 @@ def backend_rows(kind: str, directory: Path, size: dict[str, Any], batch: int) -
             "value": plain.fetch_ack,
             "unit": "msgs/s",
             "ratio": 1.0,
-            "target": "",
-            "notes": f"baseline; batch {batch}",
+            **none,
+            "notes": f"baseline ({FETCH_ACK}); batch {batch}",
         },
         {
             "measure": "plain nats-py: fetch, publish one message each, ack",
             "value": plain.fetch_publish_ack,
             "unit": "msgs/s",
             "ratio": plain.fetch_publish_ack / plain.fetch_ack,
-            "target": "",
-            "notes": "the bus work of an intake that announces each report; nothing stored",
+            **none,
+            "notes": f"floor ({FETCH_PUBLISH_ACK}): the bus work of an intake that announces "
+            "each report; nothing stored",
         },
     ]
-    fetch_ack = plain.fetch_ack
-    rows += intake_rows(kind, _fresh(directory, "intake"), messages, batch, fetch_ack)
-    rows.append(end_to_end(kind, _fresh(directory, "e2e"), messages, batch, fetch_ack))
+    rows += intake_rows(kind, _fresh(directory, "intake"), messages, batch, plain)
+    rows.append(end_to_end(kind, _fresh(directory, "e2e"), messages, batch, plain))
     load_messages = intake.payloads(sum(size["loads"]) * size["load_seconds"])
     rows += latency(
         kind,
@@ -382,7 +458,22 @@ def backend_rows(kind: str, directory: Path, size: dict[str, Any], batch: int) -
         rows += scoring_rows(
             _fresh(directory, "scoring"), size["live_events"], size["rebuild_events"]
         )
+    rows.append(memory_row(rows))
     return [{"backend": kind, **row} for row in rows]
+
+
+def memory_row(rows: list[Row]) -> Row:
+    """Every service < 200 MB RSS: the largest peak of any service process of the backend."""
+    peaks = [(mb, service) for row in rows for service, mb in row.get("peak_rss_mb", {}).items()]
+    largest, which = max(peaks, default=(float("nan"), "none measured"))
+    return {
+        "measure": "peak RSS, largest service process",
+        "value": largest,
+        "unit": "MB",
+        "ratio": None,
+        **against(None, None, f"< {RSS_LIMIT_MB:.0f} MB", largest < RSS_LIMIT_MB),
+        "notes": f"{which}; at the workloads' units (23 intake, 40 scoring), not 10,000",
+    }
 
 
 def _fresh(directory: Path, name: str) -> Path:
@@ -411,9 +502,22 @@ def machine() -> dict[str, Any]:
 
 
 def show(rows: list[Row]) -> None:
-    table = Table(title="fivetype benchmark")
-    for name in ("backend", "measure", "value", "ratio", "target", "peak RSS MB", "notes"):
-        table.add_column(name, justify="right" if name in ("value", "ratio") else "left")
+    table = Table(title="fivetype benchmark (targets of issue 24, each against its floor)")
+    columns = (
+        "backend",
+        "measure",
+        "value",
+        "× fetch-ack",
+        "floor",
+        "× floor",
+        "target",
+        "met",
+        "peak RSS MB",
+        "notes",
+    )
+    for name in columns:
+        right = name in ("value", "× fetch-ack", "× floor")
+        table.add_column(name, justify="right" if right else "left", overflow="fold")
     for row in rows:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in row.get("peak_rss_mb", {}).items())
         table.add_row(
@@ -423,11 +527,14 @@ def show(rows: list[Row]) -> None:
             if row["unit"] == "s"
             else f"{row['value']:,.0f} {row['unit']}",
             "" if row["ratio"] is None else f"{row['ratio']:.2f}",
+            row["floor"] or "",
+            "" if row["vs_floor"] is None else f"{row['vs_floor']:.2f}",
             row["target"],
+            {True: "yes", False: "NO", None: ""}[row["met"]],
             rss,
             row["notes"],
         )
-    Console(width=200).print(table)
+    Console(width=240).print(table)
 
 
 def main() -> None:

@@ -56,7 +56,7 @@ from contracts.reasons import Reason
 from contracts.streams import StreamSpec
 from services.runtime import audit, catchup, metrics, tracing
 from services.runtime.db import Database
-from services.runtime.messaging import OutboxRelay, advance, claim
+from services.runtime.messaging import OutboxRelay, advance, claim, wrote_outbox
 from services.runtime.settings import (
     GRACE_SHARES,
     ServiceSettings,
@@ -451,9 +451,13 @@ class Consumer(Generic[DataT]):
                     fresh_ones = [_traced(raw, env) for raw, env in items if env.id in fresh]
                     await self.handler(session, fresh_ones)
                     await advance(session, self.durable, max(_sequence(raw) for raw, _ in items))
-            self.bus.outbox_written()
-            for raw, envelope in items:
-                await self._ack(raw, "ok" if envelope.id in fresh else "duplicate")
+            if wrote_outbox(session):
+                self.bus.outbox_written()
+            # Acked after the commit, each message; counted once for the batch.
+            for raw, _ in items:
+                await raw.ack()
+            self._count("ok", len(fresh))
+            self._count("duplicate", len(items) - len(fresh))
             metrics.LAST_SUCCESS.labels(*self._labels).set(time.time())
         except Exception as exc:
             span.record_exception(exc)
@@ -487,10 +491,7 @@ class Consumer(Generic[DataT]):
             f"process batch {self.durable}",
             kind=SpanKind.CONSUMER,
             links=[
-                Link(
-                    trace.get_current_span(tracing.context_from(raw.headers)).get_span_context(),
-                    {"messaging.message.id": envelope.id},
-                )
+                Link(tracing.span_context_from(raw.headers), {"messaging.message.id": envelope.id})
                 for raw, envelope in items
             ],
             attributes={**self._span_attributes, "messaging.batch.message_count": len(items)},
@@ -569,7 +570,8 @@ class Consumer(Generic[DataT]):
                 async with self.bus.db.session() as session, session.begin():
                     answered = await self.on_invalid(session, raw.subject, error)
                     await advance(session, self.durable, _sequence(raw))
-                self.bus.outbox_written()
+                if wrote_outbox(session):
+                    self.bus.outbox_written()
             except Exception as exc:
                 log.warning(
                     "could not answer a refused message", consumer=self.durable, error=repr(exc)
@@ -584,12 +586,17 @@ class Consumer(Generic[DataT]):
 
     async def _ack(self, raw: Msg, outcome: str) -> None:
         await raw.ack()
+        self._count(outcome)
+
+    def _count(self, outcome: str, messages: int = 1) -> None:
+        if not messages:
+            return
         if self.replayed is not None:
             replayed = "recovered" if outcome == "ok" else outcome
-            self.replayed[replayed] += 1
-            metrics.CATCH_UP_MESSAGES.labels(*self._labels, replayed).inc()
+            self.replayed[replayed] += messages
+            metrics.CATCH_UP_MESSAGES.labels(*self._labels, replayed).inc(messages)
         else:
-            metrics.MESSAGES.labels(*self._labels, self.model.NAME, outcome).inc()
+            metrics.MESSAGES.labels(*self._labels, self.model.NAME, outcome).inc(messages)
 
 
 def _sequence(raw: Msg) -> int:

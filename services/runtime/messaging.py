@@ -12,6 +12,7 @@ back) that it is behind what its durable consumer acknowledged (catchup.py).
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -99,6 +100,7 @@ async def add_to_outbox(session: AsyncSession, envelope: Envelope[Any], subject:
 
 
 _STAGED = "fivetype.outbox"
+_WROTE = "fivetype.outbox.written"
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -110,6 +112,13 @@ def _write_staged(session: Session) -> None:
             index_elements=[outbox.c.message_id]
         )
         session.execute(insert, list(staged.values()))
+        session.info[_WROTE] = True
+
+
+def wrote_outbox(session: AsyncSession) -> bool:
+    """Whether a transaction of `session` wrote outbox rows: only then is the relay woken (a
+    wake-up costs it a pass over the outbox, a purge and a count, each a transaction)."""
+    return bool(session.sync_session.info.get(_WROTE))
 
 
 @sa.event.listens_for(Session, "after_rollback")
@@ -166,6 +175,12 @@ async def _acks(futures: list[asyncio.Future[Any]], wait_seconds: float) -> list
     ]
 
 
+# Sent rows are kept for hours (the retention); deleting the expired ones once a minute is
+# enough, where every idle pass did it (a transaction each, also after every wake-up that found
+# nothing, which under a steady trickle of events was most of them).
+_PURGE_EVERY_SECONDS = 60.0
+
+
 class OutboxRelay:
     """Publishes unsent outbox rows in order, in batches with async PubAcks."""
 
@@ -190,6 +205,7 @@ class OutboxRelay:
         metrics.OUTBOX_PUBLISHED.labels(service)  # a zero series from start
         self._wake = asyncio.Event()
         self._stopping = False
+        self._purged_at = -_PURGE_EVERY_SECONDS  # monotonic time of the last purge
 
     def notify(self) -> None:
         """Called after a commit that staged events, so they go out without waiting for a poll."""
@@ -208,8 +224,9 @@ class OutboxRelay:
                 failures = 0
                 if full:
                     self._wake.set()
-                elif published == 0:
+                elif published == 0 and time.monotonic() - self._purged_at >= _PURGE_EVERY_SECONDS:
                     await self._purge_sent()
+                    self._purged_at = time.monotonic()
             except Exception as exc:
                 failures += 1
                 log.warning("outbox relay pass failed", error=str(exc), failures=failures)
