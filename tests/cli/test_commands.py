@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from fivetype.demo.plan import programme_start
 from fivetype.natsserver import free_port
 from fivetype.stack import Stack
 from tests import auth
@@ -129,7 +130,8 @@ def test_emit_reports_acceptance_and_rejection(platform: Stack) -> None:
         headers=auth.headers(),
     )
     assert created.status_code in (200, 201), created.text
-    # The platform follows the demo clock, so reports are dated in its January.
+    # The platform follows the demo clock, which stands at the programme's first morning until
+    # the demo plays, and has moved on if it has: a report of that morning is never in its future.
     report = (
         "emit",
         "progress",
@@ -137,7 +139,7 @@ def test_emit_reports_acceptance_and_rejection(platform: Stack) -> None:
         "--percent",
         "40",
         "--reported-at",
-        "2026-01-01T09:00+08:00",
+        programme_start(2026).isoformat(),
     )
     accepted = fivetype(platform, *report, "--measure", "M07")
     assert accepted.exit_code == 0, accepted.output
