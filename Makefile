@@ -34,13 +34,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# The suite runs in pytest-xdist workers: most tests wait on child processes (services,
-# nats-servers), so more workers than the two cores pay. A module's tests stay in one worker,
+# The suite runs in pytest-xdist workers: much of it waits on child processes (services,
+# nats-servers), so three workers on two cores pay; four contend (docs/testing.md). A module's tests stay in one worker,
 # so its fixtures start once; tests/conftest.py hands out the longest modules first
 # (tests/durations.json). PYTEST_WORKERS=0 runs in this process.
 # The order is random (pytest-randomly; the seed is printed: replay with
 # PYTEST_ORDER="-p randomly --randomly-seed=N", or turn it off with PYTEST_ORDER="-p no:randomly").
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 PYTEST_ORDER ?=
 XDIST := --dist loadscope --no-loadscope-reorder
 PYTEST_ARGS ?=
