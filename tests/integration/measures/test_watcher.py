@@ -30,9 +30,12 @@ def sweeps(service: MeasuresService) -> float:
 
 
 def settle(*replicas: MeasuresService) -> None:
-    """Wait until every replica has swept three more times."""
+    """Wait until every replica has swept three more times. On SQLite the two replicas' sweeps
+    queue for the one writer, which on a busy machine can hold a sweep for many seconds."""
     start = [sweeps(r) for r in replicas]
-    eventually(lambda: all(sweeps(r) >= s + 3 for r, s in zip(replicas, start, strict=True)))
+    eventually(
+        lambda: all(sweeps(r) >= s + 3 for r, s in zip(replicas, start, strict=True)), timeout=45
+    )
 
 
 def plan(client: httpx.Client) -> None:
