@@ -8,7 +8,7 @@ import email
 import email.policy
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -138,6 +138,10 @@ class World:
         return found if found and all(d["status"] == status for d in found) else []
 
 
+# Short, so that a hung send outlives its lease within a test.
+LEASE_SECONDS = 1.0
+
+
 @pytest.fixture(scope="module")
 async def world(
     module_databases: Databases,
@@ -155,6 +159,7 @@ async def world(
         delivery_retry_base_seconds=0.05,
         delivery_retry_max_seconds=0.2,
         delivery_max_attempts=5,
+        delivery_lease_seconds=LEASE_SECONDS,
         webhook_breaker_failures=3,
         webhook_breaker_cooldown_seconds=3,
         smtp_host="127.0.0.1",
@@ -309,6 +314,8 @@ async def test_a_hung_endpoint_holds_up_no_other_delivery(world: World) -> None:
     fast = await configure(world, "360121", webhook=webhook(world, "/fast"))
     await publish(world.nats_url, finding("360112", "h-1"))
     await eventually_async(lambda: _received(world, "/hung"))
+    await eventually_async(_after(time.monotonic() + LEASE_SECONDS))
+    # Sent after the hung delivery's lease ran out: the pass that claims it passes the hung one by.
     await publish(world.nats_url, finding("360121", "h-2"))
 
     await eventually_async(lambda: world.settled(fast, "webhook", "delivered"))
@@ -319,6 +326,14 @@ async def test_a_hung_endpoint_holds_up_no_other_delivery(world: World) -> None:
 
     world.receiver.held["/hung"].set()
     await eventually_async(lambda: world.settled(slow, "webhook", "delivered"))
+    assert len(world.receiver.to("/hung")) == 1  # not sent again while it was being sent
+
+
+def _after(moment: float) -> Callable[[], Awaitable[bool]]:
+    async def passed() -> bool:
+        return time.monotonic() > moment
+
+    return passed
 
 
 async def _received(world: World, path: str) -> bool:

@@ -5,6 +5,7 @@ those. Every attempt is written to the delivery log; failures are retried with e
 backoff and jitter until they succeed or run out of attempts."""
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -77,7 +78,7 @@ class Dispatcher:
         self.db, self.senders, self.settings = db, senders, settings
         self.breaker, self.clock = breaker, clock
         self.rng = rng or random.Random()
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
 
     async def dispatch(self) -> int:
         """One pass: claim what is due and start sending it; returns at once."""
@@ -86,7 +87,8 @@ class Dispatcher:
             return 0
         now = self.clock()
         async with self.db.session() as session, session.begin():
-            ids = await repository.due_delivery_ids(session, now, room)
+            # A send that outlives its lease (a stalled write, a stepped clock) is not begun twice.
+            ids = await repository.due_delivery_ids(session, now, room, exclude=self._in_flight)
             if ids:
                 await session.execute(
                     sa.update(repository.table(Delivery))
@@ -95,16 +97,19 @@ class Dispatcher:
                 )
         for delivery_id in ids:
             task = asyncio.create_task(self._attempt(delivery_id), name=f"delivery-{delivery_id}")
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            self._in_flight[delivery_id] = task
+            task.add_done_callback(functools.partial(self._sent, delivery_id))
         IN_FLIGHT.labels(SERVICE).set(len(self._in_flight))
         OPEN_CIRCUITS.labels(SERVICE).set(len(self.breaker.open_endpoints(now)))
         return len(ids)
 
+    def _sent(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(delivery_id, None)
+
     async def drain(self) -> None:
         """Wait for the deliveries in flight (their leases would otherwise expire unsent)."""
         if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
 
     async def _attempt(self, delivery_id: int) -> None:
         try:

@@ -1,6 +1,6 @@
 """Queries and idempotent writes over the notifications service's tables."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -205,15 +205,18 @@ async def held_deliveries(session: AsyncSession, recipient: str) -> list[Deliver
     return list((await session.execute(query)).scalars())
 
 
-async def due_delivery_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]:
-    """Pending deliveries whose time has come and that no worker holds; locked on PostgreSQL so
-    that replicas take disjoint rows."""
+async def due_delivery_ids(
+    session: AsyncSession, now: datetime, limit: int, exclude: Collection[int] = ()
+) -> list[int]:
+    """Pending deliveries whose time has come and that no worker holds (nor `exclude`, those
+    this worker is sending); locked on PostgreSQL so that replicas take disjoint rows."""
     query = (
         select(Delivery.id)
         .where(
             Delivery.status == DeliveryStatus.PENDING.value,
             col(Delivery.next_attempt_at) <= now,
             sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) <= now),
+            col(Delivery.id).not_in(list(exclude)),
         )
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         .limit(limit)
