@@ -1,10 +1,13 @@
+import threading
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 
-from services.runtime.db import UtcDateTime, async_url, sync_url
+from services.runtime.db import Database, UtcDateTime, async_url, sync_url
 from services.runtime.http import language
 
 
@@ -15,6 +18,33 @@ def test_drivers_are_chosen_from_plain_urls() -> None:
     assert sync_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
     with pytest.raises(ValueError, match="unsupported"):
         async_url("mysql://h/db")
+
+
+async def test_sqlite_runs_on_the_event_loops_thread(tmp_path: Path) -> None:
+    threads = threading.active_count()
+    db = Database(f"sqlite:///{tmp_path / 'inline.db'}")
+    try:
+        async with db.session() as session, session.begin():
+            await session.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+            await session.execute(sa.text("INSERT INTO t VALUES (1, 'a'), (2, 'b')"))
+        # A failed statement raises SQLAlchemy's error and rolls back what its transaction did.
+        with pytest.raises(IntegrityError):
+            async with db.session() as session, session.begin():
+                await session.execute(sa.text("INSERT INTO t VALUES (3, 'c')"))
+                await session.execute(sa.text("INSERT INTO t VALUES (1, 'again')"))
+        async with db.session() as session:
+            rows = (await session.execute(sa.text("SELECT id, v FROM t ORDER BY id"))).all()
+            streamed = [r.id async for r in await session.stream(sa.text("SELECT id FROM t"))]
+        assert [tuple(r) for r in rows] == [(1, "a"), (2, "b")]
+        assert streamed == [1, 2]
+        # SQLAlchemy sets an isolation level through aiosqlite's queue to its thread.
+        async with db.engine.connect() as connection:
+            serial = await connection.execution_options(isolation_level="SERIALIZABLE")
+            assert (await serial.execute(sa.text("SELECT count(*) FROM t"))).scalar() == 2
+        assert threading.active_count() == threads  # no thread per connection
+        assert await db.ping()
+    finally:
+        await db.dispose()
 
 
 def test_datetimes_are_stored_as_utc_and_naive_ones_refused() -> None:
