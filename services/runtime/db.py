@@ -107,9 +107,9 @@ class InlineSqlite(aiosqlite.Connection):
     aiosqlite hands every call (execute, fetch, close: three per statement) to a thread and back;
     measured here, each hand-off costs 150-200 us of CPU in thread wake-ups and GIL transfers,
     a statement 1.1 ms, where SQLite itself answers in 15 us. With the process's one SQLite
-    connection (see `Database`) and WAL, a statement does not wait on a reader; it can wait
-    on another process's write lock (busy timeout), which a writer of this process would have
-    waited for anyway."""
+    connection (see `Database`) and WAL, a statement does not wait on a reader. It can wait
+    on another process's write lock (the busy timeout), and then the whole event loop waits
+    with it: replicas sharing one SQLite file are for trying things out, not production."""
 
     def __init__(self, connector: Callable[[], sqlite3.Connection]):
         super().__init__(connector, iter_chunk_size=64)
