@@ -71,7 +71,12 @@ def is_sqlite(url: str) -> bool:
 
 def conflict_insert(session: Session | AsyncSession, table: sa.Table) -> Any:
     """An INSERT that can take the backend's ON CONFLICT clauses (both backends have them)."""
-    dialect = session.get_bind().dialect.name
+    return dialect_insert(session.get_bind().dialect.name, table)
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> Any:
+    """`conflict_insert` for a dialect by name: for statements built once and kept (building
+    one and its cache key costs more than executing it on SQLite)."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 

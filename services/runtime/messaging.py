@@ -12,6 +12,7 @@ back) that it is behind what its durable consumer acknowledged (catchup.py).
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from contracts import subjects
 from contracts.envelope import Envelope
 from services.runtime import metrics, tracing
-from services.runtime.db import Database, UtcDateTime, conflict_insert
+from services.runtime.db import Database, UtcDateTime, dialect_insert
 
 log = structlog.get_logger()
 
@@ -107,11 +108,8 @@ _WROTE = "fivetype.outbox.written"
 def _write_staged(session: Session) -> None:
     staged: dict[str, dict[str, Any]] | None = session.info.pop(_STAGED, None)
     if staged:
-        # The unique message id turns a re-derived fact into a no-op within the one insert.
-        insert = conflict_insert(session, outbox).on_conflict_do_nothing(
-            index_elements=[outbox.c.message_id]
-        )
-        session.execute(insert, list(staged.values()))
+        dialect = session.get_bind().dialect.name
+        session.execute(_outbox_statement(dialect), list(staged.values()))
         session.info[_WROTE] = True
 
 
@@ -138,28 +136,51 @@ async def claim(session: AsyncSession, consumer: str, message_ids: Iterable[str]
     if not ids:
         return ids
     now = _now()
-    insert = (
-        conflict_insert(session, processed)
-        .on_conflict_do_nothing(index_elements=[processed.c.consumer, processed.c.message_id])
-        .returning(processed.c.message_id)
-    )
     rows = [{"consumer": consumer, "message_id": i, "processed_at": now} for i in ids]
-    return set(await session.scalars(insert, rows))
+    return set(await session.scalars(_claim_statement(_dialect(session)), rows))
 
 
 async def advance(session: AsyncSession, consumer: str, sequence: int) -> None:
     """Record in the caller's transaction that `consumer` has processed stream sequence
     `sequence` (its position only ever moves forward)."""
-    now = _now()
-    insert = conflict_insert(session, positions).values(
-        consumer=consumer, processed_seq=sequence, updated_at=now
-    )
-    current, new = positions.c.processed_seq, insert.excluded.processed_seq
     await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[positions.c.consumer],
-            set_={"processed_seq": sa.case((new > current, new), else_=current), "updated_at": now},
-        )
+        _advance_statement(_dialect(session)),
+        {"consumer": consumer, "processed_seq": sequence, "updated_at": _now()},
+    )
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+# Built once per dialect: every consumed batch claims and advances, most also stage events.
+@functools.cache
+def _outbox_statement(dialect: str) -> Any:
+    # The unique message id turns a re-derived fact into a no-op within the one insert.
+    return dialect_insert(dialect, outbox).on_conflict_do_nothing(
+        index_elements=[outbox.c.message_id]
+    )
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    return (
+        dialect_insert(dialect, processed)
+        .on_conflict_do_nothing(index_elements=[processed.c.consumer, processed.c.message_id])
+        .returning(processed.c.message_id)
+    )
+
+
+@functools.cache
+def _advance_statement(dialect: str) -> Any:
+    insert = dialect_insert(dialect, positions)
+    current, new = positions.c.processed_seq, insert.excluded.processed_seq
+    return insert.on_conflict_do_update(
+        index_elements=[positions.c.consumer],
+        set_={
+            "processed_seq": sa.case((new > current, new), else_=current),
+            "updated_at": insert.excluded.updated_at,
+        },
     )
 
 
