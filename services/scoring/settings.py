@@ -21,8 +21,9 @@ class ScoringSettings(ServiceSettings):
     recompute_pace: float = 1.0
     recompute_units_per_run: int = 200
     # What the recompute job keeps of the last scoring of recently scored units, in observations
-    # (about 2 kB each): a unit scored again derives only what its new facts change.
-    recompute_memory_observations: int = 20_000
+    # (about 2.5 kB each): a unit scored again derives only what its new facts change. 20,000
+    # took the process to 198 MB of its 200 MB budget (docs/performance.md).
+    recompute_memory_observations: int = 10_000
     # Closing a period first waits this long for scoring to catch up with the event stream.
     close_wait_seconds: float = 10.0
     office_unit: str = "office"

@@ -77,12 +77,12 @@ class UnitMemory:
 
 class Memory:
     """The memories of recently scored units, holding at most `capacity` observations (about
-    2 kB each with their month parts). A unit not remembered is scored in full, and remembered
+    2.5 kB each with their month parts). A unit not remembered is scored in full, and remembered
     if there is room, or if the least recently scored unit was not scored in this run: the
     recompute job visits the marked units in the same order every run, and evicting the least
     recently used would then evict each unit just before its next visit."""
 
-    def __init__(self, capacity: int = 20_000) -> None:
+    def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
         self.held = 0
         self.run = 0
