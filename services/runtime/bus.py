@@ -307,7 +307,7 @@ class Consumer(Generic[DataT]):
             inactive_threshold=_CATCH_UP_INACTIVE_SECONDS,
         )
         await js.add_consumer(self.stream.name, config)
-        pull = await Pull(self.bus.broker.connection, self.stream.name, name).start()
+        pull = await self._pull(name)
         replayed = self.replayed = Counter()
         try:
             while not self.stopping and not await self._replayed(js, name, gap.through):
@@ -344,7 +344,7 @@ class Consumer(Generic[DataT]):
         overlap the processing instead of adding to it."""
         config = replace(self._config(), name=self.durable, filter_subject=self.subject)
         await ensure_durable(js, self.stream.name, config)
-        pull = await Pull(self.bus.broker.connection, self.stream.name, self.durable).start()
+        pull = await self._pull(self.durable)
         prefetch: asyncio.Task[list[Msg]] | None = None
         try:
             while not self.stopping:
@@ -373,6 +373,10 @@ class Consumer(Generic[DataT]):
                     await _give_back(await prefetch)
             with contextlib.suppress(Exception):
                 await _give_back(await pull.close())
+
+    async def _pull(self, consumer: str) -> Pull:
+        within = self.bus.settings.consumer_batch_timeout_seconds
+        return await Pull(self.bus.broker.connection, self.stream.name, consumer, within).start()
 
     async def _next_batch(self, pull: Pull, wait: float = _IDLE_FETCH_SECONDS) -> list[Msg]:
         """Wait for one message, then take at once whatever else is already pending: single
@@ -480,8 +484,8 @@ class Consumer(Generic[DataT]):
         return tracing.tracer.start_span(
             f"process batch {self.durable}",
             kind=SpanKind.CONSUMER,
-            # Without attributes: the SDK copies each link's, a tenth of a no-op consumer's CPU;
-            # the linked producer span carries the message id.
+            # Without attributes: the SDK's copying each link's was 7% of a no-op consumer's
+            # profile; the linked producer span carries the message id.
             links=[Link(tracing.span_context_from(raw.headers)) for raw, _ in items],
             attributes={**self._span_attributes, "messaging.batch.message_count": len(items)},
         )

@@ -22,8 +22,6 @@ from contracts.permissions import JS_API
 _NO_MESSAGES = "404"
 _EXPIRED = "408"
 _HEARTBEAT = "100"
-# How long past its own expiry a request is waited for (its end can be lost with the connection).
-_GRACE_SECONDS = 2.0
 
 
 class PullFailed(Exception):
@@ -42,8 +40,13 @@ async def ensure_durable(js: JetStreamContext, stream: str, config: ConsumerConf
 class Pull:
     """One pull consumer's messages, one request at a time."""
 
-    def __init__(self, connection: NATS, stream: str, consumer: str) -> None:
+    def __init__(
+        self, connection: NATS, stream: str, consumer: str, answer_within: float = 2.0
+    ) -> None:
+        """`answer_within`: how long past its own expiry a request's end is waited for (it can
+        be lost with the connection); what comes later is handed out by the next fetch."""
         self._connection = connection
+        self._answer_within = answer_within
         self._next = f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         self._inbox = connection.new_inbox()
         self._subscription: Subscription | None = None
@@ -74,7 +77,7 @@ class Pull:
         ended = self._ended = asyncio.get_running_loop().create_future()
         await self._connection.publish(self._next, json.dumps(request).encode(), self._inbox)
         try:
-            async with asyncio.timeout((wait or 0.0) + _GRACE_SECONDS):
+            async with asyncio.timeout((wait or 0.0) + self._answer_within):
                 await ended
         except TimeoutError:  # the request or its end was lost (a reconnect): ask again later
             pass

@@ -86,6 +86,7 @@ class ServiceSettings(BaseSettings):
 
     stream_replicas: int = 1
     consumer_batch_size: int = 100
+    # How long the server's answer to a pull is waited for beyond the pull's own expiry.
     consumer_batch_timeout_seconds: float = 0.2
     consumer_max_deliver: int = 8
     consumer_ack_wait_seconds: float = 30.0
