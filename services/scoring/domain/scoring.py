@@ -126,13 +126,16 @@ def score_all(
     rubrics: Mapping[int, Rubric],
     context: Context | None = None,
     memory: Memory | None = None,
+    reference: Reference | None = None,
 ) -> list[Scorecard]:
     """The 17 cards (months, quarters, year) of every programme year that has a rubric and in
     which the unit has something to score. With a `memory` of the unit's last scoring, only
-    what the facts changed since is derived and counted again (incremental.py)."""
+    what the facts changed since is derived and counted again (incremental.py). With the
+    `reference` derived once for many units, `facts` need only be the unit's own: every pass
+    over them would otherwise also cross every unit's registration."""
     context = context or Context()
     known = list(facts)
-    reference = reference_from(known)
+    reference = reference or reference_from(known)
     unit_memory = memory.of(unit) if memory is not None else None  # None: in full
     derived = Remembered(unit_memory.observations if unit_memory else None)
     months = Remembered(unit_memory.months if unit_memory else None, same_objects)

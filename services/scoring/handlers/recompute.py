@@ -18,7 +18,7 @@ from services.runtime.db import Database
 from services.runtime.messaging import add_to_outbox
 from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
-from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
+from services.scoring.domain.facts import REFERENCE_KINDS, FactKind, to_facts
 from services.scoring.domain.incremental import Memory
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
@@ -164,10 +164,9 @@ class Recomputer:
             if not marked:
                 return 0, 0
             await self.book.refresh(session)
-            reference_facts = await repository.reference_facts(session)
+            reference = reference_from(await repository.reference_facts(session))
             closed = await repository.closed_periods(session)
             rubrics = rubrics_in_force(self.book)
-            reference = reference_from(reference_facts)
             today = local_date(self.clock())
             context = await load_context(session, rubrics.values(), reference, today)
         changed = 0
@@ -179,9 +178,7 @@ class Recomputer:
                     continue  # cleared meanwhile, or another replica has it now
                 links = CAUSES.take(unit)
                 with tracing.tracer.start_as_current_span("recompute scorecard", links=links):
-                    changed += await self._unit(
-                        session, unit, reference_facts, rubrics, reference, closed, context
-                    )
+                    changed += await self._unit(session, unit, rubrics, reference, closed, context)
                 # The marks read before this run's reference data: a mark since (a catalogue, a
                 # fact) keeps the unit marked for the next run.
                 await repository.clear_dirty(session, unit, marks)
@@ -193,7 +190,6 @@ class Recomputer:
         self,
         session: AsyncSession,
         unit: str,
-        reference_facts: list[Fact],
         rubrics: dict[int, Rubric],
         reference: Reference,
         closed: set[str],
@@ -202,9 +198,8 @@ class Recomputer:
         facts = await repository.unit_facts(session, unit)
         stored = await repository.card_states(session, unit)
         now = self.clock()
-        everything = [*facts, *reference_facts]
         changed: list[tuple[Scorecard, str, str, int]] = []
-        for card in score_all(unit, everything, rubrics, context, self.memory):
+        for card in score_all(unit, facts, rubrics, context, self.memory, reference):
             text, digest = card.json_and_digest()
             previous = stored.get(card.period)
             if previous is not None and previous[0] == digest:

@@ -189,6 +189,23 @@ def test_incremental_scoring_gives_the_cards_of_a_full_rescoring(
         assert _json(incremental) == _json(score_all("u1", known, {2026: rubric}, context))
 
 
+@given(st.integers(0, 10**6), st.sampled_from([RUBRIC, EARNED]))
+@settings(max_examples=20, deadline=None)
+def test_a_unit_scored_with_the_reference_derived_once_gets_the_cards_of_all_facts(
+    seed: int, rubric: Rubric
+) -> None:
+    """The recompute job derives the reference data once per run and scores each unit from its
+    own facts: the cards are those scored from the unit's facts with every reference fact."""
+    rng = random.Random(seed)
+    reference = workload.reference()
+    mine = workload.unit_year(rng, "u1", rng.randint(10, 120))
+    peers = workload.unit_year(rng, "u2", 30)
+    public_service = [f for f in [*mine, *peers] if f.kind is FactKind.PUBLIC_SERVICE]
+    context = context_for([rubric], public_service, reference_from(reference), date(2026, 12, 1))
+    once = score_all("u1", mine, {2026: rubric}, context, reference=reference_from(reference))
+    assert _json(once) == _json(score_all("u1", [*reference, *mine], {2026: rubric}, context))
+
+
 def test_a_new_fact_derives_and_counts_again_only_what_it_changes() -> None:
     facts = [f for e in EVENTS for f in to_facts(e)]
     memory = Memory()
