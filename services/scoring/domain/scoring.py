@@ -96,13 +96,15 @@ def score_periods(
     periods: Sequence[Period],
     as_of: datetime | None = None,
     context: Context | None = None,
+    reference: Reference | None = None,
 ) -> list[Scorecard]:
-    """Cards of one unit for periods of the rubric's year, deriving the observations once."""
+    """Cards of one unit for periods of the rubric's year, deriving the observations once.
+    `reference`: as in `score_all`, from `reference_as_of` for many units at once."""
     if any(p.year != rubric.programme_year for p in periods):
         raise ValueError(f"rubric {rubric.version} applies to {rubric.programme_year} only")
     context = context or Context()
     known = _known(facts, as_of)
-    reference = reference_from(known)
+    reference = reference or reference_from(known)
     today = local_date(as_of) if as_of is not None else context.today
     observations = _by_year(observe(known, reference, today)).get(rubric.programme_year, [])
     return _model_cards(unit, known, reference, observations, rubric, periods, as_of, context)
@@ -115,9 +117,15 @@ def score(
     period: Period,
     as_of: datetime | None = None,
     context: Context | None = None,
+    reference: Reference | None = None,
 ) -> Scorecard:
     """The card of `unit` for `period` under `rubric`, from the facts known by `as_of`."""
-    return score_periods(unit, facts, rubric, [period], as_of, context)[0]
+    return score_periods(unit, facts, rubric, [period], as_of, context, reference)[0]
+
+
+def reference_as_of(reference_facts: Iterable[Fact], as_of: datetime | None) -> Reference:
+    """The reference data as known at `as_of`, derived once for scoring many units."""
+    return reference_from(_known(reference_facts, as_of))
 
 
 def score_all(

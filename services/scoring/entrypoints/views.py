@@ -494,10 +494,11 @@ async def _group_cards(
     context: Context,
 ) -> dict[str, Scorecard]:
     cards = {}
-    for unit in reference_from(reference_facts).ranked_units(group):
+    reference = reference_from(reference_facts)
+    for unit in reference.ranked_units(group):
         card = stored.get(unit.code)
         if card is None:  # nothing to score yet, or not recomputed yet
             facts = await repository.unit_facts(session, unit.code)
-            card = score(unit.code, [*facts, *reference_facts], rubric, period, None, context)
+            card = score(unit.code, facts, rubric, period, None, context, reference)
         cards[unit.code] = card
     return cards

@@ -35,7 +35,7 @@ from services.scoring.domain.policy import results_policy
 from services.scoring.domain.ranking import rank_cards
 from services.scoring.domain.reference import Reference, reference_from
 from services.scoring.domain.rubric import Rubric
-from services.scoring.domain.scoring import Scorecard, score
+from services.scoring.domain.scoring import Scorecard, reference_as_of, score
 from services.scoring.domain.workflow import (
     Explained,
     PeriodState,
@@ -148,10 +148,11 @@ async def cards_as_of(
 ) -> dict[str, Scorecard]:
     reference = reference_from(reference_facts)
     context = await load_context(session, [rubric], reference, local_date(as_of), as_of)
+    known = reference_as_of(reference_facts, as_of)
     cards = {}
     for unit in units:
         facts = await repository.unit_facts(session, unit)
-        cards[unit] = score(unit, [*facts, *reference_facts], rubric, period, as_of, context)
+        cards[unit] = score(unit, facts, rubric, period, as_of, context, known)
     return cards
 
 

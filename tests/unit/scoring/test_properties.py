@@ -23,9 +23,10 @@ from services.scoring.adapters import repository
 from services.scoring.adapters.tables import metadata
 from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
 from services.scoring.domain.incremental import Memory
+from services.scoring.domain.periods import Period
 from services.scoring.domain.reference import reference_from
 from services.scoring.domain.rubric import Rubric, parse_rubric
-from services.scoring.domain.scoring import Context, context_for, score_all
+from services.scoring.domain.scoring import Context, context_for, reference_as_of, score, score_all
 from services.scoring.handlers import recompute
 from services.scoring.handlers.rulebook import RuleBook, store_activation
 from tests.unit.scoring import workload
@@ -204,6 +205,13 @@ def test_a_unit_scored_with_the_reference_derived_once_gets_the_cards_of_all_fac
     context = context_for([rubric], public_service, reference_from(reference), date(2026, 12, 1))
     once = score_all("u1", mine, {2026: rubric}, context, reference=reference_from(reference))
     assert _json(once) == _json(score_all("u1", [*reference, *mine], {2026: rubric}, context))
+    # As of a moment: the reference data as known then (a period's close, a group's cards).
+    as_of = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(365))
+    period = Period.parse("2026")
+    known = reference_as_of(reference, as_of)
+    assert _json([score("u1", mine, rubric, period, as_of, context, known)]) == _json(
+        [score("u1", [*reference, *mine], rubric, period, as_of, context)]
+    )
 
 
 def test_a_new_fact_derives_and_counts_again_only_what_it_changes() -> None:
