@@ -27,9 +27,9 @@ from services.scoring.domain.facts import Fact
 from services.scoring.domain.periods import Period, PeriodKind
 from services.scoring.domain.policy import results_policy
 from services.scoring.domain.ranking import rank_cards
-from services.scoring.domain.reference import Reference, reference_from
+from services.scoring.domain.reference import Reference
 from services.scoring.domain.rubric import Rubric
-from services.scoring.domain.scoring import Context, score
+from services.scoring.domain.scoring import Context, reference_as_of, score
 from services.scoring.domain.workflow import Explained, Refused, Stage, corrected
 from services.scoring.handlers import periods
 from services.scoring.handlers.periods import NoRubric, UnknownUnit
@@ -165,24 +165,23 @@ async def card_view(
 ) -> CardView:
     await book.refresh(session)
     rubric = rubric_for(book, period.year, rubric_version)
-    reference_facts = await repository.reference_facts(session)
-    reference = reference_from(reference_facts)
+    reference = await repository.reference(session)
     facts = await repository.unit_facts(session, unit)
     if not facts and unit not in reference.units:
         raise UnknownUnit(unit)
-    everything = [*facts, *reference_facts]
     stored = await repository.stored_card(session, unit, period.label)
     if as_of is None and stored is not None and stored.rubric_version == rubric.version:
         card, on_request = Scorecard.model_validate(stored.card), False
     else:
         context = await load_context(session, [rubric], reference, today, as_of, unit)
-        card, on_request = score(unit, everything, rubric, period, as_of, context), True
+        then = reference
+        if as_of is not None:
+            then = reference_as_of(await repository.reference_facts(session), as_of)
+        card, on_request = score(unit, facts, rubric, period, as_of, context, then), True
     closures = await repository.closures_of(session, period.label)
     published, late = None, []
     if closures:
-        published = await _publication(
-            session, book, unit, period, closures[-1], everything, reference
-        )
+        published = await _publication(session, book, unit, period, closures[-1], facts, reference)
         late = _late_events(facts, period, closures[-1].as_of)
     info = reference.units.get(unit)
     stage = (await periods.period_state(session, period.label)).stage
@@ -215,9 +214,11 @@ async def _publication(
     facts: list[Fact],
     reference: Reference,
 ) -> Publication:
+    """`facts`: the unit's own."""
     rubric = rubric_for(book, period.year, closure.rubric_version)
     as_of = closure.as_of
     context = await load_context(session, [rubric], reference, local_date(as_of), as_of, unit)
+    then = reference_as_of(await repository.reference_facts(session), as_of)
     rankings = await repository.rankings_published(session, period.label, closure.revision)
     entry, group = next(
         ((e, r["peer_group"]) for r in rankings for e in r["entries"] if e["unit"] == unit),
@@ -232,7 +233,7 @@ async def _publication(
         peer_group=group,
         rank=entry["rank"] if entry else None,
         total=Decimal(str(entry["total"])) if entry else None,
-        card=score(unit, facts, rubric, period, as_of, context),
+        card=score(unit, facts, rubric, period, as_of, context, then),
     )
 
 
@@ -382,7 +383,7 @@ async def results_document(
     if view.final is None and view.publicised is not None:
         issued = view.publicised.model_copy(update={"results": view.current})
     await book.refresh(session)
-    reference = reference_from(await repository.reference_facts(session))
+    reference = await repository.reference(session)
     units = [unit] if unit is not None else [r.unit for r in issued.results]
     if unit is not None and unit not in {r.unit for r in issued.results}:
         raise UnknownUnit(unit)
@@ -444,8 +445,7 @@ async def _provisional(
     session: AsyncSession, rubric: Rubric, period: Period, peer_group: str | None, today: date
 ) -> list[ProvisionalRanking]:
     """The ranking the current cards give; nothing is published until the office closes."""
-    reference_facts = await repository.reference_facts(session)
-    reference = reference_from(reference_facts)
+    reference = await repository.reference(session)
     stored = {
         row.unit: Scorecard.model_validate(row.card)
         for row in await repository.period_cards(session, period.label)
@@ -456,7 +456,7 @@ async def _provisional(
     for group, (name_zh, name_en) in sorted(reference.peer_groups.items()):
         if peer_group not in (None, group):
             continue
-        cards = await _group_cards(session, reference_facts, group, stored, rubric, period, context)
+        cards = await _group_cards(session, reference, group, stored, rubric, period, context)
         ranked, unscored = rank_cards(cards, rubric)
         entries = [
             ProvisionalEntry(
@@ -486,7 +486,7 @@ async def _provisional(
 
 async def _group_cards(
     session: AsyncSession,
-    reference_facts: list[Fact],
+    reference: Reference,
     group: str,
     stored: dict[str, Scorecard],
     rubric: Rubric,
@@ -494,7 +494,6 @@ async def _group_cards(
     context: Context,
 ) -> dict[str, Scorecard]:
     cards = {}
-    reference = reference_from(reference_facts)
     for unit in reference.ranked_units(group):
         card = stored.get(unit.code)
         if card is None:  # nothing to score yet, or not recomputed yet

@@ -188,7 +188,7 @@ async def close_period(
         period, previous[-1].revision + 1 if previous else 1, now, rubric, closed_by, note
     )
     reference_facts = await repository.reference_facts(session)
-    reference = reference_from(reference_facts)
+    reference = await repository.reference(session)
     units = [u.code for group in reference.peer_groups for u in reference.ranked_units(group)]
     if not units:
         raise NoPeerGroups("尚无单位登记所属分组", "no unit is registered in a peer group yet")
@@ -331,12 +331,12 @@ async def publicised_card(
     rubric = book.version(period.year, publicised.rubric_version)
     if rubric is None:
         raise NoRubric.of_version(publicised.rubric_version)
-    reference_facts = await repository.reference_facts(session)
-    facts = [*await repository.unit_facts(session, unit), *reference_facts]
+    facts = await repository.unit_facts(session, unit)
     as_of = publicised.as_of
-    reference = reference_from(reference_facts)
+    reference = await repository.reference(session)
     context = await load_context(session, [rubric], reference, local_date(as_of), as_of, unit)
-    return score(unit, facts, rubric, period, as_of, context)
+    then = reference_as_of(await repository.reference_facts(session), as_of)
+    return score(unit, facts, rubric, period, as_of, context, then)
 
 
 def _unit_result(publicised: ResultsPublicised, unit: str) -> UnitResult:

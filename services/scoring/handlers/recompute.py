@@ -20,7 +20,7 @@ from services.runtime.workdays import local_date
 from services.scoring.adapters import repository
 from services.scoring.domain.facts import REFERENCE_KINDS, FactKind, to_facts
 from services.scoring.domain.incremental import Memory
-from services.scoring.domain.reference import Reference, reference_from
+from services.scoring.domain.reference import Reference
 from services.scoring.domain.rubric import Rubric
 from services.scoring.domain.scoring import (
     Context,
@@ -51,7 +51,7 @@ async def record(session: AsyncSession, batch: Sequence[Envelope[Any]], now: dat
 
 
 async def _peers(session: AsyncSession, units: set[str]) -> set[str]:
-    reference = reference_from(await repository.reference_facts(session))
+    reference = await repository.reference(session)
     groups = {info.peer_group for code, info in reference.units.items() if code in units}
     return {code for code, info in reference.units.items() if info.peer_group in groups}
 
@@ -164,7 +164,7 @@ class Recomputer:
             if not marked:
                 return 0, 0
             await self.book.refresh(session)
-            reference = reference_from(await repository.reference_facts(session))
+            reference = await repository.reference(session)
             closed = await repository.closed_periods(session)
             rubrics = rubrics_in_force(self.book)
             today = local_date(self.clock())

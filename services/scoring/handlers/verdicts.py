@@ -13,7 +13,6 @@ from contracts.scoring import VerdictRecorded
 from services.runtime.messaging import add_to_outbox
 from services.scoring.adapters import repository
 from services.scoring.domain.facts import FactKind, to_facts
-from services.scoring.domain.reference import reference_from
 from services.scoring.domain.rubric import EarnedRubric
 from services.scoring.domain.workflow import Explained
 from services.scoring.handlers.periods import NoRubric, UnknownUnit
@@ -31,7 +30,7 @@ class VerdictConflict(Explained):
 async def record(
     session: AsyncSession, book: RuleBook, verdict: VerdictRecorded, now: datetime
 ) -> VerdictRecorded:
-    reference = reference_from(await repository.reference_facts(session))
+    reference = await repository.reference(session)
     info = reference.units.get(verdict.unit)
     if info is None or info.is_office:
         raise UnknownUnit(verdict.unit)
