@@ -1,6 +1,7 @@
 """Scoring throughput, measured against a plain nats-py consume-and-ack loop in the same run.
 
     .venv/bin/python bench/scoring_bench.py [--live-events 200000] [--rebuild-events 1000000]
+        [--unit-scale 250]   # 10,000 units instead of 40, for the memory target
 
 1. baseline: a plain nats-py loop pulls the live workload in batches of 100 (the service's batch
    size) from a durable consumer and acks every message; nothing else.
@@ -93,13 +94,13 @@ async def runtime_ceiling(url: str, count: int, directory: Path) -> float:
         return count / (time.perf_counter() - started)
 
 
-async def publish(url: str, count: int) -> float:
+async def publish(url: str, count: int, units: list[workload.Unit] = workload.UNITS) -> float:
     connection = await nats.connect(url)
     js = connection.jetstream()
     await provision_streams(js, 1)
     started = time.perf_counter()
     pending = []
-    for subject, payload, event_id in workload.events(count):
+    for subject, payload, event_id in workload.events(count, of=units):
         pending.append(await js.publish_async(subject, payload, headers={"Nats-Msg-Id": event_id}))
         if len(pending) >= 2000:
             await asyncio.gather(*pending)
@@ -287,15 +288,19 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--live-events", type=int, default=200_000)
     parser.add_argument("--rebuild-events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--unit-scale", type=int, default=1, help="units of each peer group × this (250: 10,000)"
+    )
     args = parser.parse_args()
+    units = workload.units(args.unit_scale)
     workload.check()
     with tempfile.TemporaryDirectory(prefix="scoring-bench-") as scratch:
         directory = Path(scratch)
         live_server = NatsServer(directory / "nats-live", free_port())
         live_server.start()
         try:
-            rate = await publish(live_server.url, args.live_events)
-            print(f"published {args.live_events} events at {rate:,.0f}/s")
+            rate = await publish(live_server.url, args.live_events, units)
+            print(f"published {args.live_events} events over {len(units):,} units at {rate:,.0f}/s")
             baseline = await plain_loop(live_server.url, args.live_events)
             print(f"baseline  plain nats-py pull+ack loop: {baseline:>9,.0f} events/s")
             scored, rss = await live(live_server.url, args.live_events, directory)
@@ -320,7 +325,7 @@ async def main() -> None:
         rebuild_server = NatsServer(directory / "nats-rebuild", free_port())
         rebuild_server.start()
         try:
-            rate = await publish(rebuild_server.url, args.rebuild_events)
+            rate = await publish(rebuild_server.url, args.rebuild_events, units)
             print(f"published {args.rebuild_events} events at {rate:,.0f}/s")
             reading = await read_only(rebuild_server.url)
             print(f"read      the stream alone, no processing: {reading:.1f} s")

@@ -26,11 +26,19 @@ ACHIEVEMENTS = (
     "demonstration_title",
 )
 GROUPS = {"county": (10, "县区"), "devzone": (5, "开发区"), "department": (25, "市政府部门")}
-UNITS = [
-    (f"{group}-{n:02}", f"{name}{n:02}", group)
-    for group, (count, name) in GROUPS.items()
-    for n in range(1, count + 1)
-]
+Unit = tuple[str, str, str]  # code, name, peer group
+
+
+def units(scale: int = 1) -> list[Unit]:
+    """The 40 units of the three peer groups, each group `scale` times as large."""
+    return [
+        (f"{group}-{n:02}", f"{name}{n:02}", group)
+        for group, (count, name) in GROUPS.items()
+        for n in range(1, count * scale + 1)
+    ]
+
+
+UNITS = units()
 MEASURES = {f"M{n:02}": TYPES[(n - 1) // 4 % 5] for n in range(1, 19)}
 MODELS = {spec.name: spec.model for spec in MESSAGES}
 
@@ -60,7 +68,7 @@ def _moment(rng: random.Random) -> datetime:
     return datetime(YEAR, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(360 * 86400))
 
 
-def reference() -> list[Message]:
+def reference(of: list[Unit] = UNITS) -> list[Message]:
     """Units, their peer groups and the catalogue: what every replay starts from."""
     start = datetime(YEAR, 1, 1, tzinfo=UTC)
     found = [
@@ -79,7 +87,7 @@ def reference() -> list[Message]:
             (code,),
             start,
         )
-        for code, name, group in UNITS
+        for code, name, group in of
     ]
     catalogue = {
         "year": YEAR,
@@ -247,14 +255,14 @@ MIX: list[tuple[float, Callable[[random.Random, int, str], Message]]] = [
 ]
 
 
-def events(count: int, seed: int = 2026) -> Iterator[Message]:
+def events(count: int, seed: int = 2026, of: list[Unit] = UNITS) -> Iterator[Message]:
     """The reference data, then `count` events in total, spread over the units and the year."""
     rng = random.Random(seed)
-    head = reference()
+    head = reference(of)
     yield from head[:count]
     builders = [builder for share, builder in MIX for _ in range(int(share * 100))]
     for n in range(count - len(head)):
-        unit = UNITS[rng.randrange(len(UNITS))][0]
+        unit = of[rng.randrange(len(of))][0]
         yield rng.choice(builders)(rng, n, unit)
 
 
