@@ -2,7 +2,6 @@
 
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -124,42 +123,29 @@ async def facts_of_kind(
     return [_fact(row) for row in await session.execute(query)]
 
 
-@dataclass
-class _ReferenceRead:
-    fingerprint: tuple[Any, ...]  # how many reference facts, the latest recorded
-    facts: list[Fact]
-    derived: Reference | None = None
-
-
-# Per database: the reference facts as last read and what was derived from them. Every recompute
-# run, every batch with 12345 cases and every card on request needs them: at 10,000 units,
-# 10,000 registrations read and derived each time (0.2 s). Facts are only ever added, so a
-# count and the latest insert tell whether there is anything new to read.
-_REFERENCE_READS: weakref.WeakKeyDictionary[Any, _ReferenceRead] = weakref.WeakKeyDictionary()
-
-
 async def reference_facts(session: AsyncSession) -> list[Fact]:
-    """The units' registrations and the catalogues (shared: not to be changed)."""
-    return (await _reference_read(session)).facts
+    """The units' registrations and the catalogues."""
+    rows = await session.execute(sa.select(*_FACT_COLUMNS).where(facts.c.kind.in_(_REFERENCE)))
+    return [_fact(row) for row in rows]
+
+
+# Per database: the reference derived from its reference facts, and how many there were and the
+# latest recorded. Every recompute run, every batch with a 12345 case and every card on request
+# needs it: at 10,000 units that was 10,000 registrations read and derived each time (0.2 s).
+# Facts are only ever added, so the count and the latest insert tell when to derive it again.
+_REFERENCES: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Reference]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def reference(session: AsyncSession) -> Reference:
-    read = await _reference_read(session)
-    if read.derived is None:
-        read.derived = reference_from(read.facts)
-    return read.derived
-
-
-async def _reference_read(session: AsyncSession) -> _ReferenceRead:
-    where = facts.c.kind.in_(_REFERENCE)
-    counted = sa.select(sa.func.count(), sa.func.max(facts.c.recorded_at)).where(where)
-    fingerprint = tuple((await session.execute(counted)).one())
+    counted = sa.select(sa.func.count(), sa.func.max(facts.c.recorded_at))
+    fingerprint = tuple((await session.execute(counted.where(facts.c.kind.in_(_REFERENCE)))).one())
     database = session.get_bind()
-    read = _REFERENCE_READS.get(database)
-    if read is None or read.fingerprint != fingerprint:
-        rows = await session.execute(sa.select(*_FACT_COLUMNS).where(where))
-        read = _REFERENCE_READS[database] = _ReferenceRead(fingerprint, [_fact(r) for r in rows])
-    return read
+    kept = _REFERENCES.get(database)
+    if kept is None or kept[0] != fingerprint:
+        kept = _REFERENCES[database] = (fingerprint, reference_from(await reference_facts(session)))
+    return kept[1]
 
 
 async def fact_count(session: AsyncSession) -> int:
