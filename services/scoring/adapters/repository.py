@@ -21,7 +21,7 @@ from services.scoring.adapters.tables import (
 )
 from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind
 from services.scoring.domain.reference import Reference, reference_from
-from services.scoring.domain.scoring import Scorecard
+from services.scoring.domain.scoring import Scorecard, reference_as_of
 
 _REFERENCE = [k.value for k in REFERENCE_KINDS]
 
@@ -129,23 +129,30 @@ async def reference_facts(session: AsyncSession) -> list[Fact]:
     return [_fact(row) for row in rows]
 
 
-# Per database: the reference derived from its reference facts, and how many there were and the
-# latest recorded. Every recompute run, every batch with a 12345 case and every card on request
-# needs it: at 10,000 units that was 10,000 registrations read and derived each time (0.2 s).
-# Facts are only ever added, so the count and the latest insert tell when to derive it again.
-_REFERENCES: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Reference]] = (
+# Per database: the reference derived from its reference facts, with how many there were and
+# the latest recorded. Every recompute run, every batch with a 12345 case and every card on
+# request needs it: at 10,000 units that was 10,000 registrations read and derived each time
+# (0.2 s). Facts are only ever added, so the count and the latest insert tell when to derive it
+# again; the latest `known_at` tells whether a moment asked about already knew all of them.
+_REFERENCES: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Any, Reference]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-async def reference(session: AsyncSession) -> Reference:
-    counted = sa.select(sa.func.count(), sa.func.max(facts.c.recorded_at))
-    fingerprint = tuple((await session.execute(counted.where(facts.c.kind.in_(_REFERENCE)))).one())
+async def reference(session: AsyncSession, as_of: datetime | None = None) -> Reference:
+    """The units and catalogues as known now, or at `as_of`."""
+    counted = sa.select(
+        sa.func.count(), sa.func.max(facts.c.recorded_at), sa.func.max(facts.c.known_at)
+    ).where(facts.c.kind.in_(_REFERENCE))
+    count, recorded, known = (await session.execute(counted)).one()
     database = session.get_bind()
     kept = _REFERENCES.get(database)
-    if kept is None or kept[0] != fingerprint:
-        kept = _REFERENCES[database] = (fingerprint, reference_from(await reference_facts(session)))
-    return kept[1]
+    if kept is None or kept[0] != (count, recorded):
+        derived = reference_from(await reference_facts(session))
+        kept = _REFERENCES[database] = ((count, recorded), known, derived)
+    if as_of is None or kept[1] is None or as_of >= kept[1]:
+        return kept[2]
+    return reference_as_of(await reference_facts(session), as_of)
 
 
 async def fact_count(session: AsyncSession) -> int:

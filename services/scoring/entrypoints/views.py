@@ -29,7 +29,7 @@ from services.scoring.domain.policy import results_policy
 from services.scoring.domain.ranking import rank_cards
 from services.scoring.domain.reference import Reference
 from services.scoring.domain.rubric import Rubric
-from services.scoring.domain.scoring import Context, reference_as_of, score
+from services.scoring.domain.scoring import Context, score
 from services.scoring.domain.workflow import Explained, Refused, Stage, corrected
 from services.scoring.handlers import periods
 from services.scoring.handlers.periods import NoRubric, UnknownUnit
@@ -174,9 +174,7 @@ async def card_view(
         card, on_request = Scorecard.model_validate(stored.card), False
     else:
         context = await load_context(session, [rubric], reference, today, as_of, unit)
-        then = reference
-        if as_of is not None:
-            then = reference_as_of(await repository.reference_facts(session), as_of)
+        then = await repository.reference(session, as_of)
         card, on_request = score(unit, facts, rubric, period, as_of, context, then), True
     closures = await repository.closures_of(session, period.label)
     published, late = None, []
@@ -218,7 +216,7 @@ async def _publication(
     rubric = rubric_for(book, period.year, closure.rubric_version)
     as_of = closure.as_of
     context = await load_context(session, [rubric], reference, local_date(as_of), as_of, unit)
-    then = reference_as_of(await repository.reference_facts(session), as_of)
+    then = await repository.reference(session, as_of)
     rankings = await repository.rankings_published(session, period.label, closure.revision)
     entry, group = next(
         ((e, r["peer_group"]) for r in rankings for e in r["entries"] if e["unit"] == unit),

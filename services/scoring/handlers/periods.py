@@ -29,13 +29,12 @@ from services.runtime.messaging import add_to_outbox
 from services.runtime.workdays import WorkingCalendar, chinese_date, chinese_moment, local_date
 from services.scoring.adapters import repository, results
 from services.scoring.domain import workflow
-from services.scoring.domain.facts import Fact
 from services.scoring.domain.periods import Period
 from services.scoring.domain.policy import results_policy
 from services.scoring.domain.ranking import rank_cards
-from services.scoring.domain.reference import Reference, reference_from
+from services.scoring.domain.reference import Reference
 from services.scoring.domain.rubric import Rubric
-from services.scoring.domain.scoring import Scorecard, reference_as_of, score
+from services.scoring.domain.scoring import Scorecard, score
 from services.scoring.domain.workflow import (
     Explained,
     PeriodState,
@@ -144,11 +143,10 @@ async def cards_as_of(
     rubric: Rubric,
     period: Period,
     as_of: datetime,
-    reference_facts: list[Fact],
 ) -> dict[str, Scorecard]:
-    reference = reference_from(reference_facts)
+    reference = await repository.reference(session)
     context = await load_context(session, [rubric], reference, local_date(as_of), as_of)
-    known = reference_as_of(reference_facts, as_of)
+    known = await repository.reference(session, as_of)
     cards = {}
     for unit in units:
         facts = await repository.unit_facts(session, unit)
@@ -187,12 +185,11 @@ async def close_period(
     closure = Closure(
         period, previous[-1].revision + 1 if previous else 1, now, rubric, closed_by, note
     )
-    reference_facts = await repository.reference_facts(session)
     reference = await repository.reference(session)
     units = [u.code for group in reference.peer_groups for u in reference.ranked_units(group)]
     if not units:
         raise NoPeerGroups("尚无单位登记所属分组", "no unit is registered in a peer group yet")
-    cards = await cards_as_of(session, units, rubric, period, now, reference_facts)
+    cards = await cards_as_of(session, units, rubric, period, now)
     published = rankings(cards, reference, closure)
     await repository.add_closure(
         session,
@@ -335,7 +332,7 @@ async def publicised_card(
     as_of = publicised.as_of
     reference = await repository.reference(session)
     context = await load_context(session, [rubric], reference, local_date(as_of), as_of, unit)
-    then = reference_as_of(await repository.reference_facts(session), as_of)
+    then = await repository.reference(session, as_of)
     return score(unit, facts, rubric, period, as_of, context, then)
 
 

@@ -1,8 +1,9 @@
-"""The reference data scoring keeps per database (adapters/repository.py): read again as soon as
-a registration or catalogue is added, also by another process, and never shared between
-databases."""
+"""The reference data scoring keeps per database (adapters/repository.py): derived again as soon
+as a registration or catalogue is added, also by another process, never shared between
+databases, and as known at a moment when one asks about a moment before the latest."""
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,14 +23,15 @@ async def _database(path: Path) -> Database:
     return db
 
 
-async def _register(db: Database, unit: str, group: str) -> None:
+async def _register(db: Database, unit: str, group: str, known: datetime = NOW) -> None:
+    facts = [replace(f, known_at=known) for f in to_facts(unit_registered(unit, unit, group))]
     async with db.session() as session, session.begin():
-        await repository.add_facts(session, to_facts(unit_registered(unit, unit, group)), NOW)
+        await repository.add_facts(session, facts, NOW)
 
 
-async def _units(db: Database) -> dict[str, str | None]:
+async def _units(db: Database, as_of: datetime | None = None) -> dict[str, str | None]:
     async with db.session() as session:
-        reference = await repository.reference(session)
+        reference = await repository.reference(session, as_of)
     return {code: info.peer_group for code, info in reference.units.items()}
 
 
@@ -44,8 +46,12 @@ async def _check(tmp_path: Path) -> None:
         assert await _units(second) == {"360103": "department"}
         await _register(other_process, "360104", "county")  # another engine, the same file
         assert await _units(first) == {"360102": "county", "360104": "county"}
-        await _register(first, "360102", "devzone")  # registered again: the latest counts
+        later = datetime(2026, 6, 1, tzinfo=UTC)
+        await _register(first, "360102", "devzone", known=later)  # moved to another group
         assert (await _units(first))["360102"] == "devzone"
+        # As of a moment before the move: the group it was in then.
+        assert (await _units(first, as_of=datetime(2026, 5, 1, tzinfo=UTC)))["360102"] == "county"
+        assert (await _units(first, as_of=later))["360102"] == "devzone"
     finally:
         for db in (first, second, other_process):
             await db.dispose()
