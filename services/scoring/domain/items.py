@@ -374,12 +374,10 @@ def _finding(
         found.append(Observation("rectification", spell.due, kind, attrs, {}, events, item))
         if end is None or end <= spell.due:
             continue
+        still_open = {"severity": severity}
         for month in _months(spell.due + timedelta(days=1), end):
             note = f"逾期未整改（{month.year}年{month.month}月）"
-            monthly = item.model_copy(update={"note_zh": note})
             found.append(
-                Observation(
-                    "open_finding", month, kind, {"severity": severity}, {}, events, monthly
-                )
+                Observation("open_finding", month, kind, still_open, {}, events, item, note_zh=note)
             )
     return found

@@ -25,6 +25,17 @@ class Observation:
     item: ItemRef | None = None
     completed_on: date | None = None  # tasks: the day the unit completed it
     credit: Decimal | None = None  # targets: the degree to which the value met the target
+    # A note for the card's item, kept apart so the observations of one item share its object
+    # (an open finding gives one a month: a copy of the item each was most of their memory).
+    note_zh: str | None = None
+
+    def line_item(self, **update: Any) -> ItemRef | None:
+        """The item as a card lists it, with `update` (its points)."""
+        if self.item is None:
+            return None
+        if self.note_zh is not None:
+            update = {"note_zh": self.note_zh, **update}
+        return self.item.model_copy(update=update)
 
 
 def flag(value: object) -> str:

@@ -60,8 +60,8 @@ def tally_per_event(
         tally.count += 1
         tally.points += points
         tally.events.extend(observation.events)
-        if observation.item is not None:
-            tally.items.append(observation.item.model_copy(update={"points": points}))
+        if (item := observation.line_item(points=points)) is not None:
+            tally.items.append(item)
 
 
 def merged(months: Iterable[Tallies]) -> Tallies:
