@@ -36,6 +36,16 @@ async def durable(connection: Client, name: str = "worker") -> Pull:
     return await Pull(connection, STREAM, name).start()
 
 
+async def lingering(connection: Client, pull: Pull) -> "asyncio.Task[list[Msg]]":
+    """A fetch that waits for a message, once the server holds its request."""
+    waiting = asyncio.create_task(pull.fetch(1, wait=scaled(10)))
+    js = connection.jetstream()
+    deadline = time.monotonic() + scaled(5)
+    while (await js.consumer_info(STREAM, "worker")).num_waiting < 1:
+        assert time.monotonic() < deadline, "the server never held the pull request"
+    return waiting
+
+
 async def publish(connection: Client, count: int, first: int = 0) -> None:
     js = connection.jetstream()
     for n in range(first, first + count):
@@ -62,8 +72,7 @@ async def test_a_lingering_request_returns_the_first_message_when_it_comes(
     connection: Client,
 ) -> None:
     pull = await durable(connection)
-    waiting = asyncio.create_task(pull.fetch(1, wait=scaled(10)))
-    await asyncio.sleep(0.2)
+    waiting = await lingering(connection, pull)
     assert not waiting.done()
     await publish(connection, 1)
     assert [m.data for m in await asyncio.wait_for(waiting, scaled(5))] == [b"0"]
@@ -76,8 +85,7 @@ async def test_messages_of_a_request_given_up_on_are_kept_and_handed_back(
     connection: Client,
 ) -> None:
     pull = await durable(connection)
-    waiting = asyncio.create_task(pull.fetch(1, wait=scaled(10)))
-    await asyncio.sleep(0.2)
+    waiting = await lingering(connection, pull)
     waiting.cancel()  # as a stopping consumer does; the request stays on the server
     await publish(connection, 1)
     left: list[Msg] = []
