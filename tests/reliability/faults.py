@@ -17,7 +17,7 @@ from pathlib import Path
 import nats
 from sqlalchemy.engine import make_url
 
-from contracts import subjects
+from contracts import streams, subjects
 from fivetype.natsserver import NatsServer, binary, free_port
 from fivetype.stack import ServiceProcess, Stack
 from services.runtime.settings import nats_servers
@@ -170,6 +170,26 @@ class NatsCluster:
         finally:
             await connection.close()
 
+    async def settled(self) -> bool:
+        """Every stream has a leader and all its replicas are current: after a node rejoins,
+        a stream can stay leaderless for seconds, and asking for its state times out."""
+        try:
+            connection = await nats.connect(nats_servers(self.url))
+        except (nats.errors.Error, OSError):
+            return False
+        try:
+            for spec in streams.ALL:
+                cluster = (await connection.jetstream().stream_info(spec.name)).cluster
+                if cluster is None or cluster.leader is None:
+                    return False
+                if not all(replica.current for replica in cluster.replicas or []):
+                    return False
+        except (nats.errors.Error, TimeoutError):
+            return False
+        finally:
+            await connection.close()
+        return True
+
     def node(self, name: str) -> ClusterNode:
         return next(node for node in self.nodes if node.name == name)
 
@@ -202,13 +222,15 @@ async def kill_stream_leader(
     cluster: NatsCluster, stream: str, rng: random.Random, stop: asyncio.Event
 ) -> str:
     """SIGKILL the server leading `stream` at a random moment mid-load, start it again a few
-    seconds later (it rejoins and catches up). Says which server it killed."""
+    seconds later and wait until every stream has a leader and current replicas again (the
+    judging that follows reads stream state). Says which server it killed."""
     await pause(rng, 1.0, 3.0, stop)
     leader = cluster.node(await cluster.leader(stream))
     await asyncio.to_thread(leader.kill)
     down = rng.uniform(2.0, 4.0)
     await asyncio.sleep(down)
     await asyncio.to_thread(cluster.start_node, leader)
+    await eventually_async(cluster.settled, within=60, interval=0.5)
     return f"leader {leader.name} of {stream} killed, down {down:.1f} s"
 
 
