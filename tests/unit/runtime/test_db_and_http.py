@@ -1,3 +1,4 @@
+import math
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -9,6 +10,7 @@ from starlette.requests import Request
 
 from services.runtime.db import Database, UtcDateTime, async_url, sync_url
 from services.runtime.http import language
+from tests.conftest import Databases
 
 
 def test_drivers_are_chosen_from_plain_urls() -> None:
@@ -45,6 +47,36 @@ async def test_sqlite_runs_on_the_event_loops_thread(tmp_path: Path) -> None:
         assert await db.ping()
     finally:
         await db.dispose()
+
+
+async def test_json_columns_read_back_what_was_written(databases: Databases) -> None:
+    """Read with orjson, falling back to the standard library for what only it reads: integers
+    beyond 64 bits, and the NaN json.dumps writes (SQLite keeps it; PostgreSQL refuses it)."""
+    table = sa.Table(
+        "documents",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("data", sa.JSON),
+    )
+    written: list[dict[str, object]] = [
+        {"title": "整改台账", "due": "2026-03-31", "score": 12.5, "done": True, "tags": ["a"]},
+        {"big": 2**70, "none": None},
+    ]
+    if databases.backend == "sqlite":
+        written.append({"value": float("nan")})
+    db = Database(databases.url("json"))
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+            rows = [{"id": i, "data": data} for i, data in enumerate(written)]
+            await connection.execute(table.insert(), rows)
+            query = sa.select(table.c.data).order_by(table.c.id)
+            read = [row.data for row in await connection.execute(query)]
+    finally:
+        await db.dispose()
+    assert read[:2] == written[:2]
+    if databases.backend == "sqlite":
+        assert math.isnan(read[2]["value"])
 
 
 def test_datetimes_are_stored_as_utc_and_naive_ones_refused() -> None:
