@@ -144,8 +144,8 @@ class _Tasks:
         if outcome == "late" and done is not None and done > month_end:
             # Completed after its month: credited only by the periods that end after that.
             late = _late_credit(observation, rubric)
-            credited = item and item.model_copy(update={"credit": cents(late)})
-            uncredited = item and item.model_copy(update={"credit": cents(ZERO)})
+            credited = item.ref(credit=cents(late)) if item else None
+            uncredited = item.ref(credit=cents(ZERO)) if item else None
             self.items.append(_Late(done, weight, late, credited, uncredited))
             return
         credit = task_credit(observation, month_end, rubric)
@@ -154,7 +154,7 @@ class _Tasks:
         else:
             self.terms.append(weight * credit)
         if item is not None:
-            self.items.append(item.model_copy(update={"credit": cents(credit)}))
+            self.items.append(item.ref(credit=cents(credit)))
 
 
 @dataclass

@@ -169,7 +169,12 @@ def _task(
         events = (completion.event_id, *missed) if completion else missed
     measure_type = typing(measure, due)
     item = typing.item(
-        kind, f"{key[0]}/{key[1]}", {**measure, "due_date": due}, due, outcome=outcome
+        kind,
+        f"{key[0]}/{key[1]}",
+        {**measure, "due_date": due},
+        due,
+        outcome=outcome,
+        days_late=days_late or None,
     )
     return Observation(
         "task",
@@ -178,7 +183,7 @@ def _task(
         {"kind": kind, "outcome": outcome, "typed": flag(measure_type is not None)},
         {"days_late": days_late},
         events,
-        item.model_copy(update={"days_late": days_late or None}),
+        item,
         completed_on=done,
     )
 
@@ -281,7 +286,9 @@ def targets(facts: list[Fact], typing: Typing) -> list[Observation]:
         note = f"报送值 {value:g}" if value is not None else "未报送目标值"
         if threshold is not None and value is not None:
             note += f"，目标值 {threshold:g}"
-        item = typing.item("target", code, measure, day, outcome=outcome, note_zh=note)
+        item = typing.item(
+            "target", code, measure, day, outcome=outcome, credit=credit, note_zh=note
+        )
         found.append(
             Observation(
                 "target",
@@ -290,7 +297,7 @@ def targets(facts: list[Fact], typing: Typing) -> list[Observation]:
                 {"outcome": outcome},
                 {},
                 (fact.event_id, *events),
-                item.model_copy(update={"credit": credit}),
+                item,
                 credit=credit,
             )
         )

@@ -12,6 +12,32 @@ from services.scoring.domain.cards import ItemRef
 from services.scoring.domain.reference import Reference
 
 FIVE_TYPES: tuple[str, ...] = tuple(t.value for t in FiveType)
+# Every item listed on a card is given all its fields: one set of their names serves them all
+# (a set of its own was half of each item's memory on a card). Frozen items never add to it.
+_ALL_ITEM_FIELDS = set(ItemRef.model_fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """The item behind an observation. A card lists it as an `ItemRef` with its points or credit,
+    built only then: a pydantic model per observation was a third of a unit-year's memory."""
+
+    kind: str
+    id: str
+    measure_code: str | None = None
+    measure_name: str | None = None
+    title: str | None = None
+    due_date: date | None = None
+    outcome: str | None = None
+    days_late: int | None = None
+    credit: Decimal | None = None
+    note_zh: str | None = None
+
+    def ref(self, **update: Any) -> ItemRef:
+        """As a card lists it, with `update` (its points, its credit). The fields are ItemRef's
+        own, already of their types: nothing to validate again."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        return ItemRef.model_construct(_ALL_ITEM_FIELDS, **{**fields, **update})
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +48,7 @@ class Observation:
     attrs: Mapping[str, str]  # attribute values as strings ("true"/"false" for flags)
     numbers: Mapping[str, int]
     events: tuple[str, ...]
-    item: ItemRef | None = None
+    item: Item | None = None
     completed_on: date | None = None  # tasks: the day the unit completed it
     credit: Decimal | None = None  # targets: the degree to which the value met the target
     # A note for the card's item, kept apart so the observations of one item share its object
@@ -35,7 +61,7 @@ class Observation:
             return None
         if self.note_zh is not None:
             update = {"note_zh": self.note_zh, **update}
-        return self.item.model_copy(update=update)
+        return self.item.ref(**update)
 
 
 def flag(value: object) -> str:
@@ -56,13 +82,11 @@ class Typing:
         found = self.reference.type_of(day.year, data.get("measure_code"))
         return found if found in FIVE_TYPES else None
 
-    def item(
-        self, kind: str, ident: str, data: Mapping[str, Any], day: date, **extra: Any
-    ) -> ItemRef:
+    def item(self, kind: str, ident: str, data: Mapping[str, Any], day: date, **extra: Any) -> Item:
         """The item behind an observation, named as the unit knows it."""
         code = data.get("measure_code")
         due = data.get("due_date")
-        return ItemRef(
+        return Item(
             kind=kind,
             id=ident,
             measure_code=code,

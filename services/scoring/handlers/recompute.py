@@ -195,11 +195,12 @@ class Recomputer:
         closed: set[str],
         context: Context,
     ) -> int:
-        facts = await repository.unit_facts(session, unit)
         stored = await repository.card_states(session, unit)
         now = self.clock()
         changed: list[tuple[Scorecard, str, str, int]] = []
-        for card in score_all(unit, facts, rubrics, context, self.memory, reference):
+        # The facts are not held past scoring: their memory is free for the cards' JSON.
+        facts = repository.unit_facts(session, unit)
+        for card in score_all(unit, await facts, rubrics, context, self.memory, reference):
             text, digest = card.json_and_digest()
             previous = stored.get(card.period)
             if previous is not None and previous[0] == digest:
