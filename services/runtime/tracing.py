@@ -2,8 +2,10 @@
 headers, so one trace runs from a unit's HTTP call through the outbox relay to every consumer.
 
 Export follows the standard variables and is off unless asked for: set OTEL_TRACES_EXPORTER=otlp
-(with OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or =console. Spans are
-made either way, so trace ids reach the logs and the headers even when nothing is exported.
+(with OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or =console. Without an
+exporter spans are not recorded and statements get none, but every span still has its ids, so
+trace ids reach the logs and the message headers: recording spans nobody reads cost the intake a
+third of its throughput (docs/performance.md).
 """
 
 import os
@@ -17,6 +19,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
     ALWAYS_ON,
     Decision,
     ParentBased,
@@ -31,18 +34,27 @@ tracer = trace.get_tracer("fivetype")
 _provider: TracerProvider | None = None
 
 
-def _exporter() -> SpanExporter | None:
+def _export_choice() -> str | None:
+    """ "otlp", "console" or None (nothing exported), from the standard variables."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return None
     choice = os.environ.get("OTEL_TRACES_EXPORTER", "").lower()
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
         "OTEL_EXPORTER_OTLP_ENDPOINT"
     )
     if choice == "console":
-        return ConsoleSpanExporter()
+        return "console"
     if choice == "otlp" or (not choice and endpoint):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter()
+        return "otlp"
     return None
+
+
+def _exporter(choice: str) -> SpanExporter:
+    if choice == "console":
+        return ConsoleSpanExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
 
 
 def configure(service: str) -> None:
@@ -51,21 +63,23 @@ def configure(service: str) -> None:
     if _provider is not None or os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return
     name = os.environ.get("OTEL_SERVICE_NAME") or f"fivetype-{service}"
+    choice = _export_choice()
     _provider = TracerProvider(
-        resource=Resource.create({"service.name": name}), sampler=WithinWork()
+        resource=Resource.create({"service.name": name}),
+        sampler=WithinWork() if choice else ALWAYS_OFF,  # off: ids without recording
     )
-    exporter = _exporter()
-    if exporter is not None:
-        _provider.add_span_processor(BatchSpanProcessor(exporter))
+    if choice:
+        _provider.add_span_processor(BatchSpanProcessor(_exporter(choice)))
     trace.set_tracer_provider(_provider)
 
 
 class WithinWork(Sampler):
-    """Every span of a request or message (parent-based, always on), but no trace for a
-    database statement outside one: the periodic sweeps, samplers and the outbox poll would
-    otherwise make a trace per statement, every few seconds."""
+    """Every span of a request or message, but no trace for a database statement outside one:
+    the periodic sweeps, samplers and the outbox poll would otherwise make a trace per statement,
+    every few seconds. A message from a service that exports nothing says "not sampled"; its
+    work is recorded all the same."""
 
-    _base = ParentBased(ALWAYS_ON)
+    _base = ParentBased(ALWAYS_ON, remote_parent_not_sampled=ALWAYS_ON)
 
     def should_sample(
         self,
@@ -137,9 +151,11 @@ def current_ids() -> tuple[str, str] | None:
 
 
 def instrument_database(engine: AsyncEngine) -> None:
-    """A client span per SQL statement, in the trace of the request or message it serves. The
-    instrumentor is process-wide and takes one engine: a service process has one (tests that
-    run several runtimes in one process trace the first one's statements)."""
+    """A client span per SQL statement, in the trace of the request or message it serves, when
+    spans are exported. The instrumentor is process-wide and takes one engine: a service
+    process has one (tests that run several runtimes in one process trace the first one's)."""
+    if _export_choice() is None:
+        return
     instrumentor = SQLAlchemyInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
         # The instrumentor declares SQLAlchemy < 2.1; it works with 2.1 (tested in

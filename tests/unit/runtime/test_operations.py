@@ -1,6 +1,11 @@
 """Probes, request metrics and trace sampling on a bare app: readiness follows its checks and
 only reports NATS, probes are neither API traffic nor traces, /metrics is not on the API port,
-and coalesced work links to the traces that caused it."""
+coalesced work links to the traces that caused it, and spans are recorded only when exported."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
@@ -78,9 +83,12 @@ def test_statements_outside_a_request_or_message_are_not_traced() -> None:
     orphan = sampler.should_sample(None, 7, "select", SpanKind.CLIENT)
     inside = sampler.should_sample(_parent(), 1, "select", SpanKind.CLIENT)  # type: ignore[arg-type]
     request = sampler.should_sample(None, 7, "GET /v1/thing", SpanKind.SERVER)
+    # A message from a service that exports nothing carries "not sampled": recorded all the same.
+    unexported = sampler.should_sample(_parent(sampled=False), 1, "process", SpanKind.CONSUMER)  # type: ignore[arg-type]
     assert orphan.decision is Decision.DROP
     assert inside.decision is Decision.RECORD_AND_SAMPLE
     assert request.decision is Decision.RECORD_AND_SAMPLE
+    assert unexported.decision is Decision.RECORD_AND_SAMPLE
 
 
 def test_coalesced_work_links_each_cause_once_and_forgets_them_after() -> None:
@@ -96,3 +104,33 @@ def test_coalesced_work_links_each_cause_once_and_forgets_them_after() -> None:
     for n in range(3):
         causes.add("360104", f"00-{'c' * 31}{n}-{'3' * 16}-01")
     assert len(causes.take("360104")) == 2  # the latest two
+
+
+_SPAN_PROBE = """
+from services.runtime import tracing
+tracing.configure("probe")
+with tracing.tracer.start_as_current_span("work") as span:
+    ids = tracing.current_ids() is not None
+    print(span.is_recording(), ids, tracing.headers_for_current_span())
+"""
+
+
+def _span_in_a_fresh_process(**env: str) -> str:
+    """The provider is installed once per process: each configuration gets a process of its own."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _SPAN_PROBE],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    return done.stdout
+
+
+def test_spans_are_recorded_only_when_exported_and_keep_their_ids_either_way() -> None:
+    quiet = _span_in_a_fresh_process()
+    assert quiet.startswith("False True {'traceparent': '00-"), quiet
+    exported = _span_in_a_fresh_process(OTEL_TRACES_EXPORTER="console")
+    assert exported.startswith("True True {'traceparent': '00-"), exported
