@@ -327,7 +327,11 @@ class OutboxRelay:
         return len(sent), len(rows) == self._batch_size
 
     async def _publish(self, js: JetStreamContext, row: Any) -> asyncio.Future[Any]:
-        """Send one row in a producer span that continues the trace it was staged in."""
+        """Send one row in a producer span that continues the trace it was staged in (when spans
+        are recorded; else the staging span's context goes on as it is)."""
+        if not tracing.exporting():
+            headers = {**(row.headers or {}), "Nats-Msg-Id": row.message_id}
+            return await js.publish_async(row.subject, row.payload, headers=headers)
         with tracing.tracer.start_as_current_span(
             f"send {subjects.template(row.subject)}",
             context=tracing.context_from(row.headers),

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 tracer = trace.get_tracer("fivetype")
 _provider: TracerProvider | None = None
+_exporting = False
 
 
 def _export_choice() -> str | None:
@@ -59,7 +60,7 @@ def _exporter(choice: str) -> SpanExporter:
 
 def configure(service: str) -> None:
     """Install the tracer provider once per process (tests run several runtimes in one)."""
-    global _provider
+    global _provider, _exporting
     if _provider is not None or os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return
     name = os.environ.get("OTEL_SERVICE_NAME") or f"fivetype-{service}"
@@ -70,7 +71,14 @@ def configure(service: str) -> None:
     )
     if choice:
         _provider.add_span_processor(BatchSpanProcessor(_exporter(choice)))
+    _exporting = choice is not None
     trace.set_tracer_provider(_provider)
+
+
+def exporting() -> bool:
+    """Whether spans are recorded: what only a recorded span keeps (links, a send span between
+    two spans) is not worth making otherwise."""
+    return _exporting
 
 
 class WithinWork(Sampler):
