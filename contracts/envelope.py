@@ -75,7 +75,8 @@ class Envelope(BaseModel, Generic[DataT]):
     data: DataT
 
     def to_json(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        # The serializer's own UTF-8 bytes: model_dump_json decodes them to a str to encode again.
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
 
 
 def schema_urn(model: type[Message]) -> str:
