@@ -4,8 +4,8 @@ headers, so one trace runs from a unit's HTTP call through the outbox relay to e
 Export follows the standard variables and is off unless asked for: set OTEL_TRACES_EXPORTER=otlp
 (with OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or =console. Without an
 exporter spans are not recorded and statements get none, but every span still has its ids, so
-trace ids reach the logs and the message headers: recording spans nobody reads cost the intake a
-third of its throughput (docs/performance.md).
+trace ids reach the logs and the message headers: recording spans nobody reads cost the intake
+about a quarter of its CPU (docs/performance.md).
 """
 
 import os
