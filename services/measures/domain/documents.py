@@ -15,10 +15,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
 import yaml
-from openpyxl import Workbook, load_workbook
 from pydantic import ValidationError
 
 from services.measures.domain.catalogue import Catalogue, Target, UnitDirectory
+
+# openpyxl is imported where a workbook is read or written, not with the module: it is 10 MB of
+# the measures process (measured), and most never handle a spreadsheet.
 
 CATALOGUE_COLUMNS = (
     "record",
@@ -143,6 +145,8 @@ def _read_csv(content: bytes) -> list[list[str]]:
 
 
 def _read_xlsx(content: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook  # on first use, see above
+
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -178,6 +182,8 @@ def write_rows(
         writer.writerow(header_row)
         writer.writerows([_escaped(row.get(c, "")) for c in columns] for row in rows)
         return ("\ufeff" + buffer.getvalue()).encode()  # the BOM makes Excel read UTF-8
+    from openpyxl import Workbook  # on first use, see above
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -6,13 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from docx import Document
 from docx.document import Document as Docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 
 from contracts.scoring import (
     GRADE_NAMES,
@@ -25,6 +24,11 @@ from contracts.scoring import (
 from services.runtime.workdays import chinese_date, local_date
 from services.scoring.domain.cards import TYPE_NAMES, LineItem
 from services.scoring.domain.workflow import grade_name
+
+# openpyxl is imported where a workbook is made, not with the module: it is 6 MB of every
+# scoring process (measured), and most never write a spreadsheet.
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -83,6 +87,9 @@ def _type_name(code: str) -> str:
 
 def results_workbook(document: ResultsDocument) -> bytes:
     """One sheet of results per peer group, and one sheet of every unit's line items."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     book.remove(book.active)
     types = document.type_codes()
@@ -136,7 +143,9 @@ def results_workbook(document: ResultsDocument) -> bytes:
     return out.getvalue()
 
 
-def _line_item_sheet(book: Workbook, document: ResultsDocument) -> None:
+def _line_item_sheet(book: "Workbook", document: ResultsDocument) -> None:
+    from openpyxl.styles import Alignment, Font
+
     sheet = book.create_sheet("分项明细")
     sheet.append(["单位代码", "单位名称", "类型", "考核项目", "分值", "说明"])
     for cell in sheet[1]:
