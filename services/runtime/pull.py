@@ -22,10 +22,21 @@ from contracts.permissions import JS_API
 _NO_MESSAGES = "404"
 _EXPIRED = "408"
 _HEARTBEAT = "100"
+_NO_RESPONDERS = "503"
 
 
 class PullFailed(Exception):
     """The server ended a pull with an error (the consumer deleted, a leader change, ...)."""
+
+    def __init__(self, status: str, description: str = "") -> None:
+        super().__init__(f"{status} {description}".strip())
+        self.status = status
+
+    @property
+    def leaderless(self) -> bool:
+        """No server answered for the consumer: nothing was delivered, and its leader, being
+        elected after the consumer's creation or a failover, may answer a moment later."""
+        return self.status == _NO_RESPONDERS
 
 
 async def ensure_durable(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
@@ -41,12 +52,19 @@ class Pull:
     """One pull consumer's messages, one request at a time."""
 
     def __init__(
-        self, connection: NATS, stream: str, consumer: str, answer_within: float = 2.0
+        self,
+        connection: NATS,
+        stream: str,
+        consumer: str,
+        answer_within: float = 2.0,
+        leader_within: float = 0.0,
     ) -> None:
         """`answer_within`: how long past its own expiry a request's end is waited for (it can
-        be lost with the connection); what comes later is handed out by the next fetch."""
+        be lost with the connection); what comes later is handed out by the next fetch.
+        `leader_within`: how long a request is asked again while the consumer has no leader."""
         self._connection = connection
         self._answer_within = answer_within
+        self._leader_within = leader_within
         self._next = f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         self._inbox = connection.new_inbox()
         self._subscription: Subscription | None = None
@@ -63,9 +81,21 @@ class Pull:
         seconds for the first; without, it answers at once with what it has. An empty list
         when nothing came."""
         if not self._messages:
-            await self._request(batch, wait)
+            await self._request_until_led(batch, wait)
         taken, self._messages = self._messages[:batch], self._messages[batch:]
         return taken
+
+    async def _request_until_led(self, batch: int, wait: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + self._leader_within, 0.05
+        while True:
+            try:
+                return await self._request(batch, wait)
+            except PullFailed as failed:
+                if not failed.leaderless or loop.time() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     async def _request(self, batch: int, wait: float | None) -> None:
         request: dict[str, object] = {"batch": batch}
@@ -95,7 +125,7 @@ class Pull:
             self._end()
         elif status != _HEARTBEAT:
             description = (message.headers or {}).get("Description", "")
-            self._end(PullFailed(f"{status} {description}".strip()))
+            self._end(PullFailed(status, description))
 
     def _end(self, error: Exception | None = None) -> None:
         ended = self._ended

@@ -1,7 +1,8 @@
 """The runtime's pull (services/runtime/pull.py) on a real nats-server: a request ends as soon as
 its count is reached or the server says there is nothing (more), a lingering request returns the
-first message as it arrives, messages of a request given up on are kept, and an error from the
-server is raised rather than read as "no messages"."""
+first message as it arrives, messages of a request given up on are kept, an error from the
+server is raised rather than read as "no messages", and a consumer without a leader is asked
+again."""
 
 import asyncio
 import time
@@ -112,3 +113,32 @@ async def test_ensure_durable_leaves_an_existing_consumer_as_it_is(connection: C
     )
     await ensure_durable(js, STREAM, changed)
     assert (await js.consumer_info(STREAM, "worker")).config.max_ack_pending != 7
+
+
+async def test_a_consumer_without_a_leader_yet_is_asked_again(
+    connection: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await publish(connection, 2)
+    early = await Pull(connection, STREAM, "late").start()
+    with pytest.raises(PullFailed) as failed:  # nobody answers for a consumer not there yet
+        await early.fetch(2, wait=scaled(5))
+    assert failed.value.leaderless
+    await early.close()
+
+    asked: list[str] = []
+    send = connection.publish
+
+    async def counted(subject: str, *args: object, **kwargs: object) -> None:
+        asked.append(subject)
+        await send(subject, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(connection, "publish", counted)
+    patient = await Pull(connection, STREAM, "late", leader_within=scaled(10)).start()
+    fetching = asyncio.create_task(patient.fetch(2, wait=scaled(5)))
+    deadline = time.monotonic() + scaled(5)
+    while len(asked) < 2:  # refused once and asked again, as during a leader's election
+        assert time.monotonic() < deadline and not fetching.done()
+        await asyncio.sleep(0.01)
+    await durable(connection, "late")
+    assert [m.data for m in await fetching] == [b"0", b"1"]
+    await patient.close()

@@ -76,7 +76,8 @@ async def replay(
             inactive_threshold=60.0,
         ),
     )
-    pull = await Pull(connection, _EVENTS, consumer.name).start()
+    # In a cluster the new consumer's leader is elected after its creation is confirmed.
+    pull = await Pull(connection, _EVENTS, consumer.name, leader_within=_PULL_WAIT_SECONDS).start()
     # The first message tells how many are left; each batch then asks for no more than that,
     # so the server never holds a request open waiting for messages that will not come.
     ahead = asyncio.create_task(pull.fetch(1, _PULL_WAIT_SECONDS))
