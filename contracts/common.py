@@ -13,6 +13,10 @@ from typing import Annotated, TypeVar
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+# Every contract model: immutable, no unknown field, and no NaN or infinity in any float (JSON
+# has neither, and PostgreSQL refuses them in a JSON column).
+STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 _Dated = TypeVar("_Dated", date, datetime)
 
 
@@ -66,7 +70,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 class EvidenceRef(BaseModel):
     """A reference to evidence kept elsewhere, pinned by the SHA-256 of its content."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     uri: str = Field(min_length=1, max_length=2048)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     title: str | None = Field(default=None, max_length=200)
@@ -76,6 +80,6 @@ Evidence = Annotated[list[EvidenceRef], Field(default_factory=list, max_length=5
 
 
 class FieldError(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     loc: str
     msg: str

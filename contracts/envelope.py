@@ -10,9 +10,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model
 
-from contracts.common import Instant
+from contracts.common import STRICT, Instant
 from contracts.reasons import Reason
 
 UNIT_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,39}$"
@@ -45,7 +45,7 @@ def utcnow() -> datetime:
 class Message(BaseModel):
     """Base of every message's `data`: a frozen, closed schema with a name and a version."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     NAME: ClassVar[str]
     VERSION: ClassVar[int] = 1
 
@@ -54,7 +54,7 @@ DataT = TypeVar("DataT", bound=Message)
 
 
 class Envelope(BaseModel, Generic[DataT]):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
     specversion: Literal["1.0"] = "1.0"
     id: str = Field(min_length=1, max_length=128, description="Unique per message; the dedup key.")

@@ -9,9 +9,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from contracts.common import Evidence, Instant, MeasureCode, Name, Text
+from contracts.common import STRICT, Evidence, Instant, MeasureCode, Name, Text
 from contracts.envelope import Message, UnitCode
 from contracts.measures import DeadlineItem
 from contracts.spec import MessageSpec
@@ -122,7 +122,7 @@ class ClueRef(BaseModel):
     """A clue (线索) a finding cites: a public request by its id, or a missed deadline by the id
     of its DeadlineMissed event."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     kind: ClueKind
     ref: str = Field(pattern=ITEM_ID_PATTERN)
 
@@ -187,7 +187,7 @@ class FindingRaised(RectificationFacts):
 class PlanMilestone(BaseModel):
     """A step of a rectification plan (整改节点)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     title: Name
     due_date: date
 
@@ -378,7 +378,7 @@ class PublicChannel(StrEnum):
 class RequestReceived(BaseModel):
     """The channel received the request and assigned it to the unit with a time limit."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     step: Literal["received"] = "received"
     channel: PublicChannel
     title: Name
@@ -395,7 +395,7 @@ class RequestReceived(BaseModel):
 class RequestClosed(BaseModel):
     """The unit finished handling the request (办结)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     step: Literal["closed"] = "closed"
     closed_at: Instant
     result: Text = ""
@@ -404,7 +404,7 @@ class RequestClosed(BaseModel):
 class RequestRated(BaseModel):
     """The requester rated the closure (回访): 5 very satisfied … 3 basically satisfied … 1."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     step: Literal["rated"] = "rated"
     rated_at: Instant
     rating: int = Field(strict=True, ge=1, le=5)
@@ -414,7 +414,7 @@ class RequestRated(BaseModel):
 class RequestReopened(BaseModel):
     """The closure was not accepted and the request must be handled again (重办)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     step: Literal["reopened"] = "reopened"
     reopened_at: Instant
     due_at: Instant

@@ -9,9 +9,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from contracts.common import (
+    STRICT,
     Evidence,
     FieldError,
     Instant,
@@ -34,7 +35,7 @@ Percent = Annotated[
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
 
 class AssignmentRole(StrEnum):

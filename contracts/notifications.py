@@ -49,7 +49,7 @@ class BulletinKind(StrEnum):
 class BulletinEntry(BaseModel):
     """One overdue item a bulletin lists."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
     unit: UnitCode
     unit_name: str
     item_type: DeadlineItem

@@ -7,9 +7,9 @@ the office's subject. The rules behind every number are in docs/scoring.md.
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from contracts.common import EvidenceRef, Name
+from contracts.common import STRICT, EvidenceRef, Name
 from contracts.envelope import Message, UnitCode
 from contracts.spec import MessageSpec
 
@@ -28,7 +28,7 @@ RubricVersion = Annotated[str, Field(pattern=r"^\d{4}\.\d+$", examples=["2026.1"
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
 
 class TypeScore(_Part):

@@ -2,6 +2,7 @@
 
 import json
 import typing
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ from pydantic import BaseModel
 
 from contracts import subjects
 from contracts.envelope import ContractError, decode, fact_id, wrap
-from contracts.measures import ReportProgress
+from contracts.measures import ProgressReported, ReportProgress
 from contracts.reasons import REASON_TEXT, Reason
 from contracts.registry import MESSAGES
 
@@ -97,17 +98,23 @@ def test_every_reason_has_chinese_and_english_text() -> None:
     assert all(zh and en and zh != en for zh, en in REASON_TEXT.values())
 
 
-def _nullable_without_default(model: type[BaseModel], path: str) -> list[str]:
-    found = []
+def _models(model: type[BaseModel], path: str) -> Iterator[tuple[type[BaseModel], str]]:
+    """`model` and every model its fields hold, however nested, with their paths."""
+    yield model, path
     for name, field in model.model_fields.items():
-        kinds = typing.get_args(field.annotation)
-        if field.is_required() and type(None) in kinds:
-            found.append(f"{path}.{name}")
-        for kind in (*kinds, field.annotation):
+        for kind in (*typing.get_args(field.annotation), field.annotation):
             for inner in typing.get_args(kind) or (kind,):
                 if isinstance(inner, type) and issubclass(inner, BaseModel):
-                    found += _nullable_without_default(inner, f"{path}.{name}")
-    return found
+                    yield from _models(inner, f"{path}.{name}")
+
+
+def _nullable_without_default(model: type[BaseModel], path: str) -> list[str]:
+    return [
+        f"{where}.{name}"
+        for part, where in _models(model, path)
+        for name, field in part.model_fields.items()
+        if field.is_required() and type(None) in typing.get_args(field.annotation)
+    ]
 
 
 def test_every_nullable_field_has_a_default() -> None:
@@ -119,3 +126,36 @@ def test_every_nullable_field_has_a_default() -> None:
         for problem in _nullable_without_default(spec.model, spec.model.NAME)
     ]
     assert found == []
+
+
+def test_no_message_carries_nan_or_infinity() -> None:
+    """JSON has neither; PostgreSQL refuses them in a JSON column, so one that got in would
+    fail every consumer that stores it."""
+    allowing = [
+        where
+        for spec in MESSAGES
+        for part, where in _models(spec.model, spec.model.NAME)
+        if part.model_config.get("allow_inf_nan", True)
+    ]
+    assert allowing == []
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_float_that_is_no_number_is_refused(value: str) -> None:
+    data = {
+        "report_id": "r-1",
+        "unit": "360102",
+        "unit_name": "市发展改革委",
+        "measure_code": "M07",
+        "measure_title": "x",
+        "percent_complete": 50,
+        "reported_at": "2026-11-01T00:00:00Z",
+        "reporter": "oa",
+        "target_value": 1.0,
+    }
+    document = wrap(ProgressReported(**data), subject="360102", source="measures")  # type: ignore[arg-type]
+    text = document.model_dump_json().replace('"target_value":1.0', f'"target_value":{value}')
+    with pytest.raises(ContractError) as caught:
+        decode(text.encode(), ProgressReported)
+    assert caught.value.reason is Reason.SCHEMA_VIOLATION
+    assert caught.value.errors[0]["loc"] == "data.target_value"
