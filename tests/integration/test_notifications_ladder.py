@@ -523,7 +523,8 @@ async def test_a_signed_but_unfinished_item_reaches_supervision(
     late = await world.api.post(f"/v1/inbox/360113:head/{order['id']}/acknowledge")
     assert (late.status_code, late.json()["code"]) == (409, "item_completed")
     assert (await world.escalate(case["key"])).json()["code"] == "item_completed"
-    assert (await world.escalate("no-such-case")).status_code == 404
+    unknown = [await world.escalate("no-such-case"), await world.api.get("/v1/escalations/x")]
+    assert {(r.status_code, r.json()["code"]) for r in unknown} == {(404, "escalation_not_found")}
 
 
 def finding(unit_code: str, finding_id: str) -> FindingRaised:

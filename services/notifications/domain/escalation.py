@@ -51,7 +51,7 @@ class CaseStatus(StrEnum):
 class StepRefusal(StrEnum):
     """Why a ladder step or a signature asked for by hand is refused."""
 
-    UNKNOWN_CASE = "unknown_case"
+    NOT_FOUND = "escalation_not_found"
     ITEM_COMPLETED = "item_completed"
     AT_TOP_LEVEL = "at_top_level"
 
@@ -60,7 +60,7 @@ def manual_step_refusal(status: CaseStatus | None, level: Level | None) -> StepR
     """The office may issue the next level of an open case at once (e.g. 督办 before the wait
     ends): not for an unknown case, a completed item, or one already at the top."""
     if status is None or level is None:
-        return StepRefusal.UNKNOWN_CASE
+        return StepRefusal.NOT_FOUND
     if status is CaseStatus.CLOSED:
         return StepRefusal.ITEM_COMPLETED
     if level >= TOP:

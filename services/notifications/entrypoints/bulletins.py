@@ -12,24 +12,13 @@ from contracts.notifications import BulletinIssued
 from services.notifications.adapters.tables import Notification
 from services.notifications.domain.escalation import StepRefusal
 from services.notifications.domain.topics import Topic
-from services.notifications.entrypoints.log import CaseView, Limit
+from services.notifications.entrypoints.log import CaseView, Limit, refused
 from services.notifications.handlers.bulletins import issue_about_unit
 from services.notifications.handlers.common import Context
 from services.notifications.handlers.ladder import escalate_now
 from services.runtime.auth import EVERYONE, Principal, allow
 from services.runtime.http import Offset, Problem
 from services.runtime.service import ServiceRuntime
-
-REFUSALS = {
-    StepRefusal.UNKNOWN_CASE: (404, "督办事项不存在", "Escalation case not found"),
-    StepRefusal.ITEM_COMPLETED: (409, "事项已办结，督办已停止", "The item is completed"),
-    StepRefusal.AT_TOP_LEVEL: (409, "已督办，无更高一级", "The case is already at the top"),
-}
-
-
-def refused(refusal: StepRefusal, detail: str) -> Problem:
-    status, zh, en = REFUSALS[refusal]
-    return Problem(status, refusal.value, zh, en, detail)
 
 
 class AdHocBulletin(BaseModel):

@@ -100,7 +100,7 @@ def inbox_router(runtime: ServiceRuntime, ctx: Context) -> APIRouter:
             if row is None:
                 raise Problem(404, "message_not_found", "消息不存在", "Message not found")
             if isinstance(row, StepRefusal):
-                raise bulletins.refused(row, str(message_id))
+                raise log.refused(row, str(message_id))
         return InboxView.of(row, language(request))
 
     @api.post("/{recipient}/{message_id}/read", summary="Mark a message read")

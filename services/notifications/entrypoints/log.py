@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from services.notifications.adapters import repository
 from services.notifications.adapters.tables import Delivery, DeliveryAttempt, EscalationCase
 from services.notifications.domain.delivery import DeliveryStatus
-from services.notifications.domain.escalation import CaseStatus, Level
+from services.notifications.domain.escalation import CaseStatus, Level, StepRefusal
 from services.notifications.domain.routing import Channel
 from services.runtime import auth
 from services.runtime.auth import EVERYONE, Principal, allow
@@ -22,6 +22,18 @@ from services.runtime.service import ServiceRuntime
 # overflow the driver instead of finding nothing.
 RowId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+REFUSALS = {
+    StepRefusal.NOT_FOUND: (404, "督办事项不存在", "Escalation case not found"),
+    StepRefusal.ITEM_COMPLETED: (409, "事项已办结，督办已停止", "The item is completed"),
+    StepRefusal.AT_TOP_LEVEL: (409, "已督办，无更高一级", "The case is already at the top"),
+}
+
+
+def refused(refusal: StepRefusal, detail: str) -> Problem:
+    status, zh, en = REFUSALS[refusal]
+    return Problem(status, refusal.value, zh, en, detail)
 
 
 class AttemptView(BaseModel):
@@ -158,9 +170,7 @@ def router(runtime: ServiceRuntime) -> APIRouter:
         async with runtime.db.session() as session:
             row = await session.get(EscalationCase, key)
         if row is None or not who.sees(row.unit):
-            raise Problem(
-                404, "escalation_not_found", "督办事项不存在", "Escalation case not found", key
-            )
+            raise refused(StepRefusal.NOT_FOUND, key)
         return CaseView.of(row)
 
     return api
