@@ -103,20 +103,33 @@ def play(
             if stop.wait(max(0.0, due - time.monotonic())):
                 return tally
             clock.set(step.at)
-            _send(services[step.service], step, data_dir, tally)
+            _send(services[step.service], step, data_dir, tally, stop)
             tally.sent += 1
             on_step(step, tally)
     clock.set(plan.steps[-1].at + EPILOGUE if plan.steps else plan.start)
     return tally
 
 
-def _send(http: "httpx.Client", step: Step, data_dir: Path, tally: Tally) -> None:
+def _send(
+    http: "httpx.Client", step: Step, data_dir: Path, tally: Tally, stop: threading.Event
+) -> None:
     """Read what the step needs, if anything, then send it as its actor."""
     headers = unit_headers(data_dir, step.actor) if step.actor else {}
     body: dict[str, Any] = step.body
-    if step.reads is not None:
-        answer = http.get(step.reads.path, headers=headers)
+    if (reads := step.reads) is not None:
+        answer = _within_limit(lambda: http.get(reads.path, headers=headers), stop)
         if not tally.count(step, answer):
             return
-        body = step.reads.finish(answer.json(), body)
-    tally.count(step, http.post(step.path, json=body, headers=headers))
+        body = reads.finish(answer.json(), body)
+    tally.count(step, _within_limit(lambda: http.post(step.path, json=body, headers=headers), stop))
+
+
+def _within_limit(send: Callable[[], "httpx.Response"], stop: threading.Event) -> "httpx.Response":
+    """The service's answer once its rate limit lets the request through: a fast demo sends a
+    year's steps in minutes, more than a client may per minute, so a 429 is waited out (its
+    Retry-After) and the step sent again, as any client should, rather than lost."""
+    while True:
+        response = send()
+        if response.status_code != 429 or stop.is_set():
+            return response
+        stop.wait(float(response.headers.get("Retry-After", "1")))
