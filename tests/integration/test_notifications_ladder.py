@@ -673,12 +673,18 @@ async def test_one_weekly_bulletin_lists_every_overdue_item(world: World, window
     unit_notices = await world.inbox("nc-lingkong:contact", "public_notice")
     assert len([n for n in unit_notices if period in n["title"]]) == 1
 
-    # The office may also issue a 通报 about one unit; not about an unknown one.
-    answer = await world.api.post(
-        "/v1/bulletins", json={"unit": "nc-etdz", "note": "两项工作节点逾期未办结"}
-    )
+    # The office may also issue a 通报 about one unit; the same request at the same instant
+    # again (a retry, a replayed programme clock) is answered with the same one; not about an
+    # unknown unit.
+    about = {"unit": "nc-etdz", "note": "两项工作节点逾期未办结"}
+    with world.clock.held():
+        answer = await world.api.post("/v1/bulletins", json=about)
+        again = await world.api.post("/v1/bulletins", json=about)
     assert answer.status_code == 201, answer.text
     assert (answer.json()["kind"], len(answer.json()["entries"])) == ("ad_hoc", 2)
+    assert (again.status_code, again.json()) == (201, answer.json())
+    listed = await world.json("/v1/bulletins", unit="nc-etdz")
+    assert [b["bulletin_id"] for b in listed] == [answer.json()["bulletin_id"]]
     unknown = await world.api.post("/v1/bulletins", json={"unit": "360199", "note": "x"})
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_unit")
 

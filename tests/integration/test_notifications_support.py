@@ -5,7 +5,7 @@ answers webhooks the way a test tells it to."""
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,9 +47,19 @@ class OffsetClock:
 
     def __init__(self, start: datetime | None = None):
         self.offset = timedelta(0) if start is None else start - datetime.now(UTC)
+        self.still: datetime | None = None
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return self.still or datetime.now(UTC) + self.offset
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Time stands still meanwhile, as a replayed programme clock stands on a step."""
+        self.still = self()
+        try:
+            yield
+        finally:
+            self.still = None
 
     def jump_to(self, moment: datetime) -> None:
         if moment < self():

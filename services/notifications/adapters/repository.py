@@ -394,6 +394,12 @@ async def topics_of(session: AsyncSession, ids: Iterable[str]) -> list[Topic]:
     return [Topic(topic) for topic in found.scalars()]
 
 
+async def facts_of_notification(session: AsyncSession, notification: str) -> dict[str, Any] | None:
+    """What the notification `notification` was about, as it was sent; None if it was not."""
+    row = await session.get(Notification, notification)
+    return row.facts if row is not None else None
+
+
 async def notifications_exist(session: AsyncSession, ids: Iterable[str]) -> set[str]:
     wanted = list(ids)
     if not wanted:

@@ -70,13 +70,15 @@ async def issue(
     issued_by: str,
     note: str = "",
     unit: str | None = None,
-) -> BulletinIssued | None:
-    """Send the bulletin and publish BulletinIssued; None if this bulletin was issued already."""
+) -> BulletinIssued:
+    """Send the bulletin and publish BulletinIssued. One issued already (the same request at
+    the same instant again: a retry, a replayed programme clock) is answered as it was."""
     now = ctx.clock()
     key = bulletin_id(kind, period, unit, now)
     origin = notification_id(Topic.PUBLIC_NOTICE, key)
-    if await repository.notifications_exist(session, [origin]):
-        return None
+    issued = await repository.facts_of_notification(session, origin)
+    if issued is not None:
+        return BulletinIssued.model_validate(issued)
     event = BulletinIssued(
         bulletin_id=key,
         kind=BulletinKind(kind.value),
