@@ -91,7 +91,10 @@ def play(
     on_step: OnStep,
 ) -> Tally:
     """Send every step in time order; returns early when `stop` is set. A refusal is counted,
-    not fatal (a second run of the same seed is refused nothing: every write is idempotent)."""
+    not fatal: a second run of the same seed on the same data is answered as before where a
+    step only creates or reports (ids and fingerprints make it idempotent), and refused where it
+    would move an item past where it already is (a closed rectification, a rated suggestion, an
+    appeal after 定档)."""
     clock, tally = FileClock(clock_path(data_dir)), Tally()
     started = time.monotonic()
     with ExitStack() as clients:
