@@ -13,6 +13,10 @@ from rich.table import Table
 from fivetype import state
 from fivetype.apiclient import call, client
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
+from fivetype.commands._tables import Column, add_row, period_name
+from fivetype.commands._tables import table as make_table
+from fivetype.commands.scores import grade_name
+from fivetype.lang import Lang, Wide, named, say
 
 app = typer.Typer(
     help="Period results (公示, 定档) and the documents the office issues.", no_args_is_help=True
@@ -24,43 +28,84 @@ Output = Annotated[
     typer.Option("--output", "-o", help="Where to write (default: the current folder)."),
 ]
 ScoringUrl = Annotated[str | None, url_option("scoring")]
-STAGES = {"open": "未发布", "publicised": "公示中", "finalised": "已定档"}
-GRADES = {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}
+STAGES = {
+    "open": ("未发布", "not published"),
+    "publicised": ("公示中", "publicised (公示)"),
+    "finalised": ("已定档", "final (定档)"),
+}
 
 
-def _get(url: str | None, data_dir: Path, path: str) -> Any:
-    with client(url or state.service_url("scoring", data_dir), data_dir) as http:
+def _get(url: str | None, data_dir: Path, path: str, lang: str | None = None) -> Any:
+    with client(url or state.service_url("scoring", data_dir), data_dir, lang) as http:
         return call(http, "GET", path)
 
 
 @app.command()
 def show(
     period: PeriodArg,
+    lang: Lang = None,
+    wide: Wide = False,
     as_json: Annotated[bool, typer.Option("--json", help="The service's JSON document.")] = False,
     url: ScoringUrl = None,
     data_dir: DataDir = DATA_DIR,
 ) -> None:
     """The results as they stand: final once finalised, else publicised with the corrections
     decided on appeal so far."""
-    document = _get(url, data_dir, f"/v1/periods/{period}/results").json()
+    assert lang is not None  # the option's callback chose one
+    document = _get(url, data_dir, f"/v1/periods/{period}/results", lang).json()
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{document['period']} {STAGES[document['stage']]}")
-    for column in ("group", "rank", "unit", "name", "total", "adjusted", "等次", "综合考核"):
-        table.add_column(column)
+    shown = results_tables(document, lang, wide)
+    for table in shown:
+        console.print(table)
+    if not shown:
+        stage = say(lang, *STAGES[document["stage"]])
+        name = period_name(document["period"], lang)
+        console.print(say(lang, f"{name}：{stage}，尚无结果", f"{name}: {stage}, no results yet"))
+
+
+def results_tables(document: dict[str, Any], lang: str, wide: bool) -> list[Table]:
+    """One table per peer group, in rank order, headed by the group's name, the period and the
+    stage; the adjustment column shows where an appeal changed a total (always with --wide), and
+    综合考核得分 ("overall pts") the points the result carries into the comprehensive assessment."""
+    stage = say(lang, *STAGES[document["stage"]])
+    names = document.get("peer_groups") or {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for row in document["current"]:
-        table.add_row(
-            row["peer_group"],
-            str(row.get("rank") or "—"),
-            row["unit"],
-            row["unit_name"],
-            "暂无考核数据" if row.get("total") is None else f"{row['total']:.2f}",
-            f"{row['adjustments']:+.2f}" if row["adjustments"] else "",
-            GRADES.get(row.get("grade") or "", "—"),
-            "" if row.get("comprehensive_points") is None else f"{row['comprehensive_points']:.2f}",
-        )
-    console.print(table)
+        groups.setdefault(row["peer_group"], []).append(row)
+    tables = []
+    for group, rows in groups.items():
+        name = (names.get(group) or {}).get(lang) or group
+        adjusted = any(row["adjustments"] for row in rows)
+        columns = [
+            Column("排名", "rank", justify="right"),
+            Column("单位", "unit", max_width=34),
+            Column("总分", "total", justify="right"),
+            Column("复核调整", "adjustment", wide_only=not adjusted, justify="right"),
+            Column("等次", "grade"),
+            Column("综合考核得分", "overall pts", justify="right"),
+        ]
+        title = f"{name}  {period_name(document['period'], lang)}  {stage}"
+        table, shown = make_table(title, columns, lang, wide)
+        for row in rows:
+            add_row(table, shown, *_cells(row, lang))
+        tables.append(table)
+    return tables
+
+
+def _cells(row: dict[str, Any], lang: str) -> tuple[str, ...]:
+    rank = f"{row['rank']}{'=' if row.get('tied') else ''}" if row.get("rank") else "—"
+    total = row.get("total")
+    points = row.get("comprehensive_points")
+    return (
+        rank,
+        named(row["unit"], row.get("unit_name"), lang),
+        say(lang, "暂无考核数据", "none yet") if total is None else f"{total:.2f}",
+        f"{row['adjustments']:+.2f}" if row["adjustments"] else "",
+        grade_name(row.get("grade"), lang) or "—",
+        "" if points is None else f"{points:.2f}",
+    )
 
 
 def _download(url: str | None, data_dir: Path, path: str, output: Path | None, name: str) -> None:

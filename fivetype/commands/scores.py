@@ -85,7 +85,7 @@ def points(text: str | None) -> str:
     return "" if text is None else f"{Decimal(text):.2f}"
 
 
-def _grade(grade: str | None, lang: str) -> str:
+def grade_name(grade: str | None, lang: str) -> str:
     zh, en = GRADES.get(grade or "", (grade or "", grade or ""))
     return say(lang, zh, en)
 
@@ -99,7 +99,7 @@ def card_heading(document: dict[str, Any], lang: str) -> str:
     card = document["card"]
     unit = named(document["unit"], document.get("unit_name"), lang)
     total = points(card["total"]) or say(lang, "暂无考核数据", "nothing assessed yet")
-    grade = _grade(card.get("grade"), lang)
+    grade = grade_name(card.get("grade"), lang)
     return say(
         lang,
         f"[bold]{unit}[/]  {period_name(card['period'], 'zh')}  总分 [bold]{total}[/]  "
@@ -242,7 +242,7 @@ def ranking_tables(
         result, shown = table(title, columns, lang, wide)
         for entry in entries:
             honour = HONOURS.get(entry["honour"] or "")
-            grade = _grade(entry.get("grade"), lang)
+            grade = grade_name(entry.get("grade"), lang)
             cells = (
                 f"{entry['rank']}{'=' if entry['tied'] else ''}",
                 named(entry["unit"], entry["unit_name"], lang),
@@ -269,7 +269,6 @@ def ranking(
     """Units ranked within their peer groups: published once the period is closed, else
     provisional."""
     assert lang is not None  # the option's callback chose one
-    assert lang is not None
     params = {"peer_group": group} if group else {}
     document = _get(url, data_dir, lang, f"/v1/rankings/{_period(period)}", **params)
     if as_json:

@@ -82,6 +82,15 @@ def _appealed_and_finalised(platform: Stack) -> None:
     corrected = next(a for a in answered if a["decision"]["outcome"] == "corrected")
     adjusted = [r for r in results["current"] if r["adjustments"]]
     assert [r["unit"] for r in adjusted] == [corrected["filed"]["unit"]]
+    table = fivetype(platform, "results", "show", "2026-Q1").output
+    for words in (
+        "县区  2026年第一季度  已定档",
+        "排名",
+        "复核调整",
+        "综合考核得分",
+        "东湖区（360102）",
+    ):
+        assert words in table, table
 
 
 def _every_rung_of_the_ladder(platform: Stack) -> None:
@@ -228,6 +237,8 @@ def test_results_of_an_unpublished_period_have_no_documents(
     shown = fivetype(platform, "results", "show", "2026-01", "--json")
     assert shown.exit_code == 0, shown.output
     assert (json.loads(shown.output)["stage"], json.loads(shown.output)["current"]) == ("open", [])
+    told = fivetype(platform, "results", "show", "2026-01")
+    assert (told.exit_code, told.output.strip()) == (0, "2026年1月：未发布，尚无结果")
     target = tmp_path / "results.xlsx"
     workbook = fivetype(platform, "results", "workbook", "2026-01", "-o", str(target))
     assert workbook.exit_code == 4 and "no_results" in workbook.output

@@ -32,7 +32,7 @@ from services.scoring.settings import ScoringSettings
 from tests import auth
 from tests.conftest import Databases, eventually_async, start_nats
 from tests.integration.test_scoring_service import publish, read
-from tests.unit.scoring.events import at, finding, history, unit_registered
+from tests.unit.scoring.events import GROUPS, at, finding, history, unit_registered
 
 UNIT = "360102"
 COUNTY = {"360102": "东湖区", "360103": "西湖区", "360104": "青云谱区"}
@@ -201,6 +201,7 @@ async def test_close_publicise_appeal_correct_finalise(service: Service, databas
     assert after["stage"] == "finalised" and after["result"] == final_row
     results = (await service.http.get("/v1/periods/2026-03/results", headers=OWN)).json()
     assert results["current"] == final.json()["results"]
+    assert results["peer_groups"]["county"] == {"zh": GROUPS["county"], "en": "county"}
     await eventually_async(lambda: _settled(service), within=30)
 
     for name in ("ResultsPublicised", "ResultsFinalised"):

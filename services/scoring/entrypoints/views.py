@@ -287,6 +287,11 @@ async def _decision(session: AsyncSession, period: str, unit: str) -> AppealDeci
     )
 
 
+class GroupName(BaseModel):
+    zh: str | None
+    en: str | None
+
+
 class ResultsView(BaseModel):
     period: str
     stage: Stage
@@ -296,18 +301,23 @@ class ResultsView(BaseModel):
         description="The results as they stand: final once finalised, else the publicised "
         "results with the corrections decided so far."
     )
+    peer_groups: dict[str, GroupName] = Field(
+        default_factory=dict, description="Each peer group's name, by its code."
+    )
 
 
 async def results_view(session: AsyncSession, book: RuleBook, period: str) -> ResultsView:
     state = await periods.period_state(session, period)
     publicised = await periods.publicised_results(session, period)
     final = await periods.final_results(session, period)
+    groups = (await repository.reference(session)).peer_groups
     return ResultsView(
         period=period,
         stage=state.stage,
         publicised=publicised,
         final=final,
         current=await _current(session, book, publicised, final),
+        peer_groups={code: GroupName(zh=zh, en=en) for code, (zh, en) in groups.items()},
     )
 
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fivetype import state
-from fivetype.commands import deadletters, scores, stack, status
+from fivetype.commands import deadletters, results, scores, stack, status
 from fivetype.lang import from_locale
 
 LONG_NAME = "南昌小蓝经济技术开发区"
@@ -98,6 +98,27 @@ def ranking() -> dict[str, Any]:
     return {"period": "2026-03", "status": "provisional", "published": [], "provisional": [group]}
 
 
+def period_results() -> dict[str, Any]:
+    row = {
+        "unit": "nc-xiaolan",
+        "unit_name": LONG_NAME,
+        "peer_group": "devzone",
+        "rank": 3,
+        "tied": True,
+        "total": 87.5,
+        "adjustments": 2.0,
+        "grade": "good",
+        "comprehensive_points": 17.5,
+    }
+    unscored = {**row, "rank": None, "tied": False, "total": None, "adjustments": 0.0}
+    return {
+        "period": "2026-Q1",
+        "stage": "publicised",
+        "current": [row, {**row, "adjustments": 0.0}, unscored | {"comprehensive_points": None}],
+        "peer_groups": {"devzone": {"zh": "开发区", "en": "Development zones"}},
+    }
+
+
 def statuses() -> list[status.ServiceStatus]:
     ready = status.ServiceStatus("notifications", "http://127.0.0.1:18104", True, True)
     ready.consumers["notifications-deadline-missed"] = status.ConsumerStatus(
@@ -138,6 +159,7 @@ def tables(lang: str) -> list[Table]:
         scores.lines_table(document, lang, wide=False),
         scores.items_table(document["card"]["line_items"][0], lang, wide=False),
         *scores.ranking_tables(ranking(), lang, wide=False),
+        *results.results_tables(period_results(), lang, wide=False),
         status.service_table(statuses(), lang, wide=False),
         status.consumer_table(statuses(), lang, wide=False),
         deadletters.letters_table(letters(), lang, wide=False),
@@ -180,6 +202,17 @@ def test_headers_and_values_are_chinese_by_default() -> None:
     _, endpoints = rows_in_lines(stack.endpoints_table(running(), stack.running_title("zh"), "zh"))
     assert "接口地址" in endpoints and "按 Ctrl-C 停止" in endpoints
     assert "http://127.0.0.1:18101/docs" in endpoints and "nats://127.0.0.1:14222" in endpoints
+
+
+def test_period_results_read_chinese_with_the_group_and_the_stage() -> None:
+    [table] = results.results_tables(period_results(), "zh", wide=False)
+    _, text = rows_in_lines(table)
+    for words in ("开发区  2026年第一季度  公示中", "排名", "综合考核得分", "3=", "+2.00", "良好"):
+        assert words in text, text
+    assert "暂无考核数据" in text and "devzone" not in text
+    [english] = results.results_tables(period_results(), "en", wide=False)
+    _, text = rows_in_lines(english, width=120)
+    assert "Development zones  2026-Q1  publicised" in text and "排名" not in text
 
 
 def test_wide_shows_every_column() -> None:
