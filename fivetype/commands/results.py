@@ -15,7 +15,7 @@ from fivetype.apiclient import call, client
 from fivetype.commands._options import DATA_DIR, DataDir, url_option
 from fivetype.commands._tables import Column, add_row, period_name
 from fivetype.commands._tables import table as make_table
-from fivetype.commands.scores import grade_name
+from fivetype.commands.scores import STAGES, grade_name
 from fivetype.lang import Lang, Wide, named, say
 
 app = typer.Typer(
@@ -28,11 +28,6 @@ Output = Annotated[
     typer.Option("--output", "-o", help="Where to write (default: the current folder)."),
 ]
 ScoringUrl = Annotated[str | None, url_option("scoring")]
-STAGES = {
-    "open": ("未发布", "not published"),
-    "publicised": ("公示中", "publicised (公示)"),
-    "finalised": ("已定档", "final (定档)"),
-}
 
 
 def _get(url: str | None, data_dir: Path, path: str, lang: str | None = None) -> Any:

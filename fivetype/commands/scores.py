@@ -42,6 +42,11 @@ STATUS = {
     "provisional": ("暂定", "provisional"),
     "published": ("已公布", "published"),
 }
+STAGES = {
+    "open": ("未发布", "not published"),
+    "publicised": ("公示中", "publicised (公示)"),
+    "finalised": ("已定档", "final (定档)"),
+}
 GRADES = {
     "excellent": ("优秀", "excellent"),
     "good": ("良好", "good"),
@@ -49,6 +54,7 @@ GRADES = {
     "poor": ("较差", "poor"),
 }
 ScoringUrl = Annotated[str | None, url_option("scoring")]
+WHOLE_CARD = "all"  # the type of a line that concerns the whole card, not one of the five
 
 
 def _period(period: str | None) -> str:
@@ -96,6 +102,7 @@ def _status(status: str, lang: str) -> str:
 
 
 def card_heading(document: dict[str, Any], lang: str) -> str:
+    """The unit, the period, the card's total and grade, and where the period stands."""
     card = document["card"]
     unit = named(document["unit"], document.get("unit_name"), lang)
     total = points(card["total"]) or say(lang, "暂无考核数据", "nothing assessed yet")
@@ -110,6 +117,46 @@ def card_heading(document: dict[str, Any], lang: str) -> str:
         + (f"grade {grade}  " if grade else "")
         + f"bonus {points(card['bonus'])}  {_status(document['status'], 'en')}  "
         f"rubric {card['rubric_version']}",
+    )
+
+
+def published_heading(document: dict[str, Any], lang: str) -> str:
+    """A published period's record: the result as it stands (with the corrections decided on
+    appeal), its rank and grade, the stage, and whether what became known since would score
+    otherwise (it changes nothing published)."""
+    published, result = document["published"], document.get("result") or {}
+    unit = named(document["unit"], document.get("unit_name"), lang)
+    total = result.get("total", published["total"])
+    shown = say(lang, "暂无考核数据", "nothing assessed") if total is None else f"{total:.2f}"
+    rank = result.get("rank") or published.get("rank")
+    grade = grade_name(result.get("grade"), lang)
+    stage = say(lang, *STAGES.get(document.get("stage") or "", STAGES["publicised"]))
+    adjusted = result.get("adjustments") or 0
+    heading = say(
+        lang,
+        f"[bold]{unit}[/]  {period_name(document['period'], 'zh')}  {stage}  总分 [bold]{shown}[/]"
+        + (f"（含复核调整 {adjusted:+.2f}）" if adjusted else "")
+        + (f"  第 {rank} 名" if rank else "")
+        + (f"  等次 {grade}" if grade else "")
+        + f"  考核细则 {published['rubric_version']}",
+        f"[bold]{unit}[/]  {document['period']}  {stage}  total [bold]{shown}[/]"
+        + (f" (appeal adjustment {adjusted:+.2f})" if adjusted else "")
+        + (f"  rank {rank}" if rank else "")
+        + (f"  grade {grade}" if grade else "")
+        + f"  rubric {published['rubric_version']}",
+    )
+    if not document.get("changed_since_publication"):
+        return heading
+    late, now = len(document.get("late_events") or []), points(document["card"]["total"])
+    return (
+        heading
+        + "\n"
+        + say(
+            lang,
+            f"公布后又知悉 {late} 条事件，按现有事实计 {now} 分；已公布结果不变（--current 查看）",
+            f"{late} event(s) became known after publication; scored now: {now}. The published "
+            "result stands (--current shows the card as scored now)",
+        )
     )
 
 
@@ -142,6 +189,8 @@ def lines_table(document: dict[str, Any], lang: str, wide: bool) -> Table:
     card = document["card"]
     result, shown = table(say(lang, "计分明细", "line items"), LINE_COLUMNS, lang, wide)
     type_names = {t["type"]: _name(t, lang) for t in card["types"]}
+    # Lines of the whole card (common indicators, guarantee measures, deductions) come last.
+    type_names[WHOLE_CARD] = say(lang, "不分类型", "not by type")
     order = {code: n for n, code in enumerate(type_names)}
     current = None
     for item in sorted(card["line_items"], key=lambda i: order.get(i["type"], len(order))):
@@ -196,18 +245,30 @@ def scorecard(
     lang: Lang = None,
     wide: Wide = False,
     detail: Detail = False,
+    current: Annotated[
+        bool,
+        typer.Option(
+            "--current",
+            help="For a published period, the card as scored now instead of the one its "
+            "published result stands on.",
+        ),
+    ] = False,
     as_json: AsJson = False,
     url: ScoringUrl = None,
     data_dir: DataDir = DATA_DIR,
 ) -> None:
-    """A unit's scorecard: the total, each type, and every line with its explanation."""
-    assert lang is not None  # the option's callback chose one
+    """A unit's scorecard: the total, each type, and every line with its explanation. For a
+    published period, the result on record and the card it stands on."""
     assert lang is not None  # the option's callback chose one
     document = _get(url, data_dir, lang, f"/v1/units/{unit}/cards/{_period(period)}")
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    console.print(card_heading(document, lang))
+    if document.get("published") and not current:
+        console.print(published_heading(document, lang))
+        document = {**document, "card": document["published"]["card"]}
+    else:
+        console.print(card_heading(document, lang))
     console.print(types_table(document, lang, wide))
     console.print(lines_table(document, lang, wide))
     if detail:

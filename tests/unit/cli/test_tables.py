@@ -73,7 +73,7 @@ def card() -> dict[str, Any]:
                 }
                 for code, zh, en in TYPES
             ],
-            "line_items": [line, {**line, "items": None}],
+            "line_items": [line, {**line, "items": None}, {**line, "type": "all"}],
         },
     }
 
@@ -195,6 +195,8 @@ def test_headers_and_values_are_chinese_by_default() -> None:
     _, text = rows_in_lines(scores.ranking_tables(ranking(), "zh", wide=False)[0])
     for word in ("排名", "单位", "总分", "等次", "红黑榜", "黑榜", "良好", LONG_NAME, "2026年3月"):
         assert word in text, text
+    _, lines = rows_in_lines(scores.lines_table(card(), "zh", wide=False))
+    assert lines.index("创新型") < lines.index("不分类型") and " all " not in lines
     _, items = rows_in_lines(scores.items_table(card()["card"]["line_items"][0], "zh", False))
     assert "限办日期" in items and "2026年6月30日" in items and "M07" in items
     _, english = rows_in_lines(scores.ranking_tables(ranking(), "en", wide=False)[0])
@@ -213,6 +215,24 @@ def test_period_results_read_chinese_with_the_group_and_the_stage() -> None:
     [english] = results.results_tables(period_results(), "en", wide=False)
     _, text = rows_in_lines(english, width=120)
     assert "Development zones  2026-Q1  publicised" in text and "排名" not in text
+
+
+def test_a_published_period_heads_with_its_result_on_record() -> None:
+    document = card() | {
+        "period": "2026-Q2",
+        "status": "closed",
+        "stage": "finalised",
+        "published": {"total": "80.00", "rank": 3, "rubric_version": "2026.1"},
+        "result": {"total": 82.0, "rank": 2, "grade": "good", "adjustments": 2.0},
+        "changed_since_publication": True,
+        "late_events": ["e1", "e2"],
+    }
+    heading = scores.published_heading(document, "zh")
+    assert "2026年第二季度  已定档  总分 [bold]82.00[/]（含复核调整 +2.00）  第 2 名" in heading
+    assert "等次 良好" in heading and "公布后又知悉 2 条事件，按现有事实计 87.50 分" in heading
+    settled = scores.published_heading(document | {"changed_since_publication": False}, "en")
+    assert "final (定档)  total [bold]82.00[/] (appeal adjustment +2.00)  rank 2" in settled
+    assert "\n" not in settled
 
 
 def test_wide_shows_every_column() -> None:
