@@ -17,10 +17,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import cast
 
 from services.scoring.domain.cards import (
+    CENT,
     NO_DATA_ZH,
     TYPE_NAMES,
     ZERO,
@@ -380,26 +381,42 @@ def _rate_sums(
 
 
 def _rescaled(parts: list[_Part], base: Decimal) -> list[LineItem]:
-    """Each assessable part's full marks rescaled so they add up to `base`, and its points."""
-    available = sum((p.available for p in parts), ZERO)
+    """Each assessable part's full marks rescaled so they add up to `base`, and its points (of
+    the full marks as shown, so a unit that earns every part in full has exactly `base`)."""
     lines = []
-    for part in parts:
-        full = base * part.available / available if available else ZERO
+    for part, full in zip(parts, apportioned([p.available for p in parts], base), strict=True):
         points = cents(full * part.rate)
-        text = f"，得 {points} 分（满分 {cents(full)} 分）" if part.available else ""
+        text = f"，得 {points} 分（满分 {full} 分）" if part.available else ""
         lines.append(
             part.line.model_copy(
                 update={
                     "points": points,
                     "uncapped": points,
-                    "full_marks": cents(full),
+                    "full_marks": full,
                     "explanation_zh": part.line.explanation_zh + text,
                     "explanation_en": part.line.explanation_en
-                    + (f", {points} of {cents(full)}" if part.available else ""),
+                    + (f", {points} of {full}" if part.available else ""),
                 }
             )
         )
     return lines
+
+
+def apportioned(shares: Sequence[Decimal], base: Decimal) -> list[Decimal]:
+    """`base` split in proportion to `shares`, in cents that add up to `base` exactly: each
+    share's cents rounded down, and the cents left over go to the largest remainders (the
+    earlier share on a tie). Rounding each share alone gave three equal thirds of 100 as 99.99,
+    so units that earned everything ranked apart by a cent, and some totals went over 100."""
+    available = sum(shares, ZERO)
+    if not available:
+        return [cents(ZERO) for _ in shares]
+    exact = [base * share / available for share in shares]
+    floors = [value.quantize(CENT, rounding=ROUND_DOWN) for value in exact]
+    left = int((base - sum(floors, ZERO)) / CENT)
+    by_remainder = sorted(range(len(exact)), key=lambda i: (floors[i] - exact[i], i))
+    for index in by_remainder[:left]:
+        floors[index] += CENT
+    return floors
 
 
 # ----------------------------------------------------------------------------- adjustments

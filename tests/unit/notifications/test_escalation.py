@@ -53,7 +53,7 @@ def test_signing_spares_only_the_reminder_to_sign() -> None:
 
 
 def test_a_step_by_hand_is_refused_for_unknown_completed_and_topmost_cases() -> None:
-    assert manual_step_refusal(None, None) is StepRefusal.UNKNOWN_CASE
+    assert manual_step_refusal(None, None) is StepRefusal.NOT_FOUND
     assert manual_step_refusal(CaseStatus.CLOSED, Level.NOTICE) is StepRefusal.ITEM_COMPLETED
     assert manual_step_refusal(CaseStatus.OPEN, Level.SUPERVISION_ORDER) is StepRefusal.AT_TOP_LEVEL
     assert manual_step_refusal(CaseStatus.OPEN, Level.NOTICE) is None

@@ -22,6 +22,7 @@ from contracts.measures import (
 from contracts.notifications import EscalationLevel, EscalationRaised
 from contracts.scoring import VerdictRecorded
 from services.scoring.domain.cards import Scorecard
+from services.scoring.domain.earned import apportioned
 from services.scoring.domain.facts import REFERENCE_KINDS, Fact, FactKind, to_facts
 from services.scoring.domain.periods import Period
 from services.scoring.domain.ranking import Standing, rank_earned
@@ -202,9 +203,11 @@ def test_guarantee_measure_duties_are_a_common_indicator() -> None:
         miss("g1", D1, "G", measure_type=None, measure_code="G4"),
     )
     guarantee = next(li for li in typed.line_items if li.rule == "guarantee_duties")
-    # tasks 70 + guarantee duties 10 (+ reports 5) are what this unit can earn, rescaled to 100
-    assert (guarantee.full_marks, guarantee.points) == (Decimal("11.76"), Decimal(0))
-    assert typed.total == Decimal("88.23")  # 82.35 + 0 + 5.88, each line rounded
+    # tasks 70 + guarantee duties 10 (+ reports 5) are what this unit can earn, rescaled to 100:
+    # 82.35 + 11.77 + 5.88, the cent left by rounding down going to the largest remainder
+    assert (guarantee.full_marks, guarantee.points) == (Decimal("11.77"), Decimal(0))
+    assert sum(li.full_marks or 0 for li in typed.line_items) == Decimal(100)
+    assert typed.total == Decimal("88.23")  # 82.35 + 0 + 5.88
 
 
 def test_a_quantified_target_scores_by_degree() -> None:
@@ -430,6 +433,31 @@ def test_completing_an_item_never_lowers_a_card_and_late_lies_between(
     never_t, late_t, on_time_t = (totals(events_of(w)) for w in (never, late, on_time))
     assert at_least(late_t, never_t)
     assert at_least(on_time_t, late_t)
+
+
+@given(workloads)
+@settings(max_examples=40, deadline=None)
+def test_every_item_on_time_is_exactly_full_marks(workload: list[tuple[str, int, Any]]) -> None:
+    """However the parts a unit has rescale, doing all of it on time is 100.00, never 99.99 or
+    100.01: units that did everything rank together."""
+    on_time = [(type_code, month, "on_time") for type_code, month, _ in workload]
+    every = facts(*events_of(on_time))
+    for period in PERIODS:
+        card = score(UNIT, every, RUBRIC, period, context=END)
+        assert card.total in (None, Decimal(100)), (period, card.total)
+        if card.total is not None:
+            assert sum(li.full_marks or 0 for li in card.line_items) == Decimal(100)
+
+
+@given(st.lists(st.decimals(0, 1000, places=3), min_size=1, max_size=12))
+def test_apportioned_cents_add_up_and_stay_within_a_cent(shares: list[Decimal]) -> None:
+    split = apportioned(shares, Decimal(100))
+    if not any(shares):
+        assert split == [Decimal("0.00")] * len(shares)
+        return
+    assert sum(split) == Decimal(100)
+    for share, part in zip(shares, split, strict=True):
+        assert abs(part - Decimal(100) * share / sum(shares)) < Decimal("0.01")
 
 
 severity = st.sampled_from(list(Severity))
