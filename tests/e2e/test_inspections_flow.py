@@ -298,8 +298,12 @@ def test_an_item_from_complaint_to_close_out_and_reopening(
     )
 
     platform.clock.set(beijing("03-05 10:00"))
-    call(service, "POST", f"{item}/submissions", 200, json=submission)
-    assert refused(service, f"{item}/submissions", submission) == (409, "invalid_transition")
+    first = call(service, "POST", f"{item}/submissions", 200, json=submission)
+    # The same submission again (its answer lost on the way) is the item as it is, nothing
+    # submitted twice; another one while it awaits 验收 is refused.
+    assert call(service, "POST", f"{item}/submissions", 200, json=submission) == first
+    other = submission | {"summary": "另行报送的整改情况"}
+    assert refused(service, f"{item}/submissions", other) == (409, "invalid_transition")
     send_back = {"actor": INSPECTOR, "reason": "缺少系统修复记录", "due_date": "2026-03-12"}
     assert call(service, "POST", f"{item}/return", 200, json=send_back)["state"] == "returned"
     platform.clock.set(beijing("03-11 10:00"))
@@ -564,10 +568,11 @@ def test_a_supervisors_suggestion_is_answered_and_tracked(
     )
     call(service, "POST", "/v1/suggestions/S-001/answer", 200, json=answer)
     settled = {"actor": self_actor, "satisfied": True}
-    assert (
-        call(service, "POST", "/v1/suggestions/S-001/feedback", 200, json=settled)["state"]
-        == "closed"
-    )
+    closed = call(service, "POST", "/v1/suggestions/S-001/feedback", 200, json=settled)
+    assert closed["state"] == "closed"
+    # Sent again, the same feedback is the suggestion as it is; an answer now is refused.
+    assert call(service, "POST", "/v1/suggestions/S-001/feedback", 200, json=settled) == closed
+    assert refused(service, "/v1/suggestions/S-001/answer", answer) == (409, "invalid_transition")
 
     filed_events = eventually(lambda: on_bus(platform, "dept-xzspj", SuggestionFiled.NAME))
     assert [e.id for e in filed_events] == [fact_id("SuggestionFiled", "S-001")]

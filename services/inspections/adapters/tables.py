@@ -101,6 +101,8 @@ class Finding(Versioned, table=True):
     site_review: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     # The reminder (DeadlineApproaching) last sent: "<item type>:<due date>:<offset>".
     reminded_for: str | None = Field(default=None, max_length=64)
+    # The fingerprint of the step last applied (domain/fingerprint.py): its retry is no refusal.
+    last_step: str | None = Field(default=None, max_length=64)
 
 
 class SupervisionListing(Versioned, table=True):
@@ -320,6 +322,8 @@ class Suggestion(Versioned, table=True):
     fingerprint: str = Field(max_length=64)
     # The reminder (DeadlineApproaching) last sent: "<due date>:<offset>".
     reminded_for: str | None = Field(default=None, max_length=64)
+    # The fingerprint of the step last applied (domain/fingerprint.py): its retry is no refusal.
+    last_step: str | None = Field(default=None, max_length=64)
 
 
 class MissedDeadline(InspectionsTable, table=True):

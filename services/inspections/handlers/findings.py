@@ -39,7 +39,7 @@ from services.inspections.domain.findings import (
     submitted_on_time,
     transition_refusal,
 )
-from services.inspections.domain.fingerprint import fingerprint
+from services.inspections.domain.fingerprint import fingerprint, is_retry, step_fingerprint
 from services.inspections.domain.reference import ReferenceData
 from services.inspections.domain.refusals import Refusal, RefusalCode, id_conflict
 from services.inspections.handlers.context import Change, Context, JournalActor, emit, journal
@@ -178,15 +178,16 @@ async def change_rectification(
         return unknown_finding(finding_id)
     before = RectificationState(row.state)
     needs_plan = row.rectification_category != RectificationCategory.IMMEDIATE.value
+    step = step_fingerprint(action_of(request).value, request)
     if refusal := transition_refusal(request, before, row.unit, local_date(now), needs_plan):
-        return refusal
+        return row if is_retry(refusal, row.last_step, step) else refusal
     inspection = await session.get(Inspection, row.inspection_pk)
     assert inspection is not None, "a finding always has its inspection"
     previous_due, plan_due = row.due_date, row.plan_due_date
     after = next_state(before, action_of(request))
     assert isinstance(after, RectificationState), "transition_refusal checked it"
     await _apply(session, row, request, now, ctx)
-    row.state, row.updated_at = after.value, now
+    row.state, row.updated_at, row.last_step = after.value, now, step
     await session.flush()  # bumps row.version, or fails if someone else changed the row
     common = facts(row, inspection, ctx.reference)
     event = _event(request, row, common, previous_due, plan_due, now)

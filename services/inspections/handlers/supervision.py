@@ -11,7 +11,7 @@ from services.inspections.adapters import repository
 from services.inspections.adapters.tables import Suggestion, Supervisor, SupervisorTerm
 from services.inspections.domain.actors import Role, require_role
 from services.inspections.domain.calendar import days_late
-from services.inspections.domain.fingerprint import fingerprint
+from services.inspections.domain.fingerprint import fingerprint, is_retry, step_fingerprint
 from services.inspections.domain.refusals import Refusal, RefusalCode, id_conflict
 from services.inspections.domain.supervision import (
     AddTerm,
@@ -231,9 +231,11 @@ async def answer_suggestion(
         return found
     row, supervisor = found
     before = SuggestionState(row.state)
+    step = step_fingerprint("answer", request)
     if refusal := answer_refusal(request, before, row.unit):
-        return refusal
+        return row if is_retry(refusal, row.last_step, step) else refusal
     now = ctx.clock()
+    row.last_step = step
     row.answer_count += 1
     row.last_answer = request.answer
     row.last_answer_evidence = [e.model_dump() for e in request.evidence]
@@ -277,8 +279,10 @@ async def record_feedback(
     row, supervisor = found
     now = ctx.clock()
     before = SuggestionState(row.state)
+    step = step_fingerprint("feedback", request)
     if refusal := feedback_refusal(request, before, supervisor.supervisor_id, local_date(now)):
-        return refusal
+        return row if is_retry(refusal, row.last_step, step) else refusal
+    row.last_step = step
     row.feedback_satisfied = request.satisfied
     row.feedback_comment = request.comment
     if request.satisfied:
