@@ -274,8 +274,9 @@ async def test_a_missed_deadline_notifies_each_recipient_exactly_once(
         d["key"] for d in deliveries if d["channel"] == "webhook"
     )
     case = await world.case("360102")
-    assert (case["level_name"], case["status"], case["notice_on"]) == (
+    assert (case["level_name"], case["level_name_zh"], case["status"], case["notice_on"]) == (
         "notice",
+        "催办",
         "open",
         window.day(7, 1).isoformat(),
     )

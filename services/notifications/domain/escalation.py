@@ -39,6 +39,10 @@ class Level(IntEnum):
         """The name of the level on the bus (contracts.notifications.EscalationLevel)."""
         return {1: "notice", 2: "supervision_order"}[self.value]
 
+    @property
+    def name_zh(self) -> str:
+        return {1: "催办", 2: "督办"}[self.value]
+
 
 TOP = Level.SUPERVISION_ORDER
 

@@ -78,6 +78,7 @@ class CaseView(BaseModel):
     status: str
     level: int
     level_name: str
+    level_name_zh: str
     notice_on: date
     supervision_on: date | None
     opened_at: datetime
@@ -90,7 +91,12 @@ class CaseView(BaseModel):
     @classmethod
     def of(cls, row: EscalationCase) -> "CaseView":
         return cls.model_validate(
-            {**row.model_dump(), "level_name": Level(row.level).label}, from_attributes=False
+            {
+                **row.model_dump(),
+                "level_name": Level(row.level).label,
+                "level_name_zh": Level(row.level).name_zh,
+            },
+            from_attributes=False,
         )
 
 
