@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -23,7 +24,11 @@ _Dated = TypeVar("_Dated", date, datetime)
 def _within_years(value: _Dated) -> _Dated:
     # The year as written, before any conversion: 0001-01-01T00:00+14:00 must not reach one.
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"must be within the years {FIRST_YEAR}-{LAST_YEAR}")
+        raise PydanticCustomError(
+            "year_out_of_range",
+            "must be within the years {first}-{last}",
+            {"first": FIRST_YEAR, "last": LAST_YEAR},
+        )
     return value
 
 
@@ -48,7 +53,9 @@ Instant = Annotated[
 
 def normal(value: float) -> float:
     if value != 0 and abs(value) < sys.float_info.min:
-        raise ValueError("must be zero or a normal number (no subnormal value)")
+        raise PydanticCustomError(
+            "subnormal_number", "must be zero or a normal number (no subnormal value)"
+        )
     return value
 
 

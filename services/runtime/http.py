@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.reasons import Reason
 from services.runtime import metrics, operations
+from services.runtime.field_errors import field_error
 
 log = structlog.get_logger(__name__)
 
@@ -129,9 +130,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return problem_response(request, Problem(415, code, zh, en))
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return problem_response(request, MALFORMED_JSON)
-        errors = [
-            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()
-        ]
+        errors = [field_error(e, language(request)) for e in exc.errors()]
         return problem_response(
             request,
             Problem(

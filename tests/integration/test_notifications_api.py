@@ -141,15 +141,15 @@ async def _refused(api: Api, path: str, body: dict[str, Any], english: bool = Fa
 @pytest.mark.parametrize(
     ("changes", "loc", "message"),
     [
-        ({"topic": "deadline_mised"}, "body.topic", "Input should be"),
-        ({"targets": []}, "body.targets", "at least 1 item"),
+        ({"topic": "deadline_mised"}, "body.topic", "应为以下取值之一"),
+        ({"targets": []}, "body.targets", "至少 1 项"),
         ({"targets": ["boss"]}, "body.targets", "'boss' is not a target; use one of"),
         ({"targets": ["office", "office"]}, "body.targets", "target 'office' is listed twice"),
-        ({"channels": ["sms"]}, "body.channels.0", "Input should be 'inbox', 'email' or"),
+        ({"channels": ["sms"]}, "body.channels.0", "应为以下取值之一：'inbox'、'email'、"),
         ({"unit": "360102"}, "body", "give unit or peer_group, not both"),
         ({"topic": "deadline_missed"}, "body", "min_severity applies only to topics"),
         ({"topic": "digest", "min_severity": None}, "body", "the digest goes to each recipient"),
-        ({"priority": 1}, "body.priority", "Extra inputs are not permitted"),
+        ({"priority": 1}, "body.priority", "不允许的字段"),
     ],
 )
 async def test_a_malformed_rule_is_refused_precisely(

@@ -59,16 +59,23 @@ def test_an_instant_out_of_range_is_refused_with_a_reason(platform: Stack) -> No
 
 
 @pytest.mark.parametrize(
-    ("value", "words"), [(True, "valid number"), (1e-320, "subnormal"), ("70", "valid number")]
+    ("value", "zh", "en"),
+    [
+        (True, "应为数字", "valid number"),
+        (1e-320, "非规格化", "subnormal"),
+        ("70", "应为数字", "valid number"),
+    ],
 )
-def test_a_number_is_a_normal_json_number(platform: Stack, value: object, words: str) -> None:
+def test_a_number_is_a_normal_json_number(platform: Stack, value: object, zh: str, en: str) -> None:
+    """Said in Chinese, or in English when the client asks for it."""
     measures = platform.service("measures").url
-    response = httpx.post(
-        f"{measures}/v1/units/{UNIT}/progress-reports",
-        json=report(UNIT, "strict-1", percent_complete=value),
-        headers=auth.headers("unit_reporter", UNIT),
-    )
-    refused_field(response, "percent_complete", words)
+    for lang, words in (("zh", zh), ("en", en)):
+        response = httpx.post(
+            f"{measures}/v1/units/{UNIT}/progress-reports",
+            json=report(UNIT, "strict-1", percent_complete=value),
+            headers=auth.headers("unit_reporter", UNIT) | {"accept-language": lang},
+        )
+        refused_field(response, "percent_complete", words)
 
 
 @pytest.mark.parametrize(
