@@ -16,7 +16,13 @@ if TYPE_CHECKING:
     from fivetype.demo.player import Tally
 
 Seed = Annotated[int, typer.Option(help="Same seed, same year: who is on time, late or silent.")]
-Speed = Annotated[float, typer.Option(min=0.01, help="Programme days per real second.")]
+Speed = Annotated[
+    float,
+    typer.Option(
+        min=0.01,
+        help="Programme days per real second; at most 2 (a day lasts half a second or more).",
+    ),
+]
 Year = Annotated[int, typer.Option(help="The programme year (its catalogue must exist).")]
 DEFAULT_SEED, DEFAULT_SPEED, DEFAULT_YEAR = 1, 2.0, 2026
 

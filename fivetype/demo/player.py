@@ -3,14 +3,17 @@
 to the service's real HTTP API, with the office's token or, for a step a unit takes (its appeal),
 the unit's own. A step that reads first (`Reading`) is sent with the body its answer finishes.
 Programme time runs at `speed` days per real second, but never passes a step not yet sent, so a
-watcher cannot call a deadline missed that the plan meets on time."""
+watcher cannot call a deadline missed that the plan meets on time; and it rests at the start of
+every day for at least `DAY_AT_LEAST`, so the services' jobs see each day: `speed` above two days
+a second plays no faster."""
 
 import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +30,12 @@ CLOCK_FILE = Path("demo") / "clock"
 # After the last step the clock moves on two days, so December's deadlines are called missed
 # and December's 12345 indicators are published (24 hours after the month ends).
 EPILOGUE = timedelta(days=2)
+# Real seconds a programme day lasts at the least (at the default speed, two days a second), and
+# how often the demo stack's jobs look at the clock (`stack_env`), so each of them sees every
+# day. Faster, the jobs and the events between the services fell behind the clock: a year at
+# 40 days a second had fewer 通报 and 督办 than at 2, and other totals.
+DAY_AT_LEAST = 0.5
+JOB_SECONDS = "0.25"
 
 
 def clock_path(data_dir: Path) -> Path:
@@ -35,23 +44,23 @@ def clock_path(data_dir: Path) -> Path:
 
 def stack_env(data_dir: Path, plan_start_iso: str) -> dict[str, str]:
     """The settings a stack needs to follow the demo's clock, with its watchers, the indicator
-    publisher and the ladder's jobs (督办, the weekly 通报, the daily digest) looking every second
-    or two of real time rather than every few minutes."""
+    publisher and the ladder's jobs (督办, the weekly 通报, the daily digest) looking every quarter
+    second of real time (the indicators, monthly, every two) rather than every few minutes."""
     path = clock_path(data_dir)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(plan_start_iso, encoding="utf-8")
     return {
         "FIVETYPE_MEASURES_CLOCK_FILE": str(path),
-        "FIVETYPE_MEASURES_DEADLINE_SWEEP_SECONDS": "1",
+        "FIVETYPE_MEASURES_DEADLINE_SWEEP_SECONDS": JOB_SECONDS,
         "FIVETYPE_INSPECTIONS_CLOCK_FILE": str(path),
-        "FIVETYPE_INSPECTIONS_DEADLINE_SWEEP_SECONDS": "1",
+        "FIVETYPE_INSPECTIONS_DEADLINE_SWEEP_SECONDS": JOB_SECONDS,
         "FIVETYPE_INSPECTIONS_INDICATORS_PUBLISH_SECONDS": "2",
         "FIVETYPE_NOTIFICATIONS_CLOCK_FILE": str(path),
         "FIVETYPE_SCORING_CLOCK_FILE": str(path),
-        "FIVETYPE_NOTIFICATIONS_ESCALATION_SWEEP_SECONDS": "1",
-        "FIVETYPE_NOTIFICATIONS_BULLETIN_CHECK_SECONDS": "1",
-        "FIVETYPE_NOTIFICATIONS_DIGEST_CHECK_SECONDS": "1",
+        "FIVETYPE_NOTIFICATIONS_ESCALATION_SWEEP_SECONDS": JOB_SECONDS,
+        "FIVETYPE_NOTIFICATIONS_BULLETIN_CHECK_SECONDS": JOB_SECONDS,
+        "FIVETYPE_NOTIFICATIONS_DIGEST_CHECK_SECONDS": JOB_SECONDS,
     }
 
 
@@ -89,6 +98,7 @@ def play(
     speed: float,
     stop: threading.Event,
     on_step: OnStep,
+    day_at_least: float = DAY_AT_LEAST,
 ) -> Tally:
     """Send every step in time order; returns early when `stop` is set. A refusal is counted,
     not fatal: a second run of the same seed on the same data is answered as before where a
@@ -101,16 +111,35 @@ def play(
         services = {
             name: clients.enter_context(client(url, data_dir)) for name, url in urls.items()
         }
-        for step in plan.steps:
-            due = started + (step.at - plan.start).total_seconds() / DAY / speed
+        for at, step in _timeline(plan):
+            days = (at.date() - plan.start.date()).days
+            due = started + max(
+                (at - plan.start).total_seconds() / DAY / speed, days * day_at_least
+            )
             if stop.wait(max(0.0, due - time.monotonic())):
                 return tally
-            clock.set(step.at)
+            clock.set(at)
+            if step is None:  # a day begins: the clock rests there for the jobs to see it
+                continue
             _send(services[step.service], step, data_dir, tally, stop)
             tally.sent += 1
             on_step(step, tally)
     clock.set(plan.steps[-1].at + EPILOGUE if plan.steps else plan.start)
     return tally
+
+
+def _timeline(plan: Plan) -> list[tuple[datetime, Step | None]]:
+    """The steps in time order, with the first moment of every day the year reaches as a stop
+    of its own (None), before any step at that moment."""
+    if not plan.steps:
+        return []
+    day = datetime.combine(plan.start.date() + timedelta(days=1), time_of_day(0), plan.start.tzinfo)
+    stops: list[tuple[datetime, int, Step | None]] = []
+    while day <= plan.steps[-1].at:
+        stops.append((day, -1, None))
+        day += timedelta(days=1)
+    stops += [(step.at, step.order, step) for step in plan.steps]
+    return [(at, step) for at, _order, step in sorted(stops, key=lambda s: (s[0], s[1]))]
 
 
 def _send(

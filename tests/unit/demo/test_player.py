@@ -1,19 +1,22 @@
 """The demo's player against a real HTTP server that limits its clients as the services do:
 a 429 is waited out (its Retry-After) and the step sent again, so a fast demo loses none."""
 
+import itertools
 import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fivetype.demo import player
 from fivetype.demo.plan import Plan, Reading, Step, programme_start
 from fivetype.demo.player import play, stack_env
+from services.runtime.clock import FileClock
 
 
 class LimitedServer(ThreadingHTTPServer):
@@ -100,3 +103,37 @@ def test_a_rate_limited_step_is_sent_again_once_the_limit_allows(
     assert service.limited > 0  # the limit was met, and waited out
     assert tally.refused == []
     assert service.accepted == [f"s{n}" for n in range(7)]
+
+
+def test_every_day_lasts_long_enough_for_the_jobs_to_see_it(
+    service: LimitedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However fast the demo plays, the programme clock rests in every day it passes through,
+    a day without a step included, for at least `day_at_least` real seconds."""
+    start = programme_start(2026)
+    stack_env(tmp_path, start.isoformat())
+    first, last = start + timedelta(hours=2), start + timedelta(days=4, hours=2)
+    steps = [
+        Step(at=at, order=n, service="measures", path="/steps", body={"n": f"s{n}"}, label="")
+        for n, at in enumerate((first, last))
+    ]
+    began: dict[str, float] = {}  # each day the clock was set to → when
+
+    class Watched(FileClock):
+        def set(self, moment: datetime) -> None:
+            began.setdefault(moment.date().isoformat(), time.monotonic())
+            super().set(moment)
+
+    monkeypatch.setattr(player, "FileClock", Watched)
+    url = f"http://127.0.0.1:{service.server_address[1]}"
+    plan = Plan(seed=1, year=2026, habits={}, steps=steps)
+    tally = player.play(
+        plan, {"measures": url}, tmp_path, 1e6, threading.Event(), lambda *_: None, 0.2
+    )
+    assert tally.refused == [] and service.accepted == ["s0", "s1"]
+    # Days 1-2 to 1-4 hold no step; each day rests 0.2 s before the next begins (the timer
+    # wakes within a millisecond).
+    days = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"]
+    assert list(began) == [*days, "2026-01-07"]  # and the epilogue, two days on
+    dwelt = [b - a for a, b in itertools.pairwise(began[day] for day in days)]
+    assert min(dwelt[1:]) >= 0.19, dwelt  # (the first day is timed from the play's start)
