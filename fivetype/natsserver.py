@@ -61,6 +61,10 @@ def announced_name(port: int) -> str | None:
         return None
 
 
+class PortTaken(RuntimeError):
+    """nats-server exited because another process held its port."""
+
+
 class NatsServer:
     def __init__(
         self,
@@ -81,6 +85,7 @@ class NatsServer:
         self.name = name
         self.lang = lang
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this start's lines begin in the log file
 
     @property
     def url(self) -> str:
@@ -89,6 +94,7 @@ class NatsServer:
     def start(self, timeout: float = 10.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
         options = ["-c", str(self.config)] if self.config else []
         if self.name:
             options += ["-n", self.name]
@@ -115,7 +121,8 @@ class NatsServer:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise RuntimeError(
+                failure = PortTaken if self._logged_port_taken() else RuntimeError
+                raise failure(
                     say(
                         self.lang,
                         f"nats-server 已退出，详见 {self.log_file}",
@@ -137,6 +144,11 @@ class NatsServer:
                 f"nats-server did not listen on {self.port} within {timeout}s",
             )
         )
+
+    def _logged_port_taken(self) -> bool:
+        with self.log_file.open("rb") as log:
+            log.seek(self._log_start)
+            return b"address already in use" in log.read()
 
     def exited(self) -> bool:
         return self._process is not None and self._process.poll() is not None

@@ -29,11 +29,11 @@ from contracts.inspections import PublicChannel
 from fivetype import natsauth, ports
 from fivetype.apiclient import ADMIN_TOKEN_FILE, stack_secret, write_private
 from fivetype.lang import say
-from fivetype.natsserver import NatsServer
+from fivetype.natsserver import NatsServer, PortTaken
 from fivetype.state import CREDENTIALS, NATS_PORT, SERVICES
 from services.measures.domain.catalogue import DEFAULT_UNITS_PATH, load_units
 from services.runtime.auth import Role, issue
-from services.runtime.settings import shared_auth_secret
+from services.runtime.settings import EXIT_PORT_TAKEN, shared_auth_secret
 
 ADMIN_TOKEN_TTL = timedelta(days=30)
 MOVES = 3  # times a first start chooses another port when a stranger took the one chosen
@@ -116,6 +116,10 @@ class ServiceProcess:
 
     def exited(self) -> bool:
         return self.process is not None and self.process.poll() is not None
+
+    def port_taken(self) -> bool:
+        """It exited because another process held its port when it bound."""
+        return self.process is not None and self.process.poll() == EXIT_PORT_TAKEN
 
     def answering(self) -> str | None:
         """The instance id of the process answering on this service's port, if any answers."""
@@ -249,9 +253,9 @@ class Stack:
             try:
                 self.nats.start()
                 return
-            except (RuntimeError, TimeoutError):
+            except PortTaken:
                 self.nats.stop()
-                if ports.bindable(self.nats.port) or len(taken) >= MOVES:
+                if len(taken) >= MOVES:
                     raise
             taken.add(self.nats.port)
             self.nats.port = self._claim("nats", NATS_PORT, frozenset(taken))
@@ -271,7 +275,7 @@ class Stack:
                 if not service.exited():
                     continue
                 fixed = service.name not in self.claims
-                if fixed or ports.bindable(service.port) or moves >= MOVES:
+                if fixed or not service.port_taken() or moves >= MOVES:
                     raise RuntimeError(exited(service.name, service.log_file, self.lang))
                 moves += 1
                 taken = frozenset({service.port})

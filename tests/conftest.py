@@ -308,12 +308,12 @@ _FAST = {
 
 
 def platform_env(databases: Databases, extra_env: dict[str, str] | None = None) -> dict[str, str]:
-    """The services' environment: a database each, free ports and the fast timings."""
+    """The services' environment: a database each and the fast timings. Their ports are left to
+    the stack, which claims them and chooses again should another process bind one first."""
     env = {**os.environ, **(extra_env or {})}
     for name in SERVICES:
         prefix = f"FIVETYPE_{name.upper()}_"
         env[f"{prefix}DATABASE_URL"] = databases.url(name)
-        env[f"{prefix}HTTP_PORT"] = str(free_port())
         env.update({prefix + key: value for key, value in _FAST.items()})
     # The flows and the fault checker count every fact in the office's inbox one by one, so
     # nothing is left for its digest there (docs/notifications.md, the digest rule).

@@ -3,6 +3,9 @@ on SIGTERM stop taking messages, drain the outbox and exit within the grace peri
 
 import asyncio
 import contextlib
+import errno
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -11,6 +14,7 @@ from pathlib import Path
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
 
 from services.runtime import audit, http, logs, metrics, operations, tracing
 from services.runtime.audit_checkpoints import Anchor
@@ -19,7 +23,7 @@ from services.runtime.bus import Bus
 from services.runtime.db import Database, migrate
 from services.runtime.messaging import OutboxRelay
 from services.runtime.ratelimit import ClientLimiter
-from services.runtime.settings import GRACE_SHARES, ServiceSettings
+from services.runtime.settings import EXIT_PORT_TAKEN, GRACE_SHARES, ServiceSettings
 
 log = structlog.get_logger()
 
@@ -165,19 +169,42 @@ class ServiceRuntime:
         return app
 
     def serve(self, app: FastAPI) -> None:
+        listener = listen(self.settings.http_host, self.settings.http_port)
         metrics_server = operations.serve_metrics(
             self.settings.http_host, self.settings.resolved_metrics_port
         )
-        uvicorn.run(
-            app,
-            host=self.settings.http_host,
-            port=self.settings.http_port,
-            log_config=None,
-            timeout_keep_alive=self.settings.http_keep_alive_seconds,
-            limit_concurrency=self.settings.http_limit_concurrency,
-            timeout_graceful_shutdown=max(
-                1, round(self.settings.shutdown_grace_seconds * GRACE_SHARES["http"])
-            ),
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=self.settings.http_host,
+                port=self.settings.http_port,
+                log_config=None,
+                timeout_keep_alive=self.settings.http_keep_alive_seconds,
+                limit_concurrency=self.settings.http_limit_concurrency,
+                timeout_graceful_shutdown=max(
+                    1, round(self.settings.shutdown_grace_seconds * GRACE_SHARES["http"])
+                ),
+            )
         )
+        server.run(sockets=[listener])
         if metrics_server is not None:
             metrics_server.shutdown()
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The API's socket, bound and listening before anything starts: a port another process
+    holds ends the process at once with EXIT_PORT_TAKEN, having done nothing."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        log.error("http port taken", port=port)
+        sys.exit(EXIT_PORT_TAKEN)
+    return listener

@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contracts import permissions
 from services.runtime.tokens import shared_auth_secret
 
+# A service whose HTTP port another process holds exits with this status (errno EADDRINUSE), so
+# that whoever started it can tell "choose another port" from a failure worth reporting.
+EXIT_PORT_TAKEN = 98
+
 # How a shutdown spends its grace period, in order; the shares sum to less than one.
 GRACE_SHARES = {"http": 0.2, "consumers": 0.4, "outbox": 0.25, "jobs": 0.1}
 
