@@ -38,7 +38,8 @@ from nats.js.api import ConsumerConfig, StreamConfig
 from contracts import streams, subjects
 from contracts.envelope import wrap
 from contracts.measures import ProgressReported, ReportProgress
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from services.runtime.db import sync_url
 
 REPO = Path(__file__).resolve().parents[1]

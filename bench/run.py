@@ -53,7 +53,8 @@ from common import peak_rss_mb
 
 from contracts import subjects
 from contracts.measures import ProgressReported
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from services.measures.bootstrap import MIGRATIONS as MEASURES_MIGRATIONS
 from services.measures.settings import MeasuresSettings
 from services.runtime.db import migrate

@@ -47,7 +47,8 @@ from common import async_http_client, peak_rss_mb
 
 from contracts import streams, subjects
 from contracts.envelope import Envelope
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from services.runtime.bus import provision_streams
 from services.runtime.db import Database, sync_url
 from services.runtime.service import ServiceRuntime

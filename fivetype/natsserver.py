@@ -12,21 +12,6 @@ from pathlib import Path
 from fivetype.lang import say
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def binary(lang: str = "zh") -> str:
     beside_python = Path(sys.executable).parent / "nats-server"
     if beside_python.exists():

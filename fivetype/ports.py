@@ -11,8 +11,10 @@ chooses again if not (see stack.py)."""
 
 import contextlib
 import fcntl
+import itertools
 import json
 import os
+import random
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +22,8 @@ from pathlib import Path
 
 ADDRESS_BOOK = "ports.json"  # under the data folder: what each process listened on last time
 ATTEMPTS = 20
+LOWEST_FREE_PORT = 10000  # below: ports that well-known servers are configured to
+CONNECTIONS_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 def bindable(port: int) -> bool:
@@ -35,7 +39,35 @@ def bindable(port: int) -> bool:
     return True
 
 
-def ephemeral_port() -> int:
+def _listening_ports() -> list[int]:
+    """Ports outside the range the kernel takes outgoing connections' ports from: a port chosen
+    there may be taken by any process's connection between the choice and the server's bind."""
+    try:
+        low, high = map(int, CONNECTIONS_RANGE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 65535  # elsewhere: the widest range systems use
+    return [p for p in range(LOWEST_FREE_PORT, 65536) if not low <= p <= high]
+
+
+def _next_ports() -> Iterator[int]:
+    """This process's walk over the listening ports from a random start: it never chooses a
+    port twice before it has gone round, and two processes rarely walk the same stretch."""
+    candidates = _listening_ports()
+    if not candidates:
+        return iter(())
+    start = random.randrange(len(candidates))
+    return itertools.cycle(candidates[start:] + candidates[:start])
+
+
+_walk = _next_ports()
+
+
+def free_port() -> int:
+    """A port free now for a server about to listen on 127.0.0.1: the next free one of this
+    process's walk, else one the system chooses."""
+    for port in itertools.islice(_walk, 200):
+        if bindable(port):
+            return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -77,7 +109,7 @@ def _candidates(preferred: int | None) -> Iterator[int]:
     if preferred is not None:
         yield preferred
     for _ in range(ATTEMPTS):
-        yield ephemeral_port()
+        yield free_port()
 
 
 def claim(preferred: int | None, avoid: frozenset[int] = frozenset()) -> Claim:

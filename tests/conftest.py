@@ -23,7 +23,8 @@ from psycopg import sql
 
 from contracts import permissions
 from fivetype import natsauth
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from fivetype.stack import SERVICES, Stack
 from tests.auth import TEST_SECRET
 

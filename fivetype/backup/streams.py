@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from fivetype.backup.manifest import Refused, StreamCopy, digest
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 
 CHUNK_BYTES = 128 * 1024
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from fivetype.demo.plan import programme_start
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from fivetype.stack import Stack
 from tests import auth
 from tests.cli.conftest import fivetype

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from fivetype import state
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from fivetype.state import SERVICES
 from tests.conftest import scaled
 

@@ -19,7 +19,8 @@ import pytest
 from nats.errors import Error as NatsError
 
 from fivetype import natsauth
-from fivetype.natsserver import NatsServer, binary, free_port
+from fivetype.natsserver import NatsServer, binary
+from fivetype.ports import free_port
 from services.runtime.bus import ensure_streams
 from services.runtime.settings import NatsAuth, nats_auth
 from tests import auth

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from fivetype.stack import SERVICES
 from tests.conftest import eventually, scaled
 from tests.e2e.test_progress_flow import m07_assignment, report

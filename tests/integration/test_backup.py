@@ -25,7 +25,8 @@ from typer.testing import CliRunner, Result
 from contracts import streams, subjects
 from fivetype import backup, state
 from fivetype.cli import app
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from fivetype.stack import SERVICES
 from services.runtime import audit, messaging
 from services.runtime.bus import provision_streams

@@ -13,7 +13,8 @@ from contracts import streams, subjects
 from contracts.envelope import Envelope, wrap
 from contracts.measures import ProgressReported
 from fivetype.cli import app
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from services.runtime.messaging import processed
 from services.runtime.service import ServiceRuntime
 from tests.conftest import Databases, eventually_async

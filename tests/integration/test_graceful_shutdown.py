@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import streams, subjects
 from contracts.envelope import Envelope, fact_id, wrap
 from contracts.measures import ProgressReported
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from services.runtime.messaging import add_to_outbox, outbox, processed
 from tests.conftest import Databases, eventually_async
 from tests.integration.runtime_probe import probe

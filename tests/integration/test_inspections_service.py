@@ -34,7 +34,8 @@ from contracts.measures import (
     DeadlineMissed,
     UnitRegistered,
 )
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from services.inspections.domain.reference import DEFAULT_CATALOGUE_PATH
 from services.runtime.clock import FileClock
 from tests import auth, busclient

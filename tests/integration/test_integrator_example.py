@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from fivetype.stack import ServiceProcess, Stack
 from tests import auth
 from tests.conftest import scaled, start_nats

@@ -21,7 +21,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from contracts.envelope import utcnow
 from contracts.inspections import FindingRaised, InspectionKind, Severity
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from services.notifications.domain.signing import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from contracts import subjects
 from contracts.envelope import Envelope, Message, wrap
 from contracts.measures import UnitRegistered
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from services.notifications.bootstrap import Service, assemble
 from services.notifications.settings import NotificationsSettings
 from tests import auth

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import yaml
 
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from tests.conftest import require_tool
 
 RULES = Path(__file__).parents[2] / "deploy" / "k8s" / "rules"

@@ -20,7 +20,8 @@ import yaml
 
 from contracts import subjects
 from contracts.envelope import wrap
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from fivetype.stack import Stack
 from tests import auth, busclient
 from tests.conftest import (

@@ -15,7 +15,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import subjects
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from fivetype.stack import ServiceProcess, Stack
 from tests import auth, busclient
 from tests.conftest import Databases, eventually, require_tool, start_nats, start_platform

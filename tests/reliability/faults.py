@@ -18,7 +18,8 @@ import nats
 from sqlalchemy.engine import make_url
 
 from contracts import streams, subjects
-from fivetype.natsserver import NatsServer, binary, free_port
+from fivetype.natsserver import NatsServer, binary
+from fivetype.ports import free_port
 from fivetype.stack import ServiceProcess, Stack
 from services.runtime.settings import nats_servers
 from tests.conftest import Databases, eventually, eventually_async, scaled

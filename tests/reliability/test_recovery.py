@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from fivetype.stack import Stack
 from tests.conftest import eventually_async, platform_env
 from tests.reliability import faults

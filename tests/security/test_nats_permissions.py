@@ -18,7 +18,7 @@ from contracts import permissions, streams, subjects
 from contracts.inspections import PublicChannel
 from fivetype import exits, natsauth, state
 from fivetype.cli import app
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from fivetype.stack import Stack
 from services.measures.domain.catalogue import load_units
 from services.runtime.bus import declared_consumers

@@ -33,7 +33,7 @@ def test_a_port_someone_listens_on_is_not_claimed() -> None:
 
 
 def test_a_port_found_taken_is_avoided_even_when_free() -> None:
-    free = ports.ephemeral_port()
+    free = ports.free_port()
     claim = ports.claim(free, frozenset({free}))
     assert claim.port != free
     claim.release()
@@ -61,3 +61,10 @@ def test_a_crash_loop_backs_off_and_a_steady_process_restarts_at_once() -> None:
     assert delays[:4] == [0.5, 1.0, 2.0, 4.0] and delays[-1] == MAX_BACKOFF_SECONDS
     assert backoff.restarts == 8
     assert backoff.died(now + 600) == pytest.approx(0.5)  # after a long run: at once again
+
+
+def test_free_ports_lie_outside_the_range_outgoing_connections_take() -> None:
+    low, high = map(int, ports.CONNECTIONS_RANGE.read_text().split())
+    chosen = [ports.free_port() for _ in range(50)]
+    assert len(set(chosen)) == 50  # a process does not hand out a port twice in a row
+    assert all(not low <= port <= high and ports.bindable(port) for port in chosen)

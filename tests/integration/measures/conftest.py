@@ -18,7 +18,8 @@ from nats.js.api import DeliverPolicy
 from contracts import streams, subjects
 from contracts.envelope import Message, decode, wrap
 from contracts.measures import IntakeRejected, ReportProgress
-from fivetype.natsserver import NatsServer, free_port
+from fivetype.natsserver import NatsServer
+from fivetype.ports import free_port
 from tests import auth
 from tests.conftest import Databases, eventually, start_nats
 

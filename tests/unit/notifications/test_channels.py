@@ -3,7 +3,7 @@ cover real servers)."""
 
 from datetime import UTC, datetime
 
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from services.notifications.adapters.channels import EmailSender, Outgoing, WebhookSender, scrub
 from services.notifications.adapters.tables import Notification, Recipient
 from services.notifications.domain.delivery import Outcome

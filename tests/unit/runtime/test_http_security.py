@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from fivetype.natsserver import free_port
+from fivetype.ports import free_port
 from services.runtime import http, operations
 from services.runtime.auth import AUTHENTICATED, Principal, Role, Verifier, allow
 from services.runtime.db import Database
