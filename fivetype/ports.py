@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from services.runtime.settings import METRICS_OFFSET
+
 ADDRESS_BOOK = "ports.json"  # under the data folder: what each process listened on last time
 ATTEMPTS = 20
 LOWEST_FREE_PORT = 10000  # below: ports that well-known servers are configured to
@@ -39,14 +41,15 @@ def bindable(port: int) -> bool:
     return True
 
 
-def _listening_ports() -> list[int]:
-    """Ports outside the range the kernel takes outgoing connections' ports from: a port chosen
-    there may be taken by any process's connection between the choice and the server's bind."""
+def _listening_ports() -> range:
+    """Ports below the range the kernel takes outgoing connections' ports from (a port chosen
+    there may be taken by any process's connection between the choice and the server's bind),
+    with room for a service's metrics port, its HTTP port + 1000, below that range too."""
     try:
-        low, high = map(int, CONNECTIONS_RANGE.read_text().split())
-    except (OSError, ValueError):
-        low, high = 32768, 65535  # elsewhere: the widest range systems use
-    return [p for p in range(LOWEST_FREE_PORT, 65536) if not low <= p <= high]
+        low = int(CONNECTIONS_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # elsewhere: the lowest start systems use
+    return range(LOWEST_FREE_PORT, low - METRICS_OFFSET)
 
 
 def _next_ports() -> Iterator[int]:
@@ -56,7 +59,7 @@ def _next_ports() -> Iterator[int]:
     if not candidates:
         return iter(())
     start = random.randrange(len(candidates))
-    return itertools.cycle(candidates[start:] + candidates[:start])
+    return itertools.cycle([*candidates[start:], *candidates[:start]])
 
 
 _walk = _next_ports()

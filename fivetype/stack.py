@@ -33,7 +33,7 @@ from fivetype.natsserver import NatsServer, PortTaken
 from fivetype.state import CREDENTIALS, NATS_PORT, SERVICES
 from services.measures.domain.catalogue import DEFAULT_UNITS_PATH, load_units
 from services.runtime.auth import Role, issue
-from services.runtime.settings import EXIT_PORT_TAKEN, shared_auth_secret
+from services.runtime.settings import EXIT_PORT_TAKEN, METRICS_OFFSET, shared_auth_secret
 
 ADMIN_TOKEN_TTL = timedelta(days=30)
 MOVES = 3  # times a first start chooses another port when a stranger took the one chosen
@@ -199,7 +199,7 @@ class Stack:
         prefix = f"FIVETYPE_{name.upper()}_"
         port = int(self.env.get(f"{prefix}HTTP_PORT") or self._claim(name, default_port))
         metrics = self.env.get(f"{prefix}METRICS_PORT")
-        metrics_port = int(metrics or self._claim(f"{name}-metrics", port + 1000))
+        metrics_port = int(metrics or self._claim(f"{name}-metrics", port + METRICS_OFFSET))
         env = {
             **self.env,
             f"{prefix}NATS_URL": self.nats_url,

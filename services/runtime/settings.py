@@ -15,6 +15,7 @@ from services.runtime.tokens import shared_auth_secret
 # A service whose HTTP port another process holds exits with this status (errno EADDRINUSE), so
 # that whoever started it can tell "choose another port" from a failure worth reporting.
 EXIT_PORT_TAKEN = 98
+METRICS_OFFSET = 1000  # a service's metrics port, unless set: its HTTP port + 1000
 
 # How a shutdown spends its grace period, in order; the shares sum to less than one.
 GRACE_SHARES = {"http": 0.2, "consumers": 0.4, "outbox": 0.25, "jobs": 0.1}
@@ -128,7 +129,9 @@ class ServiceSettings(BaseSettings):
 
     @property
     def resolved_metrics_port(self) -> int:
-        return self.metrics_port if self.metrics_port is not None else self.http_port + 1000
+        if self.metrics_port is not None:
+            return self.metrics_port
+        return self.http_port + METRICS_OFFSET
 
     @property
     def resolved_database_url(self) -> str:
