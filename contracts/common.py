@@ -21,6 +21,12 @@ STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 _Dated = TypeVar("_Dated", date, datetime)
 
 
+def invalid_value(zh: str, en: str) -> PydanticCustomError:
+    """A validator's refusal in both languages: a 422 says it in its reader's (the services'
+    field_errors), anything else in English."""
+    return PydanticCustomError("invalid", "{en}", {"en": en, "zh": zh})
+
+
 def _within_years(value: _Dated) -> _Dated:
     # The year as written, before any conversion: 0001-01-01T00:00+14:00 must not reach one.
     if not FIRST_YEAR <= value.year <= LAST_YEAR:

@@ -47,6 +47,7 @@ _ZH = {
     "uuid_parsing": "应为 UUID",
     "year_out_of_range": "须在 {first}-{last} 年之间",
     "subnormal_number": "须为 0 或正常数值（不接受非规格化的极小数）",
+    "invalid": "{zh}",  # contracts.common.invalid_value: the validator's own Chinese words
 }
 
 

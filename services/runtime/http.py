@@ -31,7 +31,8 @@ Offset = Annotated[int, Query(ge=0, le=BIGINT_MAX, description="Items to skip (p
 
 class Problem(Exception):
     """An error a client can act on: a stable `code` and a title in both languages. `detail`
-    serves both languages unless `detail_en` gives an English one (then `detail` is Chinese)."""
+    and `errors` serve both languages unless `detail_en` and `errors_en` give English ones
+    (then `detail` and `errors` are Chinese)."""
 
     def __init__(
         self,
@@ -43,12 +44,14 @@ class Problem(Exception):
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         detail_en: str | None = None,
+        errors_en: list[dict[str, Any]] | None = None,
     ):
         super().__init__(code)
         self.status, self.code = status, code
         self.titles = {"zh": title_zh, "en": title_en}
         self.details = {"zh": detail, "en": detail_en or detail}
-        self.detail, self.errors, self.headers = detail, errors, headers
+        self.error_lists = {"zh": errors, "en": errors_en or errors}
+        self.detail, self.headers = detail, headers
 
 
 DATABASE_UNAVAILABLE = Problem(
@@ -81,8 +84,8 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
     }
     if detail := problem.details[lang]:
         body["detail"] = detail
-    if problem.errors:
-        body["errors"] = problem.errors
+    if errors := problem.error_lists[lang]:
+        body["errors"] = errors
     return JSONResponse(
         body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
     )

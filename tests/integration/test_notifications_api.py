@@ -143,12 +143,12 @@ async def _refused(api: Api, path: str, body: dict[str, Any], english: bool = Fa
     [
         ({"topic": "deadline_mised"}, "body.topic", "应为以下取值之一"),
         ({"targets": []}, "body.targets", "至少 1 项"),
-        ({"targets": ["boss"]}, "body.targets", "'boss' is not a target; use one of"),
-        ({"targets": ["office", "office"]}, "body.targets", "target 'office' is listed twice"),
+        ({"targets": ["boss"]}, "body.targets", "'boss' 不是有效的发送对象"),
+        ({"targets": ["office", "office"]}, "body.targets", "发送对象 'office' 重复"),
         ({"channels": ["sms"]}, "body.channels.0", "应为以下取值之一：'inbox'、'email'、"),
-        ({"unit": "360102"}, "body", "give unit or peer_group, not both"),
-        ({"topic": "deadline_missed"}, "body", "min_severity applies only to topics"),
-        ({"topic": "digest", "min_severity": None}, "body", "the digest goes to each recipient"),
+        ({"unit": "360102"}, "body", "unit 与 peer_group 只能填写其一"),
+        ({"topic": "deadline_missed"}, "body", "min_severity 仅适用于有严重程度的主题"),
+        ({"topic": "digest", "min_severity": None}, "body", "每日汇总发给选择汇总的收件人"),
         ({"priority": 1}, "body.priority", "不允许的字段"),
     ],
 )
@@ -180,9 +180,7 @@ async def test_a_rule_naming_unknown_things_is_refused_with_each_reason(api: Api
         rule(peer_group=None, unit="360199", targets=["office", "unit_head"]),
     )
     assert unknown_unit["title"] == "路由规则有误"
-    assert unknown_unit["errors"] == [
-        {"loc": "unit", "msg": "unit '360199' is not in the unit directory"}
-    ]
+    assert unknown_unit["errors"] == [{"loc": "unit", "msg": "单位 '360199' 不在单位名录中"}]
     assert (await api.client.get("/v1/routing-rules/bad-refs")).status_code == 404
 
 
@@ -220,7 +218,7 @@ async def test_recipients_are_validated_and_secrets_are_write_only(api: Api) -> 
         ),
     ]
     for code, body, loc, message in cases:
-        problem = await _refused(api, f"/v1/recipients/{code}", body)
+        problem = await _refused(api, f"/v1/recipients/{code}", body, english=True)
         assert problem["code"] == "invalid_recipient"
         assert any(e["loc"] == loc and message in e["msg"] for e in problem["errors"]), problem
 
@@ -235,10 +233,22 @@ async def test_recipients_are_validated_and_secrets_are_write_only(api: Api) -> 
         ({"role": "leader"}, "a leader recipient belongs to no unit"),
     ]
     for changes, message in shape:
-        problem = await _refused(api, "/v1/recipients/360103:contact", base | changes)
+        problem = await _refused(api, "/v1/recipients/360103:contact", base | changes, english=True)
         assert problem["code"] == "validation_failed"
         assert any(message in e["msg"] for e in problem["errors"]), problem
         assert SECRET not in str(problem)
+    # The office reads the same refusals in Chinese.
+    for changes, message in [
+        ({"emails": ["a@x.example", "A@x.example"]}, "电子邮箱地址重复"),
+        ({"webhook": {"url": "https://x.example/h#top", "secret": SECRET}}, "不得包含 # 片段"),
+    ]:
+        problem = await _refused(api, "/v1/recipients/360103:contact", base | changes)
+        assert any(message in e["msg"] for e in problem["errors"]), problem
+    private = {"webhook": {"url": "http://10.1.2.3/hook", "secret": SECRET}}
+    problem = await _refused(api, "/v1/recipients/360103:contact", base | private)
+    assert problem["errors"] == [
+        {"loc": "webhook.url", "msg": "10.1.2.3 是本机或内网地址：不接受内网和本机地址"}
+    ]
 
     after = await api.get("/v1/recipients/360103:contact")
     assert after["webhook"]["url"] == hook["url"] and after["role"] == "contact"

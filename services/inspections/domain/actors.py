@@ -9,7 +9,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import Name
+from contracts.common import Name, invalid_value
 from contracts.envelope import UnitCode
 from services.inspections.domain.refusals import Refusal, RefusalCode
 
@@ -46,7 +46,10 @@ class Actor(BaseModel):
     @model_validator(mode="after")
     def _unit_role_names_its_unit(self) -> Self:
         if self.role is Role.UNIT and self.unit is None:
-            raise ValueError("an actor with role 'unit' must name its unit")
+            raise invalid_value(
+                "角色为 unit 的操作人须填写其单位（unit）",
+                "an actor with role 'unit' must name its unit",
+            )
         return self
 
 

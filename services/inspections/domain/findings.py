@@ -23,7 +23,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import Day, Evidence, EvidenceRef, MeasureCode, Name, Text
+from contracts.common import Day, Evidence, EvidenceRef, MeasureCode, Name, Text, invalid_value
 from contracts.envelope import UnitCode
 from contracts.inspections import (
     ClueKind,
@@ -159,7 +159,10 @@ class Category(BaseModel):
     @model_validator(mode="after")
     def _names_something(self) -> Self:
         if self.measure_code is None and self.type is None:
-            raise ValueError("a category needs a measure_code, a type, or both")
+            raise invalid_value(
+                "问题分类须填写 measure_code 或 type（或两者）",
+                "a category needs a measure_code, a type, or both",
+            )
         return self
 
 

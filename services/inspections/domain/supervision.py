@@ -16,7 +16,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import Day, Evidence, Flag, Name, Text
+from contracts.common import Day, Evidence, Flag, Name, Text, invalid_value
 from contracts.envelope import UnitCode
 from contracts.inspections import ItemId
 from contracts.reasons import Reason
@@ -179,8 +179,9 @@ class SuggestionFeedback(BaseModel):
     @model_validator(mode="after")
     def _a_new_answer_needs_a_deadline(self) -> Self:
         if not self.satisfied and self.due_date is None:
-            raise ValueError(
-                "a new answer is due by a due_date when the supervisor is not satisfied"
+            raise invalid_value(
+                "监督员不满意时须填写 due_date：重新答复的期限",
+                "a new answer is due by a due_date when the supervisor is not satisfied",
             )
         return self
 

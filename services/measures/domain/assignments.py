@@ -11,7 +11,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import Day, MeasureCode, Name, Number, Text
+from contracts.common import Day, MeasureCode, Name, Number, Text, invalid_value
 from contracts.envelope import UnitCode
 from contracts.measures import AssignmentRole, Key, MilestonePlan, Percent
 from services.measures.domain.catalogue import (
@@ -59,7 +59,10 @@ class RecurrenceInput(_Frozen):
     @model_validator(mode="after")
     def _kind_or_rule(self) -> Self:
         if self.kind is None and self.rule is None:
-            raise ValueError("give a standard obligation kind or a rule")
+            raise invalid_value(
+                "须填写标准责任类型（kind）或规则（rule）",
+                "give a standard obligation kind or a rule",
+            )
         return self
 
 

@@ -5,6 +5,8 @@ passed in."""
 import ipaddress
 from urllib.parse import SplitResult, urlsplit
 
+from contracts.common import invalid_value
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -19,17 +21,27 @@ def parse_webhook_url(url: str) -> SplitResult:
     """The URL's parts; ValueError with the reason when it cannot be a webhook target."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
-        raise ValueError("the webhook URL must start with https:// or http://")
+        raise invalid_value(
+            "Webhook 地址须以 https:// 或 http:// 开头",
+            "the webhook URL must start with https:// or http://",
+        )
     if not parts.hostname:
-        raise ValueError("the webhook URL has no host")
+        raise invalid_value("Webhook 地址缺少主机名", "the webhook URL has no host")
     if parts.username is not None or parts.password is not None:
-        raise ValueError("the webhook URL must not carry credentials; the secret signs requests")
+        raise invalid_value(
+            "Webhook 地址不得包含用户名或密码：请求由密钥签名",
+            "the webhook URL must not carry credentials; the secret signs requests",
+        )
     if parts.fragment:
-        raise ValueError("the webhook URL must not have a #fragment")
+        raise invalid_value(
+            "Webhook 地址不得包含 # 片段", "the webhook URL must not have a #fragment"
+        )
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as exc:
-        raise ValueError(f"the webhook URL has an invalid port: {exc}") from exc
+        raise invalid_value(
+            f"Webhook 地址的端口无效：{exc}", f"the webhook URL has an invalid port: {exc}"
+        ) from exc
     return parts
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from contracts.common import invalid_value
 from contracts.envelope import UNIT_CODE_PATTERN, UnitCode
 from contracts.inspections import Severity
 from services.notifications.domain.topics import SEVERITY_ORDER, WITH_SEVERITY, Occurrence, Topic
@@ -79,7 +80,10 @@ def _check_target(target: str) -> str:
     if code is not None and re.fullmatch(RECIPIENT_CODE_PATTERN, code):
         return target
     roles = ", ".join([*ROLE_TARGETS, ALL_UNITS])
-    raise ValueError(f"{target!r} is not a target; use one of {roles} or recipient:<code>")
+    raise invalid_value(
+        f"{target!r} 不是有效的发送对象；应为 {roles} 之一或 recipient:<编码>",
+        f"{target!r} is not a target; use one of {roles} or recipient:<code>",
+    )
 
 
 Target = Annotated[str, Field(min_length=1, max_length=80)]
@@ -96,11 +100,11 @@ WITH_ITEM_TYPE = frozenset(
 )
 
 
-def _no_duplicates(values: Iterable[str], what: str) -> None:
+def _no_duplicates(values: Iterable[str], what: str, what_zh: str) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            raise ValueError(f"{what} '{value}' is listed twice")
+            raise invalid_value(f"{what_zh} '{value}' 重复", f"{what} '{value}' is listed twice")
         seen.add(value)
 
 
@@ -137,32 +141,40 @@ class RuleSpec(BaseModel):
     def _targets(cls, targets: list[str]) -> list[str]:
         for target in targets:
             _check_target(target)
-        _no_duplicates(targets, "target")
+        _no_duplicates(targets, "target", "发送对象")
         return targets
 
     @field_validator("channels")
     @classmethod
     def _channels(cls, channels: list[Channel]) -> list[Channel]:
-        _no_duplicates(channels, "channel")
+        _no_duplicates(channels, "channel", "渠道")
         return channels
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.topic is Topic.DIGEST:
-            raise ValueError("the digest goes to each recipient that prefers it; it is not routed")
+            raise invalid_value(
+                "每日汇总发给选择汇总的收件人，不按规则分发",
+                "the digest goes to each recipient that prefers it; it is not routed",
+            )
         if self.unit is not None and self.peer_group is not None:
-            raise ValueError("give unit or peer_group, not both: a unit has one peer group")
+            raise invalid_value(
+                "unit 与 peer_group 只能填写其一：一个单位只属于一个考核类别",
+                "give unit or peer_group, not both: a unit has one peer group",
+            )
         if self.item_types is not None and self.topic not in WITH_ITEM_TYPE:
             topics = ", ".join(sorted(WITH_ITEM_TYPE))
-            raise ValueError(
+            raise invalid_value(
+                f"item_types 仅适用于有关期限事项的主题（{topics}），不适用于 {self.topic.value}",
                 f"item_types applies only to topics about a deadline item ({topics}), "
-                f"not to {self.topic.value}"
+                f"not to {self.topic.value}",
             )
         if self.min_severity is not None and self.topic not in WITH_SEVERITY:
             topics = ", ".join(sorted(WITH_SEVERITY))
-            raise ValueError(
+            raise invalid_value(
+                f"min_severity 仅适用于有严重程度的主题（{topics}），不适用于 {self.topic.value}",
                 f"min_severity applies only to topics with a severity ({topics}), "
-                f"not to {self.topic.value}"
+                f"not to {self.topic.value}",
             )
         return self
 

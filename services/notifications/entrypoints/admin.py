@@ -4,6 +4,7 @@ addresses and webhook), routing rules, a dry run of the routing, and the unit re
 A webhook's signing secret is write-only: it is accepted on PUT and never returned or logged."""
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.common import invalid_value
 from contracts.envelope import UnitCode, new_id
 from contracts.inspections import Severity
 from services.notifications.adapters import repository
@@ -64,7 +66,10 @@ class WebhookSpec(BaseModel):
     @classmethod
     def _secret(cls, secret: SecretStr | None) -> SecretStr | None:
         if secret is not None and not MIN_SECRET_CHARS <= len(secret.get_secret_value()) <= 256:
-            raise ValueError(f"the secret must have {MIN_SECRET_CHARS} to 256 characters")
+            raise invalid_value(
+                f"密钥须为 {MIN_SECRET_CHARS} 至 256 个字符",
+                f"the secret must have {MIN_SECRET_CHARS} to 256 characters",
+            )
         return secret
 
 
@@ -84,17 +89,25 @@ class RecipientSpec(BaseModel):
     def _emails(cls, emails: list[str]) -> list[str]:
         for email in emails:
             if len(email) > 254 or not EMAIL_PATTERN.fullmatch(email):
-                raise ValueError(f"{email!r} is not an email address")
+                raise invalid_value(
+                    f"{email!r} 不是有效的电子邮箱地址", f"{email!r} is not an email address"
+                )
         if len({e.lower() for e in emails}) != len(emails):
-            raise ValueError("an email address is listed twice")
+            raise invalid_value("电子邮箱地址重复", "an email address is listed twice")
         return emails
 
     @model_validator(mode="after")
     def _unit_matches_role(self) -> Self:
         if self.role in UNIT_ROLES and self.unit is None:
-            raise ValueError(f"a {self.role.value} mailbox belongs to a unit: give unit")
+            raise invalid_value(
+                f"{self.role.value} 类收件人属于某一单位：请填写 unit",
+                f"a {self.role.value} mailbox belongs to a unit: give unit",
+            )
         if self.role in (Role.OFFICE, Role.LEADER) and self.unit is not None:
-            raise ValueError(f"a {self.role.value} recipient belongs to no unit: omit unit")
+            raise invalid_value(
+                f"{self.role.value} 类收件人不属于任何单位：请勿填写 unit",
+                f"a {self.role.value} recipient belongs to no unit: omit unit",
+            )
         return self
 
 
@@ -140,33 +153,61 @@ class RecipientView(BaseModel):
         )
 
 
-def invalid(code: str, zh: str, en: str, errors: list[dict[str, str]]) -> Problem:
-    """The errors, field by field, are the integrator's (English); the detail counts them."""
-    english = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors)
-    return Problem(422, code, zh, en, f"共 {len(errors)} 处问题", errors, detail_en=english)
+@dataclass(frozen=True)
+class FieldProblem:
+    """What is wrong with one field, in both languages."""
+
+    loc: str
+    zh: str
+    en: str
 
 
-def _mailbox_errors(code: str, spec: RecipientSpec) -> list[dict[str, str]]:
+def invalid(code: str, zh: str, en: str, errors: list[FieldProblem]) -> Problem:
+    """The errors, field by field, in the reader's language; the detail counts them."""
+    english = "; ".join(f"{e.loc}: {e.en}" for e in errors)
+    return Problem(
+        422,
+        code,
+        zh,
+        en,
+        f"共 {len(errors)} 处问题",
+        [{"loc": e.loc, "msg": e.zh} for e in errors],
+        detail_en=english,
+        errors_en=[{"loc": e.loc, "msg": e.en} for e in errors],
+    )
+
+
+def _mailbox_errors(code: str, spec: RecipientSpec) -> list[FieldProblem]:
     mailbox = parse_unit_mailbox(code)
     if mailbox is not None:
         unit, role = mailbox
         if spec.role is not role or spec.unit != unit:
             return [
-                {
-                    "loc": "role",
-                    "msg": f"{code} is the {role.value} mailbox of unit {unit}: "
+                FieldProblem(
+                    "role",
+                    f"{code} 是单位 {unit} 的 {role.value} 收件箱：role 须为 {role.value}，"
+                    f"unit 须为 {unit}",
+                    f"{code} is the {role.value} mailbox of unit {unit}: "
                     f"role must be {role.value} and unit {unit}",
-                }
+                )
             ]
     elif spec.role in UNIT_ROLES:
         return [
-            {
-                "loc": "role",
-                "msg": f"a unit's {spec.role.value} mailbox is named <unit>:{spec.role.value}, "
+            FieldProblem(
+                "role",
+                f"单位的 {spec.role.value} 收件箱编码为 <单位>:{spec.role.value}，"
+                f"如 {spec.unit}:{spec.role.value}",
+                f"a unit's {spec.role.value} mailbox is named <unit>:{spec.role.value}, "
                 f"e.g. {spec.unit}:{spec.role.value}",
-            }
+            )
         ]
     return []
+
+
+def _unknown_unit(unit: str) -> FieldProblem:
+    return FieldProblem(
+        "unit", f"单位 {unit!r} 不在单位名录中", f"unit {unit!r} is not in the unit directory"
+    )
 
 
 async def _recipient_errors(
@@ -175,17 +216,25 @@ async def _recipient_errors(
     spec: RecipientSpec,
     existing: Recipient | None,
     allow_private: bool,
-) -> list[dict[str, str]]:
+) -> list[FieldProblem]:
     errors = _mailbox_errors(code, spec)
     if spec.unit is not None and await repository.unit_of(session, spec.unit) is None:
-        errors.append({"loc": "unit", "msg": f"unit {spec.unit!r} is not in the unit directory"})
+        errors.append(_unknown_unit(spec.unit))
     if spec.webhook is not None:
         host = parse_webhook_url(spec.webhook.url).hostname or ""
         refusal = refusal_for_host(host, allow_private)
         if refusal:
-            errors.append({"loc": "webhook.url", "msg": refusal})
+            errors.append(
+                FieldProblem(
+                    "webhook.url", f"{host} 是本机或内网地址：不接受内网和本机地址", refusal
+                )
+            )
         if spec.webhook.secret is None and not (existing and existing.webhook_secret):
-            errors.append({"loc": "webhook.secret", "msg": "a new webhook needs a secret"})
+            errors.append(
+                FieldProblem(
+                    "webhook.secret", "新的 Webhook 须设置密钥", "a new webhook needs a secret"
+                )
+            )
     return errors
 
 
@@ -325,24 +374,31 @@ class RuleView(RuleSpec):
         return cls(id=row.id, created_at=row.created_at, updated_at=row.updated_at, **dict(spec))
 
 
-async def _rule_errors(session: AsyncSession, spec: RuleSpec) -> list[dict[str, str]]:
+async def _rule_errors(session: AsyncSession, spec: RuleSpec) -> list[FieldProblem]:
     errors = []
     if spec.unit is not None and await repository.unit_of(session, spec.unit) is None:
-        errors.append({"loc": "unit", "msg": f"unit {spec.unit!r} is not in the unit directory"})
+        errors.append(_unknown_unit(spec.unit))
     if spec.peer_group is not None:
         known = await repository.peer_groups(session)
         if spec.peer_group not in known:
-            listed = ", ".join(sorted(known)) or "none yet"
+            listed = ", ".join(sorted(known))
             errors.append(
-                {
-                    "loc": "peer_group",
-                    "msg": f"peer group {spec.peer_group!r} is not known (known: {listed})",
-                }
+                FieldProblem(
+                    "peer_group",
+                    f"考核类别 {spec.peer_group!r} 不存在（现有：{listed or '尚无'}）",
+                    f"peer group {spec.peer_group!r} is not known (known: {listed or 'none yet'})",
+                )
             )
     for index, target in enumerate(spec.targets):
         code = target.removeprefix("recipient:")
         if code != target and await session.get(Recipient, code) is None:
-            errors.append({"loc": f"targets.{index}", "msg": f"recipient {code!r} does not exist"})
+            errors.append(
+                FieldProblem(
+                    f"targets.{index}",
+                    f"收件人 {code!r} 不存在",
+                    f"recipient {code!r} does not exist",
+                )
+            )
     return errors
 
 

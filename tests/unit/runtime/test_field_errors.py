@@ -7,9 +7,9 @@ from datetime import date
 from typing import Literal
 
 import pytest
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from contracts.common import Day, Number
+from contracts.common import Day, Number, invalid_value
 from services.runtime.field_errors import field_error
 
 
@@ -79,3 +79,23 @@ def test_english_is_pydantics_and_the_place_is_dotted() -> None:
 def test_a_type_without_chinese_words_keeps_pydantics() -> None:
     error = {"type": "some_new_type", "loc": ("body", "x"), "msg": "Something new", "ctx": {}}
     assert field_error(error, "zh") == {"loc": "body.x", "msg": "Something new"}
+
+
+class Pair(BaseModel):
+    low: int
+    high: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Pair":
+        if self.low > self.high:
+            raise invalid_value(f"下限 {self.low} 大于上限 {self.high}", "low is above high")
+        return self
+
+
+def test_a_validators_own_refusal_is_said_in_either_language() -> None:
+    with pytest.raises(ValidationError) as failed:
+        Pair(low=3, high=1)
+    [error] = failed.value.errors()
+    assert field_error(error, "zh")["msg"] == "下限 3 大于上限 1"
+    assert field_error(error, "en")["msg"] == "low is above high"
+    assert "low is above high" in str(failed.value)  # logs and files read English
