@@ -264,25 +264,49 @@ def scorecard(
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
+    for part in card_parts(document, lang, wide, detail, current):
+        console.print(part)
+
+
+def card_parts(
+    document: dict[str, Any], lang: str, wide: bool, detail: bool, current: bool
+) -> list[str | Table]:
+    """What `scorecard` prints: the heading, the types, the lines and, with `detail`, each
+    line's items; a card with nothing assessed says so instead of a row of zeros."""
     if document.get("published") and not current:
-        console.print(published_heading(document, lang))
+        parts: list[str | Table] = [published_heading(document, lang)]
         document = {**document, "card": document["published"]["card"]}
     else:
-        console.print(card_heading(document, lang))
-    console.print(types_table(document, lang, wide))
-    console.print(lines_table(document, lang, wide))
+        parts = [card_heading(document, lang)]
+    card = document["card"]
+    if card["total"] is None:
+        nothing = say(
+            lang,
+            "本期尚无可考核的事项，该单位暂不参与排名。",
+            "Nothing to assess in this period yet: the unit is not ranked for now.",
+        )
+        parts.append(nothing)
+        if not card["line_items"]:
+            return parts
+    else:
+        parts.append(types_table(document, lang, wide))
+    parts.append(lines_table(document, lang, wide))
     if detail:
-        for item in document["card"]["line_items"]:
-            if item.get("items"):
-                console.print(items_table(item, lang, wide))
+        parts += [items_table(item, lang, wide) for item in card["line_items"] if item.get("items")]
+    return parts
 
 
 def ranking_tables(
-    document: dict[str, Any], lang: str, wide: bool, type_names: dict[str, str] | None = None
+    document: dict[str, Any],
+    lang: str,
+    wide: bool,
+    type_names: dict[str, str] | None = None,
+    unit_names: dict[str, str] | None = None,
 ) -> list[Table]:
     """One table per peer group, published if the period is closed, else provisional; with
-    --wide a column per type, headed by its name (from the catalogue) or else its code."""
-    type_names = type_names or {}
+    --wide a column per type, headed by its name (from the catalogue) or else its code. Units
+    with nothing assessed yet close the table unranked, named from the unit directory."""
+    type_names, unit_names = type_names or {}, unit_names or {}
     tables = []
     status = _status(document["status"], lang)
     for ranked in document["published"] or document["provisional"]:
@@ -312,6 +336,10 @@ def ranking_tables(
                 say(lang, *honour) if honour else "",
             )
             add_row(result, shown, *cells, *(points(t["score"]) for t in entry["types"]))
+        for unit in ranked.get("unscored") or []:
+            nothing = say(lang, "暂无考核数据", "none yet")
+            name = named(unit, unit_names.get(unit), lang)
+            add_row(result, shown, "—", name, nothing, "", "", *("" for _ in types))
         tables.append(result)
     return tables
 
@@ -336,8 +364,26 @@ def ranking(
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
     names = _type_names(data_dir, lang, document["period"][:4]) if wide else {}
-    for ranked in ranking_tables(document, lang, wide, names):
+    groups = document["published"] or document["provisional"]
+    units = _unit_names(data_dir, lang) if any(g.get("unscored") for g in groups) else {}
+    for ranked in ranking_tables(document, lang, wide, names, units):
         console.print(ranked)
+
+
+def _unit_names(data_dir: Path, lang: str) -> dict[str, str]:
+    """The units' names from the unit directory (the measures service); none, so codes are
+    shown, when that service does not answer: the ranking is scoring's alone."""
+    import httpx
+
+    from fivetype.apiclient import client
+
+    try:
+        with client(state.service_url("measures", data_dir), data_dir, lang) as http:
+            answer = http.get("/v1/units")
+        answer.raise_for_status()
+        return {u["code"]: u[f"name_{lang}"] for u in answer.json()["units"]}
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _type_names(data_dir: Path, lang: str, year: str) -> dict[str, str]:

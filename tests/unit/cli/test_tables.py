@@ -272,3 +272,28 @@ def test_the_locale_chooses_the_language(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert from_locale() == expected
+
+
+def test_units_with_nothing_assessed_close_the_ranking_unranked() -> None:
+    document = ranking()
+    document["provisional"][0]["unscored"] = ["nc-airport"]
+    names = {"nc-airport": "南昌临空经济区"}
+    for wide in (False, True):
+        table = scores.ranking_tables(document, "zh", wide, unit_names=names)[0]
+        _, text = rows_in_lines(table, width=200)
+        last = text.strip().splitlines()[-2]  # above the table's bottom border
+        assert "南昌临空经济区（nc-airport）" in last and "暂无考核数据" in last and "—" in last
+    _, english = rows_in_lines(scores.ranking_tables(document, "en", False)[0], width=200)
+    assert "nc-airport" in english and "none yet" in english
+
+
+def test_a_card_with_nothing_assessed_says_so_instead_of_zeros() -> None:
+    document = card()
+    document["card"] |= {"total": None, "line_items": []}
+    heading, said = scores.card_parts(document, "zh", wide=False, detail=True, current=False)
+    assert "总分 [bold]暂无考核数据[/]" in str(heading)
+    assert said == "本期尚无可考核的事项，该单位暂不参与排名。"
+    english = scores.card_parts(document, "en", wide=False, detail=False, current=False)
+    assert english[1] == "Nothing to assess in this period yet: the unit is not ranked for now."
+    scored = scores.card_parts(card(), "zh", wide=False, detail=True, current=False)
+    assert [type(part).__name__ for part in scored] == ["str", *["Table"] * 4]
