@@ -23,3 +23,7 @@ def url_option(service: str) -> object:
         envvar=f"FIVETYPE_{service.upper()}_URL",
         help=f"Base URL of the {service} service (default: the running stack's).",
     )
+
+
+MeasuresUrl = Annotated[str | None, url_option("measures")]
+ScoringUrl = Annotated[str | None, url_option("scoring")]

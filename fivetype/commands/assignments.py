@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from fivetype import exits, state
-from fivetype.commands._options import DATA_DIR, DataDir, url_option
+from fivetype.commands._options import DATA_DIR, DataDir, MeasuresUrl
 from fivetype.lang import Lang, say
 
 if TYPE_CHECKING:
@@ -61,7 +61,6 @@ ASSIGNMENT_FIELDS = (
     "roll",
     "created_by",
 )
-MeasuresUrl = Annotated[str | None, url_option("measures")]
 
 
 def _text(value: Any) -> str:

@@ -2,15 +2,15 @@
 directory as JSON, YAML, CSV or XLSX files. Imports and exports go through the measures service's
 HTTP API (the service owns the data and publishes the changes); `validate` works offline."""
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from fivetype import exits
-from fivetype.lang import from_locale, say
+from fivetype import exits, state
+from fivetype.commands._options import DATA_DIR, DataDir, MeasuresUrl
+from fivetype.lang import Lang, say
 
 if TYPE_CHECKING:
     import httpx
@@ -32,12 +32,7 @@ MEDIA = {
 FORMATS: tuple[str, ...] = tuple(MEDIA)  # the documents module's Format, without loading it
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".csv": "csv", ".xlsx": "xlsx"}
 
-ServiceUrl = Annotated[
-    str,
-    typer.Option(envvar="FIVETYPE_MEASURES_URL", help="Base URL of the measures service."),
-]
 File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
-DEFAULT_URL = os.environ.get("FIVETYPE_MEASURES_URL", "http://127.0.0.1:8101")
 
 
 def _format_of(path: Path) -> "Format":
@@ -55,22 +50,23 @@ def _checked_format(fmt: str) -> "Format":
     return fmt  # type: ignore[return-value]
 
 
-def _call(method: str, url: str, path: str, **kwargs: Any) -> "httpx.Response":
+def _call(
+    method: str, url: str | None, data_dir: Path, lang: str, path: str, **kwargs: Any
+) -> "httpx.Response":
     from fivetype.apiclient import call, client
 
-    with client(url) as http:
+    with client(url or state.service_url("measures", data_dir), data_dir, lang) as http:
         return call(http, method, path, **kwargs)
 
 
-def _upload(url: str, route: str, path: Path, params: dict[str, str]) -> dict[str, Any]:
+def _upload(
+    url: str | None, data_dir: Path, lang: str, route: str, path: Path, params: dict[str, str]
+) -> dict[str, Any]:
     fmt = _format_of(path)
+    content = path.read_bytes()
+    headers = {"content-type": MEDIA[fmt]}
     response = _call(
-        "POST",
-        url,
-        route,
-        params=params,
-        content=path.read_bytes(),
-        headers={"content-type": MEDIA[fmt], "accept-language": "zh"},
+        "POST", url, data_dir, lang, route, params=params, content=content, headers=headers
     )
     body: dict[str, Any] = response.json()
     return body
@@ -78,10 +74,14 @@ def _upload(url: str, route: str, path: Path, params: dict[str, str]) -> dict[st
 
 @app.command()
 def validate(
-    path: File, units: bool = typer.Option(False, help="The file is a unit directory.")
+    path: File,
+    units: bool = typer.Option(False, help="The file is a unit directory."),
+    lang: Lang = None,
 ) -> None:
     """Check a catalogue (or unit directory) file without importing it."""
     from services.measures.domain.documents import DocumentError, read_catalogue, read_units
+
+    assert lang is not None
 
     fmt = _format_of(path)
     try:
@@ -90,7 +90,7 @@ def validate(
             units_n, groups_n = len(directory.units), len(directory.peer_groups)
             console.print(
                 say(
-                    from_locale(),
+                    lang,
                     f"格式正确：{units_n} 个单位，{groups_n} 个比较组",
                     f"valid: {units_n} units in {groups_n} peer groups",
                 )
@@ -98,13 +98,13 @@ def validate(
             return
         catalogue = read_catalogue(path.read_bytes(), fmt)
     except DocumentError as exc:
-        console.print(f"[red]{say(from_locale(), '格式有误', 'invalid')}: {exc}[/]")
+        console.print(f"[red]{say(lang, '格式有误', 'invalid')}: {exc}[/]")
         raise typer.Exit(exits.FAILURE) from exc
     numbered = sum(m.kind == "measure" for m in catalogue.measures)
     guarantees, types = len(catalogue.measures) - numbered, len(catalogue.types)
     console.print(
         say(
-            from_locale(),
+            lang,
             f"格式正确：{catalogue.year}年度举措清单 {catalogue.version}，{types} 个类型、"
             f"{numbered} 项举措、{guarantees} 项保障措施",
             f"valid: catalogue {catalogue.version} for {catalogue.year}: {types} types, "
@@ -114,20 +114,22 @@ def validate(
 
 
 @app.command("import")
-def import_catalogue(path: File, url: ServiceUrl = DEFAULT_URL) -> None:
+def import_catalogue(
+    path: File, lang: Lang = None, url: MeasuresUrl = None, data_dir: DataDir = DATA_DIR
+) -> None:
     """Import a catalogue version; it is in force for its year from now on. The journal
     records the token's subject as who imported."""
-    body = _upload(url, "/v1/catalogue/imports", path, {})
-    lang = from_locale()
+    assert lang is not None  # the option's callback chose one
+    body = _upload(url, data_dir, lang, "/v1/catalogue/imports", path, {})
     if body["created"]:
-        state = say(lang, "已导入", "imported")
+        outcome = say(lang, "已导入", "imported")
     else:
-        state = say(lang, "已存在，未变更", "already there, unchanged")
+        outcome = say(lang, "已存在，未变更", "already there, unchanged")
     console.print(
         say(
             lang,
-            f"{body['year']}年度举措清单 {body['version']}：{state}",
-            f"catalogue {body['version']} for {body['year']}: {state}",
+            f"{body['year']}年度举措清单 {body['version']}：{outcome}",
+            f"catalogue {body['version']} for {body['year']}: {outcome}",
         )
     )
 
@@ -139,29 +141,36 @@ def export(
         Path | None, typer.Option(help="File to write; default catalogue-<version>.<format>.")
     ] = None,
     format: Annotated[str, typer.Option(help=f"One of {', '.join(FORMATS)}.")] = "xlsx",
-    url: ServiceUrl = DEFAULT_URL,
+    lang: Lang = None,
+    url: MeasuresUrl = None,
+    data_dir: DataDir = DATA_DIR,
 ) -> None:
     """Export the catalogue in force for a year."""
+    assert lang is not None
     fmt = _checked_format(format)
-    response = _call("GET", url, f"/v1/catalogue/{year}/export", params={"format": fmt})
+    route = f"/v1/catalogue/{year}/export"
+    response = _call("GET", url, data_dir, lang, route, params={"format": fmt})
     name = response.headers.get("content-disposition", "").split('filename="')[-1].rstrip('"')
     target = output or Path(name or f"catalogue-{year}.{fmt}")
     target.write_bytes(response.content)
-    console.print(say(from_locale(), f"已写入 {target}", f"wrote {target}"))
+    console.print(say(lang, f"已写入 {target}", f"wrote {target}"))
 
 
 @app.command("import-units")
 def import_units(
     path: File,
     reason: Annotated[str, typer.Option(help="Why; recorded in the journal.")] = "",
-    url: ServiceUrl = DEFAULT_URL,
+    lang: Lang = None,
+    url: MeasuresUrl = None,
+    data_dir: DataDir = DATA_DIR,
 ) -> None:
     """Add and update units and peer groups (a unit is never removed)."""
-    body = _upload(url, "/v1/units/imports", path, {"reason": reason})
+    assert lang is not None
+    body = _upload(url, data_dir, lang, "/v1/units/imports", path, {"reason": reason})
     new, changed, same = (len(body[k]) for k in ("created", "changed", "unchanged"))
     console.print(
         say(
-            from_locale(),
+            lang,
             f"单位名录：新增 {new} 个，变更 {changed} 个，未变 {same} 个",
             f"units: {new} new, {changed} changed, {same} unchanged",
         )
@@ -174,11 +183,14 @@ def export_units(
         Path | None, typer.Option(help="File to write; default units.<format>.")
     ] = None,
     format: Annotated[str, typer.Option(help=f"One of {', '.join(FORMATS)}.")] = "xlsx",
-    url: ServiceUrl = DEFAULT_URL,
+    lang: Lang = None,
+    url: MeasuresUrl = None,
+    data_dir: DataDir = DATA_DIR,
 ) -> None:
     """Export the unit directory."""
+    assert lang is not None
     fmt = _checked_format(format)
-    response = _call("GET", url, "/v1/units/export", params={"format": fmt})
+    response = _call("GET", url, data_dir, lang, "/v1/units/export", params={"format": fmt})
     target = output or Path(f"units.{fmt}")
     target.write_bytes(response.content)
-    console.print(say(from_locale(), f"已写入 {target}", f"wrote {target}"))
+    console.print(say(lang, f"已写入 {target}", f"wrote {target}"))

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from fivetype import state
 from fivetype.apiclient import call, client
-from fivetype.commands._options import DATA_DIR, DataDir, url_option
+from fivetype.commands._options import DATA_DIR, DataDir, ScoringUrl
 from fivetype.commands._tables import Column, add_row, period_name
 from fivetype.commands._tables import table as make_table
 from fivetype.commands.scores import STAGES, grade_name
@@ -27,7 +27,6 @@ Output = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Where to write (default: the current folder)."),
 ]
-ScoringUrl = Annotated[str | None, url_option("scoring")]
 
 
 def _get(url: str | None, data_dir: Path, path: str, lang: str | None = None) -> Any:

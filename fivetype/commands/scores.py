@@ -15,7 +15,7 @@ from rich.table import Table
 
 from fivetype import exits, state
 from fivetype.commands._nats import NatsUrl, NkeyFile
-from fivetype.commands._options import DATA_DIR, DataDir, url_option
+from fivetype.commands._options import DATA_DIR, DataDir, ScoringUrl
 from fivetype.commands._tables import Column, add_row, day, period_name, table
 from fivetype.lang import Lang, Wide, from_locale, named, say
 
@@ -53,7 +53,6 @@ GRADES = {
     "fair": ("一般", "fair"),
     "poor": ("较差", "poor"),
 }
-ScoringUrl = Annotated[str | None, url_option("scoring")]
 WHOLE_CARD = "all"  # the type of a line that concerns the whole card, not one of the five
 
 
