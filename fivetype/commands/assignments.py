@@ -235,7 +235,8 @@ def import_assignments(
     try:
         bodies = assignments_of(read_rows(path.read_bytes(), READ_COLUMNS, ALIASES))
     except (DocumentError, KeyError, ValueError) as exc:
-        console.print(f"[red]{path.name}: {exc}[/]")
+        said = exc.said(lang) if isinstance(exc, DocumentError) else str(exc)
+        console.print(f"{path.name}: {said}", style="red", markup=False)
         raise typer.Exit(exits.FAILURE) from exc
     created, unchanged, refused = 0, 0, []
     with client(url or state.service_url("measures", data_dir), data_dir, lang) as http:

@@ -98,7 +98,8 @@ def validate(
             return
         catalogue = read_catalogue(path.read_bytes(), fmt)
     except DocumentError as exc:
-        console.print(f"[red]{say(lang, '格式有误', 'invalid')}: {exc}[/]")
+        said = say(lang, f"格式有误：{exc.zh}", f"invalid: {exc.en}")
+        console.print(said, style="red", markup=False)
         raise typer.Exit(exits.FAILURE) from exc
     numbered = sum(m.kind == "measure" for m in catalogue.measures)
     guarantees, types = len(catalogue.measures) - numbered, len(catalogue.types)

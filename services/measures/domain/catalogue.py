@@ -16,6 +16,7 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from contracts.common import invalid_value
 from contracts.envelope import UNIT_CODE_PATTERN
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -70,7 +71,10 @@ class Obligation(_Frozen):
     @model_validator(mode="after")
     def _names_units_only_when_named(self) -> Self:
         if (self.carried_by == "named") != bool(self.units):
-            raise ValueError(f"obligation {self.kind}: name units exactly when carried_by is named")
+            raise invalid_value(
+                f"责任 {self.kind}：carried_by 为 named 时须列出单位，否则不列",
+                f"obligation {self.kind}: name units exactly when carried_by is named",
+            )
         return self
 
 
@@ -99,17 +103,32 @@ class Target(_Frozen):
     @model_validator(mode="after")
     def _threshold_or_direction(self) -> Self:
         if self.aspiration and self.obligation is not None:
-            raise ValueError(f"target {self.code}: an aspiration (争取) is never an obligation")
+            raise invalid_value(
+                f"指标 {self.code}：争取性目标不作为考核责任",
+                f"target {self.code}: an aspiration (争取) is never an obligation",
+            )
         if (self.comparator is None) != (self.value is None):
-            raise ValueError(f"target {self.code}: comparator and value go together")
+            raise invalid_value(
+                f"指标 {self.code}：comparator 与 value 须同时填写",
+                f"target {self.code}: comparator and value go together",
+            )
         if self.comparator is None and self.direction is None:
-            raise ValueError(f"target {self.code}: needs a threshold or a direction")
+            raise invalid_value(
+                f"指标 {self.code}：须有目标值或方向",
+                f"target {self.code}: needs a threshold or a direction",
+            )
         if self.value is None:
             return self
         if (self.metric == "boolean") != isinstance(self.value, bool):
-            raise ValueError(f"target {self.code}: only a boolean metric takes a true/false value")
+            raise invalid_value(
+                f"指标 {self.code}：只有是否型指标取 true/false",
+                f"target {self.code}: only a boolean metric takes a true/false value",
+            )
         if self.metric == "rate" and not 0 <= self.value <= 100:
-            raise ValueError(f"target {self.code}: a rate is a percentage, got {self.value}")
+            raise invalid_value(
+                f"指标 {self.code}：比率为百分数（0-100），实为 {self.value}",
+                f"target {self.code}: a rate is a percentage, got {self.value}",
+            )
         return self
 
     def out_of_range(self, value: float) -> tuple[str, str] | None:
@@ -157,11 +176,20 @@ class Measure(_Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if not MEASURE_CODE[self.kind].fullmatch(self.code):
-            raise ValueError(f"{self.kind} {self.code}: code does not fit its kind")
+            raise invalid_value(
+                f"{self.kind} {self.code}：编码与类别不符",
+                f"{self.kind} {self.code}: code does not fit its kind",
+            )
         if self.kind == "guarantee" and self.type is not None:
-            raise ValueError(f"guarantee {self.code}: a guarantee has no type, got {self.type!r}")
+            raise invalid_value(
+                f"保障措施 {self.code}：保障措施不属于任何类型，实为 {self.type!r}",
+                f"guarantee {self.code}: a guarantee has no type, got {self.type!r}",
+            )
         if self.kind == "measure" and self.type is None:
-            raise ValueError(f"measure {self.code}: a numbered measure needs a type")
+            raise invalid_value(
+                f"举措 {self.code}：编号举措须属于一个类型",
+                f"measure {self.code}: a numbered measure needs a type",
+            )
         for part in self.parts:
             self._check_part_code(part.code, "T" if isinstance(part, Target) else "S")
         return self
@@ -175,7 +203,10 @@ class Measure(_Frozen):
         found = PART_CODE.fullmatch(code)
         if not found or found["measure"] != self.code or found["kind"] != kind:
             expected = f"{self.code}-{kind}<n>"
-            raise ValueError(f"measure {self.code}: code {code} must look like {expected}")
+            raise invalid_value(
+                f"举措 {self.code}：编码 {code} 应形如 {expected}",
+                f"measure {self.code}: code {code} must look like {expected}",
+            )
 
 
 class Catalogue(_Frozen):
@@ -190,29 +221,46 @@ class Catalogue(_Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if not self.version.startswith(f"{self.year}."):
-            raise ValueError(f"version {self.version} does not belong to year {self.year}")
+            raise invalid_value(
+                f"版本 {self.version} 不属于 {self.year} 年度",
+                f"version {self.version} does not belong to year {self.year}",
+            )
         if len(self.types) != TYPE_COUNT:
             codes = ", ".join(t.code for t in self.types)
-            raise ValueError(f"expected exactly {TYPE_COUNT} types, got {len(self.types)}: {codes}")
+            raise invalid_value(
+                f"应恰有 {TYPE_COUNT} 个类型，实有 {len(self.types)} 个：{codes}",
+                f"expected exactly {TYPE_COUNT} types, got {len(self.types)}: {codes}",
+            )
         self._check_unique()
         type_codes = {t.code for t in self.types}
         for m in self.measures:
             if m.kind == "measure" and m.type not in type_codes:
-                raise ValueError(f"measure {m.code}: unknown type {m.type!r}")
+                raise invalid_value(
+                    f"举措 {m.code}：未知类型 {m.type!r}",
+                    f"measure {m.code}: unknown type {m.type!r}",
+                )
         return self
 
     def _check_unique(self) -> None:
         groups = {
-            "type": (t.code for t in self.types),
-            "measure": (m.code for m in self.measures),
-            "target or sub-task": (p.code for m in self.measures for p in m.parts),
+            ("类型", "type"): (t.code for t in self.types),
+            ("举措", "measure"): (m.code for m in self.measures),
+            ("指标或子任务", "target or sub-task"): (
+                p.code for m in self.measures for p in m.parts
+            ),
         }
-        for what, codes in groups.items():
+        for (what_zh, what), codes in groups.items():
             if dupes := _duplicates(codes):
-                raise ValueError(f"duplicate {what} code(s): {', '.join(dupes)}")
+                raise invalid_value(
+                    f"{what_zh}编码重复：{'、'.join(dupes)}",
+                    f"duplicate {what} code(s): {', '.join(dupes)}",
+                )
         kinds = (t.obligation.kind for m in self.measures for t in m.targets if t.obligation)
         if dupes := _duplicates(kinds):
-            raise ValueError(f"obligation kind(s) declared twice: {', '.join(dupes)}")
+            raise invalid_value(
+                f"责任类型重复声明：{'、'.join(dupes)}",
+                f"obligation kind(s) declared twice: {', '.join(dupes)}",
+            )
 
     def measure(self, code: str) -> Measure | None:
         return next((m for m in self.measures if m.code == code), None)
@@ -293,13 +341,19 @@ class Unit(_Frozen):
     def _subject_token(cls, code: str) -> str:
         # The code is the last token of the unit's NATS subjects; anything else breaks routing.
         if not re.fullmatch(UNIT_CODE_PATTERN, code):
-            raise ValueError(f"unit code {code!r} must match {UNIT_CODE_PATTERN}")
+            raise invalid_value(
+                f"单位编码 {code!r} 应符合 {UNIT_CODE_PATTERN}",
+                f"unit code {code!r} must match {UNIT_CODE_PATTERN}",
+            )
         return code
 
     @model_validator(mode="after")
     def _office_unranked(self) -> Self:
         if self.is_office != (self.peer_group is None):
-            raise ValueError(f"unit {self.code}: exactly the office has no peer group")
+            raise invalid_value(
+                f"单位 {self.code}：只有考核办没有考核类别，其他单位都须有",
+                f"unit {self.code}: exactly the office has no peer group",
+            )
         return self
 
 
@@ -312,13 +366,21 @@ class UnitDirectory(_Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if dupes := _duplicates(g.code for g in self.peer_groups):
-            raise ValueError(f"duplicate peer group code(s): {', '.join(dupes)}")
+            raise invalid_value(
+                f"考核类别编码重复：{'、'.join(dupes)}",
+                f"duplicate peer group code(s): {', '.join(dupes)}",
+            )
         if dupes := _duplicates(u.code for u in self.units):
-            raise ValueError(f"duplicate unit code(s): {', '.join(dupes)}")
+            raise invalid_value(
+                f"单位编码重复：{'、'.join(dupes)}", f"duplicate unit code(s): {', '.join(dupes)}"
+            )
         groups = {g.code for g in self.peer_groups}
         for u in self.units:
             if u.peer_group is not None and u.peer_group not in groups:
-                raise ValueError(f"unit {u.code}: unknown peer group {u.peer_group!r}")
+                raise invalid_value(
+                    f"单位 {u.code}：未知的考核类别 {u.peer_group!r}",
+                    f"unit {u.code}: unknown peer group {u.peer_group!r}",
+                )
         return self
 
     @cached_property

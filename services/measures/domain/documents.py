@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from services.measures.domain.catalogue import Catalogue, Target, UnitDirectory
+from services.runtime.field_errors import field_error
 
 # openpyxl is imported where a workbook is read or written, not with the module: it is 10 MB of
 # the measures process (measured), and most never handle a spreadsheet.
@@ -56,7 +57,15 @@ ModelT = TypeVar("ModelT", Catalogue, UnitDirectory)
 
 
 class DocumentError(ValueError):
-    """A file that does not hold a valid catalogue or directory; says where and why."""
+    """A file that does not hold a valid catalogue or directory; says where and why, in Chinese
+    (`zh`) and in English (the message)."""
+
+    def __init__(self, zh: str, en: str):
+        super().__init__(en)
+        self.zh, self.en = zh, en
+
+    def said(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
 
 
 # ----------------------------------------------------------------------------- documents
@@ -95,9 +104,13 @@ def _parse(content: bytes, fmt: Format) -> dict[str, Any]:
         text = content.decode("utf-8-sig")
         document = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise DocumentError(f"not a readable {fmt.upper()} document: {exc}") from exc
+        raise DocumentError(
+            f"无法读取的 {fmt.upper()} 文件：{exc}", f"not a readable {fmt.upper()} document: {exc}"
+        ) from exc
     if not isinstance(document, dict):
-        raise DocumentError(f"the {fmt.upper()} document is not a mapping")
+        raise DocumentError(
+            f"{fmt.upper()} 文件的顶层应为键值映射", f"the {fmt.upper()} document is not a mapping"
+        )
     return document
 
 
@@ -117,14 +130,18 @@ def read_rows(
     header a sheet was exported with, e.g. 交办任务编号 for assignment_id)."""
     rows = _read_xlsx(content) if content[:4] == b"PK\x03\x04" else _read_csv(content)
     if not rows:
-        raise DocumentError("the sheet is empty")
+        raise DocumentError("表格为空", "the sheet is empty")
     aliases = {text.strip().lower(): column for text, column in (headers or {}).items()}
     header = [aliases.get(h.strip().lower(), h.strip().lower()) for h in rows[0]]
     missing = [c for c in columns if c not in header and c not in OPTIONAL_COLUMNS]
     if missing:
-        raise DocumentError(f"missing column(s): {', '.join(missing)}")
+        raise DocumentError(
+            f"缺少列：{'、'.join(missing)}", f"missing column(s): {', '.join(missing)}"
+        )
     if len(rows) > MAX_ROWS:
-        raise DocumentError(f"{len(rows)} rows; at most {MAX_ROWS}")
+        raise DocumentError(
+            f"共 {len(rows)} 行，最多 {MAX_ROWS} 行", f"{len(rows)} rows; at most {MAX_ROWS}"
+        )
     return [
         {
             h: _unescaped((cell or "").strip())
@@ -140,7 +157,9 @@ def _read_csv(content: bytes) -> list[list[str]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"a CSV file must be UTF-8: {exc}") from exc
+        raise DocumentError(
+            f"CSV 文件须为 UTF-8 编码：{exc}", f"a CSV file must be UTF-8: {exc}"
+        ) from exc
     return list(csv.reader(io.StringIO(text)))
 
 
@@ -150,7 +169,9 @@ def _read_xlsx(content: bytes) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise DocumentError(f"not a readable XLSX workbook: {exc}") from exc
+        raise DocumentError(
+            f"无法读取的 XLSX 工作簿：{exc}", f"not a readable XLSX workbook: {exc}"
+        ) from exc
     sheet = book.worksheets[0]
     rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     book.close()
@@ -296,7 +317,10 @@ def _obligation_cells(target: Target) -> Row:
 def catalogue_from_rows(rows: list[Row]) -> Catalogue:
     heads = [r for r in rows if r["record"] == "catalogue"]
     if len(heads) != 1:
-        raise DocumentError(f"expected exactly one 'catalogue' row, found {len(heads)}")
+        raise DocumentError(
+            f"应恰有一行 catalogue 记录，实有 {len(heads)} 行",
+            f"expected exactly one 'catalogue' row, found {len(heads)}",
+        )
     measures: dict[str, dict[str, Any]] = {}
     document: dict[str, Any] = {
         "year": _integer(heads[0]["year"], "year", rows.index(heads[0]) + 2),
@@ -343,8 +367,10 @@ def _add_catalogue_row(
         parent = measures.get(row["parent"])
         if parent is None:
             raise DocumentError(
+                f"第 {number} 行：{record} {row['code']} 所属举措 {row['parent']!r} "
+                "未在前面的 measure 行中定义",
                 f"row {number}: {record} {row['code']} names measure {row['parent']!r}, "
-                "which no earlier 'measure' row defines"
+                "which no earlier 'measure' row defines",
             )
         if record == "target":
             parent["targets"].append(_target(row, number))
@@ -353,7 +379,9 @@ def _add_catalogue_row(
                 {"code": row["code"], "title_zh": row["title_zh"], "title_en": row["title_en"]}
             )
     else:
-        raise DocumentError(f"row {number}: unknown record {record!r}")
+        raise DocumentError(
+            f"第 {number} 行：未知的记录类型 {record!r}", f"row {number}: unknown record {record!r}"
+        )
 
 
 def _target(row: Row, number: int) -> dict[str, Any]:
@@ -386,12 +414,18 @@ def _value(text: str, metric: str, number: int) -> bool | int | float | None:
         return None
     if metric == "boolean":
         if text.lower() not in ("true", "false"):
-            raise DocumentError(f"row {number}: a boolean target takes true or false")
+            raise DocumentError(
+                f"第 {number} 行：是否型指标的取值应为 true 或 false",
+                f"row {number}: a boolean target takes true or false",
+            )
         return text.lower() == "true"
     try:
         value = float(text)
     except ValueError as exc:
-        raise DocumentError(f"row {number}: value {text!r} is not a number") from exc
+        raise DocumentError(
+            f"第 {number} 行：取值 {text!r} 不是数字",
+            f"row {number}: value {text!r} is not a number",
+        ) from exc
     return int(value) if value.is_integer() else value
 
 
@@ -399,7 +433,10 @@ def _integer(text: str, column: str, number: int) -> int:
     try:
         return int(text)
     except ValueError as exc:
-        raise DocumentError(f"row {number}: {column} {text!r} is not a whole number") from exc
+        raise DocumentError(
+            f"第 {number} 行：{column} {text!r} 不是整数",
+            f"row {number}: {column} {text!r} is not a whole number",
+        ) from exc
 
 
 # ----------------------------------------------------------------------------- units
@@ -433,12 +470,18 @@ def units_from_rows(rows: list[Row]) -> UnitDirectory:
         elif row["record"] == "unit":
             office = row["is_office"].lower()
             if office not in ("", "true", "false"):
-                raise DocumentError(f"row {number}: is_office takes true or false")
+                raise DocumentError(
+                    f"第 {number} 行：is_office 的取值应为 true 或 false",
+                    f"row {number}: is_office takes true or false",
+                )
             document["units"].append(
                 base | {"peer_group": row["peer_group"] or None, "is_office": office == "true"}
             )
         else:
-            raise DocumentError(f"row {number}: unknown record {row['record']!r}")
+            raise DocumentError(
+                f"第 {number} 行：未知的记录类型 {row['record']!r}",
+                f"row {number}: unknown record {row['record']!r}",
+            )
     return _validated(UnitDirectory, document)
 
 
@@ -447,5 +490,7 @@ def _validated(model: type[ModelT], document: dict[str, Any]) -> ModelT:
         return model.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise DocumentError(f"{where}: {first['msg']}" if where else first["msg"]) from exc
+        zh, en = field_error(first, "zh"), field_error(first, "en")
+        if not zh["loc"]:
+            raise DocumentError(zh["msg"], en["msg"]) from exc
+        raise DocumentError(f"{zh['loc']}：{zh['msg']}", f"{en['loc']}: {en['msg']}") from exc

@@ -859,10 +859,10 @@ def test_the_command_line_exports_validates_and_imports(
     broken = tmp_path / "broken.csv"
     broken.write_text("record,code\nmeasure,M01\n", encoding="utf-8")
     invalid = cli.invoke(catalogue_cli.app, ["validate", str(broken)])
-    assert (invalid.exit_code, "missing column" in invalid.output) == (1, True)
+    assert (invalid.exit_code, "格式有误：缺少列：" in invalid.output) == (1, True)
     refused = cli.invoke(catalogue_cli.app, ["import", str(broken), *url])
     assert refused.exit_code == 1
-    assert "invalid_file" in refused.output
+    assert "invalid_file" in refused.output and "缺少列" in refused.output
 
     units = tmp_path / "units.csv"
     assert (

@@ -85,3 +85,20 @@ def test_units_with_a_bad_flag_are_refused() -> None:
     text = write_units(UNITS, "csv").decode("utf-8-sig").replace(",true", ",maybe", 1)
     with pytest.raises(DocumentError, match="is_office takes true or false"):
         read_units(text.encode(), "csv")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "chinese"),
+    [
+        ("target,,,,M12-T1,M12", "target,,,,M12-T1,M99", "第 56 行：target M12-T1 所属举措 'M99'"),
+        ("2026.1", "2027.1", "版本 2027.1 不属于 2026 年度"),
+        (",172,", ",many,", "取值 'many' 不是数字"),
+    ],
+)
+def test_the_office_reads_where_a_spreadsheet_is_wrong_in_chinese(
+    old: str, new: str, chinese: str
+) -> None:
+    with pytest.raises(DocumentError) as refused:
+        read_catalogue(edited_csv(old, new), "csv")
+    assert chinese in refused.value.said("zh"), refused.value.zh
+    assert refused.value.said("en") == str(refused.value)

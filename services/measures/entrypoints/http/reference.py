@@ -97,7 +97,7 @@ def parsed(read: Any, content: bytes, fmt: Format) -> Any:
     try:
         return read(content, fmt)
     except DocumentError as exc:
-        raise refused(Refused(Code.INVALID_FILE, "文件内容不符合格式要求", str(exc))) from exc
+        raise refused(Refused(Code.INVALID_FILE, exc.zh, exc.en)) from exc
 
 
 def download(content: bytes, fmt: Format, name: str) -> Response:
