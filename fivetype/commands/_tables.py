@@ -9,6 +9,10 @@ from rich.table import Table
 
 from fivetype.lang import say
 
+# A unit as a league table names it, on one line: the directory's longest is
+# 南昌小蓝经济技术开发区（nc-xiaolan）.
+UNIT_WIDTH = 36
+
 
 @dataclass(frozen=True)
 class Column:

@@ -13,7 +13,7 @@ from rich.table import Table
 from fivetype import state
 from fivetype.apiclient import call, client
 from fivetype.commands._options import DATA_DIR, DataDir, ScoringUrl
-from fivetype.commands._tables import Column, add_row, period_name
+from fivetype.commands._tables import UNIT_WIDTH, Column, add_row, period_name
 from fivetype.commands._tables import table as make_table
 from fivetype.commands.scores import STAGES, grade_name
 from fivetype.lang import Lang, Wide, named, say
@@ -74,7 +74,7 @@ def results_tables(document: dict[str, Any], lang: str, wide: bool) -> list[Tabl
         adjusted = any(row["adjustments"] for row in rows)
         columns = [
             Column("排名", "rank", justify="right"),
-            Column("单位", "unit", max_width=34),
+            Column("单位", "unit", max_width=UNIT_WIDTH),
             Column("总分", "total", justify="right"),
             Column("复核调整", "adjustment", wide_only=not adjusted, justify="right"),
             Column("等次", "grade"),

@@ -16,7 +16,7 @@ from rich.table import Table
 from fivetype import exits, state
 from fivetype.commands._nats import NatsUrl, NkeyFile
 from fivetype.commands._options import DATA_DIR, DataDir, ScoringUrl
-from fivetype.commands._tables import Column, add_row, day, period_name, table
+from fivetype.commands._tables import UNIT_WIDTH, Column, add_row, day, period_name, table
 from fivetype.lang import Lang, Wide, from_locale, named, say
 
 if TYPE_CHECKING:
@@ -314,7 +314,7 @@ def ranking_tables(
         graded = any(e.get("grade") for e in entries)
         columns = [
             Column("排名", "rank", justify="right"),
-            Column("单位", "unit", max_width=34),
+            Column("单位", "unit", max_width=UNIT_WIDTH),
             Column("总分", "total", justify="right"),
             Column("等次", "grade", wide_only=not graded),
             Column("红黑榜", "list"),

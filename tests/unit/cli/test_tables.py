@@ -297,3 +297,17 @@ def test_a_card_with_nothing_assessed_says_so_instead_of_zeros() -> None:
     assert english[1] == "Nothing to assess in this period yet: the unit is not ranked for now."
     scored = scores.card_parts(card(), "zh", wide=False, detail=True, current=False)
     assert [type(part).__name__ for part in scored] == ["str", *["Table"] * 4]
+
+
+def test_the_longest_unit_name_takes_one_line_in_league_tables() -> None:
+    scored = period_results()  # with no appeal adjustment to show (at 80 columns, not all fit)
+    scored["current"] = [
+        row | {"adjustments": 0.0} for row in scored["current"] if row["total"] is not None
+    ]
+    for table in [
+        *scores.ranking_tables(ranking(), "zh", wide=False),
+        *results.results_tables(scored, "zh", wide=False),
+    ]:
+        heights, text = rows_in_lines(table)
+        assert set(heights) == {1}, text
+        assert "南昌小蓝经济技术开发区（nc-xiaolan）" in text
