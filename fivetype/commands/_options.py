@@ -27,3 +27,6 @@ def url_option(service: str) -> object:
 
 MeasuresUrl = Annotated[str | None, url_option("measures")]
 ScoringUrl = Annotated[str | None, url_option("scoring")]
+PeerGroup = Annotated[
+    str | None, typer.Option("--group", help="Peer group: county, devzone or department.")
+]

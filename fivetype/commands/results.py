@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fivetype import state
+from fivetype import exits, state
 from fivetype.apiclient import call, client
-from fivetype.commands._options import DATA_DIR, DataDir, ScoringUrl
+from fivetype.commands._options import DATA_DIR, DataDir, PeerGroup, ScoringUrl
 from fivetype.commands._tables import UNIT_WIDTH, Column, add_row, period_name
 from fivetype.commands._tables import table as make_table
 from fivetype.commands.scores import STAGES, grade_name
@@ -37,6 +37,7 @@ def _get(url: str | None, data_dir: Path, path: str, lang: str | None = None) ->
 @app.command()
 def show(
     period: PeriodArg,
+    group: PeerGroup = None,
     lang: Lang = None,
     wide: Wide = False,
     as_json: Annotated[bool, typer.Option("--json", help="The service's JSON document.")] = False,
@@ -47,6 +48,19 @@ def show(
     decided on appeal so far."""
     assert lang is not None  # the option's callback chose one
     document = _get(url, data_dir, f"/v1/periods/{period}/results", lang).json()
+    if group:
+        known = document.get("peer_groups") or {}
+        if known and group not in known:
+            listed = ", ".join(sorted(known))
+            console.print(
+                say(
+                    lang,
+                    f"没有考核类别 {group}（现有：{listed}）",
+                    f"no peer group {group} ({listed})",
+                )
+            )
+            raise typer.Exit(exits.USAGE)
+        document["current"] = [r for r in document["current"] if r["peer_group"] == group]
     if as_json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return

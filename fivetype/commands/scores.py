@@ -15,7 +15,7 @@ from rich.table import Table
 
 from fivetype import exits, state
 from fivetype.commands._nats import NatsUrl, NkeyFile
-from fivetype.commands._options import DATA_DIR, DataDir, ScoringUrl
+from fivetype.commands._options import DATA_DIR, DataDir, PeerGroup, ScoringUrl
 from fivetype.commands._tables import UNIT_WIDTH, Column, add_row, day, period_name, table
 from fivetype.lang import Lang, Wide, from_locale, named, say
 
@@ -345,9 +345,7 @@ def ranking_tables(
 
 def ranking(
     period: Period = None,
-    group: Annotated[
-        str | None, typer.Option(help="Peer group: county, devzone or department.")
-    ] = None,
+    group: PeerGroup = None,
     lang: Lang = None,
     wide: Wide = False,
     as_json: AsJson = False,

@@ -243,6 +243,11 @@ async def test_closing_publishes_rankings_and_late_events_never_change_them(
     assert (early.status_code, early.json()["code"]) == (409, "period_not_ended")
     provisional = (await scoring.http.get("/v1/rankings/2026-Q1")).json()
     assert provisional["status"] == "provisional"
+    one_group = await scoring.http.get("/v1/rankings/2026-Q1", params={"peer_group": "department"})
+    assert [r["peer_group"] for r in one_group.json()["provisional"]] == ["department"]
+    unknown = await scoring.http.get("/v1/rankings/2026-Q1", params={"peer_group": "villages"})
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_peer_group")
+    assert "villages" in unknown.json()["detail"]
 
     closed = await scoring.http.post("/v1/periods/2026-Q1/close", json={"closed_by": "市五型办"})
     assert closed.status_code == 201, closed.text

@@ -62,6 +62,7 @@ _PROBLEMS: dict[type[Explained], tuple[int, str, str, str]] = {
         "Unknown rubric version",
     ),
     views.UnknownRevision: (404, "unknown_revision", "该发布版次不存在", "Unknown revision"),
+    views.UnknownPeerGroup: (422, "unknown_peer_group", "考核类别不存在", "Unknown peer group"),
     periods.PeriodNotEnded: (
         409,
         "period_not_ended",

@@ -45,6 +45,10 @@ class UnknownRevision(Explained):
     pass
 
 
+class UnknownPeerGroup(Explained):
+    pass
+
+
 class Publication(BaseModel):
     """The period as the office published it. `rank` and `total` are the published ranking's
     (the record); `card` is the unit's card from the facts known at `as_of`, which explains them."""
@@ -418,6 +422,14 @@ async def ranking_view(
     revision: int | None,
     today: date,
 ) -> RankingView:
+    if peer_group is not None:
+        known = (await repository.reference(session)).peer_groups
+        if peer_group not in known:
+            listed = ", ".join(sorted(known))
+            raise UnknownPeerGroup(
+                f"没有考核类别 {peer_group}（现有：{listed}）",
+                f"no peer group {peer_group} (known: {listed})",
+            )
     closures = await repository.closures_of(session, period.label)
     if closures:
         chosen = revision or closures[-1].revision
