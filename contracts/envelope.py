@@ -133,12 +133,14 @@ class ContractError(Exception):
         detail: str,
         errors: list[dict[str, Any]] | None = None,
         document: dict[str, Any] | None = None,
+        validation: list[Any] | None = None,
     ):
         super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
         self.detail = detail
         self.errors = errors or []
         self.document = document  # the parsed JSON, when it parsed, to answer the sender
+        self.validation = validation or []  # pydantic's own errors, for a wording in Chinese
 
 
 def decode(
@@ -197,5 +199,6 @@ def _classify(raw: bytes, model: type[DataT]) -> Envelope[DataT]:
             f"{exc.error_count()} error(s) against {model.NAME}",
             errors,
             document,
+            exc.errors(include_url=False),
         ) from exc
     return envelope

@@ -64,3 +64,9 @@ def field_error(error: Any, lang: str) -> dict[str, str]:
         return {"loc": loc, "msg": template.format(**context)}
     except KeyError:  # a context without the value the template names
         return {"loc": loc, "msg": error["msg"]}
+
+
+def said_in_chinese(errors: list[Any]) -> str | None:
+    """Pydantic's errors as one Chinese sentence (a rejection's message_zh), or None if none."""
+    worded = [field_error(error, "zh") for error in errors]
+    return "；".join(f"{e['loc']}：{e['msg']}" if e["loc"] else e["msg"] for e in worded) or None

@@ -198,6 +198,8 @@ def test_invalid_nats_intake_is_answered_with_reason_codes(platform: Stack) -> N
     assert by_reason["schema_violation"]["reference"] == "b-1"
     assert by_reason["schema_violation"]["command_id"] == bad_schema["id"]
     assert by_reason["schema_violation"]["errors"][0]["loc"] == "data.percent_complete"
+    # The unit's engineers read what is wrong in Chinese too; errors[] keep pydantic's words.
+    assert "data.percent_complete：应不大于 100" in by_reason["schema_violation"]["message_zh"]
     assert by_reason["unknown_measure"]["message_zh"].startswith("举措不存在")
     assert by_reason["unit_mismatch"]["message_en"].startswith("The unit in the report")
     assert by_reason["unit_mismatch"]["message_zh"].startswith("报告所填单位与报送单位不一致")

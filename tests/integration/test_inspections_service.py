@@ -375,6 +375,7 @@ def test_steps_over_nats_and_refusals_answered(
     assert by_reason["unknown_public_request"]["reference"] == "R-9"
     assert by_reason["unknown_public_request"]["message_zh"].startswith("诉求工单不存在")
     assert by_reason["schema_violation"]["errors"][0]["loc"].startswith("data.step")
+    assert "应不大于 5" in by_reason["schema_violation"]["message_zh"]
 
     one = get(service, "/v1/public-requests/R-1")
     assert (one["state"], one["latest_rating"], one["latest_rating_name"]) == (

@@ -14,6 +14,7 @@ from services.inspections.handlers import clues, reference
 from services.inspections.handlers import public_requests as handlers
 from services.inspections.handlers.context import Context
 from services.runtime.bus import Bus, audited_as
+from services.runtime.field_errors import said_in_chinese
 
 REQUESTS_CONSUMER = "inspections-public-requests"
 MISSED_DEADLINES_CONSUMER = "inspections-missed-deadlines"
@@ -58,7 +59,7 @@ def register(bus: Bus, ctx: Context) -> None:
         return await handlers.reject(
             session,
             subjects.unit_of(subject),
-            Refusal(error.reason, None, error.detail),  # the contract's words are English
+            Refusal(error.reason, said_in_chinese(error.validation), error.detail),
             command_id=_text(document.get("id")),
             command_type=_text(document.get("type")),
             reference=_text(data.get("request_id")),

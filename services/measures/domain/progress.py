@@ -16,7 +16,7 @@ from services.runtime.workdays import chinese_date, chinese_moment, local_date
 @dataclass(frozen=True)
 class Refusal:
     """Why a report is refused: `detail` in English; `detail_zh` in Chinese with the unit and
-    measure by name, or None for a technical detail (a schema error) that has no Chinese."""
+    measure by name (or the fields a schema error names), None where the reason says it all."""
 
     reason: Reason
     detail: str

@@ -9,6 +9,7 @@ from services.measures.domain.progress import Refusal
 from services.measures.handlers import intake
 from services.measures.handlers.common import Context
 from services.runtime.bus import Bus, audited_as
+from services.runtime.field_errors import said_in_chinese
 
 INTAKE_CONSUMER = "measures-intake"
 
@@ -34,7 +35,7 @@ def register(bus: Bus, ctx: Context) -> None:
         return await intake.reject(
             session,
             subjects.unit_of(subject),
-            Refusal(error.reason, error.detail),
+            Refusal(error.reason, error.detail, said_in_chinese(error.validation)),
             command_id=_text(document.get("id")),
             command_type=_text(document.get("type")),
             reference=_text(data.get("report_id")),
