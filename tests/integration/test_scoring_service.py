@@ -324,6 +324,11 @@ async def test_rubric_versions_and_refusals(scoring: Scoring) -> None:
     refused = await scoring.http.put("/v1/rubrics/2025", content=broken, headers=yaml_type)
     assert (refused.status_code, refused.json()["code"]) == (422, "rubric_invalid")
     assert refused.json()["errors"] == [
+        {"loc": "weights", "msg": "权重之和为 95，而 weights_total 为 100"}
+    ]
+    english = {**yaml_type, "Accept-Language": "en"}
+    in_english = await scoring.http.put("/v1/rubrics/2025", content=broken, headers=english)
+    assert in_english.json()["errors"] == [
         {"loc": "weights", "msg": "sum to 95, but weights_total declares 100"}
     ]
     conflict = RUBRIC_2025.replace(

@@ -13,15 +13,23 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
+from services.runtime.field_errors import field_error
 from services.scoring.domain.rubric_deduction import DeductionRubric, check_deduction
 from services.scoring.domain.rubric_earned import EarnedRubric, check_earned
-from services.scoring.domain.rubric_parts import RubricRefused
+from services.scoring.domain.rubric_parts import RubricError, RubricRefused
 
 Rubric = DeductionRubric | EarnedRubric
 _MODELS: TypeAdapter[Rubric] = TypeAdapter(
     Annotated[DeductionRubric | EarnedRubric, Field(discriminator="model")]
 )
-__all__ = ["DeductionRubric", "EarnedRubric", "Rubric", "RubricRefused", "parse_rubric"]
+__all__ = [
+    "DeductionRubric",
+    "EarnedRubric",
+    "Rubric",
+    "RubricError",
+    "RubricRefused",
+    "parse_rubric",
+]
 
 
 def _location(loc: tuple[int | str, ...], document: dict[str, Any]) -> str:
@@ -42,20 +50,28 @@ def _location(loc: tuple[int | str, ...], document: dict[str, Any]) -> str:
     return text or "rubric"
 
 
-def _pydantic_errors(error: ValidationError, document: dict[str, Any]) -> list[str]:
-    messages = []
+def _pydantic_errors(error: ValidationError, document: dict[str, Any]) -> list[RubricError]:
+    problems = []
     for item in error.errors():
-        message = item["msg"]
+        where = _location(tuple(item["loc"]), document)
+        context = item.get("ctx", {})
         if item["type"] == "union_tag_invalid":
-            context = item.get("ctx", {})
-            message = (
-                f"unknown {context.get('discriminator', 'kind').strip(chr(39))} "
-                f"{context.get('tag')!r}; known: {context.get('expected_tags')}"
+            kind = context.get("discriminator", "kind").strip(chr(39))
+            tag, known = context.get("tag"), context.get("expected_tags")
+            problems.append(
+                RubricError(
+                    where,
+                    f"未知的 {kind} {tag!r}；可用：{known}",
+                    f"unknown {kind} {tag!r}; known: {known}",
+                )
             )
         elif item["type"] == "union_tag_not_found":
-            message = f"missing {item.get('ctx', {}).get('discriminator', 'kind')}"
-        messages.append(f"{_location(tuple(item['loc']), document)}: {message}")
-    return messages
+            kind = context.get("discriminator", "kind")
+            problems.append(RubricError(where, f"缺少 {kind}", f"missing {kind}"))
+        else:
+            said = field_error(item, "zh")["msg"]
+            problems.append(RubricError(where, said, item["msg"]))
+    return problems
 
 
 def parse_rubric(text: str, source: str) -> Rubric:
@@ -66,9 +82,14 @@ def parse_rubric(text: str, source: str) -> Rubric:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise RubricRefused(source, [f"{where}not valid YAML ({problem})"]) from exc
+        where_zh = f"第 {mark.line + 1} 行第 {mark.column + 1} 列：" if mark else ""
+        invalid = RubricError(
+            "", f"{where_zh}不是有效的 YAML（{problem}）", f"{where}not valid YAML ({problem})"
+        )
+        raise RubricRefused(source, [invalid]) from exc
     if not isinstance(document, dict):
-        raise RubricRefused(source, ["rubric: expected a mapping at the top level"])
+        top = RubricError("rubric", "顶层应为键值映射", "expected a mapping at the top level")
+        raise RubricRefused(source, [top])
     return rubric_from_document(document, source)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from services.scoring.domain.inputs import FIVE_TYPES
+from contracts.common import invalid_value
 from services.scoring.domain.rubric_parts import (
     Cap,
     Frozen,
@@ -17,12 +17,15 @@ from services.scoring.domain.rubric_parts import (
     PerEvent,
     Points,
     RubricBase,
+    RubricError,
     Selector,
     Share,
     check_per_event,
     check_selector,
     check_type,
     check_version,
+    check_weights,
+    duplicate_ids,
 )
 
 
@@ -36,7 +39,10 @@ class Proportional(Frozen):
     @model_validator(mode="after")
     def _one_size(self) -> Self:
         if (self.share_of_type is None) == (self.points is None):
-            raise ValueError("proportional scoring: give exactly one of share_of_type and points")
+            raise invalid_value(
+                "按比例计分：share_of_type 与 points 须且只能填写其一",
+                "proportional scoring: give exactly one of share_of_type and points",
+            )
         return self
 
 
@@ -63,8 +69,9 @@ class Rate(IndicatorBase):
     @model_validator(mode="after")
     def _lands_in_a_type(self) -> Self:
         if self.per_type == (self.type is not None):
-            raise ValueError(
-                f"indicator {self.id}: a rate either is per_type or names its `type`, not both"
+            raise invalid_value(
+                f"指标 {self.id}：比率要么按类型（per_type），要么指明 type，二者只能居其一",
+                f"indicator {self.id}: a rate either is per_type or names its `type`, not both",
             )
         return self
 
@@ -101,7 +108,7 @@ class DeductionRubric(RubricBase):
         return self.base * self.weights[type_code] / self.weights_total
 
 
-def _check_indicator(index: int, indicator: PerEvent | Rate) -> list[str]:
+def _check_indicator(index: int, indicator: PerEvent | Rate) -> list[RubricError]:
     where = f"indicators[{index}] ({indicator.id})"
     errors = check_type(f"{where}.type", indicator.type)
     errors += check_type(f"{where}.fallback_type", indicator.fallback_type)
@@ -114,21 +121,22 @@ def _check_indicator(index: int, indicator: PerEvent | Rate) -> list[str]:
     return errors
 
 
-def check_deduction(rubric: DeductionRubric) -> list[str]:
-    errors = check_version(rubric)
-    if unknown := sorted(set(rubric.weights) - set(FIVE_TYPES)):
-        errors.append(f"weights: unknown type(s) {unknown}; the types are {list(FIVE_TYPES)}")
-    if missing := [t for t in FIVE_TYPES if t not in rubric.weights]:
-        errors.append(f"weights: no weight for {missing}")
+def check_deduction(rubric: DeductionRubric) -> list[RubricError]:
+    errors = check_version(rubric) + check_weights("weights", rubric.weights)
     total = sum(rubric.weights.values(), Decimal(0))
     if total != rubric.weights_total:
-        errors.append(f"weights: sum to {total}, but weights_total declares {rubric.weights_total}")
-    if rubric.default_type not in FIVE_TYPES:
-        errors.append(f"default_type: unknown type {rubric.default_type!r}")
+        errors.append(
+            RubricError(
+                "weights",
+                f"权重之和为 {total}，而 weights_total 为 {rubric.weights_total}",
+                f"sum to {total}, but weights_total declares {rubric.weights_total}",
+            )
+        )
+    errors += check_type("default_type", rubric.default_type)
     if duplicates := sorted(
         i for i, n in Counter(x.id for x in rubric.indicators).items() if n > 1
     ):
-        errors.append(f"indicators: duplicate id(s) {duplicates}")
+        errors.append(duplicate_ids(duplicates))
     for index, indicator in enumerate(rubric.indicators):
         errors += _check_indicator(index, indicator)
     return errors

@@ -12,8 +12,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from contracts.common import invalid_value
 from contracts.scoring import GRADE_NAMES
-from services.scoring.domain.inputs import FIVE_TYPES
 from services.scoring.domain.rubric_parts import (
     Cap,
     Frozen,
@@ -21,10 +21,13 @@ from services.scoring.domain.rubric_parts import (
     PerEvent,
     Points,
     RubricBase,
+    RubricError,
     Selector,
     check_per_event,
     check_selector,
     check_version,
+    check_weights,
+    duplicate_ids,
 )
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
@@ -44,7 +47,10 @@ class LateCredit(Frozen):
     @model_validator(mode="after")
     def _below_on_time(self) -> Self:
         if not self.floor <= self.first_day < 1:
-            raise ValueError("late_credit: need floor ≤ first_day < 1 (on time earns 1)")
+            raise invalid_value(
+                "late_credit：须 floor ≤ first_day < 1（按时完成得 1）",
+                "late_credit: need floor ≤ first_day < 1 (on time earns 1)",
+            )
         return self
 
 
@@ -89,9 +95,15 @@ class CommonIndicator(Frozen):
     def _complete(self) -> Self:
         is_rate = self.source == "rate"
         if is_rate != (self.numerator is not None and self.denominator is not None):
-            raise ValueError(f"{self.id}: a rate needs numerator and denominator, and only a rate")
+            raise invalid_value(
+                f"{self.id}：比率须有 numerator 与 denominator，且只有比率才有",
+                f"{self.id}: a rate needs numerator and denominator, and only a rate",
+            )
         if is_rate and self.compare == "target" and self.target is None:
-            raise ValueError(f"{self.id}: compare 'target' needs a target")
+            raise invalid_value(
+                f"{self.id}：compare 为 target 时须填写 target",
+                f"{self.id}: compare 'target' needs a target",
+            )
         return self
 
 
@@ -107,9 +119,11 @@ class GradeBands(Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if not self.excellent > self.good > self.fair:
-            raise ValueError(
+            raise invalid_value(
+                f"grades：等次分数线重叠；须 excellent（{self.excellent}）> good（{self.good}）"
+                f"> fair（{self.fair}）",
                 f"grades: bands overlap; need excellent ({self.excellent}) > good ({self.good}) "
-                f"> fair ({self.fair})"
+                f"> fair ({self.fair})",
             )
         return self
 
@@ -141,7 +155,7 @@ class EarnedRubric(RubricBase):
         return [i.id for i in self.common] + [i.id for i in (*self.deductions, *self.bonuses)]
 
 
-def _check_common(index: int, indicator: CommonIndicator) -> list[str]:
+def _check_common(index: int, indicator: CommonIndicator) -> list[RubricError]:
     where = f"common[{index}] ({indicator.id})"
     errors = []
     for part in ("numerator", "denominator"):
@@ -152,29 +166,31 @@ def _check_common(index: int, indicator: CommonIndicator) -> list[str]:
     return errors
 
 
-def _check_adjustments(name: str, indicators: tuple[PerEvent, ...], effect: str) -> list[str]:
+def _check_adjustments(
+    name: str, indicators: tuple[PerEvent, ...], effect: str
+) -> list[RubricError]:
     errors = []
     for index, indicator in enumerate(indicators):
         where = f"{name}[{index}] ({indicator.id})"
         if indicator.effect != effect:
-            errors.append(f"{where}.effect: must be {effect} in {name}")
+            errors.append(
+                RubricError(
+                    f"{where}.effect", f"在 {name} 中须为 {effect}", f"must be {effect} in {name}"
+                )
+            )
         errors += check_per_event(where, indicator)
     return errors
 
 
-def check_earned(rubric: EarnedRubric) -> list[str]:
+def check_earned(rubric: EarnedRubric) -> list[RubricError]:
     errors = check_version(rubric)
-    weights = rubric.tasks.weights
-    if unknown := sorted(set(weights) - set(FIVE_TYPES)):
-        errors.append(f"tasks.weights: unknown type(s) {unknown}; the types are {list(FIVE_TYPES)}")
-    if missing := [t for t in FIVE_TYPES if t not in weights]:
-        errors.append(f"tasks.weights: no weight for {missing}")
+    errors += check_weights("tasks.weights", rubric.tasks.weights)
     if duplicates := sorted(i for i, n in Counter(rubric.indicator_ids()).items() if n > 1):
-        errors.append(f"indicators: duplicate id(s) {duplicates}")
+        errors.append(duplicate_ids(duplicates))
     for index, indicator in enumerate(rubric.common):
         errors += _check_common(index, indicator)
     errors += _check_adjustments("deductions", rubric.deductions, "deduction")
     errors += _check_adjustments("bonuses", rubric.bonuses, "bonus")
     if len(set(rubric.tie_break)) != len(rubric.tie_break):
-        errors.append("tie_break: a rule is named twice")
+        errors.append(RubricError("tie_break", "有规则重复列出", "a rule is named twice"))
     return errors

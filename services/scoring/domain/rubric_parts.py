@@ -3,11 +3,13 @@ indicators, the fields every rubric has, and the checks of selectors against the
 
 import hashlib
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.common import invalid_value
 from services.scoring.domain.inputs import FIVE_TYPES, INPUTS
 from services.scoring.domain.periods import PeriodKind
 
@@ -97,7 +99,10 @@ class PerEvent(IndicatorBase):
     @model_validator(mode="after")
     def _one_way_to_count(self) -> Self:
         if (self.points is None) == (self.points_by is None):
-            raise ValueError(f"indicator {self.id}: give exactly one of points and points_by")
+            raise invalid_value(
+                f"指标 {self.id}：points 与 points_by 须且只能填写其一",
+                f"indicator {self.id}: give exactly one of points and points_by",
+            )
         return self
 
     @property
@@ -157,55 +162,124 @@ class RubricBase(Frozen):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def check_version(rubric: RubricBase) -> list[str]:
+@dataclass(frozen=True)
+class RubricError:
+    """One problem of a rubric: where, and what is wrong, in Chinese and in English."""
+
+    where: str
+    zh: str
+    en: str
+
+    def said(self, lang: str) -> str:
+        text = self.en if lang == "en" else self.zh
+        return f"{self.where}: {text}" if self.where else text
+
+
+def check_version(rubric: RubricBase) -> list[RubricError]:
     if rubric.version.startswith(f"{rubric.programme_year}."):
         return []
-    return [f"version: {rubric.version} does not belong to programme year {rubric.programme_year}"]
+    return [
+        RubricError(
+            "version",
+            f"{rubric.version} 不属于 {rubric.programme_year} 年度",
+            f"{rubric.version} does not belong to programme year {rubric.programme_year}",
+        )
+    ]
 
 
-def check_type(where: str, value: str | None) -> list[str]:
+def check_type(where: str, value: str | None) -> list[RubricError]:
     if value is None or value in FIVE_TYPES:
         return []
-    return [f"{where}: unknown type {value!r}; the types are {list(FIVE_TYPES)}"]
+    types = list(FIVE_TYPES)
+    return [
+        RubricError(
+            where,
+            f"未知类型 {value!r}；类型为 {types}",
+            f"unknown type {value!r}; the types are {types}",
+        )
+    ]
+
+
+def check_weights(where: str, weights: dict[str, Decimal]) -> list[RubricError]:
+    types = list(FIVE_TYPES)
+    errors = []
+    if unknown := sorted(set(weights) - set(FIVE_TYPES)):
+        errors.append(
+            RubricError(
+                where,
+                f"未知类型 {unknown}；类型为 {types}",
+                f"unknown type(s) {unknown}; the types are {types}",
+            )
+        )
+    if missing := [t for t in FIVE_TYPES if t not in weights]:
+        errors.append(RubricError(where, f"{missing} 没有权重", f"no weight for {missing}"))
+    return errors
+
+
+def duplicate_ids(ids: list[str]) -> RubricError:
+    return RubricError("indicators", f"指标编号重复：{ids}", f"duplicate id(s) {ids}")
 
 
 class RubricRefused(ValueError):
-    """The rubric cannot be used; `errors` lists every problem found, each with its location."""
+    """The rubric cannot be used; `problems` lists every problem found, each with its location,
+    and `errors` says them in English."""
 
-    def __init__(self, source: str, errors: list[str]):
-        super().__init__(f"rubric {source} refused: " + "; ".join(errors))
+    def __init__(self, source: str, problems: list[RubricError]):
         self.source = source
-        self.errors = errors
+        self.problems = problems
+        self.errors = [p.said("en") for p in problems]
+        super().__init__(f"rubric {source} refused: " + "; ".join(self.errors))
 
 
-def check_selector(where: str, selector: Selector | PerEvent, numbers: list[str]) -> list[str]:
+def check_selector(
+    where: str, selector: Selector | PerEvent, numbers: list[str]
+) -> list[RubricError]:
     spec = INPUTS.get(selector.input)
     if spec is None:
+        known = sorted(INPUTS)
         return [
-            f"{where}: input {selector.input!r} is not a scoring input; known: {sorted(INPUTS)}"
+            RubricError(
+                where,
+                f"{selector.input!r} 不是计分输入；已有：{known}",
+                f"input {selector.input!r} is not a scoring input; known: {known}",
+            )
         ]
     errors = []
     for attribute, values in selector.conditions.items():
         allowed = spec.attributes.get(attribute)
         if allowed is None:
+            has = sorted(spec.attributes)
             errors.append(
-                f"{where}.where: input {selector.input!r} has no attribute {attribute!r}; "
-                f"it has: {sorted(spec.attributes) or 'none'}"
+                RubricError(
+                    f"{where}.where",
+                    f"输入 {selector.input!r} 没有属性 {attribute!r}；它有：{has or '无'}",
+                    f"input {selector.input!r} has no attribute {attribute!r}; "
+                    f"it has: {has or 'none'}",
+                )
             )
         elif unknown := sorted(values - set(allowed)):
             errors.append(
-                f"{where}.where.{attribute}: {unknown} not among the values {list(allowed)}"
+                RubricError(
+                    f"{where}.where.{attribute}",
+                    f"{unknown} 不在可取值 {list(allowed)} 之中",
+                    f"{unknown} not among the values {list(allowed)}",
+                )
             )
     for field in numbers:
         if field not in spec.numbers:
+            has_numbers = list(spec.numbers)
             errors.append(
-                f"{where}: input {selector.input!r} has no number {field!r}; "
-                f"it has: {list(spec.numbers) or 'none'}"
+                RubricError(
+                    where,
+                    f"输入 {selector.input!r} 没有数值 {field!r}；它有：{has_numbers or '无'}",
+                    f"input {selector.input!r} has no number {field!r}; "
+                    f"it has: {has_numbers or 'none'}",
+                )
             )
     return errors
 
 
-def check_per_event(where: str, indicator: PerEvent) -> list[str]:
+def check_per_event(where: str, indicator: PerEvent) -> list[RubricError]:
     numbers = [indicator.multiply_by] if indicator.multiply_by else []
     errors = check_selector(where, indicator, numbers)
     spec = INPUTS.get(indicator.input)
@@ -214,12 +288,25 @@ def check_per_event(where: str, indicator: PerEvent) -> list[str]:
         allowed = spec.attributes.get(attribute)
         if allowed is None:
             errors.append(
-                f"{where}.points_by: input {indicator.input!r} has no attribute {attribute!r}"
+                RubricError(
+                    f"{where}.points_by",
+                    f"输入 {indicator.input!r} 没有属性 {attribute!r}",
+                    f"input {indicator.input!r} has no attribute {attribute!r}",
+                )
             )
         else:
             given = {_as_text(v) for v in indicator.points_by.values}
+            values = f"{where}.points_by.values"
             if unknown := sorted(given - set(allowed)):
-                errors.append(f"{where}.points_by.values: {unknown} not among {list(allowed)}")
+                errors.append(
+                    RubricError(
+                        values,
+                        f"{unknown} 不在 {list(allowed)} 之中",
+                        f"{unknown} not among {list(allowed)}",
+                    )
+                )
             if missing := [v for v in allowed if v not in given]:
-                errors.append(f"{where}.points_by.values: no points for {missing}")
+                errors.append(
+                    RubricError(values, f"{missing} 没有分值", f"no points for {missing}")
+                )
     return errors

@@ -35,7 +35,7 @@ from services.scoring.domain.earned import verdicts_of
 from services.scoring.domain.facts import FactKind
 from services.scoring.domain.periods import PERIOD_PATTERN, Period, PeriodKind
 from services.scoring.domain.progress import UnitProgress, summarise
-from services.scoring.domain.rubric import RubricRefused, parse_rubric
+from services.scoring.domain.rubric import RubricError, RubricRefused, parse_rubric
 from services.scoring.domain.workflow import CardDiff, Explained, Refused, Stage, card_diff
 from services.scoring.entrypoints import views
 from services.scoring.entrypoints.bus import DURABLES
@@ -122,15 +122,16 @@ async def _problems() -> AsyncIterator[None]:
             detail_en=refused.detail_en,
         ) from refused
     except RubricRefused as refused:
-        errors = [dict(zip(("loc", "msg"), e.split(": ", 1), strict=False)) for e in refused.errors]
+        problems = refused.problems
         raise Problem(
             422,
             "rubric_invalid",
             "评分细则未通过校验，原版本继续有效",
             "The rubric is invalid; the rubric in force stays",
-            f"共 {len(errors)} 处问题",
-            errors=errors,
-            detail_en=f"{len(errors)} problem(s)",
+            f"共 {len(problems)} 处问题",
+            errors=[{"loc": p.where, "msg": p.zh} for p in problems],
+            detail_en=f"{len(problems)} problem(s)",
+            errors_en=[{"loc": p.where, "msg": p.en} for p in problems],
         ) from refused
     except tuple(_PROBLEMS) as exc:
         status, code, zh, en = _PROBLEMS[type(exc)]
@@ -572,7 +573,11 @@ def router(
         async with _problems():
             rubric = parse_rubric(text, "api")
             if rubric.programme_year != year:
-                mismatch = f"programme_year: {rubric.programme_year}, not {year} as in the address"
+                mismatch = RubricError(
+                    "programme_year",
+                    f"为 {rubric.programme_year}，与地址中的 {year} 不符",
+                    f"{rubric.programme_year}, not {year} as in the address",
+                )
                 raise RubricRefused("api", [mismatch])
             async with db.session() as session, session.begin():
                 activated = await book.activate(session, rubric, "api", clock())

@@ -23,7 +23,13 @@ from contracts.scoring import RubricActivated
 from services.runtime.db import Database
 from services.runtime.messaging import add_to_outbox
 from services.scoring.adapters import repository
-from services.scoring.domain.rubric import Rubric, RubricRefused, parse_rubric, rubric_from_document
+from services.scoring.domain.rubric import (
+    Rubric,
+    RubricError,
+    RubricRefused,
+    parse_rubric,
+    rubric_from_document,
+)
 from services.scoring.domain.workflow import Explained
 
 log = structlog.get_logger()
@@ -115,9 +121,13 @@ class RuleBook:
         try:
             rubric = parse_rubric(text, path.name)
             if path.stem != str(rubric.programme_year):
-                raise RubricRefused(
-                    path.name, [f"file {path.name} holds programme year {rubric.programme_year}"]
+                year = rubric.programme_year
+                held = RubricError(
+                    "programme_year",
+                    f"文件 {path.name} 中为 {year} 年度",
+                    f"file {path.name} holds programme year {year}",
                 )
+                raise RubricRefused(path.name, [held])
             async with db.session() as session, session.begin():
                 activated = await self.activate(session, rubric, f"file:{path.name}", clock())
         except RubricRefused as refused:

@@ -116,7 +116,7 @@ def test_a_rate_lands_in_one_type_or_per_type() -> None:
         "    scoring: {mode: target, target: 95",
     )
     assert refused(text) == [
-        "indicators[10] (hotline_on_time): Value error, indicator hotline_on_time: a rate "
+        "indicators[10] (hotline_on_time): indicator hotline_on_time: a rate "
         "either is per_type or names its `type`, not both"
     ]
 
@@ -125,3 +125,24 @@ def test_yaml_that_does_not_parse() -> None:
     errors = refused("programme_year: 2026\nweights: {loyal: 15\n")
     assert len(errors) == 1 and re.match(r"line \d+ column \d+: not valid YAML", errors[0])
     assert refused("- just\n- a list\n") == ["rubric: expected a mapping at the top level"]
+
+
+def said_in_chinese(text: str) -> list[str]:
+    with pytest.raises(RubricRefused) as caught:
+        parse_rubric(text, "test.yaml")
+    return [problem.said("zh") for problem in caught.value.problems]
+
+
+def test_the_office_reads_every_problem_in_chinese() -> None:
+    per_type = edit(
+        "    type: service\n    scoring: {mode: target, target: 95",
+        "    scoring: {mode: target, target: 95",
+    )
+    assert said_in_chinese(per_type) == [
+        "indicators[10] (hotline_on_time): 指标 hotline_on_time：比率要么按类型（per_type），"
+        "要么指明 type，二者只能居其一"
+    ]
+    unpriced = said_in_chinese(edit("minor: 0.2, ", ""))
+    assert unpriced == ["indicators[5] (finding).points_by.values: ['minor'] 没有分值"]
+    negative = said_in_chinese(edit("points: 1\n", "points: -1\n"))
+    assert negative[0].endswith("应大于 0"), negative
