@@ -105,7 +105,7 @@ def _parse(content: bytes, fmt: Format) -> dict[str, Any]:
         document = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         raise DocumentError(
-            f"无法读取的 {fmt.upper()} 文件：{exc}", f"not a readable {fmt.upper()} document: {exc}"
+            f"无法读取的 {fmt.upper()} 文件", f"not a readable {fmt.upper()} document: {exc}"
         ) from exc
     if not isinstance(document, dict):
         raise DocumentError(
@@ -157,9 +157,7 @@ def _read_csv(content: bytes) -> list[list[str]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError(
-            f"CSV 文件须为 UTF-8 编码：{exc}", f"a CSV file must be UTF-8: {exc}"
-        ) from exc
+        raise DocumentError("CSV 文件须为 UTF-8 编码", f"a CSV file must be UTF-8: {exc}") from exc
     return list(csv.reader(io.StringIO(text)))
 
 
@@ -170,7 +168,7 @@ def _read_xlsx(content: bytes) -> list[list[str]]:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise DocumentError(
-            f"无法读取的 XLSX 工作簿：{exc}", f"not a readable XLSX workbook: {exc}"
+            "无法读取的 XLSX 工作簿", f"not a readable XLSX workbook: {exc}"
         ) from exc
     sheet = book.worksheets[0]
     rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]

@@ -22,25 +22,23 @@ def parse_webhook_url(url: str) -> SplitResult:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise invalid_value(
-            "Webhook 地址须以 https:// 或 http:// 开头",
+            "推送地址须以 https:// 或 http:// 开头",
             "the webhook URL must start with https:// or http://",
         )
     if not parts.hostname:
-        raise invalid_value("Webhook 地址缺少主机名", "the webhook URL has no host")
+        raise invalid_value("推送地址缺少主机名", "the webhook URL has no host")
     if parts.username is not None or parts.password is not None:
         raise invalid_value(
-            "Webhook 地址不得包含用户名或密码：请求由密钥签名",
+            "推送地址不得包含用户名或密码：请求由密钥签名",
             "the webhook URL must not carry credentials; the secret signs requests",
         )
     if parts.fragment:
-        raise invalid_value(
-            "Webhook 地址不得包含 # 片段", "the webhook URL must not have a #fragment"
-        )
+        raise invalid_value("推送地址不得包含 # 片段", "the webhook URL must not have a #fragment")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError as exc:
         raise invalid_value(
-            f"Webhook 地址的端口无效：{exc}", f"the webhook URL has an invalid port: {exc}"
+            "推送地址的端口无效", f"the webhook URL has an invalid port: {exc}"
         ) from exc
     return parts
 

@@ -232,7 +232,7 @@ async def _recipient_errors(
         if spec.webhook.secret is None and not (existing and existing.webhook_secret):
             errors.append(
                 FieldProblem(
-                    "webhook.secret", "新的 Webhook 须设置密钥", "a new webhook needs a secret"
+                    "webhook.secret", "新的推送地址须设置签名密钥", "a new webhook needs a secret"
                 )
             )
     return errors

@@ -84,7 +84,7 @@ def parse_rubric(text: str, source: str) -> Rubric:
         problem = getattr(exc, "problem", None) or str(exc)
         where_zh = f"第 {mark.line + 1} 行第 {mark.column + 1} 列：" if mark else ""
         invalid = RubricError(
-            "", f"{where_zh}不是有效的 YAML（{problem}）", f"{where}not valid YAML ({problem})"
+            "", f"{where_zh}不是有效的 YAML", f"{where}not valid YAML ({problem})"
         )
         raise RubricRefused(source, [invalid]) from exc
     if not isinstance(document, dict):
