@@ -146,7 +146,7 @@ async def _refused(api: Api, path: str, body: dict[str, Any], english: bool = Fa
         ({"targets": ["boss"]}, "body.targets", "'boss' 不是有效的发送对象"),
         ({"targets": ["office", "office"]}, "body.targets", "发送对象 'office' 重复"),
         ({"channels": ["sms"]}, "body.channels.0", "应为以下取值之一：'inbox'、'email'、"),
-        ({"unit": "360102"}, "body", "unit 与 peer_group 只能填写其一"),
+        ({"unit": "360102"}, "body", "“unit”与“peer_group”只能填写其一"),
         ({"topic": "deadline_missed"}, "body", "min_severity 仅适用于有严重程度的主题"),
         ({"topic": "digest", "min_severity": None}, "body", "每日汇总发给选择汇总的收件人"),
         ({"priority": 1}, "body.priority", "不允许的字段"),

@@ -62,8 +62,11 @@ NAMES = {"VR", "JSON", "YAML", "CSV", "XLSX"}  # names of things, as written in 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+QUOTED = re.compile(r"“[^”]*”")  # a field or value named as written: “unit”, “true”
+
+
 def english_words(text: str) -> list[str]:
-    return [w for w in WORD.findall(text) if w not in NAMES]
+    return [w for w in WORD.findall(QUOTED.sub("〇", text)) if w not in NAMES]
 
 
 def _python_files() -> list[Path]:
@@ -106,11 +109,13 @@ def test_the_titles_use_official_terms() -> None:
 
 # Where a refusal takes its Chinese detail, per service folder: the callable's name -> the
 # position and keyword of that argument. `Problem`'s detail is Chinese in every service.
+# A validator's refusal (invalid_value) is Chinese in every service.
 DETAIL_ARGUMENT: dict[str, dict[str, tuple[int, str]]] = {
     "measures": {
         "Refused": (1, "detail_zh"),
         "Refusal": (2, "detail_zh"),
         "not_found": (1, "detail_zh"),
+        "DocumentError": (0, "zh"),
     },
     "inspections": {
         "Refusal": (1, "detail_zh"),
@@ -118,7 +123,8 @@ DETAIL_ARGUMENT: dict[str, dict[str, tuple[int, str]]] = {
         "due_date_passed": (2, "deadline"),
         "clues_refusal": (2, "zh"),
     },
-    "scoring": {"Refused": (4, "detail")},  # and every Explained: see _explained
+    "scoring": {"Refused": (4, "detail"), "RubricError": (1, "zh")},  # and every Explained
+    "notifications": {"FieldProblem": (1, "zh")},
 }
 
 
@@ -167,7 +173,11 @@ def built_details() -> dict[str, str]:
     arguments["scoring"] |= {name: (0, "detail_zh") for name in _explained(scoring)}
     found = {}
     for path, tree in trees.items():
-        table = {"Problem": (4, "detail"), **arguments.get(path.parts[len(ROOT.parts) + 1], {})}
+        table = {
+            "Problem": (4, "detail"),
+            "invalid_value": (0, "zh"),
+            **arguments.get(path.parts[len(ROOT.parts) + 1], {}),
+        }
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue

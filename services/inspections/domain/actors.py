@@ -47,7 +47,7 @@ class Actor(BaseModel):
     def _unit_role_names_its_unit(self) -> Self:
         if self.role is Role.UNIT and self.unit is None:
             raise invalid_value(
-                "角色为 unit 的操作人须填写其单位（unit）",
+                "角色为“unit”的操作人须填写其单位“unit”",
                 "an actor with role 'unit' must name its unit",
             )
         return self

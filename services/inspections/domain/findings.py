@@ -160,7 +160,7 @@ class Category(BaseModel):
     def _names_something(self) -> Self:
         if self.measure_code is None and self.type is None:
             raise invalid_value(
-                "问题分类须填写 measure_code 或 type（或两者）",
+                "问题分类须填写“measure_code”或“type”（或两者）",
                 "a category needs a measure_code, a type, or both",
             )
         return self

@@ -60,7 +60,7 @@ class RecurrenceInput(_Frozen):
     def _kind_or_rule(self) -> Self:
         if self.kind is None and self.rule is None:
             raise invalid_value(
-                "须填写标准责任类型（kind）或规则（rule）",
+                "须填写标准责任类型“kind”或规则“rule”",
                 "give a standard obligation kind or a rule",
             )
         return self

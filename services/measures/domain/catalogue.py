@@ -72,7 +72,7 @@ class Obligation(_Frozen):
     def _names_units_only_when_named(self) -> Self:
         if (self.carried_by == "named") != bool(self.units):
             raise invalid_value(
-                f"责任 {self.kind}：carried_by 为 named 时须列出单位，否则不列",
+                f"责任 {self.kind}：“carried_by”为“named”时须列出单位，否则不列",
                 f"obligation {self.kind}: name units exactly when carried_by is named",
             )
         return self
@@ -109,7 +109,7 @@ class Target(_Frozen):
             )
         if (self.comparator is None) != (self.value is None):
             raise invalid_value(
-                f"指标 {self.code}：comparator 与 value 须同时填写",
+                f"指标 {self.code}：“comparator”与“value”须同时填写",
                 f"target {self.code}: comparator and value go together",
             )
         if self.comparator is None and self.direction is None:
@@ -121,7 +121,7 @@ class Target(_Frozen):
             return self
         if (self.metric == "boolean") != isinstance(self.value, bool):
             raise invalid_value(
-                f"指标 {self.code}：只有是否型指标取 true/false",
+                f"指标 {self.code}：只有是否型指标取“true”或“false”",
                 f"target {self.code}: only a boolean metric takes a true/false value",
             )
         if self.metric == "rate" and not 0 <= self.value <= 100:

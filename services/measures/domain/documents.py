@@ -316,7 +316,7 @@ def catalogue_from_rows(rows: list[Row]) -> Catalogue:
     heads = [r for r in rows if r["record"] == "catalogue"]
     if len(heads) != 1:
         raise DocumentError(
-            f"应恰有一行 catalogue 记录，实有 {len(heads)} 行",
+            f"应恰有一行“catalogue”记录，实有 {len(heads)} 行",
             f"expected exactly one 'catalogue' row, found {len(heads)}",
         )
     measures: dict[str, dict[str, Any]] = {}
@@ -366,7 +366,7 @@ def _add_catalogue_row(
         if parent is None:
             raise DocumentError(
                 f"第 {number} 行：{record} {row['code']} 所属举措 {row['parent']!r} "
-                "未在前面的 measure 行中定义",
+                "未在前面的“measure”行中定义",
                 f"row {number}: {record} {row['code']} names measure {row['parent']!r}, "
                 "which no earlier 'measure' row defines",
             )
@@ -413,7 +413,7 @@ def _value(text: str, metric: str, number: int) -> bool | int | float | None:
     if metric == "boolean":
         if text.lower() not in ("true", "false"):
             raise DocumentError(
-                f"第 {number} 行：是否型指标的取值应为 true 或 false",
+                f"第 {number} 行：是否型指标的取值应为“true”或“false”",
                 f"row {number}: a boolean target takes true or false",
             )
         return text.lower() == "true"
@@ -469,7 +469,7 @@ def units_from_rows(rows: list[Row]) -> UnitDirectory:
             office = row["is_office"].lower()
             if office not in ("", "true", "false"):
                 raise DocumentError(
-                    f"第 {number} 行：is_office 的取值应为 true 或 false",
+                    f"第 {number} 行：is_office 的取值应为“true”或“false”",
                     f"row {number}: is_office takes true or false",
                 )
             document["units"].append(

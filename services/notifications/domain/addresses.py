@@ -22,7 +22,7 @@ def parse_webhook_url(url: str) -> SplitResult:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise invalid_value(
-            "推送地址须以 https:// 或 http:// 开头",
+            "推送地址须以“https://”或“http://”开头",
             "the webhook URL must start with https:// or http://",
         )
     if not parts.hostname:

@@ -81,7 +81,7 @@ def _check_target(target: str) -> str:
         return target
     roles = ", ".join([*ROLE_TARGETS, ALL_UNITS])
     raise invalid_value(
-        f"{target!r} 不是有效的发送对象；应为 {roles} 之一或 recipient:<编码>",
+        f"{target!r} 不是有效的发送对象；应为 {roles} 之一或“recipient:<编码>”",
         f"{target!r} is not a target; use one of {roles} or recipient:<code>",
     )
 
@@ -159,7 +159,7 @@ class RuleSpec(BaseModel):
             )
         if self.unit is not None and self.peer_group is not None:
             raise invalid_value(
-                "unit 与 peer_group 只能填写其一：一个单位只属于一个考核类别",
+                "“unit”与“peer_group”只能填写其一：一个单位只属于一个考核类别",
                 "give unit or peer_group, not both: a unit has one peer group",
             )
         if self.item_types is not None and self.topic not in WITH_ITEM_TYPE:

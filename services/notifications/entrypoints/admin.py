@@ -100,12 +100,12 @@ class RecipientSpec(BaseModel):
     def _unit_matches_role(self) -> Self:
         if self.role in UNIT_ROLES and self.unit is None:
             raise invalid_value(
-                f"{self.role.value} 类收件人属于某一单位：请填写 unit",
+                f"{self.role.value} 类收件人属于某一单位：请填写“unit”",
                 f"a {self.role.value} mailbox belongs to a unit: give unit",
             )
         if self.role in (Role.OFFICE, Role.LEADER) and self.unit is not None:
             raise invalid_value(
-                f"{self.role.value} 类收件人不属于任何单位：请勿填写 unit",
+                f"{self.role.value} 类收件人不属于任何单位：请勿填写“unit”",
                 f"a {self.role.value} recipient belongs to no unit: omit unit",
             )
         return self
@@ -185,8 +185,8 @@ def _mailbox_errors(code: str, spec: RecipientSpec) -> list[FieldProblem]:
             return [
                 FieldProblem(
                     "role",
-                    f"{code} 是单位 {unit} 的 {role.value} 收件箱：role 须为 {role.value}，"
-                    f"unit 须为 {unit}",
+                    f"{code} 是单位 {unit} 的 {role.value} 收件箱：“role”须为 {role.value}，"
+                    f"“unit”须为 {unit}",
                     f"{code} is the {role.value} mailbox of unit {unit}: "
                     f"role must be {role.value} and unit {unit}",
                 )

@@ -40,7 +40,7 @@ class Proportional(Frozen):
     def _one_size(self) -> Self:
         if (self.share_of_type is None) == (self.points is None):
             raise invalid_value(
-                "按比例计分：share_of_type 与 points 须且只能填写其一",
+                "按比例计分：“share_of_type”与“points”须且只能填写其一",
                 "proportional scoring: give exactly one of share_of_type and points",
             )
         return self
@@ -70,7 +70,7 @@ class Rate(IndicatorBase):
     def _lands_in_a_type(self) -> Self:
         if self.per_type == (self.type is not None):
             raise invalid_value(
-                f"指标 {self.id}：比率要么按类型（per_type），要么指明 type，二者只能居其一",
+                f"指标 {self.id}：比率要么按类型（“per_type”），要么指明“type”，二者只能居其一",
                 f"indicator {self.id}: a rate either is per_type or names its `type`, not both",
             )
         return self

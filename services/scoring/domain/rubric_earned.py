@@ -48,7 +48,7 @@ class LateCredit(Frozen):
     def _below_on_time(self) -> Self:
         if not self.floor <= self.first_day < 1:
             raise invalid_value(
-                "late_credit：须 floor ≤ first_day < 1（按时完成得 1）",
+                "late_credit：须“floor”≤ first_day < 1（按时完成得 1）",
                 "late_credit: need floor ≤ first_day < 1 (on time earns 1)",
             )
         return self
@@ -96,12 +96,12 @@ class CommonIndicator(Frozen):
         is_rate = self.source == "rate"
         if is_rate != (self.numerator is not None and self.denominator is not None):
             raise invalid_value(
-                f"{self.id}：比率须有 numerator 与 denominator，且只有比率才有",
+                f"{self.id}：比率须有“numerator”与“denominator”，且只有比率才有",
                 f"{self.id}: a rate needs numerator and denominator, and only a rate",
             )
         if is_rate and self.compare == "target" and self.target is None:
             raise invalid_value(
-                f"{self.id}：compare 为 target 时须填写 target",
+                f"{self.id}：“compare”为“target”时须填写“target”",
                 f"{self.id}: compare 'target' needs a target",
             )
         return self
@@ -120,8 +120,8 @@ class GradeBands(Frozen):
     def _ordered(self) -> Self:
         if not self.excellent > self.good > self.fair:
             raise invalid_value(
-                f"grades：等次分数线重叠；须 excellent（{self.excellent}）> good（{self.good}）"
-                f"> fair（{self.fair}）",
+                f"“grades”：等次分数线重叠；须“excellent”（{self.excellent}）>“good”（{self.good}）"
+                f">“fair”（{self.fair}）",
                 f"grades: bands overlap; need excellent ({self.excellent}) > good ({self.good}) "
                 f"> fair ({self.fair})",
             )

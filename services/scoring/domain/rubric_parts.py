@@ -100,7 +100,7 @@ class PerEvent(IndicatorBase):
     def _one_way_to_count(self) -> Self:
         if (self.points is None) == (self.points_by is None):
             raise invalid_value(
-                f"指标 {self.id}：points 与 points_by 须且只能填写其一",
+                f"指标 {self.id}：“points”与“points_by”须且只能填写其一",
                 f"indicator {self.id}: give exactly one of points and points_by",
             )
         return self

@@ -139,8 +139,8 @@ def test_the_office_reads_every_problem_in_chinese() -> None:
         "    scoring: {mode: target, target: 95",
     )
     assert said_in_chinese(per_type) == [
-        "indicators[10] (hotline_on_time): 指标 hotline_on_time：比率要么按类型（per_type），"
-        "要么指明 type，二者只能居其一"
+        "indicators[10] (hotline_on_time): 指标 hotline_on_time：比率要么按类型（“per_type”），"
+        "要么指明“type”，二者只能居其一"
     ]
     unpriced = said_in_chinese(edit("minor: 0.2, ", ""))
     assert unpriced == ["indicators[5] (finding).points_by.values: ['minor'] 没有分值"]
