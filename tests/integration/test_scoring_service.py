@@ -363,6 +363,8 @@ async def test_rubric_versions_and_refusals(scoring: Scoring) -> None:
     assert {y["year"]: y["in_force"] for y in index["years"]}[2025] == "2025.2"
     problems = next(f for f in index["files"] if f["file"] == "2025.yaml")["problems"]
     assert problems[0].startswith("indicators[2] (report_late): input 'reports' is not a")
+    chinese = next(f for f in index["files"] if f["file"] == "2025.yaml")["problems_zh"]
+    assert chinese[0].startswith("indicators[2] (report_late): 'reports' 不是计分输入")
     wrong_type = await scoring.http.put(
         "/v1/rubrics/2025", content=b"\x00", headers={"content-type": "image/png"}
     )

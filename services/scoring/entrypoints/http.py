@@ -229,7 +229,8 @@ class RubricYear(BaseModel):
 class RubricFile(BaseModel):
     file: str
     loaded: bool
-    problems: list[str]
+    problems: list[str] = Field(description="Why the file was not loaded, in English.")
+    problems_zh: list[str] = Field(description="The same in Chinese.")
 
 
 class RubricIndex(BaseModel):
@@ -514,7 +515,12 @@ def router(
                 )
             )
         files = [
-            RubricFile(file=name, loaded=not problems, problems=problems)
+            RubricFile(
+                file=name,
+                loaded=not problems,
+                problems=[p.said("en") for p in problems],
+                problems_zh=[p.said("zh") for p in problems],
+            )
             for name, problems in sorted(book.file_problems.items())
         ]
         return RubricIndex(years=years, files=files)

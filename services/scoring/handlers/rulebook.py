@@ -50,7 +50,7 @@ class RuleBook:
     office: str
     versions: dict[tuple[int, str], Rubric] = field(default_factory=dict)
     # file name -> the problems that kept it out (empty once it loaded)
-    file_problems: dict[str, list[str]] = field(default_factory=dict)
+    file_problems: dict[str, list[RubricError]] = field(default_factory=dict)
     _file_digests: dict[str, str] = field(default_factory=dict, init=False)
 
     def in_force(self, year: int) -> Rubric | None:
@@ -131,7 +131,7 @@ class RuleBook:
             async with db.session() as session, session.begin():
                 activated = await self.activate(session, rubric, f"file:{path.name}", clock())
         except RubricRefused as refused:
-            self.file_problems[path.name] = refused.errors
+            self.file_problems[path.name] = refused.problems
             log.error(
                 "rubric file refused; the rubric in force stays",
                 file=path.name,
@@ -139,7 +139,8 @@ class RuleBook:
             )
             return "refused"
         except (RubricConflict, RubricNotNewer) as problem:
-            self.file_problems[path.name] = [str(problem)]
+            said = RubricError("", problem.detail_zh, problem.detail_en)
+            self.file_problems[path.name] = [said]
             log.warning("rubric file not activated", file=path.name, reason=str(problem))
             return "not_activated"
         self.file_problems[path.name] = []
