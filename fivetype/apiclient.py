@@ -175,15 +175,25 @@ def _whose_token(http: "httpx.Client") -> str:
     )
 
 
+def field_errors(problem: dict[str, Any]) -> list[str]:
+    """What a problem document says of each field, one line each: `data.percent: 应不大于 100`."""
+    errors = problem.get("errors")
+    if not isinstance(errors, list):
+        return []
+    return [f"{e.get('loc', '')}: {e.get('msg', '')}" for e in errors if isinstance(e, dict)]
+
+
 def call(http: "httpx.Client", method: str, path: str, **kwargs: Any) -> "httpx.Response":
     """One request that must succeed; a refusal ends the command with its exit code (4 for not
-    found, else 1), printing the problem document's code, title and detail."""
+    found, else 1), printing the problem document's code, title, detail and field errors."""
     response = send(http, method, path, **kwargs)
     if response.status_code >= 400:
         problem = response.json() if "json" in response.headers.get("content-type", "") else {}
         title = problem.get("title", response.reason_phrase)
         detail = problem.get("detail", "")
         console.print(f"[red]{response.status_code} {problem.get('code', '')}: {title}[/] {detail}")
+        for line in field_errors(problem):
+            console.print(f"  {line}", markup=False)
         if response.status_code in (401, 403):
             console.print(_whose_token(http), markup=False)
         raise typer.Exit(exits.NOT_FOUND if response.status_code == 404 else exits.FAILURE)

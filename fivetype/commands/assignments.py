@@ -227,7 +227,7 @@ def import_assignments(
     service refused any; the others are created all the same."""
     from rich.progress import track
 
-    from fivetype.apiclient import client, send
+    from fivetype.apiclient import client, field_errors, send
     from services.measures.domain.documents import DocumentError, read_rows
 
     assert lang is not None
@@ -238,7 +238,7 @@ def import_assignments(
         said = exc.said(lang) if isinstance(exc, DocumentError) else str(exc)
         console.print(f"{path.name}: {said}", style="red", markup=False)
         raise typer.Exit(exits.FAILURE) from exc
-    created, unchanged, refused = 0, 0, []
+    created, unchanged, refused = 0, 0, list[list[str]]()
     with client(url or state.service_url("measures", data_dir), data_dir, lang) as http:
         importing = say(lang, "导入", "importing")
         for body in track(bodies, description=importing, console=console):
@@ -250,7 +250,8 @@ def import_assignments(
             else:
                 problem = response.json() if response.content else {}
                 title, detail = problem.get("title", ""), problem.get("detail", "")
-                refused.append(f"{body['assignment_id']}: {problem.get('code')} {title} {detail}")
+                said = f"{body['assignment_id']}: {problem.get('code')} {title} {detail}"
+                refused.append([said, *(f"  {line}" for line in field_errors(problem))])
     console.print(
         say(
             lang,
@@ -258,7 +259,7 @@ def import_assignments(
             f"assignments: {created} created, {unchanged} unchanged, {len(refused)} refused",
         )
     )
-    for line in refused:
+    for line in (line for lines in refused for line in lines):
         console.print(f"  {line}", markup=False)
     if refused:
         raise typer.Exit(exits.FAILURE)

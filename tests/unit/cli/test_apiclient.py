@@ -62,6 +62,36 @@ def test_a_refused_token_says_which_folder_url_and_token(
     assert str(Path("data") / "auth-secret") in text
 
 
+def test_a_refusal_prints_what_is_wrong_with_each_field(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def invalid(_request: httpx.Request) -> httpx.Response:
+        problem = {
+            "code": "validation_failed",
+            "title": "请求内容不符合要求",
+            "status": 422,
+            "detail": "共 2 处问题",
+            "errors": [
+                {"loc": "body.milestones.0.due_date", "msg": "应为日期（YYYY-MM-DD）"},
+                {"loc": "body", "msg": "须填写标准责任类型“kind”或规则“rule”"},
+            ],
+        }
+        return httpx.Response(422, json=problem)
+
+    http = apiclient.client("http://127.0.0.1:8101", state.DEFAULT_DATA_DIR, "zh")
+    http._transport = httpx.MockTransport(invalid)
+    with pytest.raises(typer.Exit) as ended:
+        apiclient.call(http, "POST", "/v1/assignments", json={})
+    assert ended.value.exit_code == 1
+    said = capsys.readouterr()
+    lines = (said.out + said.err).splitlines()
+    assert "422 validation_failed: 请求内容不符合要求 共 2 处问题" in lines[0]
+    assert lines[1:] == [
+        "  body.milestones.0.due_date: 应为日期（YYYY-MM-DD）",
+        "  body: 须填写标准责任类型“kind”或规则“rule”",
+    ]
+
+
 def test_the_demo_acts_as_a_unit_with_a_token_of_that_unit_only(workdir: Path) -> None:
     """What only a unit may do (its appeal) goes with a unit reporter's token of that unit,
     signed with the stack's secret; without a secret there is nothing to sign with."""
