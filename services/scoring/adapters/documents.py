@@ -8,11 +8,6 @@ from datetime import date
 from io import BytesIO
 from typing import TYPE_CHECKING
 
-from docx import Document
-from docx.document import Document as Docx
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt
-
 from contracts.scoring import (
     GRADE_NAMES,
     AppealDecided,
@@ -25,9 +20,11 @@ from services.runtime.workdays import chinese_date, local_date
 from services.scoring.domain.cards import TYPE_NAMES, LineItem
 from services.scoring.domain.workflow import grade_name
 
-# openpyxl is imported where a workbook is made, not with the module: it is 6 MB of every
-# scoring process (measured), and most never write a spreadsheet.
+# openpyxl and python-docx are imported where a document is made, not with the module: they are
+# megabytes of every scoring process and half a second of its start (measured), and most never
+# write a document.
 if TYPE_CHECKING:
+    from docx.document import Document as Docx
     from openpyxl import Workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -177,7 +174,10 @@ def _line_item_sheet(book: "Workbook", document: ResultsDocument) -> None:
 # ----------------------------------------------------------------------------- the 通报
 
 
-def _docx() -> Docx:
+def _docx() -> "Docx":
+    from docx import Document
+    from docx.shared import Pt
+
     made = Document()
     style = made.styles["Normal"]
     style.font.name = "仿宋"
@@ -185,7 +185,10 @@ def _docx() -> Docx:
     return made
 
 
-def _centred(made: Docx, text: str, size: int, bold: bool = False) -> None:
+def _centred(made: "Docx", text: str, size: int, bold: bool = False) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
     paragraph = made.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = paragraph.add_run(text)
@@ -193,7 +196,9 @@ def _centred(made: Docx, text: str, size: int, bold: bool = False) -> None:
     run.font.size = Pt(size)
 
 
-def _right(made: Docx, text: str) -> None:
+def _right(made: "Docx", text: str) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
     made.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
 
@@ -260,7 +265,7 @@ def notice_draft(document: ResultsDocument) -> bytes:
     return _save(made)
 
 
-def _save(made: Docx) -> bytes:
+def _save(made: "Docx") -> bytes:
     out = BytesIO()
     made.save(out)
     return out.getvalue()
