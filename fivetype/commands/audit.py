@@ -14,12 +14,12 @@ import typer
 from fivetype import exits
 from fivetype.apiclient import console
 from fivetype.commands._nats import NatsUrl, NkeyFile
-from fivetype.lang import from_locale, say
+from fivetype.lang import Lang, say
 from fivetype.state import SERVICES
 
 if TYPE_CHECKING:
     from services.runtime import audit
-    from services.runtime.audit_checkpoints import Checkpoint
+    from services.runtime.audit_checkpoints import Checkpoint, Contradiction
     from services.runtime.settings import ServiceSettings
 
 app = typer.Typer(help="The audit trail (审计日志).", no_args_is_help=True)
@@ -46,7 +46,7 @@ def _keys(service: str, settings: "ServiceSettings", retired: list[Path]) -> dic
 class Outcome:
     verdict: "audit.Verdict"
     checkpoint: "Checkpoint | None"
-    contradiction: str | None
+    contradiction: "Contradiction | None"
     restores: list["audit.RestoreEntry"]
 
 
@@ -81,10 +81,9 @@ async def _verify(
     return Outcome(verdict, checkpoint, problem, restores)
 
 
-def _restore_lines(service: str, entries: list["audit.RestoreEntry"]) -> list[str]:
+def _restore_lines(service: str, entries: list["audit.RestoreEntry"], lang: str) -> list[str]:
     """Each restore the journal records: from which backup, where the journal continues from,
     and which checkpoint of the journal it replaced."""
-    lang = from_locale()
     lines = []
     for entry in entries:
         superseded = entry.details.get("supersedes") or {}
@@ -110,8 +109,35 @@ def _restore_lines(service: str, entries: list["audit.RestoreEntry"]) -> list[st
     return lines
 
 
-def _intact(entries: int) -> str:
-    return f"entries 1-{entries} intact" if entries else "no entry before it intact"
+def _intact(entries: int, lang: str) -> str:
+    if not entries:
+        return say(lang, "此前没有完好的条目", "no entry before it intact")
+    return say(lang, f"第 1-{entries} 条完好", f"entries 1-{entries} intact")
+
+
+def _summary(service: str, outcome: Outcome, offline: bool, lang: str) -> str:
+    """A journal found whole: how many entries, whether it continues its checkpoint, its head."""
+    verdict, checkpoint = outcome.verdict, outcome.checkpoint
+    if offline:
+        anchored = say(
+            lang, "未与检查点比对（--offline）", "not compared with a checkpoint (--offline)"
+        )
+    elif checkpoint:
+        anchored = say(
+            lang, f"与检查点 {checkpoint.seq} 一致", f"checkpoint {checkpoint.seq} matches"
+        )
+    else:
+        anchored = say(lang, "尚无检查点", "no checkpoint yet")
+    unkeyed = verdict.unkeyed
+    return say(
+        lang,
+        f"{service}：{verdict.entries} 条完好"
+        + (f"，其中 {unkeyed} 条早于启用密钥" if unkeyed else "")
+        + f"；{anchored}；最新哈希 {verdict.head}",
+        f"{service}: {verdict.entries} entries intact"
+        + (f", {unkeyed} of them from before keys" if unkeyed else "")
+        + f"; {anchored}; head {verdict.head}",
+    )
 
 
 @app.command()
@@ -134,10 +160,18 @@ def verify(
         bool,
         typer.Option(help="Skip the checkpoint: cut-off or rolled-back entries go unnoticed."),
     ] = False,
+    lang: Lang = None,
 ) -> None:
     """Exit 0 when the chain is whole, authentic and continues its checkpoint; 1 otherwise."""
+    assert lang is not None  # the option's callback chose one
     if service not in SERVICES:
-        console.print(f"[red]unknown service {service!r}[/]; choose one of {', '.join(SERVICES)}")
+        choices = ", ".join(SERVICES)
+        said = say(
+            lang,
+            f"未知服务 {service!r}；可选：{choices}",
+            f"unknown service {service!r}; choose one of {choices}",
+        )
+        console.print(said, style="red", markup=False)
         raise typer.Exit(exits.USAGE)
     settings = _settings(service)
     keys = _keys(service, settings, retired_secret_files or [])
@@ -145,26 +179,24 @@ def verify(
     url = database_url or settings.resolved_database_url
     outcome = asyncio.run(_verify(service, url, keys, checkpoint))
     verdict = outcome.verdict
-    if verdict.broken is not None:
-        console.print(
-            f"[red]{service}: audit trail broken at entry {verdict.broken.seq}: "
-            f"{verdict.broken.reason}[/] ({_intact(verdict.entries)})"
+    intact = _intact(verdict.entries, lang)
+    if (broken := verdict.broken) is not None:
+        said = say(
+            lang,
+            f"{service}：审计日志在第 {broken.seq} 条处断裂：{broken.reason_zh}（{intact}）",
+            f"{service}: audit trail broken at entry {broken.seq}: {broken.reason} ({intact})",
         )
+        console.print(said, style="red", markup=False)
         raise typer.Exit(exits.FAILURE)
-    if outcome.contradiction is not None:
-        console.print(
-            f"[red]{service}: audit trail contradicts its checkpoint: {outcome.contradiction}[/]"
-            f" ({_intact(verdict.entries)} by themselves)"
+    if (contradicts := outcome.contradiction) is not None:
+        said = say(
+            lang,
+            f"{service}：审计日志与其检查点矛盾：{contradicts.zh}（单看日志本身，{intact}）",
+            f"{service}: audit trail contradicts its checkpoint: {contradicts.en} "
+            f"({intact} by themselves)",
         )
+        console.print(said, style="red", markup=False)
         raise typer.Exit(exits.FAILURE)
-    anchored = (
-        "not compared with a checkpoint (--offline)"
-        if offline
-        else f"checkpoint {checkpoint.seq} matches"
-        if checkpoint
-        else "no checkpoint yet"
-    )
-    unkeyed = f", {verdict.unkeyed} of them from before keys" if verdict.unkeyed else ""
-    print(f"{service}: {verdict.entries} entries intact{unkeyed}; {anchored}; head {verdict.head}")
-    for line in _restore_lines(service, outcome.restores):
+    print(_summary(service, outcome, offline, lang))
+    for line in _restore_lines(service, outcome.restores, lang):
         print(line)

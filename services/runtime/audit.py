@@ -190,8 +190,11 @@ def _append(session: Session) -> None:
 
 @dataclass(frozen=True)
 class Break:
+    """The first entry that does not continue the chain, and why, in English and Chinese."""
+
     seq: int
     reason: str
+    reason_zh: str
 
 
 @dataclass
@@ -211,30 +214,50 @@ class Walk:
             seq = row["seq"]
             if seq != self.expected_seq:
                 return Break(
-                    self.expected_seq, f"entry {self.expected_seq} is missing (next is {seq})"
+                    self.expected_seq,
+                    f"entry {self.expected_seq} is missing (next is {seq})",
+                    f"第 {self.expected_seq} 条缺失（下一条为第 {seq} 条）",
                 )
             if row["prev_hash"] != self.prev:
-                return Break(seq, "does not follow the entry before it (deleted or reordered)")
+                return Break(
+                    seq,
+                    "does not follow the entry before it (deleted or reordered)",
+                    "与前一条不衔接（有条目被删除或调换了顺序）",
+                )
             if entry_hash(row) != row["hash"]:
-                return Break(seq, "its content does not match its hash (modified)")
+                return Break(
+                    seq,
+                    "its content does not match its hash (modified)",
+                    "内容与其哈希不符（被修改）",
+                )
             if broken := self._authentic(row):
-                return Break(seq, broken)
+                return Break(seq, *broken)
             if seq in self.remember:
                 self.hashes[seq] = row["hash"]
             self.expected_seq, self.prev = seq + 1, row["hash"]
         return None
 
-    def _authentic(self, row: dict[str, Any]) -> str | None:
+    def _authentic(self, row: dict[str, Any]) -> tuple[str, str] | None:
+        """Why the entry is not authentic, in English and Chinese, if it is not."""
         if row.get("key_id") is None:
             if self.unkeyed != self.expected_seq - 1:
-                return "has no authentication code though entries before it do (rewritten)"
+                return (
+                    "has no authentication code though entries before it do (rewritten)",
+                    "没有认证码，而此前的条目都有（被改写）",
+                )
             self.unkeyed += 1
             return None
         key = self.keys.get(row["key_id"])
         if key is None:
-            return f"is signed with key {row['key_id']}, which was not given to verify"
+            return (
+                f"is signed with key {row['key_id']}, which was not given to verify",
+                f"由密钥 {row['key_id']} 签名，校验时未提供该密钥",
+            )
         if not hmac.compare_digest(key.sign(row["hash"]), row.get("mac") or ""):
-            return "its authentication code does not match (rewritten without the key)"
+            return (
+                "its authentication code does not match (rewritten without the key)",
+                "认证码不符（在没有密钥的情况下被改写）",
+            )
         return None
 
 

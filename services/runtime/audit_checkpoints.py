@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import structlog
@@ -82,18 +82,29 @@ class Rollback(Exception):
     """The journal no longer continues its last checkpoint."""
 
 
-def contradiction(checkpoint: Checkpoint, hash_at_seq: str | None, head_seq: int) -> str | None:
+class Contradiction(NamedTuple):
+    en: str
+    zh: str
+
+
+def contradiction(
+    checkpoint: Checkpoint, hash_at_seq: str | None, head_seq: int
+) -> Contradiction | None:
     """How the journal contradicts `checkpoint`, if it does: the same words for the service's
-    log and for `fivetype audit verify`."""
+    log and for `fivetype audit verify`, which also says them in Chinese."""
     if head_seq < checkpoint.seq:
-        return (
+        return Contradiction(
             f"the journal ends at entry {head_seq}, but checkpoint {checkpoint.seq} of "
-            f"{checkpoint.at} recorded entry {checkpoint.seq} (entries cut off or rolled back)"
+            f"{checkpoint.at} recorded entry {checkpoint.seq} (entries cut off or rolled back)",
+            f"日志止于第 {head_seq} 条，而 {checkpoint.at} 的检查点 {checkpoint.seq} 记录了第 "
+            f"{checkpoint.seq} 条（条目被截去或回滚）",
         )
     if hash_at_seq != checkpoint.hash:
-        return (
+        return Contradiction(
             f"entry {checkpoint.seq} is not the one checkpoint {checkpoint.seq} of "
-            f"{checkpoint.at} recorded (rewritten or rolled back)"
+            f"{checkpoint.at} recorded (rewritten or rolled back)",
+            f"第 {checkpoint.seq} 条已不是 {checkpoint.at} 的检查点 {checkpoint.seq} "
+            "所记录的那一条（被改写或回滚）",
         )
     return None
 
@@ -207,5 +218,5 @@ class Anchor:
         )
         problem = contradiction(self._last, at_seq, head_seq)
         if problem is not None:
-            log.error("audit journal contradicts its checkpoint; not anchoring", problem=problem)
-            raise Rollback(problem)
+            log.error("audit journal contradicts its checkpoint; not anchoring", problem=problem.en)
+            raise Rollback(problem.en)
