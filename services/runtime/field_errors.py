@@ -5,6 +5,7 @@ Each error type pydantic (or a contract's own validator) raises is given a Chine
 the error's context; a type without one keeps pydantic's English words, which stay the answer for
 `Accept-Language: en`."""
 
+from dataclasses import dataclass
 from typing import Any
 
 _ZH = {
@@ -70,3 +71,21 @@ def said_in_chinese(errors: list[Any]) -> str | None:
     """Pydantic's errors as one Chinese sentence (a rejection's message_zh), or None if none."""
     worded = [field_error(error, "zh") for error in errors]
     return "；".join(f"{e['loc']}：{e['msg']}" if e["loc"] else e["msg"] for e in worded) or None
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """What is wrong with one field or place of a document (`loc`), in Chinese and in English:
+    the services' own checks, beside pydantic's."""
+
+    loc: str
+    zh: str
+    en: str
+
+    def said(self, lang: str) -> str:
+        text = self.en if lang == "en" else self.zh
+        return f"{self.loc}: {text}" if self.loc else text
+
+    def entry(self, lang: str) -> dict[str, str]:
+        """As a problem's `errors[]` entry."""
+        return {"loc": self.loc, "msg": self.en if lang == "en" else self.zh}

@@ -109,7 +109,7 @@ def test_the_titles_use_official_terms() -> None:
 
 # Where a refusal takes its Chinese detail, per service folder: the callable's name -> the
 # position and keyword of that argument. `Problem`'s detail is Chinese in every service.
-# A validator's refusal (invalid_value) is Chinese in every service.
+# A validator's refusal (invalid_value) and a FieldProblem are Chinese in every service.
 DETAIL_ARGUMENT: dict[str, dict[str, tuple[int, str]]] = {
     "measures": {
         "Refused": (1, "detail_zh"),
@@ -123,8 +123,7 @@ DETAIL_ARGUMENT: dict[str, dict[str, tuple[int, str]]] = {
         "due_date_passed": (2, "deadline"),
         "clues_refusal": (2, "zh"),
     },
-    "scoring": {"Refused": (4, "detail"), "RubricError": (1, "zh")},  # and every Explained
-    "notifications": {"FieldProblem": (1, "zh")},
+    "scoring": {"Refused": (4, "detail")},  # and every Explained: see _explained
 }
 
 
@@ -176,6 +175,7 @@ def built_details() -> dict[str, str]:
         table = {
             "Problem": (4, "detail"),
             "invalid_value": (0, "zh"),
+            "FieldProblem": (1, "zh"),
             **arguments.get(path.parts[len(ROOT.parts) + 1], {}),
         }
         for node in ast.walk(tree):

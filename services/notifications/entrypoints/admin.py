@@ -4,7 +4,6 @@ addresses and webhook), routing rules, a dry run of the routing, and the unit re
 A webhook's signing secret is write-only: it is accepted on PUT and never returned or logged."""
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -36,6 +35,7 @@ from services.notifications.handlers.fanout import plan
 from services.notifications.settings import NotificationsSettings
 from services.runtime import auth
 from services.runtime.auth import EVERYONE, READERS, allow
+from services.runtime.field_errors import FieldProblem
 from services.runtime.http import Offset, Problem
 from services.runtime.service import ServiceRuntime
 
@@ -153,15 +153,6 @@ class RecipientView(BaseModel):
         )
 
 
-@dataclass(frozen=True)
-class FieldProblem:
-    """What is wrong with one field, in both languages."""
-
-    loc: str
-    zh: str
-    en: str
-
-
 def invalid(code: str, zh: str, en: str, errors: list[FieldProblem]) -> Problem:
     """The errors, field by field, in the reader's language; the detail counts them."""
     english = "; ".join(f"{e.loc}: {e.en}" for e in errors)
@@ -171,9 +162,9 @@ def invalid(code: str, zh: str, en: str, errors: list[FieldProblem]) -> Problem:
         zh,
         en,
         f"共 {len(errors)} 处问题",
-        [{"loc": e.loc, "msg": e.zh} for e in errors],
+        [e.entry("zh") for e in errors],
         detail_en=english,
-        errors_en=[{"loc": e.loc, "msg": e.en} for e in errors],
+        errors_en=[e.entry("en") for e in errors],
     )
 
 

@@ -16,7 +16,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from services.runtime.field_errors import field_error
 from services.scoring.domain.rubric_deduction import DeductionRubric, check_deduction
 from services.scoring.domain.rubric_earned import EarnedRubric, check_earned
-from services.scoring.domain.rubric_parts import RubricError, RubricRefused
+from services.scoring.domain.rubric_parts import FieldProblem, RubricRefused
 
 Rubric = DeductionRubric | EarnedRubric
 _MODELS: TypeAdapter[Rubric] = TypeAdapter(
@@ -26,7 +26,6 @@ __all__ = [
     "DeductionRubric",
     "EarnedRubric",
     "Rubric",
-    "RubricError",
     "RubricRefused",
     "parse_rubric",
 ]
@@ -50,7 +49,7 @@ def _location(loc: tuple[int | str, ...], document: dict[str, Any]) -> str:
     return text or "rubric"
 
 
-def _pydantic_errors(error: ValidationError, document: dict[str, Any]) -> list[RubricError]:
+def _pydantic_errors(error: ValidationError, document: dict[str, Any]) -> list[FieldProblem]:
     problems = []
     for item in error.errors():
         where = _location(tuple(item["loc"]), document)
@@ -59,7 +58,7 @@ def _pydantic_errors(error: ValidationError, document: dict[str, Any]) -> list[R
             kind = context.get("discriminator", "kind").strip(chr(39))
             tag, known = context.get("tag"), context.get("expected_tags")
             problems.append(
-                RubricError(
+                FieldProblem(
                     where,
                     f"未知的 {kind} {tag!r}；可用：{known}",
                     f"unknown {kind} {tag!r}; known: {known}",
@@ -67,10 +66,10 @@ def _pydantic_errors(error: ValidationError, document: dict[str, Any]) -> list[R
             )
         elif item["type"] == "union_tag_not_found":
             kind = context.get("discriminator", "kind")
-            problems.append(RubricError(where, f"缺少 {kind}", f"missing {kind}"))
+            problems.append(FieldProblem(where, f"缺少 {kind}", f"missing {kind}"))
         else:
             said = field_error(item, "zh")["msg"]
-            problems.append(RubricError(where, said, item["msg"]))
+            problems.append(FieldProblem(where, said, item["msg"]))
     return problems
 
 
@@ -83,12 +82,12 @@ def parse_rubric(text: str, source: str) -> Rubric:
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         where_zh = f"第 {mark.line + 1} 行第 {mark.column + 1} 列：" if mark else ""
-        invalid = RubricError(
+        invalid = FieldProblem(
             "", f"{where_zh}不是有效的 YAML", f"{where}not valid YAML ({problem})"
         )
         raise RubricRefused(source, [invalid]) from exc
     if not isinstance(document, dict):
-        top = RubricError("rubric", "顶层应为键值映射", "expected a mapping at the top level")
+        top = FieldProblem("rubric", "顶层应为键值映射", "expected a mapping at the top level")
         raise RubricRefused(source, [top])
     return rubric_from_document(document, source)
 

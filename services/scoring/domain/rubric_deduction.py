@@ -11,13 +11,13 @@ from pydantic import Field, model_validator
 from contracts.common import invalid_value
 from services.scoring.domain.rubric_parts import (
     Cap,
+    FieldProblem,
     Frozen,
     IndicatorBase,
     Percent,
     PerEvent,
     Points,
     RubricBase,
-    RubricError,
     Selector,
     Share,
     check_per_event,
@@ -108,7 +108,7 @@ class DeductionRubric(RubricBase):
         return self.base * self.weights[type_code] / self.weights_total
 
 
-def _check_indicator(index: int, indicator: PerEvent | Rate) -> list[RubricError]:
+def _check_indicator(index: int, indicator: PerEvent | Rate) -> list[FieldProblem]:
     where = f"indicators[{index}] ({indicator.id})"
     errors = check_type(f"{where}.type", indicator.type)
     errors += check_type(f"{where}.fallback_type", indicator.fallback_type)
@@ -121,12 +121,12 @@ def _check_indicator(index: int, indicator: PerEvent | Rate) -> list[RubricError
     return errors
 
 
-def check_deduction(rubric: DeductionRubric) -> list[RubricError]:
+def check_deduction(rubric: DeductionRubric) -> list[FieldProblem]:
     errors = check_version(rubric) + check_weights("weights", rubric.weights)
     total = sum(rubric.weights.values(), Decimal(0))
     if total != rubric.weights_total:
         errors.append(
-            RubricError(
+            FieldProblem(
                 "weights",
                 f"权重之和为 {total}，而 weights_total 为 {rubric.weights_total}",
                 f"sum to {total}, but weights_total declares {rubric.weights_total}",

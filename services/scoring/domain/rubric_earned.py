@@ -16,12 +16,12 @@ from contracts.common import invalid_value
 from contracts.scoring import GRADE_NAMES
 from services.scoring.domain.rubric_parts import (
     Cap,
+    FieldProblem,
     Frozen,
     Percent,
     PerEvent,
     Points,
     RubricBase,
-    RubricError,
     Selector,
     check_per_event,
     check_selector,
@@ -155,7 +155,7 @@ class EarnedRubric(RubricBase):
         return [i.id for i in self.common] + [i.id for i in (*self.deductions, *self.bonuses)]
 
 
-def _check_common(index: int, indicator: CommonIndicator) -> list[RubricError]:
+def _check_common(index: int, indicator: CommonIndicator) -> list[FieldProblem]:
     where = f"common[{index}] ({indicator.id})"
     errors = []
     for part in ("numerator", "denominator"):
@@ -168,13 +168,13 @@ def _check_common(index: int, indicator: CommonIndicator) -> list[RubricError]:
 
 def _check_adjustments(
     name: str, indicators: tuple[PerEvent, ...], effect: str
-) -> list[RubricError]:
+) -> list[FieldProblem]:
     errors = []
     for index, indicator in enumerate(indicators):
         where = f"{name}[{index}] ({indicator.id})"
         if indicator.effect != effect:
             errors.append(
-                RubricError(
+                FieldProblem(
                     f"{where}.effect", f"在 {name} 中须为 {effect}", f"must be {effect} in {name}"
                 )
             )
@@ -182,7 +182,7 @@ def _check_adjustments(
     return errors
 
 
-def check_earned(rubric: EarnedRubric) -> list[RubricError]:
+def check_earned(rubric: EarnedRubric) -> list[FieldProblem]:
     errors = check_version(rubric)
     errors += check_weights("tasks.weights", rubric.tasks.weights)
     if duplicates := sorted(i for i, n in Counter(rubric.indicator_ids()).items() if n > 1):
@@ -192,5 +192,5 @@ def check_earned(rubric: EarnedRubric) -> list[RubricError]:
     errors += _check_adjustments("deductions", rubric.deductions, "deduction")
     errors += _check_adjustments("bonuses", rubric.bonuses, "bonus")
     if len(set(rubric.tie_break)) != len(rubric.tie_break):
-        errors.append(RubricError("tie_break", "有规则重复列出", "a rule is named twice"))
+        errors.append(FieldProblem("tie_break", "有规则重复列出", "a rule is named twice"))
     return errors

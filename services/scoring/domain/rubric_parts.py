@@ -3,13 +3,13 @@ indicators, the fields every rubric has, and the checks of selectors against the
 
 import hashlib
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import invalid_value
+from services.runtime.field_errors import FieldProblem
 from services.scoring.domain.inputs import FIVE_TYPES, INPUTS
 from services.scoring.domain.periods import PeriodKind
 
@@ -162,24 +162,11 @@ class RubricBase(Frozen):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class RubricError:
-    """One problem of a rubric: where, and what is wrong, in Chinese and in English."""
-
-    where: str
-    zh: str
-    en: str
-
-    def said(self, lang: str) -> str:
-        text = self.en if lang == "en" else self.zh
-        return f"{self.where}: {text}" if self.where else text
-
-
-def check_version(rubric: RubricBase) -> list[RubricError]:
+def check_version(rubric: RubricBase) -> list[FieldProblem]:
     if rubric.version.startswith(f"{rubric.programme_year}."):
         return []
     return [
-        RubricError(
+        FieldProblem(
             "version",
             f"{rubric.version} 不属于 {rubric.programme_year} 年度",
             f"{rubric.version} does not belong to programme year {rubric.programme_year}",
@@ -187,12 +174,12 @@ def check_version(rubric: RubricBase) -> list[RubricError]:
     ]
 
 
-def check_type(where: str, value: str | None) -> list[RubricError]:
+def check_type(where: str, value: str | None) -> list[FieldProblem]:
     if value is None or value in FIVE_TYPES:
         return []
     types = list(FIVE_TYPES)
     return [
-        RubricError(
+        FieldProblem(
             where,
             f"未知类型 {value!r}；类型为 {types}",
             f"unknown type {value!r}; the types are {types}",
@@ -200,31 +187,31 @@ def check_type(where: str, value: str | None) -> list[RubricError]:
     ]
 
 
-def check_weights(where: str, weights: dict[str, Decimal]) -> list[RubricError]:
+def check_weights(where: str, weights: dict[str, Decimal]) -> list[FieldProblem]:
     types = list(FIVE_TYPES)
     errors = []
     if unknown := sorted(set(weights) - set(FIVE_TYPES)):
         errors.append(
-            RubricError(
+            FieldProblem(
                 where,
                 f"未知类型 {unknown}；类型为 {types}",
                 f"unknown type(s) {unknown}; the types are {types}",
             )
         )
     if missing := [t for t in FIVE_TYPES if t not in weights]:
-        errors.append(RubricError(where, f"{missing} 没有权重", f"no weight for {missing}"))
+        errors.append(FieldProblem(where, f"{missing} 没有权重", f"no weight for {missing}"))
     return errors
 
 
-def duplicate_ids(ids: list[str]) -> RubricError:
-    return RubricError("indicators", f"指标编号重复：{ids}", f"duplicate id(s) {ids}")
+def duplicate_ids(ids: list[str]) -> FieldProblem:
+    return FieldProblem("indicators", f"指标编号重复：{ids}", f"duplicate id(s) {ids}")
 
 
 class RubricRefused(ValueError):
     """The rubric cannot be used; `problems` lists every problem found, each with its location,
     and `errors` says them in English."""
 
-    def __init__(self, source: str, problems: list[RubricError]):
+    def __init__(self, source: str, problems: list[FieldProblem]):
         self.source = source
         self.problems = problems
         self.errors = [p.said("en") for p in problems]
@@ -233,12 +220,12 @@ class RubricRefused(ValueError):
 
 def check_selector(
     where: str, selector: Selector | PerEvent, numbers: list[str]
-) -> list[RubricError]:
+) -> list[FieldProblem]:
     spec = INPUTS.get(selector.input)
     if spec is None:
         known = sorted(INPUTS)
         return [
-            RubricError(
+            FieldProblem(
                 where,
                 f"{selector.input!r} 不是计分输入；已有：{known}",
                 f"input {selector.input!r} is not a scoring input; known: {known}",
@@ -250,7 +237,7 @@ def check_selector(
         if allowed is None:
             has = sorted(spec.attributes)
             errors.append(
-                RubricError(
+                FieldProblem(
                     f"{where}.where",
                     f"输入 {selector.input!r} 没有属性 {attribute!r}；它有：{has or '无'}",
                     f"input {selector.input!r} has no attribute {attribute!r}; "
@@ -259,7 +246,7 @@ def check_selector(
             )
         elif unknown := sorted(values - set(allowed)):
             errors.append(
-                RubricError(
+                FieldProblem(
                     f"{where}.where.{attribute}",
                     f"{unknown} 不在可取值 {list(allowed)} 之中",
                     f"{unknown} not among the values {list(allowed)}",
@@ -269,7 +256,7 @@ def check_selector(
         if field not in spec.numbers:
             has_numbers = list(spec.numbers)
             errors.append(
-                RubricError(
+                FieldProblem(
                     where,
                     f"输入 {selector.input!r} 没有数值 {field!r}；它有：{has_numbers or '无'}",
                     f"input {selector.input!r} has no number {field!r}; "
@@ -279,7 +266,7 @@ def check_selector(
     return errors
 
 
-def check_per_event(where: str, indicator: PerEvent) -> list[RubricError]:
+def check_per_event(where: str, indicator: PerEvent) -> list[FieldProblem]:
     numbers = [indicator.multiply_by] if indicator.multiply_by else []
     errors = check_selector(where, indicator, numbers)
     spec = INPUTS.get(indicator.input)
@@ -288,7 +275,7 @@ def check_per_event(where: str, indicator: PerEvent) -> list[RubricError]:
         allowed = spec.attributes.get(attribute)
         if allowed is None:
             errors.append(
-                RubricError(
+                FieldProblem(
                     f"{where}.points_by",
                     f"输入 {indicator.input!r} 没有属性 {attribute!r}",
                     f"input {indicator.input!r} has no attribute {attribute!r}",
@@ -299,7 +286,7 @@ def check_per_event(where: str, indicator: PerEvent) -> list[RubricError]:
             values = f"{where}.points_by.values"
             if unknown := sorted(given - set(allowed)):
                 errors.append(
-                    RubricError(
+                    FieldProblem(
                         values,
                         f"{unknown} 不在 {list(allowed)} 之中",
                         f"{unknown} not among {list(allowed)}",
@@ -307,6 +294,6 @@ def check_per_event(where: str, indicator: PerEvent) -> list[RubricError]:
                 )
             if missing := [v for v in allowed if v not in given]:
                 errors.append(
-                    RubricError(values, f"{missing} 没有分值", f"no points for {missing}")
+                    FieldProblem(values, f"{missing} 没有分值", f"no points for {missing}")
                 )
     return errors

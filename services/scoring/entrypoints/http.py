@@ -26,6 +26,7 @@ from contracts.scoring import (
     VerdictRecorded,
 )
 from services.runtime.auth import EVERYONE, READERS, Principal, Role, allow, own_unit
+from services.runtime.field_errors import FieldProblem
 from services.runtime.http import Problem
 from services.runtime.service import ServiceRuntime
 from services.runtime.workdays import WorkingCalendar, load_calendar, local_date
@@ -35,7 +36,7 @@ from services.scoring.domain.earned import verdicts_of
 from services.scoring.domain.facts import FactKind
 from services.scoring.domain.periods import PERIOD_PATTERN, Period, PeriodKind
 from services.scoring.domain.progress import UnitProgress, summarise
-from services.scoring.domain.rubric import RubricError, RubricRefused, parse_rubric
+from services.scoring.domain.rubric import RubricRefused, parse_rubric
 from services.scoring.domain.workflow import CardDiff, Explained, Refused, Stage, card_diff
 from services.scoring.entrypoints import views
 from services.scoring.entrypoints.bus import DURABLES
@@ -129,9 +130,9 @@ async def _problems() -> AsyncIterator[None]:
             "评分细则未通过校验，原版本继续有效",
             "The rubric is invalid; the rubric in force stays",
             f"共 {len(problems)} 处问题",
-            errors=[{"loc": p.where, "msg": p.zh} for p in problems],
+            errors=[p.entry("zh") for p in problems],
             detail_en=f"{len(problems)} problem(s)",
-            errors_en=[{"loc": p.where, "msg": p.en} for p in problems],
+            errors_en=[p.entry("en") for p in problems],
         ) from refused
     except tuple(_PROBLEMS) as exc:
         status, code, zh, en = _PROBLEMS[type(exc)]
@@ -579,7 +580,7 @@ def router(
         async with _problems():
             rubric = parse_rubric(text, "api")
             if rubric.programme_year != year:
-                mismatch = RubricError(
+                mismatch = FieldProblem(
                     "programme_year",
                     f"为 {rubric.programme_year}，与地址中的 {year} 不符",
                     f"{rubric.programme_year}, not {year} as in the address",

@@ -21,11 +21,11 @@ from contracts import subjects
 from contracts.envelope import fact_id, wrap
 from contracts.scoring import RubricActivated
 from services.runtime.db import Database
+from services.runtime.field_errors import FieldProblem
 from services.runtime.messaging import add_to_outbox
 from services.scoring.adapters import repository
 from services.scoring.domain.rubric import (
     Rubric,
-    RubricError,
     RubricRefused,
     parse_rubric,
     rubric_from_document,
@@ -50,7 +50,7 @@ class RuleBook:
     office: str
     versions: dict[tuple[int, str], Rubric] = field(default_factory=dict)
     # file name -> the problems that kept it out (empty once it loaded)
-    file_problems: dict[str, list[RubricError]] = field(default_factory=dict)
+    file_problems: dict[str, list[FieldProblem]] = field(default_factory=dict)
     _file_digests: dict[str, str] = field(default_factory=dict, init=False)
 
     def in_force(self, year: int) -> Rubric | None:
@@ -122,7 +122,7 @@ class RuleBook:
             rubric = parse_rubric(text, path.name)
             if path.stem != str(rubric.programme_year):
                 year = rubric.programme_year
-                held = RubricError(
+                held = FieldProblem(
                     "programme_year",
                     f"文件 {path.name} 中为 {year} 年度",
                     f"file {path.name} holds programme year {year}",
@@ -139,7 +139,7 @@ class RuleBook:
             )
             return "refused"
         except (RubricConflict, RubricNotNewer) as problem:
-            said = RubricError("", problem.detail_zh, problem.detail_en)
+            said = FieldProblem("", problem.detail_zh, problem.detail_en)
             self.file_problems[path.name] = [said]
             log.warning("rubric file not activated", file=path.name, reason=str(problem))
             return "not_activated"
